@@ -1,0 +1,59 @@
+package cmr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrorKind classifies a failure once, here; the HTTP adapter maps each kind
+// to a status code in exactly one place.
+type ErrorKind string
+
+// The kinds of failure a caller can act on.
+const (
+	KindInvalid      ErrorKind = "invalid"      // the input is wrong: fix it and retry
+	KindUnauthorized ErrorKind = "unauthorized" // no or unknown credentials
+	KindForbidden    ErrorKind = "forbidden"    // a party to the case, but not the right role
+	KindNotFound     ErrorKind = "not_found"    // does not exist, or not visible to the caller
+	KindConflict     ErrorKind = "conflict"     // valid, but not in the current state
+	KindUnavailable  ErrorKind = "unavailable"  // a dependency is down; retry later
+)
+
+// Error is a failure with a message written for the user of the system: it
+// says what was wrong and how to fix it, and never carries personal data.
+type Error struct {
+	Kind    ErrorKind
+	Field   string // the input field at fault, if any
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// Errorf returns an *Error of the given kind.
+func Errorf(kind ErrorKind, format string, args ...any) *Error {
+	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns a KindInvalid *Error that names the field at fault.
+func FieldErrorf(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of err, or "" for errors the domain did not
+// classify (which adapters treat as internal).
+func KindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+// ErrNotFound is the error for an object that does not exist or that the
+// caller may not see: the two are deliberately indistinguishable.
+var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}

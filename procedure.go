@@ -1,0 +1,456 @@
+package cmr
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// StepKind says how a step gets done.
+type StepKind string
+
+// Step kinds.
+const (
+	StepHuman   StepKind = "human"   // the owner completes it with the data it records
+	StepAuto    StepKind = "auto"    // done as soon as the steps it waits for are done
+	StepTickets StepKind = "tickets" // done when every LiKa ticket is closed or waived
+	StepTest    StepKind = "test"    // the school confirms the final test, or reports it failed
+)
+
+// FieldType is the type of a value a step records.
+type FieldType string
+
+// Field types.
+const (
+	FieldText     FieldType = "text"     // a string, at most 2000 characters
+	FieldDate     FieldType = "date"     // YYYY-MM-DD
+	FieldDateTime FieldType = "datetime" // RFC 3339
+	FieldConfirm  FieldType = "confirm"  // must be true
+	FieldBool     FieldType = "bool"
+	FieldList     FieldType = "list" // a list of non-empty strings
+	FieldNumber   FieldType = "number"
+)
+
+// Field is a value a step records.
+type Field struct {
+	Name     string    `json:"name"`
+	Type     FieldType `json:"type"`
+	Required bool      `json:"required"`
+	Label    string    `json:"label"`
+}
+
+// StepDef is one step of a procedure.
+type StepDef struct {
+	Key      string   `json:"key"`
+	Owner    Role     `json:"owner"`
+	Kind     StepKind `json:"kind"`
+	Title    string   `json:"title"`    // Dutch, as the supplement says it
+	TitleEN  string   `json:"title_en"` // English
+	Records  []Field  `json:"records,omitempty"`
+	WaitsFor []string `json:"waits_for,omitempty"`
+	// CreatesTickets: completing this step creates one ticket per LiKa
+	// (VO 14, MBO 7).
+	CreatesTickets bool `json:"creates_tickets,omitempty"`
+	// StartsClocks: completing this step starts the SLA clock of every
+	// ticket still waiting for its list (MBO 8c: the completed list is
+	// returned to the publishers).
+	StartsClocks bool `json:"starts_clocks,omitempty"`
+	// DoneAtOpen: opening the case completes this step.
+	DoneAtOpen bool `json:"done_at_open,omitempty"`
+}
+
+// Redoable reports whether a failed test may send the case back to this
+// step: human steps that do not create tickets or start their clocks.
+func (s StepDef) Redoable() bool {
+	return s.Kind == StepHuman && !s.CreatesTickets && !s.StartsClocks && !s.DoneAtOpen
+}
+
+// CaseOptions are the choices made when the case is opened.
+type CaseOptions struct {
+	// Calamity: the switch must happen at very short notice, without lists;
+	// profiles, results and progress are lost at the school's risk.
+	Calamity bool `json:"calamity"`
+	// KeepHistory: the school wants to keep learning history, so lists are
+	// made. Without it no list is needed (004: "geen behoefte ... relatief
+	// eenvoudig").
+	KeepHistory bool `json:"keep_history"`
+}
+
+// NeedsLists reports whether the case has a was-wordt list.
+func (o CaseOptions) NeedsLists(ww WasWordt) bool {
+	return !o.Calamity && o.KeepHistory && ww != WasWordtNone
+}
+
+// PlanInput is what the procedure depends on.
+type PlanInput struct {
+	Sector   Sector
+	Funding  Funding // VO
+	Options  CaseOptions
+	MidYear  bool
+	WasWordt WasWordt
+}
+
+var (
+	fNote     = Field{Name: "note", Type: FieldText, Label: "Toelichting"}
+	fDoneOn   = Field{Name: "done_on", Type: FieldDate, Label: "Uitgevoerd op"}
+	fRowCount = Field{Name: "row_count", Type: FieldNumber, Label: "Aantal regels in de lijst"}
+)
+
+func step(key string, owner Role, title, en string, waits []string, records ...Field) StepDef {
+	return StepDef{Key: key, Owner: owner, Kind: StepHuman, Title: title, TitleEN: en, WaitsFor: waits, Records: append(records, fNote)}
+}
+
+// Procedure returns the steps of the case's procedure, in order, with
+// every step's waits resolved to steps that are in the plan.
+func Procedure(in PlanInput) []StepDef {
+	var all []StepDef
+	if in.Sector == SectorMBO {
+		all = mboSteps(in)
+	} else {
+		all = voSteps(in)
+	}
+	return all
+}
+
+// maybe is a step and whether this plan includes it. prune drops the
+// excluded ones; their dependents then wait for what they waited for.
+type maybe struct {
+	StepDef
+	in bool
+}
+
+func prune(all []maybe) []StepDef {
+	waits := map[string][]string{}
+	for _, m := range all {
+		waits[m.Key] = m.WaitsFor
+	}
+	kept := map[string]bool{}
+	for _, m := range all {
+		kept[m.Key] = m.in
+	}
+	var resolve func(k string, seen map[string]bool) []string
+	resolve = func(k string, seen map[string]bool) []string {
+		if kept[k] {
+			return []string{k}
+		}
+		var out []string
+		for _, w := range waits[k] {
+			if !seen[w] {
+				seen[w] = true
+				out = append(out, resolve(w, seen)...)
+			}
+		}
+		return out
+	}
+	var out []StepDef
+	for _, m := range all {
+		if !m.in {
+			continue
+		}
+		seen := map[string]bool{}
+		var ws []string
+		for _, w := range m.WaitsFor {
+			for _, r := range resolve(w, map[string]bool{}) {
+				if !seen[r] {
+					seen[r] = true
+					ws = append(ws, r)
+				}
+			}
+		}
+		m.WaitsFor = ws
+		out = append(out, m.StepDef)
+	}
+	return out
+}
+
+func voSteps(in PlanInput) []StepDef {
+	lists := in.Options.NeedsLists(in.WasWordt)
+	ilf := in.Funding == FundingILF
+	s1 := step("1", RoleSchool, "School meldt zich bij de distributeur met het verzoek de uitleverkeuze te wijzigen", "School asks its distributor to change its delivery choice", nil)
+	s1.DoneAtOpen = true
+	s2 := step("2", RoleDistributor, "Distributeur maakt een melding in het CMR", "Distributor files the notification in the CMR", []string{"1"})
+	s2.DoneAtOpen = true
+	s14 := step("14", RoleDistributor, "Distributeur maakt per LiKa een CMR-ticket aan", "Distributor creates one CMR ticket per LiKa",
+		[]string{"midyear.ack", "calamity.accept", "7", "11", "13"})
+	s14.CreatesTickets = true
+	all := []maybe{
+		{s1, true},
+		{s2, true},
+		{step("midyear.ack", RoleSchool, "School accepteert de extra kosten van een wijziging tijdens het schooljaar",
+			"School acknowledges the extra costs of a switch during the school year", []string{"2"},
+			Field{Name: "extra_costs_accepted", Type: FieldConfirm, Required: true, Label: "Extra kosten geaccepteerd"},
+			Field{Name: "results_may_be_lost", Type: FieldConfirm, Required: true, Label: "Niet alle resultaten kunnen mee"}), in.MidYear},
+		{step("calamity.accept", RoleSchool, "School accepteert het verlies van profielen, resultaten en voortgang (calamiteit, geen lijsten)",
+			"School accepts the loss of profiles, results and progress (calamity, no lists)", []string{"2"},
+			Field{Name: "loss_accepted", Type: FieldConfirm, Required: true, Label: "Verlies geaccepteerd"}), in.Options.Calamity},
+		{step("plan.identity", RoleDistributor, "Distributeur stelt vast dat de identiteit wijzigt (realm- of portaalwijziging)",
+			"Distributor establishes that the identity changes (realm or portal change)", []string{"2"},
+			Field{Name: "change", Type: FieldText, Required: true, Label: "Wat wijzigt (realm, portaal, userid)"}), true},
+		{step("plan.freeze", RoleDistributor, "Distributeur stelt vast wanneer de oude omgeving bevroren wordt",
+			"Distributor fixes when the old environment freezes", []string{"plan.identity"},
+			Field{Name: "freeze_on", Type: FieldDate, Required: true, Label: "Oude omgeving bevroren op"}), true},
+		{step("plan.history", RoleDistributor, "Distributeur informeert de school over het meenemen van de leerhistorie",
+			"Distributor asks the school whether it keeps learning history", []string{"plan.freeze"},
+			Field{Name: "keep_history", Type: FieldBool, Required: true, Label: "Leerhistorie meenemen"}), true},
+		{step("ilf.contract", RoleSchool, "School tekent het contract dat de distributeur leerlinggegevens aan de LiKa's mag doorgeven",
+			"School signs the contract allowing the distributor to pass pupil data to the LiKas", []string{"plan.history"},
+			Field{Name: "signed_on", Type: FieldDate, Required: true, Label: "Getekend op"}), ilf && lists},
+		{step("3.advice", RoleDistributor, "Distributeur geeft positief advies voor de omzetting",
+			"Distributor gives its positive advice for the switch", []string{"plan.history", "ilf.contract"},
+			Field{Name: "positive_advice", Type: FieldConfirm, Required: true, Label: "Positief advies"}), true},
+		{step("3", RoleKennisnet, "School, distributeur en Kennisnet Support spreken het moment van omzetting af",
+			"School, distributor and Kennisnet Support agree the switch moment", []string{"3.advice"},
+			Field{Name: "switch_at", Type: FieldDateTime, Required: true, Label: "Afgesproken moment van omzetting"}), true},
+		{StepDef{Key: "4", Owner: RoleDistributor, Kind: StepAuto, Title: "Distributeur voert de wijzigingen door in het CR (stappen 5-7)",
+			TitleEN: "Distributor changes the Central Registration (steps 5-7)", WaitsFor: []string{"5", "6", "7"}}, true},
+		{step("5", RoleDistributor, "Het bestaande CR-record krijgt een einddatum", "The existing CR record gets an end date", []string{"3"},
+			Field{Name: "end_date", Type: FieldDate, Required: true, Label: "Einddatum oud CR-record"}), true},
+		{step("6", RoleDistributor, "Nieuw CR-record voor de nieuwe uitleverkeuze (nieuwe realm)", "New CR record for the new delivery choice (new realm)", []string{"3"},
+			Field{Name: "realm", Type: FieldText, Required: true, Label: "Nieuwe realm"}), true},
+		{step("7", RoleDistributor, "Distributeur koppelt de school-identiteiten (DigiDeliveryId) aan het nieuwe CR-record",
+			"Distributor links the school identities (DigiDeliveryIds) to the new CR record", []string{"6"},
+			Field{Name: "digi_delivery_ids", Type: FieldList, Required: true, Label: "DigiDeliveryIds"}), true},
+		{StepDef{Key: "8", Owner: RoleKennisnet, Kind: StepAuto, Title: "Kennisnet regelt met de school de migratie van de IdP (8a, 8b)",
+			TitleEN: "Kennisnet arranges the IdP migration with the school (8a, 8b)", WaitsFor: []string{"8a", "8b"}}, true},
+		{step("8a", RoleSchool, "School activeert in Mijn Entree Federatie dezelfde diensten voor de nieuwe koppeling",
+			"School activates the same services for the new link in Mijn Entree Federatie", []string{"3"},
+			Field{Name: "services_activated", Type: FieldConfirm, Required: true, Label: "Diensten geactiveerd"},
+			Field{Name: "services", Type: FieldList, Label: "Diensten"}), true},
+		{step("8b", RoleKennisnet, "Kennisnet levert de Entree-gebruiksgegevens van de oude koppeling",
+			"Kennisnet delivers the Entree usage data of the old link", []string{"3"},
+			Field{Name: "usage_delivered", Type: FieldConfirm, Required: true, Label: "Gebruiksoverzicht geleverd"},
+			Field{Name: "outside_pss_migration_needed", Type: FieldBool, Required: true, Label: "Verhuizing nodig bij leveranciers buiten PSS"}), true},
+		{step("9", RoleSchool, "School bepaalt intern de impact van de migratie", "School determines the impact internally", []string{"3"}), true},
+		{step("10", RoleDistributor, "Verhuizing wordt ingepland", "The migration is scheduled", []string{"4", "8", "9"},
+			Field{Name: "migration_on", Type: FieldDate, Required: true, Label: "Datum verhuizing"}), true},
+		{step("11", RoleSchool, "School levert de was-wordt-lijst aan bij de distributeur", "School delivers the was-wordt list to the distributor",
+			[]string{"10", "ilf.contract"}, fRowCount), lists},
+		{step("12", RoleSchool, "School voert vanuit het nieuwe portaal de controle koppeling uit", "School runs the link check from the new portal", []string{"10"}, fDoneOn), true},
+		{step("13", RoleSchool, "School zorgt dat de pre-match waarde in het oude portaal is verwijderd", "School makes sure the pre-match value is removed in the old portal", []string{"12"}, fDoneOn), true},
+		{s14, true},
+		{StepDef{Key: "15", Owner: RolePublisher, Kind: StepTickets, Title: "Uitgever/LiKa voert de was-wordt uit en meldt af in het CMR (SLA 3 werkdagen)",
+			TitleEN: "Publisher/LiKa re-keys and closes its ticket (SLA 3 working days)", WaitsFor: []string{"14"}}, true},
+		{step("elf.rollback", RoleSchool, "Oude portaal draait de pre-match waardes tijdig terug", "Old portal rolls back the pre-match values in time", []string{"13"}, fDoneOn),
+			in.Funding == FundingELF},
+		{step("16", RoleSchool, "School voert bij aanvang van het schooljaar de pre-match uit in het nieuwe portaal", "School runs the pre-match in the new portal at the start of the school year", []string{"15"}, fDoneOn), true},
+		{StepDef{Key: "17", Owner: RoleSchool, Kind: StepTest, Title: "School controleert de Kennisnet Referentie Service Provider en test (referentiepagina, toegang tot licenties)",
+			TitleEN: "School checks the Kennisnet Reference Service Provider and tests (reference page, licence access)", WaitsFor: []string{"16", "elf.rollback"},
+			Records: []Field{{Name: "passed", Type: FieldBool, Required: true, Label: "Test geslaagd"}, {Name: "redo_step", Type: FieldText, Label: "Stap die opnieuw moet"}, fNote}}, true},
+	}
+	return prune(all)
+}
+
+func mboSteps(in PlanInput) []StepDef {
+	lists := in.Options.NeedsLists(in.WasWordt)
+	s1 := step("1", RoleSchool, "School meldt bij de distributeur dat zijn identiteit wijzigt", "School tells its distributor its identity will change", nil,
+		Field{Name: "reason", Type: FieldText, Label: "Aanleiding (NON-ECK naar ECK, andere ELO, fusie)"})
+	s1.DoneAtOpen = true
+	s7 := step("7", RoleDistributor, "Distributeur informeert de uitgevers die verhuizing ondersteunen: CMR-meldingen", "Distributor informs the publishers: CMR notifications", []string{"6", "midyear.ack", "calamity.accept"})
+	s7.CreatesTickets = true
+	s8c := step("8c", RoleDistributor, "Distributeur retourneert de volledig ingevulde lijst aan elke uitgever (start SLA)",
+		"Distributor returns the completed list to each publisher (starts the SLA)", []string{"8b"}, fRowCount)
+	s8c.StartsClocks = true
+	all := []maybe{
+		{s1, true},
+		{step("midyear.ack", RoleSchool, "School accepteert de extra kosten van een wijziging tijdens het schooljaar",
+			"School acknowledges the extra costs of a switch during the school year", []string{"1"},
+			Field{Name: "extra_costs_accepted", Type: FieldConfirm, Required: true, Label: "Extra kosten geaccepteerd"},
+			Field{Name: "results_may_be_lost", Type: FieldConfirm, Required: true, Label: "Niet alle resultaten kunnen mee"}), in.MidYear},
+		{step("calamity.accept", RoleSchool, "School accepteert het verlies van profielen, resultaten en voortgang (calamiteit, geen lijsten)",
+			"School accepts the loss of profiles, results and progress (calamity, no lists)", []string{"1"},
+			Field{Name: "loss_accepted", Type: FieldConfirm, Required: true, Label: "Verlies geaccepteerd"}), in.Options.Calamity},
+		{step("2", RoleSchool, "School meldt de wijziging bij Kennisnet Support", "School reports the change to Kennisnet Support", []string{"1"}, fDoneOn), true},
+		{step("3", RoleKennisnet, "Kennisnet maakt met de school afspraken over de migratie", "Kennisnet makes arrangements with the school", []string{"2"},
+			Field{Name: "switch_at", Type: FieldDateTime, Required: true, Label: "Afgesproken moment van omzetting"}), true},
+		{step("4", RoleSchool, "School activeert in Mijn Entree Federatie dezelfde diensten voor de nieuwe koppeling",
+			"School activates the same services for the new link", []string{"3"},
+			Field{Name: "services_activated", Type: FieldConfirm, Required: true, Label: "Diensten geactiveerd"},
+			Field{Name: "services", Type: FieldList, Label: "Diensten"}), true},
+		{step("5", RoleKennisnet, "Kennisnet levert de Entree-gebruiksgegevens van de oude koppeling", "Kennisnet delivers the Entree usage data of the old link", []string{"3"},
+			Field{Name: "usage_delivered", Type: FieldConfirm, Required: true, Label: "Gebruiksoverzicht geleverd"},
+			Field{Name: "outside_pss_migration_needed", Type: FieldBool, Required: true, Label: "Verhuizing nodig bij leveranciers buiten PSS"}), true},
+		{step("6", RoleDistributor, "School en distributeur stellen vast welke licenties/producten verhuizen", "School and distributor decide which licences move", []string{"1"},
+			Field{Name: "licences", Type: FieldText, Required: true, Label: "Te verhuizen licenties/producten"},
+			Field{Name: "identity_change", Type: FieldText, Required: true, Label: "identity of realm_only"}), true},
+		{s7, true},
+		{step("8a", RoleDistributor, "Distributeur vraagt de studentgegevens (was) op bij de uitgevers en zet ze door naar de school",
+			"Distributor requests the students' \"was\" data from the publishers and passes it to the school", []string{"7"}), lists},
+		{step("8b", RoleSchool, "School retourneert de gevalideerde wordt-lijst aan de distributeur", "School returns the validated \"wordt\" list to the distributor", []string{"8a"}, fRowCount), lists},
+		{s8c, lists},
+		{StepDef{Key: "9", Owner: RolePublisher, Kind: StepTickets, Title: "Uitgever voert de was-wordt uit (SLA 3 werkdagen na retour van de lijst)",
+			TitleEN: "Publisher re-keys (SLA 3 working days after the list is returned)", WaitsFor: []string{"8c", "7"}}, true},
+		{StepDef{Key: "10", Owner: RolePublisher, Kind: StepTickets, Title: "Uitgever meldt de verwerking gereed via het CMR",
+			TitleEN: "Publisher reports completion via the CMR", WaitsFor: []string{"9"}}, true},
+		{step("11", RoleDistributor, "Distributeur bewaakt de voortgang, informeert de school en vraagt om te testen", "Distributor informs the school and asks it to test", []string{"10", "4", "5"}), true},
+		{StepDef{Key: "test", Owner: RoleSchool, Kind: StepTest, Title: "School test (Kennisnet Referentie Pagina, toegang tot licenties)",
+			TitleEN: "School tests (reference page, licence access)", WaitsFor: []string{"11"},
+			Records: []Field{{Name: "passed", Type: FieldBool, Required: true, Label: "Test geslaagd"}, {Name: "redo_step", Type: FieldText, Label: "Stap die opnieuw moet"}, fNote}}, true},
+	}
+	return prune(all)
+}
+
+// FindStep returns the step with key from plan.
+func FindStep(plan []StepDef, key string) (StepDef, bool) {
+	for _, s := range plan {
+		if s.Key == key {
+			return s, true
+		}
+	}
+	return StepDef{}, false
+}
+
+// StepKeys lists the keys of plan's steps of the given kinds (all when none).
+func StepKeys(plan []StepDef, kinds ...StepKind) []string {
+	var out []string
+	for _, s := range plan {
+		if len(kinds) == 0 || containsKind(kinds, s.Kind) {
+			out = append(out, s.Key)
+		}
+	}
+	return out
+}
+
+func containsKind(ks []StepKind, k StepKind) bool {
+	for _, x := range ks {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidateData checks what a caller submits for the step: known fields of
+// the right type, required ones present. It returns the data normalised
+// (dates as YYYY-MM-DD, times in UTC RFC 3339) or one error naming every
+// problem.
+func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	var problems []string
+	known := map[string]Field{}
+	for _, f := range s.Records {
+		known[f.Name] = f
+	}
+	var unknown []string
+	for k := range data {
+		if _, ok := known[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		var names []string
+		for _, f := range s.Records {
+			names = append(names, f.Name)
+		}
+		problems = append(problems, fmt.Sprintf("%s: step %s does not record this field; it records %s", k, s.Key, strings.Join(names, ", ")))
+	}
+	for _, f := range s.Records {
+		v, present := data[f.Name]
+		if !present || v == nil || v == "" {
+			if f.Required {
+				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.Label, describeType(f.Type)))
+			}
+			continue
+		}
+		norm, err := normaliseValue(f, v)
+		if err != "" {
+			problems = append(problems, f.Name+": "+err)
+			continue
+		}
+		out[f.Name] = norm
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Kind: KindInvalid, Field: "data", Message: strings.Join(problems, "; ")}
+	}
+	return out, nil
+}
+
+func describeType(t FieldType) string {
+	switch t {
+	case FieldDate:
+		return "a date as YYYY-MM-DD"
+	case FieldDateTime:
+		return "a moment as RFC 3339, e.g. 2027-07-20T09:00:00+02:00"
+	case FieldConfirm:
+		return "true to confirm"
+	case FieldBool:
+		return "true or false"
+	case FieldList:
+		return "a list of strings"
+	case FieldNumber:
+		return "a number"
+	}
+	return "text"
+}
+
+func normaliseValue(f Field, v any) (any, string) {
+	switch f.Type {
+	case FieldText:
+		s, ok := v.(string)
+		if !ok {
+			return nil, "must be text"
+		}
+		s = strings.TrimSpace(s)
+		if len(s) > 2000 {
+			return nil, "is longer than 2000 characters"
+		}
+		return s, ""
+	case FieldDate:
+		s, ok := v.(string)
+		if !ok {
+			return nil, "must be " + describeType(f.Type)
+		}
+		d, err := time.Parse(DateLayout, s)
+		if err != nil {
+			return nil, "must be " + describeType(f.Type)
+		}
+		return d.Format(DateLayout), ""
+	case FieldDateTime:
+		s, ok := v.(string)
+		if !ok {
+			return nil, "must be " + describeType(f.Type)
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return nil, "must be " + describeType(f.Type)
+		}
+		return t.UTC().Format(time.RFC3339), ""
+	case FieldConfirm:
+		b, ok := v.(bool)
+		if !ok || !b {
+			return nil, "must be true: this step cannot be completed without it"
+		}
+		return true, ""
+	case FieldBool:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, "must be true or false"
+		}
+		return b, ""
+	case FieldNumber:
+		n, ok := v.(float64)
+		if !ok || n < 0 {
+			return nil, "must be a number of 0 or more"
+		}
+		return n, ""
+	case FieldList:
+		raw, ok := v.([]any)
+		if !ok {
+			return nil, "must be a list of strings"
+		}
+		var out []string
+		for i, x := range raw {
+			s, ok := x.(string)
+			if !ok || strings.TrimSpace(s) == "" {
+				return nil, fmt.Sprintf("item %d must be a non-empty string", i+1)
+			}
+			out = append(out, strings.TrimSpace(s))
+		}
+		if f.Required && len(out) == 0 {
+			return nil, "must hold at least one item"
+		}
+		return out, ""
+	}
+	return nil, "unsupported field type"
+}

@@ -1,0 +1,372 @@
+package cmr
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Outcome is the answer of a scenario check.
+type Outcome string
+
+// Possible outcomes (DOMAIN.md §4).
+const (
+	OutcomeSupported     Outcome = "supported"
+	OutcomeUnsupported   Outcome = "unsupported"
+	OutcomeNotApplicable Outcome = "not_applicable" // MBO "NVT"
+	OutcomeNoProcedure   Outcome = "no_procedure"   // MBO empty cell: nothing agreed
+	OutcomeNoCaseNeeded  Outcome = "no_case_needed" // VO 3→4: the school switches itself
+)
+
+// WasWordt says who supplies the was-wordt list.
+type WasWordt string
+
+// Who makes the list.
+const (
+	WasWordtSuppliers          WasWordt = "suppliers"            // "WW-L"
+	WasWordtSuppliersAndSchool WasWordt = "suppliers_and_school" // "WW-LS": the school delivers old and new identity
+	WasWordtNone               WasWordt = "none"
+)
+
+// Funding is the VO licence funding: ELF (personal credit, quadrants 1-2) or
+// ILF (school credit, quadrants 3-4). MBO has none.
+type Funding string
+
+// Fundings.
+const (
+	FundingELF Funding = "ELF"
+	FundingILF Funding = "ILF"
+)
+
+// IdPKind is the type of identity provider.
+type IdPKind string
+
+// IdP kinds; VO derives the kind from the IdP's name, MBO names it directly.
+const (
+	KindELO               IdPKind = "elo"                // an ELO/school portal with its own IdP
+	KindDistributorPortal IdPKind = "distributor_portal" // the distributor's portal
+	KindNonPortal         IdPKind = "non_portal"         // ADFS, Azure AD
+	KindActivationCodes   IdPKind = "activation_codes"   // VO quadrant 4
+)
+
+// vo IdPs as the supplement lists them (004, "Verhuis Scenario's VO").
+var voELOIdPs = []string{"Magister", "itslearning", "SOM", "Moodle (Open Edu)", "Cumlaude Learning (N@tschool)",
+	"Fronter", "Peppels", "Distributeursportaal", "Cloudwise (Google Apps for Education)"}
+var voNonPortalIdPs = []string{"ADFS", "Azure AD"}
+
+// KnownVOIdPs lists the IdP names the VO scenario check accepts.
+func KnownVOIdPs() []string {
+	return append(append([]string{}, voELOIdPs...), voNonPortalIdPs...)
+}
+
+// Endpoint is one side of a switch: where the school comes from or goes to.
+type Endpoint struct {
+	// VO
+	Quadrant int    // 1-4, the delivery-choice quadrant
+	IdP      string // the IdP's name, e.g. "Magister", "Azure AD"
+	// MBO
+	ECK  bool
+	Kind IdPKind
+}
+
+// Scenario is a school's intended switch.
+type Scenario struct {
+	Sector   Sector
+	From, To Endpoint
+}
+
+// Warning is something the parties must know before they start.
+type Warning struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Warning codes.
+const (
+	WarnMidSchoolYear = "mid_school_year"
+	WarnShortNotice   = "short_notice"
+	WarnAfterDeadline = "after_deadline"
+)
+
+// Timing is the optional dates a check considers.
+type Timing struct {
+	RequestedOn time.Time // when the school asked; zero: unknown
+	SwitchOn    time.Time // the planned switch; zero: unknown
+	ListOpensOn time.Time // MBO: when the learning-materials list opens
+}
+
+// ScenarioCheck is the result of CheckScenario.
+type ScenarioCheck struct {
+	Outcome  Outcome
+	WasWordt WasWordt
+	Funding  Funding // VO only
+	// Described is the number (1-7) of the VO scenario in the supplement's
+	// Bijlage 2 this switch is, or 0.
+	Described int
+	Reasons   []string
+	Warnings  []Warning
+	MidYear   bool
+	Deadline  time.Time // zero when unknown
+}
+
+// MinNoticeMidYear is how far ahead a switch during the school year must be
+// announced (004, "IdP wijziging tijdens het schooljaar").
+const MinNoticeMidYear = 8 * 7 * 24 * time.Hour
+
+// Validate checks the scenario's shape, naming the field at fault.
+func (s *Scenario) Validate() error {
+	switch s.Sector {
+	case SectorVO:
+		for _, side := range []struct {
+			name string
+			e    *Endpoint
+		}{{"from", &s.From}, {"to", &s.To}} {
+			if err := side.e.normaliseVO(side.name); err != nil {
+				return err
+			}
+		}
+	case SectorMBO:
+		for _, side := range []struct {
+			name string
+			e    Endpoint
+		}{{"from", s.From}, {"to", s.To}} {
+			switch side.e.Kind {
+			case KindELO, KindDistributorPortal, KindNonPortal:
+			case "":
+				return FieldErrorf(side.name+".kind", "is required: one of elo, distributor_portal, non_portal")
+			default:
+				return FieldErrorf(side.name+".kind", "must be one of elo, distributor_portal, non_portal, got %q", side.e.Kind)
+			}
+		}
+	default:
+		return FieldErrorf("sector", "must be \"VO\" or \"MBO\", got %q", s.Sector)
+	}
+	return nil
+}
+
+// normaliseVO checks quadrant and IdP, fills the IdP's canonical name and
+// derives its kind.
+func (e *Endpoint) normaliseVO(side string) error {
+	if e.Quadrant < 1 || e.Quadrant > 4 {
+		return FieldErrorf(side+".quadrant", "must be 1, 2, 3 or 4 (1: ELF with portal, 2: ELF distributor's portal, 3: ILF with portal, 4: ILF activation codes), got %d", e.Quadrant)
+	}
+	switch e.Quadrant {
+	case 4:
+		e.Kind = KindActivationCodes
+		if e.IdP == "" {
+			e.IdP = "Activeringscodes"
+		}
+		return nil
+	case 2:
+		if e.IdP == "" {
+			e.IdP = "Distributeursportaal"
+		}
+		if !strings.EqualFold(e.IdP, "Distributeursportaal") {
+			return FieldErrorf(side+".idp", "quadrant 2 is the distributor's portal: idp must be \"Distributeursportaal\", got %q", e.IdP)
+		}
+	}
+	if e.IdP == "" {
+		return FieldErrorf(side+".idp", "is required for quadrant %d: one of %s", e.Quadrant, strings.Join(KnownVOIdPs(), ", "))
+	}
+	for _, n := range voELOIdPs {
+		if strings.EqualFold(n, e.IdP) {
+			e.IdP, e.Kind = n, KindELO
+			if n == "Distributeursportaal" {
+				e.Kind = KindDistributorPortal
+			}
+			return nil
+		}
+	}
+	for _, n := range voNonPortalIdPs {
+		if strings.EqualFold(n, e.IdP) {
+			e.IdP, e.Kind = n, KindNonPortal
+			return nil
+		}
+	}
+	return FieldErrorf(side+".idp", "unknown IdP %q: use one of %s", e.IdP, strings.Join(KnownVOIdPs(), ", "))
+}
+
+// CheckScenario decides whether the switch is supported and who makes the
+// was-wordt list, and warns about timing. It validates first.
+func CheckScenario(s Scenario, t Timing) (ScenarioCheck, error) {
+	if err := s.Validate(); err != nil {
+		return ScenarioCheck{}, err
+	}
+	var c ScenarioCheck
+	if s.Sector == SectorVO {
+		c = checkVO(s)
+	} else {
+		c = checkMBO(s)
+	}
+	c.Deadline = deadline(s.Sector, t)
+	c.Warnings, c.MidYear = timingWarnings(s.Sector, t, c.Deadline)
+	return c, nil
+}
+
+func funding(quadrant int) Funding {
+	if quadrant <= 2 {
+		return FundingELF
+	}
+	return FundingILF
+}
+
+func checkVO(s Scenario) ScenarioCheck {
+	from, to := s.From, s.To
+	c := ScenarioCheck{Funding: funding(from.Quadrant), WasWordt: WasWordtNone}
+	switch {
+	case from.Quadrant == 4:
+		c.Outcome = OutcomeUnsupported
+		c.Reasons = []string{"A school in quadrant 4 (activation codes) cannot be migrated: there are no portal identities to move."}
+		return c
+	case from.Quadrant == 3 && to.Quadrant == 4:
+		c.Outcome, c.Described = OutcomeNoCaseNeeded, 7
+		c.Reasons = []string{
+			"An ILF school can switch to activation codes itself: no CMR notification is needed (scenario 7).",
+			"Existing portal profiles can no longer be reached: progress and results are lost, and codes already used are the school's loss.",
+		}
+		return c
+	case funding(from.Quadrant) != funding(to.Quadrant):
+		c.Outcome = OutcomeUnsupported
+		c.Reasons = []string{fmt.Sprintf("Moves between ELF (personal credit) and ILF (school credit) are not supported: quadrant %d is %s, quadrant %d is %s.",
+			from.Quadrant, funding(from.Quadrant), to.Quadrant, funding(to.Quadrant))}
+		return c
+	}
+	c.Outcome = OutcomeSupported
+	c.Reasons = []string{"Moves between and within quadrants 1, 2 and 3 are supported."}
+	c.WasWordt = WasWordtSuppliers
+	if from.Kind == KindNonPortal || to.Kind == KindNonPortal {
+		c.WasWordt = WasWordtSuppliersAndSchool
+	}
+	switch {
+	case from.Quadrant == 2 && to.Quadrant == 1 && to.Kind == KindELO:
+		c.Described = 1
+		c.Reasons = append(c.Reasons, "Scenario 1: distributor's portal to an ELO-portal IdP (ELF), with pre-match.")
+	case from.Quadrant == 1 && to.Quadrant == 2 && from.Kind == KindELO:
+		c.Described = 2
+		c.Reasons = append(c.Reasons, "Scenario 2: ELO-portal IdP (ELF) to the distributor's portal: the distributor draws up the \"was\" list.")
+	case from.Quadrant == 1 && to.Quadrant == 1 && from.Kind == KindELO && to.Kind == KindELO:
+		c.Described = 3
+		c.Reasons = append(c.Reasons, "Scenario 3: ELO-portal IdP (ELF) to another ELO-portal IdP (ELF): old and new portal supplier fill the list.")
+	case from.Quadrant == 1 && to.Quadrant == 1 && from.Kind == KindELO && to.Kind == KindNonPortal:
+		c.Described = 4
+		c.Reasons = append(c.Reasons, "Scenario 4: ELO-portal IdP (ELF) to a NON-portal IdP (ELF): the school delivers the list of old and new identities.")
+	case from.Quadrant == 3 && to.Quadrant == 3 && from.Kind == KindNonPortal && to.Kind == KindNonPortal:
+		c.Described = 5
+		c.Reasons = append(c.Reasons, "Scenario 5: NON-portal IdP to NON-portal IdP (ILF): the PortalID changes; the school delivers the list.")
+	case from.Quadrant == 3 && to.Quadrant == 3 && from.Kind == KindELO && to.Kind == KindELO:
+		c.Described = 6
+		c.Reasons = append(c.Reasons, "Scenario 6: ELO-portal IdP (ILF) to ELO-portal IdP (ILF): the school consents to one-time processing of pupil data.")
+	default:
+		c.Reasons = append(c.Reasons, "Not one of the seven described scenarios: agree with the distributor who fills the list.")
+	}
+	if c.Funding == FundingILF {
+		c.Reasons = append(c.Reasons, "ILF: the school signs a contract allowing the distributor to pass pupil data to the LiKas.")
+	}
+	return c
+}
+
+// mboCell is one cell of the MBO matrix: "L" (was-wordt by suppliers), "LS"
+// (by suppliers and school), "NVT" (not applicable) or "" (no procedure).
+type mboCell string
+
+// mboMatrix is the matrix of 004 (newest; where 002 has blanks, 004 has NVT).
+// Rows and columns: ECK ELO, NON-ECK ELO, ECK distr. portal, NON-ECK distr.
+// portal, ECK NON-portal, NON-ECK NON-portal.
+var mboMatrix = [6][6]mboCell{
+	{"L", "NVT", "L", "NVT", "LS", "NVT"},
+	{"L", "", "L", "L", "LS", "LS"},
+	{"L", "NVT", "L", "NVT", "LS", "NVT"},
+	{"L", "L", "L", "", "LS", ""},
+	{"LS", "NVT", "LS", "NVT", "LS", "NVT"},
+	{"LS", "", "LS", "", "LS", ""},
+}
+
+func mboIndex(e Endpoint) int {
+	i := map[IdPKind]int{KindELO: 0, KindDistributorPortal: 2, KindNonPortal: 4}[e.Kind]
+	if !e.ECK {
+		i++
+	}
+	return i
+}
+
+// MBOLabel names an MBO endpoint as the matrix does, e.g. "NON-ECK ELO-IdP".
+func MBOLabel(e Endpoint) string {
+	eck := "ECK"
+	if !e.ECK {
+		eck = "NON-ECK"
+	}
+	kind := map[IdPKind]string{KindELO: "ELO-IdP", KindDistributorPortal: "distributeursportaal", KindNonPortal: "NON-portaal IdP"}[e.Kind]
+	return eck + " " + kind
+}
+
+func checkMBO(s Scenario) ScenarioCheck {
+	cell := mboMatrix[mboIndex(s.From)][mboIndex(s.To)]
+	c := ScenarioCheck{WasWordt: WasWordtNone}
+	move := MBOLabel(s.From) + " → " + MBOLabel(s.To)
+	switch cell {
+	case "L":
+		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliers
+		c.Reasons = []string{move + ": was-wordt by the suppliers (publishers supply the \"was\" part, the school fills the \"wordt\" columns)."}
+	case "LS":
+		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliersAndSchool
+		c.Reasons = []string{move + ": was-wordt by suppliers and school: the school itself must deliver old and new identity per user."}
+	case "NVT":
+		c.Outcome = OutcomeNotApplicable
+		c.Reasons = []string{move + ": not applicable (NVT): an ECK school does not move to activation codes (NON-ECK)."}
+	default:
+		c.Outcome = OutcomeNoProcedure
+		c.Reasons = []string{move + ": the agreement has no procedure for this move; discuss it with the distributor and the publishers first."}
+	}
+	return c
+}
+
+// deadline is the date by which the switch must be done: VO 1 August of the
+// switch year; MBO the day the learning-materials list opens (default 1
+// August of the switch year).
+func deadline(sector Sector, t Timing) time.Time {
+	if sector == SectorMBO && !t.ListOpensOn.IsZero() {
+		return t.ListOpensOn
+	}
+	if t.SwitchOn.IsZero() {
+		return time.Time{}
+	}
+	return time.Date(t.SwitchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
+}
+
+// IsMidYear reports whether a switch date lies outside the summer window
+// (1-31 July): then PSS does not cover it.
+func IsMidYear(switchOn time.Time) bool {
+	return !switchOn.IsZero() && switchOn.Month() != time.July
+}
+
+func timingWarnings(sector Sector, t Timing, due time.Time) ([]Warning, bool) {
+	var ws []Warning
+	midYear := IsMidYear(t.SwitchOn)
+	if midYear {
+		ws = append(ws, Warning{WarnMidSchoolYear, "A switch during the school year is not covered by PSS: extra costs for the school, at least 8 weeks notice, and not every publisher can move results built up during the year."})
+		if !t.RequestedOn.IsZero() && t.SwitchOn.Sub(t.RequestedOn) < MinNoticeMidYear {
+			days := int(t.SwitchOn.Sub(t.RequestedOn).Hours() / 24)
+			ws = append(ws, Warning{WarnShortNotice, fmt.Sprintf("Only %d days between the request and the switch: a switch during the school year must be announced at least 8 weeks (56 days) ahead.", days)})
+		}
+	}
+	if !t.SwitchOn.IsZero() && !due.IsZero() && !t.SwitchOn.Before(due) {
+		what := "VO migrations must be done before 1 August"
+		if sector == SectorMBO {
+			what = "MBO identities must be converted before the learning-materials list opens"
+		}
+		ws = append(ws, Warning{WarnAfterDeadline, fmt.Sprintf("The switch on %s is on or after the deadline %s: %s.", t.SwitchOn.Format(DateLayout), due.Format(DateLayout), what)})
+	}
+	return ws, midYear
+}
+
+// DateLayout is how dates travel in the API and the database.
+const DateLayout = "2006-01-02"
+
+// ParseDate parses a YYYY-MM-DD date (a civil date, kept at 00:00 UTC).
+func ParseDate(field, s string) (time.Time, error) {
+	d, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return time.Time{}, FieldErrorf(field, "must be a date as YYYY-MM-DD, got %q", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,167 @@
+package cmr
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCheckScenarioMBOMatrix(t *testing.T) {
+	// Rows and columns in the order of seed 004's table.
+	sides := []Endpoint{
+		{ECK: true, Kind: KindELO}, {ECK: false, Kind: KindELO},
+		{ECK: true, Kind: KindDistributorPortal}, {ECK: false, Kind: KindDistributorPortal},
+		{ECK: true, Kind: KindNonPortal}, {ECK: false, Kind: KindNonPortal},
+	}
+	const (
+		L   = "L"
+		LS  = "LS"
+		NVT = "NVT"
+		__  = ""
+	)
+	want := [6][6]string{
+		{L, NVT, L, NVT, LS, NVT},
+		{L, __, L, L, LS, LS},
+		{L, NVT, L, NVT, LS, NVT},
+		{L, L, L, __, LS, __},
+		{LS, NVT, LS, NVT, LS, NVT},
+		{LS, __, LS, __, LS, __},
+	}
+	for i, from := range sides {
+		for j, to := range sides {
+			t.Run(MBOLabel(from)+" to "+MBOLabel(to), func(t *testing.T) {
+				got, err := CheckScenario(Scenario{Sector: SectorMBO, From: from, To: to}, Timing{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var wantOutcome Outcome
+				wantWW := WasWordtNone
+				switch want[i][j] {
+				case L:
+					wantOutcome, wantWW = OutcomeSupported, WasWordtSuppliers
+				case LS:
+					wantOutcome, wantWW = OutcomeSupported, WasWordtSuppliersAndSchool
+				case NVT:
+					wantOutcome = OutcomeNotApplicable
+				default:
+					wantOutcome = OutcomeNoProcedure
+				}
+				if got.Outcome != wantOutcome || got.WasWordt != wantWW {
+					t.Errorf("got %s/%s, want %s/%s", got.Outcome, got.WasWordt, wantOutcome, wantWW)
+				}
+				if len(got.Reasons) == 0 {
+					t.Error("no reasons given")
+				}
+			})
+		}
+	}
+}
+
+func vo(q int, idp string) Endpoint { return Endpoint{Quadrant: q, IdP: idp} }
+
+func TestCheckScenarioVO(t *testing.T) {
+	tests := []struct {
+		name      string
+		from, to  Endpoint
+		outcome   Outcome
+		ww        WasWordt
+		described int
+	}{
+		{"1 distributor portal to ELO with pre-match", vo(2, "Distributeursportaal"), vo(1, "Magister"), OutcomeSupported, WasWordtSuppliers, 1},
+		{"2 ELO ELF to distributor portal", vo(1, "itslearning"), vo(2, ""), OutcomeSupported, WasWordtSuppliers, 2},
+		{"3 ELO ELF to ELO ELF", vo(1, "Magister"), vo(1, "SOM"), OutcomeSupported, WasWordtSuppliers, 3},
+		{"4 ELO ELF to NON-portal ELF", vo(1, "Magister"), vo(1, "Azure AD"), OutcomeSupported, WasWordtSuppliersAndSchool, 4},
+		{"5 NON-portal to NON-portal ILF", vo(3, "ADFS"), vo(3, "azure ad"), OutcomeSupported, WasWordtSuppliersAndSchool, 5},
+		{"6 ELO ILF to ELO ILF", vo(3, "Fronter"), vo(3, "Peppels"), OutcomeSupported, WasWordtSuppliers, 6},
+		{"7 ILF to activation codes", vo(3, "ADFS"), vo(4, ""), OutcomeNoCaseNeeded, WasWordtNone, 7},
+		{"quadrant 4 cannot move", vo(4, ""), vo(3, "ADFS"), OutcomeUnsupported, WasWordtNone, 0},
+		{"quadrant 4 to 1", vo(4, ""), vo(1, "Magister"), OutcomeUnsupported, WasWordtNone, 0},
+		{"ELF to ILF", vo(1, "Magister"), vo(3, "Magister"), OutcomeUnsupported, WasWordtNone, 0},
+		{"ILF to ELF", vo(3, "Magister"), vo(2, ""), OutcomeUnsupported, WasWordtNone, 0},
+		{"ELF to activation codes", vo(2, ""), vo(4, ""), OutcomeUnsupported, WasWordtNone, 0},
+		{"undescribed but supported", vo(2, ""), vo(2, ""), OutcomeSupported, WasWordtSuppliers, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CheckScenario(Scenario{Sector: SectorVO, From: tt.from, To: tt.to}, Timing{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Outcome != tt.outcome || got.WasWordt != tt.ww || got.Described != tt.described {
+				t.Errorf("got %s/%s/scenario %d, want %s/%s/scenario %d (reasons %q)", got.Outcome, got.WasWordt, got.Described, tt.outcome, tt.ww, tt.described, got.Reasons)
+			}
+		})
+	}
+}
+
+func TestCheckScenarioInvalid(t *testing.T) {
+	tests := []struct {
+		name  string
+		s     Scenario
+		field string
+	}{
+		{"sector", Scenario{Sector: "HBO"}, "sector"},
+		{"quadrant", Scenario{Sector: SectorVO, From: vo(5, "Magister"), To: vo(1, "SOM")}, "from.quadrant"},
+		{"unknown idp", Scenario{Sector: SectorVO, From: vo(1, "Magister"), To: vo(1, "Smartschool")}, "to.idp"},
+		{"missing idp", Scenario{Sector: SectorVO, From: vo(1, ""), To: vo(1, "SOM")}, "from.idp"},
+		{"quadrant 2 not a distributor portal", Scenario{Sector: SectorVO, From: vo(2, "Magister"), To: vo(1, "SOM")}, "from.idp"},
+		{"mbo kind", Scenario{Sector: SectorMBO, From: Endpoint{Kind: "portal"}, To: Endpoint{Kind: KindELO}}, "from.kind"},
+		{"mbo kind missing", Scenario{Sector: SectorMBO, From: Endpoint{Kind: KindELO}}, "to.kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := CheckScenario(tt.s, Timing{})
+			e, ok := err.(*Error)
+			if !ok || e.Kind != KindInvalid || e.Field != tt.field {
+				t.Fatalf("got %v, want an invalid error on %s", err, tt.field)
+			}
+		})
+	}
+}
+
+func date(s string) time.Time { d, _ := time.Parse(DateLayout, s); return d }
+
+func codes(ws []Warning) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range ws {
+		m[w.Code] = true
+	}
+	return m
+}
+
+func TestCheckScenarioWarnings(t *testing.T) {
+	s := Scenario{Sector: SectorVO, From: vo(1, "Magister"), To: vo(1, "SOM")}
+	mbo := Scenario{Sector: SectorMBO, From: Endpoint{ECK: true, Kind: KindELO}, To: Endpoint{ECK: true, Kind: KindNonPortal}}
+	tests := []struct {
+		name string
+		s    Scenario
+		t    Timing
+		want []string
+	}{
+		{"summer, in time", s, Timing{RequestedOn: date("2027-03-01"), SwitchOn: date("2027-07-15")}, nil},
+		{"summer, short notice is fine", s, Timing{RequestedOn: date("2027-07-01"), SwitchOn: date("2027-07-15")}, nil},
+		{"mid-year with notice", s, Timing{RequestedOn: date("2026-11-01"), SwitchOn: date("2027-03-01")}, []string{WarnMidSchoolYear}},
+		{"mid-year short notice", s, Timing{RequestedOn: date("2026-12-01"), SwitchOn: date("2027-01-15")}, []string{WarnMidSchoolYear, WarnShortNotice}},
+		{"exactly 8 weeks", s, Timing{RequestedOn: date("2027-01-01"), SwitchOn: date("2027-02-26")}, []string{WarnMidSchoolYear}},
+		{"VO on 1 August", s, Timing{SwitchOn: date("2027-08-01")}, []string{WarnMidSchoolYear, WarnAfterDeadline}},
+		{"VO 31 July", s, Timing{SwitchOn: date("2027-07-31")}, nil},
+		{"MBO after list opens", mbo, Timing{SwitchOn: date("2027-07-10"), ListOpensOn: date("2027-07-01")}, []string{WarnAfterDeadline}},
+		{"MBO before list opens", mbo, Timing{SwitchOn: date("2027-07-10"), ListOpensOn: date("2027-08-01")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := CheckScenario(tt.s, tt.t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gc := codes(got.Warnings)
+			if len(gc) != len(tt.want) {
+				t.Fatalf("got warnings %v, want %v", got.Warnings, tt.want)
+			}
+			for _, c := range tt.want {
+				if !gc[c] {
+					t.Errorf("missing warning %s in %v", c, got.Warnings)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,209 @@
+// Package temporalserver runs a Temporal server inside the cmr process for
+// `cmr dev`: all four services in one process, persisted to a SQLite file in
+// the data directory, so open cases, timers and tickets survive a restart.
+//
+// It is the only package that imports go.temporal.io/server: that module is
+// large and slow to compile, so nothing else may depend on it.
+package temporalserver
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// Config says where the embedded server keeps its state.
+type Config struct {
+	// Dir holds temporal.db and the frontend port chosen on first start.
+	Dir string
+	// Namespace is registered on start (a no-op when it exists).
+	Namespace string
+	// Ephemeral keeps everything in memory (tests); Dir is then unused.
+	Ephemeral bool
+	// Logger receives the server's own log lines; nil discards them.
+	Logger log.Logger
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	srv      temporal.Server
+	hostPort string
+}
+
+// HostPort is the frontend address clients dial.
+func (s *Server) HostPort() string { return s.hostPort }
+
+// Stop shuts the server down.
+func (s *Server) Stop() error { return s.srv.Stop() }
+
+// Start creates (on first use) and starts the server.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = log.NewNoopLogger()
+	}
+
+	sqlCfg := config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	frontendPort := 0
+	if cfg.Ephemeral {
+		sqlCfg.ConnectAttributes["mode"] = "memory"
+		sqlCfg.ConnectAttributes["cache"] = "shared"
+		sqlCfg.DatabaseName = "cmr-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	} else {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("temporal data dir: %w", err)
+		}
+		sqlCfg.ConnectAttributes["mode"] = "rwc"
+		sqlCfg.ConnectAttributes["_journal_mode"] = "wal"
+		sqlCfg.ConnectAttributes["_synchronous"] = "2"
+		sqlCfg.DatabaseName = filepath.Join(cfg.Dir, "temporal.db")
+		p, err := stablePort(filepath.Join(cfg.Dir, "temporal.port"))
+		if err != nil {
+			return nil, err
+		}
+		frontendPort = p
+	}
+	if frontendPort == 0 {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		frontendPort = p
+	}
+
+	if !cfg.Ephemeral {
+		if _, err := os.Stat(sqlCfg.DatabaseName); errors.Is(err, fs.ErrNotExist) {
+			if err := sqlite.SetupSchema(&sqlCfg); err != nil {
+				return nil, fmt.Errorf("temporal schema: %w", err)
+			}
+		}
+	} else if err := sqlite.SetupSchema(&sqlCfg); err != nil {
+		return nil, fmt.Errorf("temporal schema: %w", err)
+	}
+
+	srvCfg, err := serverConfig(sqlCfg, frontendPort)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := sqlite.NewNamespaceConfig("active", cfg.Namespace, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("temporal namespace: %w", err)
+	}
+	if err := sqlite.CreateNamespaces(&sqlCfg, ns); err != nil {
+		return nil, fmt.Errorf("temporal namespace: %w", err)
+	}
+
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(srvCfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("temporal server start: %w", err)
+	}
+	return &Server{srv: srv, hostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort))}, nil
+}
+
+func serverConfig(sqlCfg config.SQL, frontendPort int) (*config.Config, error) {
+	services := map[string]config.Service{}
+	for _, name := range []string{"frontend", "history", "matching", "worker"} {
+		grpc := frontendPort
+		if name != "frontend" {
+			p, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			grpc = p
+		}
+		membership, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		services[name] = config.Service{RPC: config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnIP: "127.0.0.1"}}
+	}
+	frontend := net.JoinHostPort("127.0.0.1", strconv.Itoa(frontendPort))
+	return &config.Config{
+		Global: config.Global{
+			Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"},
+		},
+		Persistence: config.Persistence{
+			DefaultStore:     sqliteplugin.PluginName,
+			VisibilityStore:  sqliteplugin.PluginName,
+			NumHistoryShards: 1,
+			DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlCfg}},
+		},
+		ClusterMetadata: &cluster.Config{
+			MasterClusterName:        "active",
+			CurrentClusterName:       "active",
+			FailoverVersionIncrement: 10,
+			ClusterInformation: map[string]cluster.ClusterInformation{
+				"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontend},
+			},
+		},
+		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
+		Services:            services,
+		Archival: config.Archival{
+			History:    config.HistoryArchival{State: "disabled"},
+			Visibility: config.VisibilityArchival{State: "disabled"},
+		},
+		NamespaceDefaults: config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+			History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+			Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+		}},
+		PublicClient: config.PublicClient{HostPort: frontend},
+	}, nil
+}
+
+// stablePort returns the frontend port recorded in file, or picks a free one
+// and records it: the cluster metadata persisted in temporal.db names the
+// frontend address, so a restarted server should come back on the same port.
+func stablePort(file string) (int, error) {
+	if b, err := os.ReadFile(file); err == nil {
+		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 {
+			if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+				_ = l.Close()
+				return p, nil
+			}
+		}
+	}
+	p, err := freePort()
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(file, []byte(strconv.Itoa(p)+"\n"), 0o600); err != nil {
+		return 0, fmt.Errorf("record temporal port: %w", err)
+	}
+	return p, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
