@@ -1,0 +1,297 @@
+package gormdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/cmr-idp/cmr"
+)
+
+type caseRow struct {
+	ID            string
+	SchoolID      string
+	DistributorID string
+	Sector        string
+	Header        string
+	SwitchOn      string
+	DeadlineOn    string
+	Status        string
+	CancelReason  string
+	Version       int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ClosedAt      *time.Time
+}
+
+func (caseRow) TableName() string { return "cases" }
+
+type partyRow struct {
+	CaseID         string
+	OrganisationID string
+	Role           string
+}
+
+func (partyRow) TableName() string { return "case_parties" }
+
+type stepRow struct {
+	CaseID       string
+	Key          string
+	Position     int
+	Definition   string
+	State        string
+	Data         *string
+	SubmissionID string
+	DoneBy       *string
+	DoneAt       *time.Time
+	Attempt      int
+}
+
+func (stepRow) TableName() string { return "case_steps" }
+
+type ticketRow struct {
+	ID             string
+	CaseID         string
+	LikaID         string `gorm:"column:lika_id"`
+	State          string
+	ClockStartedAt *time.Time
+	WarnAt         *time.Time
+	DueAt          *time.Time
+	WarnedAt       *time.Time
+	BreachedAt     *time.Time
+	ResolvedAt     *time.Time
+	ResolvedBy     *string
+	SubmissionID   string
+	Note           string
+	Version        int
+}
+
+func (ticketRow) TableName() string { return "tickets" }
+
+type submissionRow struct {
+	ID        string
+	CaseID    string
+	Kind      string
+	Data      string
+	Actor     string
+	CreatedAt time.Time
+}
+
+func (submissionRow) TableName() string { return "submissions" }
+
+type eventRow struct {
+	Key          string
+	CaseID       string
+	TicketID     string
+	Type         string
+	Step         string
+	Actor        *string
+	At           time.Time
+	SubmissionID string
+	Details      *string
+	RecordedAt   time.Time
+}
+
+func (eventRow) TableName() string { return "events" }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err))
+	}
+	return string(b)
+}
+
+func jsonPtr(v any) *string {
+	if v == nil {
+		return nil
+	}
+	s := mustJSON(v)
+	if s == "null" {
+		return nil
+	}
+	return &s
+}
+
+// CreateSubmission stores data submitted for a case before the workflow
+// acts on it, and returns its ID.
+func (s *Store) CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error) {
+	if sub.ID == "" {
+		sub.ID = newID("sub")
+	}
+	if sub.Data == nil {
+		sub.Data = map[string]any{}
+	}
+	row := submissionRow{ID: sub.ID, CaseID: sub.CaseID, Kind: sub.Kind, Data: mustJSON(sub.Data), Actor: mustJSON(sub.Actor), CreatedAt: now()}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return "", wrap("save submission", err)
+	}
+	return sub.ID, nil
+}
+
+func (s *Store) submissionData(tx *gorm.DB, id string) (map[string]any, error) {
+	if id == "" {
+		return nil, nil
+	}
+	var row submissionRow
+	if err := tx.Where("id = ?", id).Take(&row).Error; err != nil {
+		return nil, wrap("submission "+id, err)
+	}
+	var data map[string]any
+	if err := json.Unmarshal([]byte(row.Data), &data); err != nil {
+		return nil, fmt.Errorf("submission %s: %w", id, err)
+	}
+	return data, nil
+}
+
+// insertEvents appends events; a key already present is skipped, so a
+// retried activity never duplicates an event.
+func insertEvents(tx *gorm.DB, events []cmr.Event) error {
+	for _, e := range events {
+		row := eventRow{Key: e.Key, CaseID: e.CaseID, TicketID: e.TicketID, Type: e.Type, Step: e.Step, Actor: jsonPtr(e.Actor),
+			At: e.At.UTC().Truncate(time.Microsecond), SubmissionID: e.SubmissionID, Details: jsonPtr(e.Details), RecordedAt: now()}
+		if len(e.Details) == 0 {
+			row.Details = nil
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return wrap("append event", err)
+		}
+	}
+	return nil
+}
+
+// SaveCase writes a snapshot of a running case: the case row (created from
+// header on the first save), its parties and steps, and its new events,
+// in one transaction. A snapshot older than the stored one only appends
+// its events, so out-of-order retries never roll the projection back.
+func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.CaseState, version int, cancelReasonSubmission string, events []cmr.Event) error {
+	return wrap("save case "+st.CaseID, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		t := now()
+		var existing caseRow
+		err := tx.Where("id = ?", st.CaseID).Take(&existing).Error
+		switch {
+		case err == gorm.ErrRecordNotFound:
+			row := caseRow{ID: st.CaseID, SchoolID: header.SchoolID, DistributorID: header.DistributorID, Sector: string(header.Sector),
+				Header: mustJSON(header), SwitchOn: header.SwitchOn.Format(cmr.DateLayout), DeadlineOn: header.Deadline.Format(cmr.DateLayout),
+				Status: string(st.Status), Version: 0, CreatedAt: t, UpdatedAt: t}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			existing = row
+			if err := saveParties(tx, st); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if version > existing.Version {
+			updates := map[string]any{"status": string(st.Status), "version": version, "updated_at": t}
+			if st.Status != cmr.CaseOpen && existing.ClosedAt == nil {
+				updates["closed_at"] = t
+			}
+			if cancelReasonSubmission != "" {
+				data, err := s.submissionData(tx, cancelReasonSubmission)
+				if err != nil {
+					return err
+				}
+				if r, ok := data["reason"].(string); ok {
+					updates["cancel_reason"] = r
+				}
+			}
+			if err := tx.Model(&caseRow{}).Where("id = ?", st.CaseID).Updates(updates).Error; err != nil {
+				return err
+			}
+			if err := s.saveSteps(tx, st); err != nil {
+				return err
+			}
+		}
+		return insertEvents(tx, events)
+	}))
+}
+
+func saveParties(tx *gorm.DB, st cmr.CaseState) error {
+	rows := []partyRow{
+		{st.CaseID, st.Parties.SchoolID, string(cmr.RoleSchool)},
+		{st.CaseID, st.Parties.DistributorID, string(cmr.RoleDistributor)},
+	}
+	for _, id := range st.Parties.LiKaIDs {
+		rows = append(rows, partyRow{st.CaseID, id, string(cmr.RolePublisher)})
+	}
+	for _, id := range st.Parties.KennisnetIDs {
+		rows = append(rows, partyRow{st.CaseID, id, string(cmr.RoleKennisnet)})
+	}
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+}
+
+func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
+	var stored []stepRow
+	if err := tx.Where("case_id = ?", st.CaseID).Find(&stored).Error; err != nil {
+		return err
+	}
+	prev := map[string]stepRow{}
+	for _, r := range stored {
+		prev[r.Key] = r
+	}
+	for i, p := range st.Steps {
+		def := st.Plan[i]
+		row := stepRow{CaseID: st.CaseID, Key: p.Key, Position: i + 1, Definition: mustJSON(def), State: string(p.State),
+			SubmissionID: p.SubmissionID, DoneAt: utc(&p.DoneAt), Attempt: p.Attempt}
+		if p.DoneBy != nil {
+			row.DoneBy = jsonPtr(p.DoneBy)
+		}
+		if old, ok := prev[p.Key]; ok && old.SubmissionID == p.SubmissionID {
+			row.Data = old.Data
+		} else if p.SubmissionID != "" {
+			data, err := s.submissionData(tx, p.SubmissionID)
+			if err != nil {
+				return err
+			}
+			row.Data = jsonPtr(data)
+		}
+		if err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "case_id"}, {Name: "key"}},
+			DoUpdates: clause.AssignmentColumns([]string{"position", "definition", "state", "data", "submission_id", "done_by", "done_at", "attempt"}),
+		}).Create(&row).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SaveTicket writes a snapshot of a ticket and its new events; an older
+// snapshot than the stored one only appends its events.
+func (s *Store) SaveTicket(ctx context.Context, t cmr.Ticket, events []cmr.Event) error {
+	return wrap("save ticket "+t.ID, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row := ticketRow{ID: t.ID, CaseID: t.CaseID, LikaID: t.LiKaID, State: string(t.State), ClockStartedAt: utc(t.ClockStartedAt),
+			WarnAt: utc(t.WarnAt), DueAt: utc(t.DueAt), WarnedAt: utc(t.WarnedAt), BreachedAt: utc(t.BreachedAt), ResolvedAt: utc(t.ResolvedAt),
+			ResolvedBy: jsonPtr(t.ResolvedBy), SubmissionID: t.SubmissionID, Version: t.Version}
+		if t.ResolvedBy == nil {
+			row.ResolvedBy = nil
+		}
+		if t.SubmissionID != "" {
+			data, err := s.submissionData(tx, t.SubmissionID)
+			if err != nil {
+				return err
+			}
+			for _, k := range []string{"note", "reason"} {
+				if v, ok := data[k].(string); ok {
+					row.Note = v
+				}
+			}
+		}
+		res := tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"state", "clock_started_at", "warn_at", "due_at", "warned_at", "breached_at",
+				"resolved_at", "resolved_by", "submission_id", "note", "version"}),
+			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "tickets.version < ?", Vars: []any{t.Version}}}},
+		}).Create(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		return insertEvents(tx, events)
+	}))
+}

@@ -1,0 +1,204 @@
+package gormdb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/cmr-idp/cmr"
+)
+
+type organisationRow struct {
+	ID        string
+	Name      string
+	Role      string
+	BRIN      *string `gorm:"column:brin"`
+	Sector    *string
+	CreatedAt time.Time
+}
+
+func (organisationRow) TableName() string { return "organisations" }
+
+type userRow struct {
+	ID             string
+	OrganisationID string
+	Email          string
+	Name           string
+	Disabled       bool
+	CreatedAt      time.Time
+}
+
+func (userRow) TableName() string { return "users" }
+
+type tokenRow struct {
+	ID         string
+	UserID     string
+	TokenHash  string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+func (tokenRow) TableName() string { return "api_tokens" }
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// UpsertOrganisation creates or updates an organisation.
+func (s *Store) UpsertOrganisation(ctx context.Context, o cmr.Organisation) error {
+	if !o.Role.Valid() {
+		return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet, got %q", o.Role)
+	}
+	row := organisationRow{ID: o.ID, Name: o.Name, Role: string(o.Role), BRIN: optional(o.BRIN), Sector: optional(string(o.Sector)), CreatedAt: now()}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoUpdates: clause.AssignmentColumns([]string{"name", "role", "brin", "sector"})}).Create(&row).Error
+	return wrap("save organisation", err)
+}
+
+func (r organisationRow) domain() cmr.Organisation {
+	return cmr.Organisation{ID: r.ID, Name: r.Name, Role: cmr.Role(r.Role), BRIN: deref(r.BRIN), Sector: cmr.Sector(deref(r.Sector))}
+}
+
+// Organisation returns the organisation with id.
+func (s *Store) Organisation(ctx context.Context, id string) (cmr.Organisation, error) {
+	var row organisationRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return cmr.Organisation{}, wrap("organisation", err)
+	}
+	return row.domain(), nil
+}
+
+// Organisations lists organisations, all or those with one of roles.
+func (s *Store) Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error) {
+	q := s.db.WithContext(ctx).Order("id")
+	if len(roles) > 0 {
+		q = q.Where("role IN ?", roles)
+	}
+	var rows []organisationRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, wrap("organisations", err)
+	}
+	out := make([]cmr.Organisation, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// UpsertUser creates or updates a user (keyed on e-mail).
+func (s *Store) UpsertUser(ctx context.Context, u cmr.User) (cmr.User, error) {
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	if u.ID == "" {
+		u.ID = newID("u")
+	}
+	row := userRow{ID: u.ID, OrganisationID: u.OrganisationID, Email: u.Email, Name: u.Name, CreatedAt: now()}
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "email"}}, DoUpdates: clause.AssignmentColumns([]string{"organisation_id", "name"})}).Create(&row).Error
+	if err != nil {
+		return cmr.User{}, wrap("save user", err)
+	}
+	return s.UserByEmail(ctx, u.Email)
+}
+
+// userWithRole is a user joined with its organisation's role.
+type userWithRole struct {
+	ID             string
+	OrganisationID string
+	Email          string
+	Name           string
+	Role           string
+}
+
+func (r userWithRole) domain() cmr.User {
+	return cmr.User{ID: r.ID, OrganisationID: r.OrganisationID, Email: r.Email, Name: r.Name, Role: cmr.Role(r.Role)}
+}
+
+func (s *Store) users(ctx context.Context) *gorm.DB {
+	return s.db.WithContext(ctx).Table("users").Select("users.id, users.organisation_id, users.email, users.name, organisations.role").Joins("JOIN organisations ON organisations.id = users.organisation_id")
+}
+
+// UserByEmail finds a user by e-mail address.
+func (s *Store) UserByEmail(ctx context.Context, email string) (cmr.User, error) {
+	var row userWithRole
+	if err := s.users(ctx).Where("users.email = ?", strings.ToLower(strings.TrimSpace(email))).Take(&row).Error; err != nil {
+		return cmr.User{}, wrap("user", err)
+	}
+	return row.domain(), nil
+}
+
+// CreateToken makes a new API token for a user. The token is returned once;
+// only its SHA-256 hash is stored.
+func (s *Store) CreateToken(ctx context.Context, userID string) (string, error) {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	token := "cmr_" + base64.RawURLEncoding.EncodeToString(secret)
+	row := tokenRow{ID: newID("tok"), UserID: userID, TokenHash: hashToken(token), CreatedAt: now()}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return "", wrap("create token", err)
+	}
+	return token, nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticate returns the user a valid, unrevoked token belongs to.
+func (s *Store) Authenticate(ctx context.Context, token string) (cmr.User, error) {
+	unauthorized := &cmr.Error{Kind: cmr.KindUnauthorized, Message: "the API token is unknown or revoked; create one with `cmr token create --user EMAIL`"}
+	if !strings.HasPrefix(token, "cmr_") {
+		return cmr.User{}, unauthorized
+	}
+	var tok tokenRow
+	err := s.db.WithContext(ctx).Where("token_hash = ? AND revoked_at IS NULL", hashToken(token)).Take(&tok).Error
+	if err != nil {
+		if wrap("", err) == cmr.ErrNotFound {
+			return cmr.User{}, unauthorized
+		}
+		return cmr.User{}, wrap("authenticate", err)
+	}
+	var row userWithRole
+	if err := s.users(ctx).Where("users.id = ? AND users.disabled = ?", tok.UserID, false).Take(&row).Error; err != nil {
+		if wrap("", err) == cmr.ErrNotFound {
+			return cmr.User{}, unauthorized
+		}
+		return cmr.User{}, wrap("authenticate", err)
+	}
+	// Last use to the minute is enough, and saves a write per request.
+	t := now()
+	if tok.LastUsedAt == nil || t.Sub(*tok.LastUsedAt) > time.Minute {
+		s.db.WithContext(ctx).Model(&tokenRow{}).Where("id = ?", tok.ID).Update("last_used_at", t)
+	}
+	return row.domain(), nil
+}
+
+// RevokeTokens revokes every token of a user.
+func (s *Store) RevokeTokens(ctx context.Context, userID string) error {
+	return wrap("revoke tokens", s.db.WithContext(ctx).Model(&tokenRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", now()).Error)
+}
+
+func newID(prefix string) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return prefix + "_" + strings.ToLower(base64.RawURLEncoding.EncodeToString(b))
+}

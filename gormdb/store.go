@@ -1,0 +1,148 @@
+// Package gormdb is the storage adapter: organisations, users, API tokens,
+// the case/ticket projection, submissions and the append-only audit trail,
+// in PostgreSQL (`cmr serve`) or the embedded SQLite file (`cmr dev`),
+// through GORM. The schema comes only from the versioned files in
+// migrations/.
+package gormdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/migrations"
+
+	// The pure-Go SQLite driver, registered as "sqlite". The embedded
+	// Temporal server links the same package, so there is one registration.
+	_ "modernc.org/sqlite"
+)
+
+// Store reads and writes the CMR database.
+type Store struct {
+	db      *gorm.DB
+	dialect goose.Dialect
+	schema  fs.FS
+}
+
+// OpenPostgres connects to PostgreSQL, e.g.
+// postgres://postgres@127.0.0.1:5432/cmr?sslmode=disable.
+func OpenPostgres(dsn string) (*Store, error) {
+	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{db: db, dialect: goose.DialectPostgres, schema: migrations.Postgres()}, nil
+}
+
+// OpenSQLite opens (creating) the SQLite database file at path.
+func OpenSQLite(path string) (*Store, error) {
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn}), &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	// One connection: SQLite has one writer, and queueing here beats
+	// SQLITE_BUSY under concurrent activities.
+	sqlDB.SetMaxOpenConns(1)
+	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite()}, nil
+}
+
+// Close releases the connections.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Migrate applies the pending migrations. Concurrent starts against
+// Postgres are serialised with a session lock.
+func (s *Store) Migrate(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var opts []goose.ProviderOption
+	if s.dialect == goose.DialectPostgres {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(s.dialect, sqlDB, s.schema, opts...)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// wrap turns storage errors into the domain's: not found stays not found,
+// unique violations become conflicts, lost connections unavailable.
+func wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return cmr.ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return &cmr.Error{Kind: cmr.KindConflict, Message: op + ": already exists"}
+	case isUnavailable(err):
+		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the database is not reachable; try again shortly"})
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func isUnavailable(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"connection refused", "broken pipe", "connection reset", "failed to connect", "the database system is", "conn closed", "unexpected EOF"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func utc(t *time.Time) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	u := t.UTC().Truncate(time.Microsecond)
+	return &u
+}

@@ -1,0 +1,120 @@
+package cmr
+
+import "time"
+
+// CaseHeader is what is decided when a case is opened. It holds no
+// personal data, so it may travel in workflow payloads.
+type CaseHeader struct {
+	ID            string         `json:"id"`
+	SchoolID      string         `json:"school_id"`
+	DistributorID string         `json:"distributor_id"`
+	Sector        Sector         `json:"sector"`
+	Scenario      Scenario       `json:"scenario"`
+	Funding       Funding        `json:"funding,omitempty"`
+	WasWordt      WasWordt       `json:"was_wordt"`
+	Described     int            `json:"described_scenario,omitempty"`
+	Options       CaseOptions    `json:"options"`
+	RequestedOn   time.Time      `json:"requested_on"`
+	SwitchOn      time.Time      `json:"switch_on"`
+	ListOpensOn   time.Time      `json:"list_opens_on,omitzero"`
+	Deadline      time.Time      `json:"deadline"`
+	MidYear       bool           `json:"mid_year"`
+	Warnings      []Warning      `json:"warnings"`
+	Calendar      CalendarConfig `json:"calendar"`
+	SLADays       int            `json:"sla_days"`
+}
+
+// Case is the read model of a case: what people search and read.
+type Case struct {
+	CaseHeader
+	Status       CaseStatus
+	Parties      Parties
+	Steps        []Step
+	Tickets      []Ticket
+	CancelReason string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	ClosedAt     *time.Time
+}
+
+// Step is a step of a case with its definition, state and recorded data.
+type Step struct {
+	StepDef
+	Position int
+	State    StepState
+	Data     map[string]any
+	DoneBy   *Actor
+	DoneAt   *time.Time
+	Attempt  int
+}
+
+// Ticket is the read model of a LiKa ticket.
+type Ticket struct {
+	ID             string
+	CaseID         string
+	LiKaID         string
+	State          TicketState
+	ClockStartedAt *time.Time
+	WarnAt         *time.Time
+	DueAt          *time.Time
+	WarnedAt       *time.Time
+	BreachedAt     *time.Time
+	ResolvedAt     *time.Time
+	ResolvedBy     *Actor
+	SubmissionID   string
+	Note           string // the LiKa's note or the distributor's reason
+	Version        int
+}
+
+// Overdue reports whether the ticket's due moment has passed while open.
+func (t Ticket) Overdue(now time.Time) bool {
+	return t.State == TicketOpen && t.DueAt != nil && now.After(*t.DueAt)
+}
+
+// AtRisk reports whether at most one working day is left (the warning
+// moment has passed) while the ticket is open.
+func (t Ticket) AtRisk(now time.Time) bool {
+	return t.State == TicketOpen && t.WarnAt != nil && !now.Before(*t.WarnAt)
+}
+
+// Event types of the audit trail.
+const (
+	EventCaseOpened         = "case.opened"
+	EventStepCompleted      = "step.completed"
+	EventTestFailed         = "test.failed"
+	EventCaseCompleted      = "case.completed"
+	EventCaseCancelled      = "case.cancelled"
+	EventTicketCreated      = "ticket.created"
+	EventTicketClockStarted = "ticket.clock_started"
+	EventTicketSLAWarning   = "ticket.sla_warning"
+	EventTicketOverdue      = "ticket.overdue"
+	EventTicketClosed       = "ticket.closed"
+	EventTicketWaived       = "ticket.waived"
+	EventTicketCancelled    = "ticket.cancelled"
+)
+
+// Event is one entry of a case's append-only audit trail. Key makes
+// writing it idempotent.
+type Event struct {
+	Key          string         `json:"key"`
+	CaseID       string         `json:"case_id"`
+	TicketID     string         `json:"ticket_id,omitempty"`
+	Type         string         `json:"type"`
+	Step         string         `json:"step,omitempty"`
+	Actor        *Actor         `json:"actor,omitempty"` // nil: the system (a timer)
+	At           time.Time      `json:"at"`
+	SubmissionID string         `json:"submission_id,omitempty"`
+	Details      map[string]any `json:"details,omitempty"`
+}
+
+// Submission is data a person submitted for a step, a ticket or a
+// cancellation. It is stored before the workflow is asked to act, so that
+// workflow payloads carry only its ID.
+type Submission struct {
+	ID        string
+	CaseID    string
+	Kind      string // "step:<key>", "ticket:close", "ticket:waive", "case:cancel"
+	Data      map[string]any
+	Actor     Actor
+	CreatedAt time.Time
+}
