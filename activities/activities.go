@@ -1,0 +1,73 @@
+// Package activities holds the side effects of the case and ticket
+// workflows: writing each transition to the database (the case/ticket
+// projection and the audit trail). Every write is idempotent, so Temporal
+// may retry an activity without duplicating a ticket or an event.
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// Store is what the activities need of the storage adapter.
+type Store interface {
+	SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.CaseState, version int, cancelSubmissionID string, events []cmr.Event) error
+	SaveTicket(ctx context.Context, t cmr.Ticket, events []cmr.Event) error
+}
+
+// Activities are registered on the worker as one struct; workflows refer
+// to its methods through a nil *Activities.
+type Activities struct {
+	Store Store
+}
+
+// SaveCaseInput is a snapshot of a case after a transition, with the audit
+// events the transition produced. IDs only: no personal data.
+type SaveCaseInput struct {
+	Header             cmr.CaseHeader
+	State              cmr.CaseState
+	Version            int
+	CancelSubmissionID string
+	Events             []cmr.Event
+}
+
+// SaveCaseResult is empty; it exists so the signature can grow.
+type SaveCaseResult struct{}
+
+// SaveCase writes the case projection and appends the events.
+func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) (SaveCaseResult, error) {
+	err := a.Store.SaveCase(ctx, in.Header, in.State, in.Version, in.CancelSubmissionID, in.Events)
+	return SaveCaseResult{}, classify(fmt.Sprintf("save case %s v%d", in.State.CaseID, in.Version), err)
+}
+
+// SaveTicketInput is a snapshot of a ticket after a transition.
+type SaveTicketInput struct {
+	Ticket cmr.Ticket
+	Events []cmr.Event
+}
+
+// SaveTicketResult is empty; it exists so the signature can grow.
+type SaveTicketResult struct{}
+
+// SaveTicket writes the ticket projection and appends the events.
+func (a *Activities) SaveTicket(ctx context.Context, in SaveTicketInput) (SaveTicketResult, error) {
+	err := a.Store.SaveTicket(ctx, in.Ticket, in.Events)
+	return SaveTicketResult{}, classify("save ticket "+in.Ticket.ID, err)
+}
+
+// classify makes domain errors that a retry cannot fix non-retryable; all
+// others (a database restarting, say) are retried.
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch cmr.KindOf(err) {
+	case cmr.KindInvalid, cmr.KindNotFound, cmr.KindForbidden:
+		return temporal.NewNonRetryableApplicationError(op+": "+err.Error(), string(cmr.KindOf(err)), nil)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,282 @@
+package workflows
+
+import (
+	"fmt"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
+)
+
+var a *activities.Activities
+
+// CaseInput opens a case: what was decided at opening, the parties and the
+// procedure plan (fixed at opening, so a later change of the procedure
+// never alters a running case).
+type CaseInput struct {
+	Header   cmr.CaseHeader `json:"header"`
+	Parties  cmr.Parties    `json:"parties"`
+	Plan     []cmr.StepDef  `json:"plan"`
+	OpenedBy cmr.Actor      `json:"opened_by"`
+}
+
+// CaseResult is how the case ended.
+type CaseResult struct {
+	Status cmr.CaseStatus `json:"status"`
+}
+
+// caseRun is one running case.
+type caseRun struct {
+	in       CaseInput
+	state    *cmr.CaseState
+	version  int
+	opened   bool
+	children map[string]workflow.ChildWorkflowFuture
+	running  int // ticket workflows not yet ended
+}
+
+// CaseWorkflow runs one IdP-migration case from opening to completion or
+// cancellation. The procedure's steps advance through updates; tickets
+// run as child workflows with their own SLA timers.
+func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
+	ctx = activityOptions(ctx)
+	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}}
+	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
+	if err := c.registerHandlers(ctx); err != nil {
+		return CaseResult{}, err
+	}
+
+	// Steps 1-2 (VO) or 1 (MBO): the distributor files the case.
+	events := []cmr.Event{c.event(ctx, cmr.EventCaseOpened, &in.OpenedBy)}
+	for _, p := range c.state.Steps {
+		if p.State == cmr.StepDone {
+			e := c.event(ctx, cmr.EventStepCompleted, &in.OpenedBy)
+			e.Step = p.Key
+			events = append(events, e)
+		}
+	}
+	if err := c.save(ctx, "", events...); err != nil {
+		return CaseResult{}, err
+	}
+	c.opened = true
+
+	// Everything else happens in the update handlers and ticket watchers;
+	// the case ends when it is completed or cancelled and its tickets have
+	// wound down.
+	if err := workflow.Await(ctx, func() bool { return c.state.Status != cmr.CaseOpen }); err != nil {
+		return CaseResult{}, err
+	}
+	if err := workflow.Await(ctx, func() bool { return c.running == 0 && workflow.AllHandlersFinished(ctx) }); err != nil {
+		return CaseResult{}, err
+	}
+	return CaseResult{Status: c.state.Status}, nil
+}
+
+func (c *caseRun) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (cmr.CaseState, error) { return *c.state, nil }); err != nil {
+		return err
+	}
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateOpened, c.awaitOpened, nil},
+		{UpdateCompleteStep, c.completeStep, func(ctx workflow.Context, r StepRequest) error {
+			if d, ok := cmr.FindStep(c.state.Plan, r.Step); ok && d.Kind == cmr.StepTest {
+				return refusal(cmr.Errorf(cmr.KindInvalid, "step %s is the final test: report its outcome with passed true or false", r.Step))
+			}
+			return refusal(c.state.CanComplete(r.Actor, r.Step))
+		}},
+		{UpdateConfirmTest, c.confirmTest, func(ctx workflow.Context, r TestRequest) error {
+			return refusal(c.state.CanConfirmTest(r.Actor, r.Passed, r.RedoStep))
+		}},
+		{UpdateResolveTicket, c.resolveTicket, func(ctx workflow.Context, r TicketRequest) error {
+			if r.To != cmr.TicketClosed && r.To != cmr.TicketWaived {
+				return refusal(cmr.FieldErrorf("to", "a ticket can be closed or waived, not %q", r.To))
+			}
+			return refusal(c.state.CanResolveTicket(r.Actor, r.TicketID, r.To))
+		}},
+		{UpdateCancel, c.cancel, func(ctx workflow.Context, r CancelRequest) error {
+			return refusal(c.state.CanCancel(r.Actor))
+		}},
+	}
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return fmt.Errorf("register %s: %w", h.name, err)
+		}
+	}
+	return nil
+}
+
+func (c *caseRun) result(reopened []string) UpdateResult {
+	return UpdateResult{Status: c.state.Status, OpenSteps: c.state.OpenSteps(), Reopened: reopened, Version: c.version}
+}
+
+// awaitOpened answers once the opening is written, so that the caller that
+// started the case can read it right away.
+func (c *caseRun) awaitOpened(ctx workflow.Context) (UpdateResult, error) {
+	if err := workflow.Await(ctx, func() bool { return c.opened }); err != nil {
+		return UpdateResult{}, err
+	}
+	return c.result(nil), nil
+}
+
+func (c *caseRun) completeStep(ctx workflow.Context, r StepRequest) (UpdateResult, error) {
+	eff, err := c.state.Complete(r.Actor, r.Step, r.SubmissionID, workflow.Now(ctx))
+	if err != nil {
+		return UpdateResult{}, refusal(err)
+	}
+	e := c.event(ctx, cmr.EventStepCompleted, &r.Actor)
+	e.Step, e.SubmissionID = r.Step, r.SubmissionID
+	events := []cmr.Event{e}
+	if eff.Completed {
+		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
+	}
+	if err := c.save(ctx, "", events...); err != nil {
+		return UpdateResult{}, err
+	}
+	c.applyEffects(ctx, eff)
+	return c.result(nil), nil
+}
+
+func (c *caseRun) confirmTest(ctx workflow.Context, r TestRequest) (UpdateResult, error) {
+	eff, err := c.state.ConfirmTest(r.Actor, r.Passed, r.RedoStep, r.SubmissionID, workflow.Now(ctx))
+	if err != nil {
+		return UpdateResult{}, refusal(err)
+	}
+	typ := cmr.EventStepCompleted
+	if !r.Passed {
+		typ = cmr.EventTestFailed
+	}
+	e := c.event(ctx, typ, &r.Actor)
+	e.Step, e.SubmissionID = c.testKey(), r.SubmissionID
+	if len(eff.Reopened) > 0 {
+		e.Details = map[string]any{"reopened": eff.Reopened}
+	}
+	events := []cmr.Event{e}
+	if eff.Completed {
+		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
+	}
+	if err := c.save(ctx, "", events...); err != nil {
+		return UpdateResult{}, err
+	}
+	return c.result(eff.Reopened), nil
+}
+
+func (c *caseRun) testKey() string {
+	for _, d := range c.state.Plan {
+		if d.Kind == cmr.StepTest {
+			return d.Key
+		}
+	}
+	return ""
+}
+
+// resolveTicket hands the close or waiver to the ticket's workflow, which
+// writes it, and answers once the ticket has ended.
+func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateResult, error) {
+	child, ok := c.children[r.TicketID]
+	if !ok {
+		return UpdateResult{}, refusal(cmr.ErrNotFound)
+	}
+	if err := child.SignalChildWorkflow(ctx, SignalResolve, r).Get(ctx, nil); err != nil {
+		return UpdateResult{}, err
+	}
+	if err := workflow.Await(ctx, func() bool { return c.ticketState(r.TicketID).Resolved() }); err != nil {
+		return UpdateResult{}, err
+	}
+	return c.result(nil), nil
+}
+
+func (c *caseRun) ticketState(id string) cmr.TicketState {
+	for _, t := range c.state.Tickets {
+		if t.ID == id {
+			return t.State
+		}
+	}
+	return ""
+}
+
+func (c *caseRun) cancel(ctx workflow.Context, r CancelRequest) (UpdateResult, error) {
+	open := c.state.UnresolvedTickets()
+	if err := c.state.Cancel(r.Actor); err != nil {
+		return UpdateResult{}, refusal(err)
+	}
+	e := c.event(ctx, cmr.EventCaseCancelled, &r.Actor)
+	e.SubmissionID = r.SubmissionID
+	if err := c.save(ctx, r.SubmissionID, e); err != nil {
+		return UpdateResult{}, err
+	}
+	for _, t := range open {
+		if child, ok := c.children[t.ID]; ok {
+			child.SignalChildWorkflow(ctx, SignalCancel, nil)
+		}
+	}
+	return c.result(nil), nil
+}
+
+// applyEffects starts ticket workflows (VO 14, MBO 7) and their SLA
+// clocks (VO: at once; MBO: when the completed list is returned, 8c).
+func (c *caseRun) applyEffects(ctx workflow.Context, eff cmr.Effects) {
+	if eff.CreateTickets {
+		for _, t := range c.state.Tickets {
+			c.startTicket(ctx, t, eff.StartClocks)
+		}
+		return
+	}
+	if eff.StartClocks {
+		for _, t := range c.state.Tickets {
+			if child, ok := c.children[t.ID]; ok {
+				child.SignalChildWorkflow(ctx, SignalStartClock, nil)
+			}
+		}
+	}
+}
+
+func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockRunning bool) {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: TicketWorkflowID(t.ID)})
+	child := workflow.ExecuteChildWorkflow(cctx, TicketWorkflow, TicketInput{
+		TicketID: t.ID, CaseID: c.in.Header.ID, LiKaID: t.LiKaID, DistributorID: c.in.Parties.DistributorID,
+		ClockRunning: clockRunning, Calendar: c.in.Header.Calendar, SLADays: c.in.Header.SLADays,
+	})
+	c.children[t.ID] = child
+	c.running++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { c.running-- }()
+		var res TicketResult
+		if err := child.Get(ctx, &res); err != nil {
+			workflow.GetLogger(ctx).Error("ticket workflow failed", "ticket", t.ID, "error", err)
+			return
+		}
+		if c.state.Status != cmr.CaseOpen {
+			c.state.TicketResolved(t.ID, res.State, workflow.Now(ctx))
+			return
+		}
+		eff := c.state.TicketResolved(t.ID, res.State, workflow.Now(ctx))
+		var events []cmr.Event
+		if eff.Completed {
+			events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
+		}
+		if err := c.save(ctx, "", events...); err != nil {
+			workflow.GetLogger(ctx).Error("save case after ticket", "ticket", t.ID, "error", err)
+		}
+	})
+}
+
+func (c *caseRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cmr.Event {
+	return cmr.Event{CaseID: c.in.Header.ID, Type: typ, Actor: actor, At: workflow.Now(ctx)}
+}
+
+// save writes a snapshot of the case and the transition's events. Each
+// save has the next version; event keys derive from it, so retries are
+// idempotent and replays produce the same keys.
+func (c *caseRun) save(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) error {
+	c.version++
+	for i := range events {
+		events[i].Key = fmt.Sprintf("%s#%d.%d", c.in.Header.ID, c.version, i+1)
+	}
+	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
+	return workflow.ExecuteActivity(activityOptions(ctx), a.SaveCase, in).Get(ctx, nil)
+}

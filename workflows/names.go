@@ -1,0 +1,101 @@
+// Package workflows encodes the procedure as Temporal workflows: one
+// CaseWorkflow per case and one TicketWorkflow per LiKa ticket, a child of
+// its case. Human steps arrive as Workflow Updates whose validators refuse
+// a wrong role or state before anything is written. Payloads carry IDs
+// only; what people typed is stored beforehand and referred to by its
+// submission ID.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// TaskQueue is the queue the worker polls.
+const TaskQueue = "cmr"
+
+// Update, query and signal names shared by the API and the workflows.
+const (
+	UpdateOpened        = "opened"
+	UpdateCompleteStep  = "complete-step"
+	UpdateConfirmTest   = "confirm-test"
+	UpdateResolveTicket = "resolve-ticket"
+	UpdateCancel        = "cancel"
+	QueryState          = "state"
+
+	SignalStartClock = "start-clock"
+	SignalResolve    = "resolve"
+	SignalCancel     = "cancel"
+)
+
+// CaseWorkflowID is the workflow ID of a case: its business key.
+func CaseWorkflowID(caseID string) string { return "case/" + caseID }
+
+// TicketWorkflowID is the workflow ID of a ticket.
+func TicketWorkflowID(ticketID string) string { return "ticket/" + ticketID }
+
+// StepRequest asks to complete a human step.
+type StepRequest struct {
+	Actor        cmr.Actor `json:"actor"`
+	Step         string    `json:"step"`
+	SubmissionID string    `json:"submission_id"`
+}
+
+// TestRequest reports the outcome of the final test.
+type TestRequest struct {
+	Actor        cmr.Actor `json:"actor"`
+	Passed       bool      `json:"passed"`
+	RedoStep     string    `json:"redo_step"`
+	SubmissionID string    `json:"submission_id"`
+}
+
+// TicketRequest closes (LiKa) or waives (distributor) a ticket.
+type TicketRequest struct {
+	Actor        cmr.Actor       `json:"actor"`
+	TicketID     string          `json:"ticket_id"`
+	To           cmr.TicketState `json:"to"`
+	SubmissionID string          `json:"submission_id"`
+}
+
+// CancelRequest cancels the case.
+type CancelRequest struct {
+	Actor        cmr.Actor `json:"actor"`
+	SubmissionID string    `json:"submission_id"`
+}
+
+// UpdateResult is what every update answers: where the case stands now.
+type UpdateResult struct {
+	Status    cmr.CaseStatus `json:"status"`
+	OpenSteps []string       `json:"open_steps"`
+	Reopened  []string       `json:"reopened,omitempty"`
+	Version   int            `json:"version"`
+}
+
+// refusal turns a domain error into the update's rejection; the API maps
+// its type back to an HTTP status.
+func refusal(err error) error {
+	if err == nil {
+		return nil
+	}
+	kind := cmr.KindOf(err)
+	if kind == "" {
+		kind = cmr.KindConflict
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), string(kind), nil)
+}
+
+func activityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{string(cmr.KindInvalid), string(cmr.KindNotFound), string(cmr.KindForbidden)},
+		},
+	})
+}

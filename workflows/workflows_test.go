@@ -1,0 +1,353 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
+)
+
+// fakeStore keeps what the activities write, deduplicating events by key
+// as the real store does.
+type fakeStore struct {
+	mu      sync.Mutex
+	events  map[string]cmr.Event
+	cases   map[string]cmr.CaseState
+	tickets map[string]cmr.Ticket
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{events: map[string]cmr.Event{}, cases: map[string]cmr.CaseState{}, tickets: map[string]cmr.Ticket{}}
+}
+
+func (f *fakeStore) SaveCase(_ context.Context, _ cmr.CaseHeader, st cmr.CaseState, _ int, _ string, events []cmr.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cases[st.CaseID] = st
+	for _, e := range events {
+		f.events[e.Key] = e
+	}
+	return nil
+}
+
+func (f *fakeStore) SaveTicket(_ context.Context, t cmr.Ticket, events []cmr.Event) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if old, ok := f.tickets[t.ID]; !ok || old.Version < t.Version {
+		f.tickets[t.ID] = t
+	}
+	for _, e := range events {
+		f.events[e.Key] = e
+	}
+	return nil
+}
+
+func (f *fakeStore) eventsOf(typ string) []cmr.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []cmr.Event
+	for _, e := range f.events {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+var (
+	ams         = mustLoc("Europe/Amsterdam")
+	school      = cmr.Actor{UserID: "u-school", OrganisationID: "school", Role: cmr.RoleSchool}
+	distributor = cmr.Actor{UserID: "u-dist", OrganisationID: "dist", Role: cmr.RoleDistributor}
+	kennisnet   = cmr.Actor{UserID: "u-kn", OrganisationID: "kn", Role: cmr.RoleKennisnet}
+	parties     = cmr.Parties{SchoolID: "school", DistributorID: "dist", LiKaIDs: []string{"lika1", "lika2"}, KennisnetIDs: []string{"kn"}}
+)
+
+func mustLoc(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func actorFor(role cmr.Role) cmr.Actor {
+	return map[cmr.Role]cmr.Actor{cmr.RoleSchool: school, cmr.RoleDistributor: distributor, cmr.RoleKennisnet: kennisnet}[role]
+}
+
+func lika(id string) cmr.Actor { return cmr.Actor{UserID: "u-" + id, OrganisationID: id, Role: cmr.RolePublisher} }
+
+func caseInput(in cmr.PlanInput) CaseInput {
+	return CaseInput{
+		Header: cmr.CaseHeader{ID: "00AA-20270715", SchoolID: "school", DistributorID: "dist", Sector: in.Sector,
+			Funding: in.Funding, WasWordt: in.WasWordt, Options: in.Options, Calendar: cmr.DefaultCalendarConfig(), SLADays: 3},
+		Parties: parties, Plan: cmr.Procedure(in), OpenedBy: distributor,
+	}
+}
+
+// harness runs a case workflow and performs actions one (workflow) minute
+// apart, recording the outcome of each update.
+type harness struct {
+	t     *testing.T
+	env   *testsuite.TestWorkflowEnvironment
+	store *fakeStore
+	at    time.Duration
+}
+
+func newHarness(t *testing.T, start time.Time) *harness {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	store := newFakeStore()
+	env.RegisterWorkflow(CaseWorkflow)
+	env.RegisterWorkflow(TicketWorkflow)
+	env.RegisterActivity(&activities.Activities{Store: store})
+	return &harness{t: t, env: env, store: store}
+}
+
+// after schedules f at the next action slot, gap after the previous one.
+func (h *harness) after(gap time.Duration, f func()) {
+	h.at += gap
+	h.env.RegisterDelayedCallback(f, h.at)
+}
+
+// update sends an update at the next slot; wantKind "" expects success,
+// otherwise a rejection of that kind.
+func (h *harness) update(gap time.Duration, name string, arg any, wantKind cmr.ErrorKind) {
+	h.after(gap, func() {
+		h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {
+				if wantKind != "" {
+					h.t.Errorf("%s %+v accepted, want %s refusal", name, arg, wantKind)
+				}
+			},
+			OnReject: func(err error) {
+				if got := kindOf(err); got != wantKind {
+					h.t.Errorf("%s %+v rejected with %v (%s), want %q", name, arg, err, got, wantKind)
+				}
+			},
+			OnComplete: func(_ any, err error) {
+				if err != nil && wantKind == "" {
+					h.t.Errorf("%s %+v failed: %v", name, arg, err)
+				}
+			},
+		}, arg)
+	})
+}
+
+func kindOf(err error) cmr.ErrorKind {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return cmr.ErrorKind(app.Type())
+	}
+	return ""
+}
+
+// driveAll completes every step of the plan in order by its owner, closes
+// the tickets when the procedure reaches them, and passes the test.
+func (h *harness) driveAll(in CaseInput, gap time.Duration) {
+	for _, d := range in.Plan {
+		switch {
+		case d.DoneAtOpen || d.Kind == cmr.StepAuto:
+		case d.Kind == cmr.StepTickets:
+			if d.Key == "10" { // MBO 9 and 10 end with the same tickets
+				continue
+			}
+			for i, id := range in.Parties.LiKaIDs {
+				h.update(gap, UpdateResolveTicket, TicketRequest{Actor: lika(id), TicketID: cmr.TicketIDFor(in.Header.ID, i+1), To: cmr.TicketClosed}, "")
+			}
+		case d.Kind == cmr.StepTest:
+			h.update(gap, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, "")
+		default:
+			h.update(gap, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: d.Key, SubmissionID: "sub-" + d.Key}, "")
+		}
+	}
+}
+
+func (h *harness) run(in CaseInput) CaseResult {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(CaseWorkflow, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow failed: %v", err)
+	}
+	var res CaseResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
+func TestVOCaseToCompletion(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	// Refusals first: nothing is written for them.
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "plan.identity"}, cmr.KindForbidden)
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "14"}, cmr.KindConflict)
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: cmr.Actor{UserID: "x", OrganisationID: "other", Role: cmr.RoleDistributor}, Step: "plan.identity"}, cmr.KindNotFound)
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "15"}, cmr.KindConflict)
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, cmr.KindConflict)
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika("lika1"), TicketID: "nope", To: cmr.TicketClosed}, cmr.KindNotFound)
+	h.driveAll(in, time.Minute)
+
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	if n := len(h.store.eventsOf(cmr.EventCaseCompleted)); n != 1 {
+		t.Errorf("%d case.completed events, want 1", n)
+	}
+	if n := len(h.store.eventsOf(cmr.EventTicketClosed)); n != 2 {
+		t.Errorf("%d ticket.closed events, want 2", n)
+	}
+	if n := len(h.store.eventsOf(cmr.EventTicketSLAWarning)); n != 0 {
+		t.Errorf("tickets closed in minutes got %d SLA warnings", n)
+	}
+	// Six refusals wrote nothing: one event per completed step and the
+	// opening; none for refused ones.
+	for _, e := range h.store.eventsOf(cmr.EventStepCompleted) {
+		if e.Actor == nil || (e.Step == "plan.identity" && e.Actor.Role != cmr.RoleDistributor) {
+			t.Errorf("unexpected step event %+v", e)
+		}
+	}
+	st := h.store.cases[in.Header.ID]
+	if st.Status != cmr.CaseCompleted {
+		t.Errorf("projection status %s", st.Status)
+	}
+}
+
+func TestMBOClockStartsWhenListReturned(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorMBO, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	start := time.Date(2027, 6, 1, 9, 0, 0, 0, ams) // Tuesday
+	h := newHarness(t, start)
+	for _, k := range []string{"2", "3", "4", "5", "6", "7", "8a", "8b"} {
+		d, _ := cmr.FindStep(in.Plan, k)
+		h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: k}, "")
+	}
+	// Before the list is returned the LiKa cannot close.
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika("lika1"), TicketID: cmr.TicketIDFor(in.Header.ID, 1), To: cmr.TicketClosed}, cmr.KindConflict)
+	// Two days later (Thursday) the distributor returns the completed list.
+	h.update(48*time.Hour, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "8c"}, "")
+	h.after(time.Minute, func() {
+		tk := h.store.tickets[cmr.TicketIDFor(in.Header.ID, 1)]
+		want := time.Date(2027, 6, 8, 17, 0, 0, 0, ams) // Thu 3 June + 3 working days = Tue 8 June
+		if tk.State != cmr.TicketOpen || tk.DueAt == nil || !tk.DueAt.Equal(want) {
+			t.Errorf("ticket after 8c: state %s due %v, want open due %s", tk.State, tk.DueAt, want)
+		}
+	})
+	for i, id := range in.Parties.LiKaIDs {
+		h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika(id), TicketID: cmr.TicketIDFor(in.Header.ID, i+1), To: cmr.TicketClosed}, "")
+	}
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "11"}, "")
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, "")
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+}
+
+// voToTickets drives a VO case up to and including step 14.
+func voToTickets(h *harness, in CaseInput) {
+	for _, d := range in.Plan {
+		if d.Key == "15" {
+			return
+		}
+		if !d.DoneAtOpen && d.Kind == cmr.StepHuman {
+			h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: d.Key}, "")
+		}
+	}
+}
+
+func TestSLAWarningBreachAndWaive(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	// Friday 24 April 2026: King's Day (Monday 27) does not count.
+	h := newHarness(t, time.Date(2026, 4, 24, 9, 0, 0, 0, ams))
+	voToTickets(h, in)
+	// Ten days later: both tickets are overdue.
+	h.after(10*24*time.Hour, func() {
+		warn, over := h.store.eventsOf(cmr.EventTicketSLAWarning), h.store.eventsOf(cmr.EventTicketOverdue)
+		if len(warn) != 2 || len(over) != 2 {
+			t.Fatalf("got %d warnings and %d breaches, want 2 and 2", len(warn), len(over))
+		}
+		if want := time.Date(2026, 4, 29, 17, 0, 0, 0, ams); !warn[0].At.Equal(want) {
+			t.Errorf("warning at %s, want %s", warn[0].At.In(ams), want)
+		}
+		if want := time.Date(2026, 4, 30, 17, 0, 0, 0, ams); !over[0].At.Equal(want) {
+			t.Errorf("breach at %s, want %s", over[0].At.In(ams), want)
+		}
+		if over[0].Details["escalated_to"] != "dist" {
+			t.Errorf("breach not escalated to the distributor: %+v", over[0].Details)
+		}
+	})
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: school, TicketID: cmr.TicketIDFor(in.Header.ID, 1), To: cmr.TicketWaived}, cmr.KindForbidden)
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika("lika2"), TicketID: cmr.TicketIDFor(in.Header.ID, 1), To: cmr.TicketClosed}, cmr.KindNotFound)
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: distributor, TicketID: cmr.TicketIDFor(in.Header.ID, 1), To: cmr.TicketWaived}, "")
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: distributor, TicketID: cmr.TicketIDFor(in.Header.ID, 1), To: cmr.TicketWaived}, cmr.KindConflict)
+	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika("lika2"), TicketID: cmr.TicketIDFor(in.Header.ID, 2), To: cmr.TicketClosed}, "")
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "elf.rollback"}, "")
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "16"}, "")
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, "")
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	if n := len(h.store.eventsOf(cmr.EventTicketWaived)); n != 1 {
+		t.Errorf("%d waived events", n)
+	}
+	closed := h.store.eventsOf(cmr.EventTicketClosed)
+	if len(closed) != 1 || closed[0].Details["late"] != true {
+		t.Errorf("late close not recorded as late: %+v", closed)
+	}
+}
+
+func TestCancelEndsTickets(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	voToTickets(h, in)
+	h.update(time.Minute, UpdateCancel, CancelRequest{Actor: school}, cmr.KindForbidden)
+	h.update(time.Minute, UpdateCancel, CancelRequest{Actor: distributor, SubmissionID: "sub-reason"}, "")
+	if res := h.run(in); res.Status != cmr.CaseCancelled {
+		t.Fatalf("status %s", res.Status)
+	}
+	if n := len(h.store.eventsOf(cmr.EventTicketCancelled)); n != 2 {
+		t.Errorf("%d tickets cancelled, want 2", n)
+	}
+	if ev := h.store.eventsOf(cmr.EventCaseCancelled); len(ev) != 1 || ev[0].SubmissionID != "sub-reason" {
+		t.Errorf("cancel event: %+v", ev)
+	}
+}
+
+func TestFailedTestReopensStep(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingILF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	voToTickets(h, in)
+	for i, id := range in.Parties.LiKaIDs {
+		h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika(id), TicketID: cmr.TicketIDFor(in.Header.ID, i+1), To: cmr.TicketClosed}, "")
+	}
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "16"}, "")
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: false, RedoStep: "14"}, cmr.KindInvalid)
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "17"}, cmr.KindInvalid)
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: false, RedoStep: "12"}, "")
+	h.after(time.Minute, func() {
+		st := h.store.cases[in.Header.ID]
+		if s, _ := st.Step("12"); s.State != cmr.StepOpen || s.Attempt != 2 {
+			t.Errorf("step 12 after failed test: %+v", s)
+		}
+	})
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, cmr.KindConflict)
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "12"}, "")
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, "")
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	if ev := h.store.eventsOf(cmr.EventTestFailed); len(ev) != 1 {
+		t.Errorf("%d test.failed events", len(ev))
+	}
+}
