@@ -25,6 +25,9 @@ type Error struct {
 	Kind    ErrorKind
 	Field   string // the input field at fault, if any
 	Message string
+	// Details are extra facts for the caller, e.g. the reasons a scenario
+	// is not supported. Never personal data.
+	Details map[string]any
 }
 
 func (e *Error) Error() string {

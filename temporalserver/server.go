@@ -30,12 +30,14 @@ import (
 type Config struct {
 	// Dir holds temporal.db and the frontend port chosen on first start.
 	Dir string
-	// Namespace is registered on start (a no-op when it exists).
-	Namespace string
+	// Namespaces are registered on start (a no-op when they exist);
+	// default: "default".
+	Namespaces []string
 	// Ephemeral keeps everything in memory (tests); Dir is then unused.
 	Ephemeral bool
-	// Logger receives the server's own log lines; nil discards them.
-	Logger log.Logger
+	// LogFile receives the server's own warnings and errors; empty
+	// discards them.
+	LogFile string
 }
 
 // Server is a running embedded Temporal server.
@@ -52,12 +54,12 @@ func (s *Server) Stop() error { return s.srv.Stop() }
 
 // Start creates (on first use) and starts the server.
 func Start(cfg Config) (*Server, error) {
-	if cfg.Namespace == "" {
-		cfg.Namespace = "default"
+	if len(cfg.Namespaces) == 0 {
+		cfg.Namespaces = []string{"default"}
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = log.NewNoopLogger()
+	var logger log.Logger = log.NewNoopLogger()
+	if cfg.LogFile != "" {
+		logger = log.NewZapLogger(log.BuildZapLogger(log.Config{Level: "warn", OutputFile: cfg.LogFile, Format: "json"}))
 	}
 
 	sqlCfg := config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
@@ -94,20 +96,22 @@ func Start(cfg Config) (*Server, error) {
 				return nil, fmt.Errorf("temporal schema: %w", err)
 			}
 		}
-	} else if err := sqlite.SetupSchema(&sqlCfg); err != nil {
-		return nil, fmt.Errorf("temporal schema: %w", err)
-	}
+	} // in memory, the SQLite plugin creates the schema itself
 
 	srvCfg, err := serverConfig(sqlCfg, frontendPort)
 	if err != nil {
 		return nil, err
 	}
-	ns, err := sqlite.NewNamespaceConfig("active", cfg.Namespace, false, nil)
-	if err != nil {
-		return nil, fmt.Errorf("temporal namespace: %w", err)
+	var namespaces []*sqlite.NamespaceConfig
+	for _, name := range cfg.Namespaces {
+		ns, err := sqlite.NewNamespaceConfig("active", name, false, nil)
+		if err != nil {
+			return nil, fmt.Errorf("temporal namespace %s: %w", name, err)
+		}
+		namespaces = append(namespaces, ns)
 	}
-	if err := sqlite.CreateNamespaces(&sqlCfg, ns); err != nil {
-		return nil, fmt.Errorf("temporal namespace: %w", err)
+	if err := sqlite.CreateNamespaces(&sqlCfg, namespaces...); err != nil {
+		return nil, fmt.Errorf("temporal namespaces: %w", err)
 	}
 
 	srv, err := temporal.NewServer(

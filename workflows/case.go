@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 
@@ -33,7 +34,8 @@ type caseRun struct {
 	version  int
 	opened   bool
 	children map[string]workflow.ChildWorkflowFuture
-	running  int // ticket workflows not yet ended
+	running  int                        // ticket workflows not yet ended
+	recorded map[string]cmr.TicketState // what each ticket last reported written
 }
 
 // CaseWorkflow runs one IdP-migration case from opening to completion or
@@ -41,11 +43,19 @@ type caseRun struct {
 // run as child workflows with their own SLA timers.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	ctx = activityOptions(ctx)
-	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}}
+	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}}
 	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
 	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		ch := workflow.GetSignalChannel(ctx, SignalTicketRecorded)
+		for {
+			var r TicketRecorded
+			ch.Receive(ctx, &r)
+			c.recorded[r.TicketID] = r.State
+		}
+	})
 
 	// Steps 1-2 (VO) or 1 (MBO): the distributor files the case.
 	events := []cmr.Event{c.event(ctx, cmr.EventCaseOpened, &in.OpenedBy)}
@@ -138,6 +148,20 @@ func (c *caseRun) completeStep(ctx workflow.Context, r StepRequest) (UpdateResul
 		return UpdateResult{}, err
 	}
 	c.applyEffects(ctx, eff)
+	// Answer once the tickets are written, so the caller reads them.
+	if eff.CreateTickets || eff.StartClocks {
+		_, err := workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
+			for _, t := range c.state.Tickets {
+				if st, ok := c.recorded[t.ID]; !ok || (eff.StartClocks && st == cmr.TicketAwaitingList) {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return UpdateResult{}, err
+		}
+	}
 	return c.result(nil), nil
 }
 

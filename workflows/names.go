@@ -30,7 +30,16 @@ const (
 	SignalStartClock = "start-clock"
 	SignalResolve    = "resolve"
 	SignalCancel     = "cancel"
+	// SignalTicketRecorded goes from a ticket to its case after each write,
+	// so the case can answer an update only once its tickets are written.
+	SignalTicketRecorded = "ticket-recorded"
 )
+
+// TicketRecorded reports that a ticket's state is written.
+type TicketRecorded struct {
+	TicketID string          `json:"ticket_id"`
+	State    cmr.TicketState `json:"state"`
+}
 
 // CaseWorkflowID is the workflow ID of a case: its business key.
 func CaseWorkflowID(caseID string) string { return "case/" + caseID }

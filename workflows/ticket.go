@@ -190,5 +190,12 @@ func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", r.in.TicketID, r.seq, i+1)
 	}
-	return workflow.ExecuteActivity(activityOptions(ctx), a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(activityOptions(ctx), a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
+		// Best effort: a case that has ended no longer waits for it.
+		_ = workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalTicketRecorded, TicketRecorded{TicketID: r.t.ID, State: r.t.State}).Get(ctx, nil)
+	}
+	return nil
 }

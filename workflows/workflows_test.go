@@ -83,7 +83,9 @@ func actorFor(role cmr.Role) cmr.Actor {
 	return map[cmr.Role]cmr.Actor{cmr.RoleSchool: school, cmr.RoleDistributor: distributor, cmr.RoleKennisnet: kennisnet}[role]
 }
 
-func lika(id string) cmr.Actor { return cmr.Actor{UserID: "u-" + id, OrganisationID: id, Role: cmr.RolePublisher} }
+func lika(id string) cmr.Actor {
+	return cmr.Actor{UserID: "u-" + id, OrganisationID: id, Role: cmr.RolePublisher}
+}
 
 func caseInput(in cmr.PlanInput) CaseInput {
 	return CaseInput{

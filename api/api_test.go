@@ -1,0 +1,423 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
+	"github.com/cmr-idp/cmr/api"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+	"github.com/cmr-idp/cmr/temporalserver"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// temporalHostPort is the in-memory Temporal server all tests share; each
+// test gets its own namespace so that its worker writes to its own store.
+var temporalHostPort string
+
+const namespaces = 8
+
+func TestMain(m *testing.M) {
+	var names []string
+	for i := 0; i < namespaces; i++ {
+		names = append(names, fmt.Sprintf("ns%d", i))
+	}
+	ts, err := temporalserver.Start(temporalserver.Config{Ephemeral: true, Namespaces: names})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temporal:", err)
+		os.Exit(1)
+	}
+	temporalHostPort = ts.HostPort()
+	code := m.Run()
+	ts.Stop()
+	os.Exit(code)
+}
+
+var nextNamespace = make(chan string, namespaces)
+
+func init() {
+	for i := 0; i < namespaces; i++ {
+		nextNamespace <- fmt.Sprintf("ns%d", i)
+	}
+}
+
+// env is one API over one store, with a token per demo party.
+type env struct {
+	t      *testing.T
+	e      *echo.Echo
+	store  *gormdb.Store
+	tokens map[string]string // organisation ID → token
+}
+
+var parties = []cmr.Organisation{
+	{ID: "school-vo", Name: "VO school", Role: cmr.RoleSchool, BRIN: "01AB", Sector: cmr.SectorVO},
+	{ID: "school-mbo", Name: "MBO school", Role: cmr.RoleSchool, BRIN: "02CD", Sector: cmr.SectorMBO},
+	{ID: "dist", Name: "Distributor", Role: cmr.RoleDistributor},
+	{ID: "dist-other", Name: "Other distributor", Role: cmr.RoleDistributor},
+	{ID: "lika-a", Name: "LiKa A", Role: cmr.RolePublisher},
+	{ID: "lika-b", Name: "LiKa B", Role: cmr.RolePublisher},
+	{ID: "lika-c", Name: "LiKa C", Role: cmr.RolePublisher},
+	{ID: "kn", Name: "Kennisnet", Role: cmr.RoleKennisnet},
+}
+
+func newEnv(t *testing.T, store *gormdb.Store) *env {
+	ns := <-nextNamespace
+	c, err := client.Dial(client.Options{HostPort: temporalHostPort, Namespace: ns, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.CaseWorkflow)
+	w.RegisterWorkflow(workflows.TicketWorkflow)
+	w.RegisterActivity(&activities.Activities{Store: store})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Stop(); c.Close() })
+	ctx := context.Background()
+	en := &env{t: t, store: store, tokens: map[string]string{}}
+	for _, o := range parties {
+		if err := store.UpsertOrganisation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		u, err := store.UpsertUser(ctx, cmr.User{OrganisationID: o.ID, Email: o.ID + "@example.org", Name: o.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if en.tokens[o.ID], err = store.CreateToken(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cmr.DefaultCalendarConfig()})
+	return en
+}
+
+// each runs f against the API over SQLite and over PostgreSQL.
+func each(t *testing.T, f func(t *testing.T, en *env)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, newEnv(t, gormdbtest.SQLite(t))) })
+	t.Run("postgres", func(t *testing.T) { f(t, newEnv(t, gormdbtest.Postgres(t))) })
+}
+
+type response struct {
+	Status int
+	Body   map[string]any
+	Raw    string
+}
+
+func (en *env) do(org, method, path string, body any) response {
+	en.t.Helper()
+	var r *bytes.Reader
+	switch b := body.(type) {
+	case nil:
+		r = bytes.NewReader(nil)
+	case string:
+		r = bytes.NewReader([]byte(b))
+	default:
+		j, _ := json.Marshal(b)
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if org != "" {
+		req.Header.Set("Authorization", "Bearer "+en.tokens[org])
+	}
+	rec := httptest.NewRecorder()
+	en.e.ServeHTTP(rec, req)
+	out := response{Status: rec.Code, Raw: rec.Body.String()}
+	_ = json.Unmarshal(rec.Body.Bytes(), &out.Body)
+	return out
+}
+
+func (en *env) want(r response, status int, what string) response {
+	en.t.Helper()
+	if r.Status != status {
+		en.t.Fatalf("%s: got %d %s, want %d", what, r.Status, r.Raw, status)
+	}
+	if status >= 400 && (r.Body["error"] == nil || r.Body["error"] == "") {
+		en.t.Fatalf("%s: error body without message: %s", what, r.Raw)
+	}
+	return r
+}
+
+func TestScenarioCheck(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	r := en.want(en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"VO","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":2,"idp":"Distributeursportaal"},"requested_on":"2026-12-01","switch_on":"2027-01-15"}`), 200, "VO check")
+	if r.Body["outcome"] != "supported" || r.Body["was_wordt"] != "suppliers" {
+		t.Errorf("VO check: %s", r.Raw)
+	}
+	codes := map[string]bool{}
+	for _, w := range r.Body["warnings"].([]any) {
+		codes[w.(map[string]any)["code"].(string)] = true
+	}
+	if !codes["mid_school_year"] || !codes["short_notice"] || codes["after_deadline"] {
+		t.Errorf("warnings: %v", codes)
+	}
+	r = en.want(en.do("school-mbo", "POST", "/api/v1/scenarios/check", `{"sector":"MBO","from":{"eck":true,"kind":"elo"},"to":{"eck":false,"kind":"non_portal"}}`), 200, "MBO check")
+	if r.Body["outcome"] != "not_applicable" || r.Body["was_wordt"] != "none" {
+		t.Errorf("MBO check: %s", r.Raw)
+	}
+	r = en.want(en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"MBO","from":{"eck":false,"kind":"distributor_portal"},"to":{"eck":false,"kind":"distributor_portal"},"switch_on":"2027-07-20","list_opens_on":"2027-07-01"}`), 200, "MBO empty cell")
+	if r.Body["outcome"] != "no_procedure" || !strings.Contains(r.Raw, "after_deadline") {
+		t.Errorf("MBO empty cell: %s", r.Raw)
+	}
+	for name, tc := range map[string]struct{ body, field string }{
+		"bad sector":   {`{"sector":"HBO"}`, "sector"},
+		"no from":      {`{"sector":"VO","to":{"quadrant":1,"idp":"SOM"}}`, "from"},
+		"quadrant 7":   {`{"sector":"VO","from":{"quadrant":7,"idp":"SOM"},"to":{"quadrant":1,"idp":"SOM"}}`, "from.quadrant"},
+		"wrong type":   {`{"sector":"VO","from":{"quadrant":"one"}}`, "from.quadrant"},
+		"unknown idp":  {`{"sector":"VO","from":{"quadrant":1,"idp":"X"},"to":{"quadrant":1,"idp":"SOM"}}`, "from.idp"},
+		"mbo no eck":   {`{"sector":"MBO","from":{"kind":"elo"},"to":{"eck":true,"kind":"elo"}}`, "from.eck"},
+		"mbo bad kind": {`{"sector":"MBO","from":{"eck":true,"kind":"cloud"},"to":{"eck":true,"kind":"elo"}}`, "from.kind"},
+		"bad date":     {`{"sector":"VO","from":{"quadrant":1,"idp":"SOM"},"to":{"quadrant":1,"idp":"SOM"},"switch_on":"15-07-2027"}`, "switch_on"},
+		"extra field":  {`{"sector":"VO","colour":"red"}`, "colour"},
+	} {
+		r := en.want(en.do("dist", "POST", "/api/v1/scenarios/check", tc.body), 400, name)
+		if r.Body["field"] != tc.field {
+			t.Errorf("%s: field %v, want %s (%s)", name, r.Body["field"], tc.field, r.Raw)
+		}
+	}
+	en.want(en.do("", "POST", "/api/v1/scenarios/check", `{}`), 401, "no token")
+	req := httptest.NewRequest("GET", "/api/v1/cases", nil)
+	req.Header.Set("Authorization", "Bearer cmr_forged")
+	rec := httptest.NewRecorder()
+	en.e.ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Errorf("forged token: %d", rec.Code)
+	}
+}
+
+// sample returns data that satisfies a step's required fields.
+func sample(records []any) map[string]any {
+	data := map[string]any{}
+	for _, r := range records {
+		f := r.(map[string]any)
+		if f["required"] != true {
+			continue
+		}
+		switch f["type"] {
+		case "date":
+			data[f["name"].(string)] = "2027-06-01"
+		case "datetime":
+			data[f["name"].(string)] = "2027-07-15T09:00:00+02:00"
+		case "confirm":
+			data[f["name"].(string)] = true
+		case "bool":
+			data[f["name"].(string)] = true
+		case "list":
+			data[f["name"].(string)] = []string{"DDI-1"}
+		case "number":
+			data[f["name"].(string)] = 12
+		default:
+			data[f["name"].(string)] = "gedaan"
+		}
+	}
+	return data
+}
+
+var ownerOrg = map[string]string{"school": "school-vo", "distributor": "dist", "kennisnet": "kn"}
+
+// drive completes the open steps of a case by their owners until the case
+// has no open human step; the LiKas close their tickets on the way.
+func (en *env) drive(id, school string) response {
+	en.t.Helper()
+	own := map[string]string{"school": school, "distributor": "dist", "kennisnet": "kn"}
+	var r response
+	for i := 0; i < 60; i++ {
+		r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get case")
+		if r.Body["status"] != "open" {
+			return r
+		}
+		moved := false
+		for _, t := range r.Body["tickets"].([]any) {
+			tk := t.(map[string]any)
+			if tk["state"] == "open" {
+				en.want(en.do(tk["lika_id"].(string), "POST", "/api/v1/tickets/"+tk["id"].(string)+"/close", `{"note":"verwerkt"}`), 200, "close ticket")
+				moved = true
+			}
+		}
+		for _, s := range r.Body["steps"].([]any) {
+			st := s.(map[string]any)
+			if st["state"] != "open" || st["kind"] == "tickets" {
+				continue
+			}
+			body := map[string]any{"data": sample(st["records"].([]any))}
+			if st["kind"] == "test" {
+				body = map[string]any{"passed": true}
+			}
+			en.want(en.do(own[st["owner"].(string)], "POST", fmt.Sprintf("/api/v1/cases/%s/steps/%s", id, st["key"]), body), 200, "step "+st["key"].(string))
+			moved = true
+			break
+		}
+		if !moved {
+			en.t.Fatalf("case %s stuck: %s", id, r.Raw)
+		}
+	}
+	return r
+}
+
+func TestVOCaseThroughTheAPI(t *testing.T) {
+	each(t, func(t *testing.T, en *env) {
+		open := `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-15","requested_on":"2027-03-01"}`
+		en.want(en.do("school-vo", "POST", "/api/v1/cases", open), 403, "school opens a case")
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", open), 201, "open case")
+		id := r.Body["id"].(string)
+		if id != "01AB-20270715" || r.Body["status"] != "open" || r.Body["sector"] != "VO" {
+			t.Fatalf("opened case: %s", r.Raw)
+		}
+		if open := r.Body["open_steps"].([]any); len(open) != 1 || open[0] != "plan.identity" {
+			t.Errorf("open steps after opening: %v", open)
+		}
+		// The same school and date again: a new business key.
+		r2 := en.want(en.do("dist", "POST", "/api/v1/cases", open), 201, "second case same date")
+		if r2.Body["id"] != "01AB-20270715-2" {
+			t.Errorf("second case id %v", r2.Body["id"])
+		}
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+r2.Body["id"].(string)+"/cancel", `{"reason":"dubbel aangemaakt"}`), 200, "cancel duplicate")
+
+		// Parties that are not on the case see nothing of it.
+		for _, org := range []string{"dist-other", "lika-c", "school-mbo"} {
+			en.want(en.do(org, "GET", "/api/v1/cases/"+id, nil), 404, org+" reads case")
+			en.want(en.do(org, "GET", "/api/v1/cases/"+id+"/events", nil), 404, org+" reads events")
+			en.want(en.do(org, "POST", "/api/v1/cases/"+id+"/steps/plan.identity", `{"data":{"change":"realm"}}`), 404, org+" completes step")
+			en.want(en.do(org, "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"x"}`), 404, org+" cancels")
+			if l := en.want(en.do(org, "GET", "/api/v1/cases", nil), 200, "list"); strings.Contains(l.Raw, id) {
+				t.Errorf("%s lists the case: %s", org, l.Raw)
+			}
+		}
+		// Refusals say why, and store nothing.
+		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/plan.identity", `{"data":{"change":"realm"}}`), 403, "wrong role")
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/14", `{}`), 409, "too early")
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/99", `{}`), 404, "no such step")
+		bad := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/plan.identity", `{"data":{"colour":"red"}}`), 400, "bad data")
+		if !strings.Contains(bad.Raw, "change: is required") || !strings.Contains(bad.Raw, "colour") {
+			t.Errorf("bad data message: %s", bad.Raw)
+		}
+		ev := en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+		if n := len(ev.Body["events"].([]any)); n != 3 {
+			t.Errorf("refusals wrote events: %d events, want 3 (opened, steps 1 and 2)", n)
+		}
+
+		// Drive the procedure up to the tickets, checking the LiKa's view.
+		for i := 0; i < 40; i++ {
+			r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+			if len(r.Body["tickets"].([]any)) > 0 {
+				break
+			}
+			for _, s := range r.Body["steps"].([]any) {
+				st := s.(map[string]any)
+				if st["state"] == "open" && st["kind"] == "human" {
+					en.want(en.do(ownerOrg[st["owner"].(string)], "POST", fmt.Sprintf("/api/v1/cases/%s/steps/%s", id, st["key"]), map[string]any{"data": sample(st["records"].([]any))}), 200, "step")
+					break
+				}
+			}
+		}
+		q := en.want(en.do("lika-a", "GET", "/api/v1/tickets", nil), 200, "LiKa queue")
+		tickets := q.Body["tickets"].([]any)
+		if len(tickets) != 1 {
+			t.Fatalf("LiKa A queue: %s", q.Raw)
+		}
+		tk := tickets[0].(map[string]any)
+		due, err := time.Parse(time.RFC3339, tk["due_at"].(string))
+		if err != nil || tk["state"] != "open" || !due.After(time.Now()) {
+			t.Errorf("ticket: %v %v", tk, err)
+		}
+		other := ""
+		for _, x := range r.Body["tickets"].([]any) {
+			if x.(map[string]any)["lika_id"] == "lika-b" {
+				other = x.(map[string]any)["id"].(string)
+			}
+		}
+		en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+other+"/close", `{}`), 404, "close another LiKa's ticket")
+		en.want(en.do("lika-c", "GET", "/api/v1/tickets/"+other, nil), 404, "foreign LiKa reads ticket")
+		en.want(en.do("school-vo", "POST", "/api/v1/tickets/"+other+"/waive", `{"reason":"x"}`), 403, "school waives")
+		en.want(en.do("dist", "POST", "/api/v1/tickets/"+other+"/waive", `{}`), 400, "waive without reason")
+		w := en.want(en.do("dist", "POST", "/api/v1/tickets/"+other+"/waive", `{"reason":"LiKa B levert niet meer"}`), 200, "waive")
+		if w.Body["state"] != "waived" || w.Body["note"] != "LiKa B levert niet meer" {
+			t.Errorf("waived ticket: %s", w.Raw)
+		}
+		en.want(en.do("dist", "POST", "/api/v1/tickets/"+other+"/waive", `{"reason":"again"}`), 409, "waive twice")
+		if o := en.want(en.do("dist", "GET", "/api/v1/tickets?overdue=true", nil), 200, "overdue"); len(o.Body["tickets"].([]any)) != 0 {
+			t.Errorf("overdue tickets: %s", o.Raw)
+		}
+
+		r = en.drive(id, "school-vo")
+		if r.Body["status"] != "completed" {
+			t.Fatalf("case not completed: %s", r.Raw)
+		}
+		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/17", `{"passed":true}`), 409, "after completion")
+		done := en.want(en.do("dist", "GET", "/api/v1/cases?status=completed", nil), 200, "completed list")
+		if !strings.Contains(done.Raw, id) {
+			t.Errorf("completed case not listed: %s", done.Raw)
+		}
+		ev = en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+		if strings.Count(ev.Raw, `"case.completed"`) != 1 || strings.Count(ev.Raw, `"ticket.closed"`) != 1 || strings.Count(ev.Raw, `"ticket.waived"`) != 1 {
+			t.Errorf("audit trail: %s", ev.Raw)
+		}
+	})
+}
+
+func TestOpenCaseRefusals(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	for name, tc := range map[string]struct {
+		body  string
+		field string
+	}{
+		"unsupported":    {`{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":3,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, "scenario"},
+		"unknown school": {`{"school":"99ZZ","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, "school"},
+		"no likas":       {`{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"switch_on":"2027-07-15"}`, "likas"},
+		"not a lika":     {`{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["dist"],"switch_on":"2027-07-15"}`, "likas[0]"},
+		"no date":        {`{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"]}`, "switch_on"},
+		"wrong sector":   {`{"school":"01AB","sector":"MBO","from":{"eck":true,"kind":"elo"},"to":{"eck":true,"kind":"elo"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, "sector"},
+	} {
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", tc.body), 400, name)
+		if r.Body["field"] != tc.field {
+			t.Errorf("%s: field %v, want %s: %s", name, r.Body["field"], tc.field, r.Raw)
+		}
+	}
+	r := en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":3,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`)
+	if reasons, _ := r.Body["details"].(map[string]any)["reasons"].([]any); len(reasons) == 0 {
+		t.Errorf("unsupported scenario without reasons: %s", r.Raw)
+	}
+	en.want(en.do("dist", "GET", "/api/v1/nope", nil), 404, "unknown route")
+	en.want(en.do("dist", "POST", "/api/v1/cases", "{not json"), 400, "bad json")
+	en.want(en.do("dist", "POST", "/api/v1/cases", strings.Repeat(" ", 2<<20)), 413, "too large")
+}
+
+func TestMBOCaseAndCancel(t *testing.T) {
+	each(t, func(t *testing.T, en *env) {
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"school-mbo","from":{"eck":false,"kind":"elo"},"to":{"eck":true,"kind":"elo"},"likas":["lika-a","lika-b","lika-c"],"switch_on":"2027-07-10","list_opens_on":"2027-08-01"}`), 201, "open MBO case")
+		id := r.Body["id"].(string)
+		if r.Body["was_wordt"] != "suppliers" || r.Body["deadline"] != "2027-08-01" {
+			t.Errorf("MBO case: %s", r.Raw)
+		}
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{}`), 400, "cancel without reason")
+		en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"x"}`), 403, "school cancels")
+		c := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"school stelt de overstap uit"}`), 200, "cancel")
+		if c.Body["status"] != "cancelled" || c.Body["cancel_reason"] != "school stelt de overstap uit" {
+			t.Errorf("cancelled case: %s", c.Raw)
+		}
+		en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/2", `{}`), 409, "step after cancel")
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"again"}`), 409, "cancel twice")
+
+		r = en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"02CD","from":{"eck":true,"kind":"elo"},"to":{"eck":true,"kind":"non_portal"},"likas":["lika-a"],"switch_on":"2027-07-20"}`), 201, "second MBO case")
+		done := en.drive(r.Body["id"].(string), "school-mbo")
+		if done.Body["status"] != "completed" {
+			t.Fatalf("MBO case: %s", done.Raw)
+		}
+	})
+}

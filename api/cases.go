@@ -1,0 +1,419 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+type caseOptionsJSON struct {
+	Calamity    *bool `json:"calamity"`
+	KeepHistory *bool `json:"keep_history"`
+}
+
+type openCaseRequest struct {
+	School      string           `json:"school"` // organisation ID or BRIN
+	Sector      string           `json:"sector"`
+	From        *endpointJSON    `json:"from"`
+	To          *endpointJSON    `json:"to"`
+	LiKas       []string         `json:"likas"`
+	SwitchOn    string           `json:"switch_on"`
+	ListOpensOn string           `json:"list_opens_on"`
+	RequestedOn string           `json:"requested_on"`
+	Options     *caseOptionsJSON `json:"options"`
+	Calamity    *bool            `json:"calamity"`
+	KeepHistory *bool            `json:"keep_history"`
+}
+
+func (r openCaseRequest) options() cmr.CaseOptions {
+	o := cmr.CaseOptions{KeepHistory: true}
+	for _, src := range []*caseOptionsJSON{r.Options, {Calamity: r.Calamity, KeepHistory: r.KeepHistory}} {
+		if src == nil {
+			continue
+		}
+		if src.Calamity != nil {
+			o.Calamity = *src.Calamity
+		}
+		if src.KeepHistory != nil {
+			o.KeepHistory = *src.KeepHistory
+		}
+	}
+	return o
+}
+
+// openCase handles POST /api/v1/cases: a distributor opens a case for a
+// school. The scenario must be supported; the case ID is the school's BRIN
+// and the switch date.
+func (s *Server) openCase(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	if me.Role != cmr.RoleDistributor {
+		return cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role)
+	}
+	var req openCaseRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	school, err := s.findSchool(ctx, req.School)
+	if err != nil {
+		return err
+	}
+	if req.Sector == "" {
+		req.Sector = string(school.Sector)
+	}
+	if school.Sector != "" && req.Sector != string(school.Sector) {
+		return cmr.FieldErrorf("sector", "%s is a %s school, not %s", school.Name, school.Sector, req.Sector)
+	}
+	sc, err := parseScenario(req.Sector, req.From, req.To)
+	if err != nil {
+		return err
+	}
+	if req.SwitchOn == "" {
+		return cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD")
+	}
+	timing, err := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
+	if err != nil {
+		return err
+	}
+	today := s.Now().In(time.UTC)
+	if timing.RequestedOn.IsZero() {
+		timing.RequestedOn = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	if timing.SwitchOn.Before(timing.RequestedOn) {
+		return cmr.FieldErrorf("switch_on", "%s lies before the request date %s", req.SwitchOn, timing.RequestedOn.Format(cmr.DateLayout))
+	}
+	check, err := cmr.CheckScenario(sc, timing)
+	if err != nil {
+		return err
+	}
+	if check.Outcome != cmr.OutcomeSupported {
+		return &cmr.Error{Kind: cmr.KindInvalid, Field: "scenario",
+			Message: fmt.Sprintf("this switch cannot be handled as a case (%s): %s", check.Outcome, strings.Join(check.Reasons, " ")),
+			Details: map[string]any{"outcome": check.Outcome, "reasons": check.Reasons}}
+	}
+	likas, err := s.checkLiKas(ctx, req.LiKas)
+	if err != nil {
+		return err
+	}
+	kn, err := s.Store.Organisations(ctx, cmr.RoleKennisnet)
+	if err != nil {
+		return err
+	}
+	id, err := s.newCaseID(ctx, school, timing.SwitchOn)
+	if err != nil {
+		return err
+	}
+	opts := req.options()
+	header := cmr.CaseHeader{ID: id, SchoolID: school.ID, DistributorID: me.OrganisationID, Sector: sc.Sector, Scenario: sc,
+		Funding: check.Funding, WasWordt: check.WasWordt, Described: check.Described, Options: opts,
+		RequestedOn: timing.RequestedOn, SwitchOn: timing.SwitchOn, ListOpensOn: timing.ListOpensOn, Deadline: check.Deadline,
+		MidYear: check.MidYear, Warnings: check.Warnings, Calendar: s.Calendar, SLADays: s.SLADays}
+	if !opts.NeedsLists(check.WasWordt) {
+		header.WasWordt = cmr.WasWordtNone // calamity, or no history kept: no list
+	}
+	parties := cmr.Parties{SchoolID: school.ID, DistributorID: me.OrganisationID, LiKaIDs: likas}
+	for _, o := range kn {
+		parties.KennisnetIDs = append(parties.KennisnetIDs, o.ID)
+	}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: sc.Sector, Funding: check.Funding, Options: opts, MidYear: check.MidYear, WasWordt: check.WasWordt})
+	if _, err := s.Engine.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me}); err != nil {
+		return err
+	}
+	return s.respondCase(c, http.StatusCreated, id)
+}
+
+func (s *Server) findSchool(ctx context.Context, key string) (cmr.Organisation, error) {
+	if key == "" {
+		return cmr.Organisation{}, cmr.FieldErrorf("school", "is required: the school's organisation ID or BRIN")
+	}
+	schools, err := s.Store.Organisations(ctx, cmr.RoleSchool)
+	if err != nil {
+		return cmr.Organisation{}, err
+	}
+	for _, o := range schools {
+		if o.ID == key || strings.EqualFold(o.BRIN, key) {
+			return o, nil
+		}
+	}
+	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key)
+}
+
+func (s *Server) checkLiKas(ctx context.Context, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (publisher organisation ID); GET /api/v1/organisations?role=publisher lists them")
+	}
+	pubs, err := s.Store.Organisations(ctx, cmr.RolePublisher)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, o := range pubs {
+		known[o.ID] = true
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		switch {
+		case !known[id]:
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; GET /api/v1/organisations?role=publisher lists them", id)
+		case seen[id]:
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is named twice", id)
+		}
+		seen[id] = true
+	}
+	return ids, nil
+}
+
+// newCaseID makes the case's business key: BRIN and switch date, with a
+// suffix when the school already had a case for that date.
+func (s *Server) newCaseID(ctx context.Context, school cmr.Organisation, switchOn time.Time) (string, error) {
+	key := school.BRIN
+	if key == "" {
+		key = school.ID
+	}
+	base := strings.ToUpper(key) + "-" + switchOn.Format("20060102")
+	taken, err := s.Store.CaseIDsWithPrefix(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	if len(taken) == 0 {
+		return base, nil
+	}
+	return fmt.Sprintf("%s-%d", base, len(taken)+1), nil
+}
+
+// listCases handles GET /api/v1/cases?status=&school=&at_risk=.
+func (s *Server) listCases(c echo.Context) error {
+	f := gormdb.CaseFilter{Status: c.QueryParam("status"), Now: s.Now(), Limit: 500}
+	switch f.Status {
+	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
+	default:
+		return cmr.FieldErrorf("status", "must be open, completed or cancelled")
+	}
+	if school := c.QueryParam("school"); school != "" {
+		o, err := s.findSchool(c.Request().Context(), school)
+		if err != nil {
+			return err
+		}
+		f.SchoolID = o.ID
+	}
+	if v := c.QueryParam("at_risk"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cmr.FieldErrorf("at_risk", "must be true or false")
+		}
+		f.AtRisk = &b
+	}
+	cases, err := s.Store.Cases(c.Request().Context(), viewer(c), f)
+	if err != nil {
+		return err
+	}
+	tickets, err := s.Store.Tickets(c.Request().Context(), viewer(c), gormdb.TicketFilter{State: string(cmr.TicketOpen)})
+	if err != nil {
+		return err
+	}
+	risky := map[string]bool{}
+	for _, t := range tickets {
+		if t.AtRisk(s.Now()) {
+			risky[t.CaseID] = true
+		}
+	}
+	out := make([]map[string]any, len(cases))
+	for i, cs := range cases {
+		out[i] = s.caseSummary(cs, risky[cs.ID])
+	}
+	return c.JSON(http.StatusOK, map[string]any{"cases": out})
+}
+
+// getCase handles GET /api/v1/cases/:id.
+func (s *Server) getCase(c echo.Context) error {
+	return s.respondCase(c, http.StatusOK, c.Param("id"))
+}
+
+func (s *Server) respondCase(c echo.Context, status int, id string) error {
+	cs, err := s.Store.Case(c.Request().Context(), viewer(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, s.caseJSON(cs))
+}
+
+type stepRequest struct {
+	Data     map[string]any `json:"data"`
+	Passed   *bool          `json:"passed"`
+	RedoStep string         `json:"redo_step"`
+	Note     string         `json:"note"`
+}
+
+// completeStep handles POST /api/v1/cases/:id/steps/:step: the step's
+// owner completes it with the data it records. For the final test, send
+// "passed" (and "redo_step" when it failed).
+func (s *Server) completeStep(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	key := c.Param("step")
+	var step *cmr.Step
+	for i := range cs.Steps {
+		if cs.Steps[i].Key == key {
+			step = &cs.Steps[i]
+		}
+	}
+	if step == nil {
+		var keys []string
+		for _, st := range cs.Steps {
+			keys = append(keys, st.Key)
+		}
+		return &cmr.Error{Kind: cmr.KindNotFound, Message: fmt.Sprintf("case %s has no step %q; its steps are %s", cs.ID, key, strings.Join(keys, ", "))}
+	}
+	var req stepRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Data == nil {
+		req.Data = map[string]any{}
+	}
+	if step.Kind == cmr.StepTest {
+		for k, v := range map[string]any{"passed": req.Passed, "redo_step": req.RedoStep, "note": req.Note} {
+			if _, set := req.Data[k]; !set && v != nil && v != "" && v != (*bool)(nil) {
+				if b, ok := v.(*bool); ok {
+					req.Data[k] = *b
+				} else {
+					req.Data[k] = v
+				}
+			}
+		}
+	} else if req.Passed != nil || req.RedoStep != "" {
+		return cmr.FieldErrorf("passed", "only the final test step records a test outcome")
+	} else if req.Note != "" {
+		if _, set := req.Data["note"]; !set {
+			req.Data["note"] = req.Note
+		}
+	}
+	// Quick refusals from the projection, so that nothing is stored for a
+	// request the workflow would refuse anyway; the workflow's validator
+	// decides.
+	if err := precheckStep(cs, *step, me); err != nil {
+		return err
+	}
+	data, err := step.ValidateData(req.Data)
+	if err != nil {
+		return err
+	}
+	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:" + key, Data: data, Actor: me})
+	if err != nil {
+		return err
+	}
+	if step.Kind == cmr.StepTest {
+		redo, _ := data["redo_step"].(string)
+		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: data["passed"] == true, RedoStep: redo, SubmissionID: sub})
+	} else {
+		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: key, SubmissionID: sub})
+	}
+	if err != nil {
+		return err
+	}
+	return s.respondCase(c, http.StatusOK, cs.ID)
+}
+
+func precheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor) error {
+	switch {
+	case cs.Status != cmr.CaseOpen:
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s: nothing can change any more", cs.ID, cs.Status)
+	case st.Kind == cmr.StepAuto || st.Kind == cmr.StepTickets:
+		return cmr.Errorf(cmr.KindConflict, "step %s is done by the procedure itself, not by hand: %s", st.Key, st.TitleEN)
+	case st.Owner != me.Role:
+		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s; you act as %s", st.Key, st.Owner, me.Role)
+	case st.State == cmr.StepDone:
+		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key)
+	case st.State == cmr.StepPending:
+		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for step(s) %s", st.Key, strings.Join(st.WaitsFor, ", "))
+	}
+	return nil
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+	Note   string `json:"note"`
+}
+
+// cancelCase handles POST /api/v1/cases/:id/cancel (distributor, with a reason).
+func (s *Server) cancelCase(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if me.Role != cmr.RoleDistributor {
+		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can cancel it")
+	}
+	var req reasonRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := requireText("reason", req.Reason, "why the case is cancelled"); err != nil {
+		return err
+	}
+	if cs.Status != cmr.CaseOpen {
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status)
+	}
+	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "case:cancel", Data: map[string]any{"reason": strings.TrimSpace(req.Reason)}, Actor: me})
+	if err != nil {
+		return err
+	}
+	if _, err := s.Engine.Update(ctx, cs.ID, workflows.UpdateCancel, workflows.CancelRequest{Actor: me, SubmissionID: sub}); err != nil {
+		return err
+	}
+	return s.respondCase(c, http.StatusOK, cs.ID)
+}
+
+func requireText(field, v, what string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return cmr.FieldErrorf(field, "is required: %s", what)
+	}
+	if len(v) > 2000 {
+		return cmr.FieldErrorf(field, "is longer than 2000 characters")
+	}
+	return nil
+}
+
+// listEvents handles GET /api/v1/cases/:id/events: the audit trail.
+func (s *Server) listEvents(c echo.Context) error {
+	events, err := s.Store.Events(c.Request().Context(), viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(events))
+	for i, e := range events {
+		m := map[string]any{"type": e.Type, "at": e.At.Format(time.RFC3339)}
+		if e.Step != "" {
+			m["step"] = e.Step
+		}
+		if e.TicketID != "" {
+			m["ticket_id"] = e.TicketID
+		}
+		if e.Actor != nil {
+			m["actor"] = e.Actor
+		} else {
+			m["actor"] = map[string]any{"role": "system"}
+		}
+		if len(e.Details) > 0 {
+			m["details"] = e.Details
+		}
+		out[i] = m
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": out})
+}

@@ -1,0 +1,267 @@
+// Package api serves the CMR's JSON API under /api/v1 with Echo: scenario
+// checks, cases and their steps, tickets and the audit trail. Every request
+// carries a bearer token; every case-bound read and write first checks that
+// the caller's organisation is a party to the case, and answers 404 when
+// it is not.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// Store is what the API reads and writes directly.
+type Store interface {
+	Authenticate(ctx context.Context, token string) (cmr.User, error)
+	Organisation(ctx context.Context, id string) (cmr.Organisation, error)
+	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
+	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
+	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
+	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
+	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
+	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
+	Ticket(ctx context.Context, v gormdb.Viewer, id string) (cmr.Ticket, error)
+	Events(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.Event, error)
+}
+
+// Engine drives the case workflows.
+type Engine interface {
+	OpenCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error)
+	Update(ctx context.Context, caseID, name string, arg any) (workflows.UpdateResult, error)
+}
+
+// Server holds the API's dependencies.
+type Server struct {
+	Store    Store
+	Engine   Engine
+	Calendar cmr.CalendarConfig
+	SLADays  int
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// Register mounts the API on e under /api/v1 and installs the error
+// handler that maps every error to JSON.
+func (s *Server) Register(e *echo.Echo) {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.SLADays == 0 {
+		s.SLADays = 3
+	}
+	e.HTTPErrorHandler = s.handleError
+	g := e.Group("/api/v1", middleware.BodyLimit("1M"), s.authenticate)
+	g.POST("/scenarios/check", s.checkScenario)
+	g.POST("/cases", s.openCase)
+	g.GET("/cases", s.listCases)
+	g.GET("/cases/:id", s.getCase)
+	g.POST("/cases/:id/steps/:step", s.completeStep)
+	g.POST("/cases/:id/cancel", s.cancelCase)
+	g.GET("/cases/:id/events", s.listEvents)
+	g.GET("/tickets", s.listTickets)
+	g.GET("/tickets/:id", s.getTicket)
+	g.POST("/tickets/:id/close", s.closeTicket)
+	g.POST("/tickets/:id/waive", s.waiveTicket)
+	g.GET("/organisations", s.listOrganisations)
+	g.GET("/me", s.me)
+}
+
+// NewRouter returns an Echo instance with the API and the usual middleware.
+func NewRouter(s *Server) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.RequestID(), middleware.Recover(), middleware.Secure())
+	s.Register(e)
+	return e
+}
+
+type ctxKey string
+
+const userKey ctxKey = "user"
+
+// authenticate resolves the bearer token to a user.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header.Get(echo.HeaderAuthorization)
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || token == "" {
+			return &cmr.Error{Kind: cmr.KindUnauthorized, Message: "send an API token as \"Authorization: Bearer <token>\"; create one with `cmr token create --user EMAIL`"}
+		}
+		u, err := s.Store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+		if err != nil {
+			return err
+		}
+		c.Set(string(userKey), u)
+		return next(c)
+	}
+}
+
+func user(c echo.Context) cmr.User { return c.Get(string(userKey)).(cmr.User) }
+
+func actor(c echo.Context) cmr.Actor {
+	u := user(c)
+	return cmr.Actor{UserID: u.ID, OrganisationID: u.OrganisationID, Role: u.Role}
+}
+
+func viewer(c echo.Context) gormdb.Viewer {
+	u := user(c)
+	return gormdb.Viewer{OrganisationID: u.OrganisationID, Role: u.Role}
+}
+
+// errorBody is every error's JSON shape.
+type errorBody struct {
+	Error     string         `json:"error"`
+	Field     string         `json:"field,omitempty"`
+	Details   map[string]any `json:"details,omitempty"`
+	RequestID string         `json:"request_id,omitempty"`
+}
+
+var statusOf = map[cmr.ErrorKind]int{
+	cmr.KindInvalid:      http.StatusBadRequest,
+	cmr.KindUnauthorized: http.StatusUnauthorized,
+	cmr.KindForbidden:    http.StatusForbidden,
+	cmr.KindNotFound:     http.StatusNotFound,
+	cmr.KindConflict:     http.StatusConflict,
+	cmr.KindUnavailable:  http.StatusServiceUnavailable,
+}
+
+// handleError is the one place where errors become HTTP responses. Domain
+// errors keep their message; anything else is logged with the request ID
+// and answered with a plain sentence.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	status, body := http.StatusInternalServerError, errorBody{Error: "something went wrong on our side; try again, and quote the request ID if it keeps happening", RequestID: rid}
+	var de *cmr.Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &de):
+		status = statusOf[de.Kind]
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		body = errorBody{Error: de.Error(), Field: de.Field, Details: de.Details}
+		if de.Kind == cmr.KindUnavailable {
+			c.Response().Header().Set("Retry-After", "5")
+		}
+	case errors.As(err, &he):
+		status = he.Code
+		msg := http.StatusText(he.Code)
+		switch he.Code {
+		case http.StatusNotFound:
+			msg = "no such route: see /api/v1 in the README"
+		case http.StatusMethodNotAllowed:
+			msg = "this route does not accept " + c.Request().Method
+		case http.StatusRequestEntityTooLarge:
+			msg = "the request body is larger than 1 MB"
+		}
+		body = errorBody{Error: msg}
+	}
+	if status >= 500 {
+		s.Logger.Error("request failed", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "error", err)
+		body.RequestID = rid
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, body)
+}
+
+// bind decodes a JSON body strictly: unknown fields and wrong types are
+// refused with the field named. The Content-Type is not checked: the API
+// authenticates with bearer tokens only, so a cross-site form post cannot
+// act, and `curl -d` users are spared a confusing refusal.
+func bind(c echo.Context, v any) error {
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return cmr.FieldErrorf(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind()), te.Value)
+		case errors.As(err, &se):
+			return cmr.Errorf(cmr.KindInvalid, "the body is not valid JSON (at byte %d)", se.Offset)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return cmr.FieldErrorf(f, "is not a field of this request")
+		case err.Error() == "EOF":
+			return cmr.Errorf(cmr.KindInvalid, "the body is empty: send a JSON object")
+		case strings.Contains(err.Error(), "too large"):
+			return cmr.Errorf(cmr.KindInvalid, "the request body is larger than 1 MB")
+		}
+		return cmr.Errorf(cmr.KindInvalid, "the body could not be read as JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) me(c echo.Context) error {
+	u := user(c)
+	org, err := s.Store.Organisation(c.Request().Context(), u.OrganisationID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"user_id": u.ID, "name": u.Name, "role": u.Role, "organisation": orgJSON(org)})
+}
+
+func orgJSON(o cmr.Organisation) map[string]any {
+	m := map[string]any{"id": o.ID, "name": o.Name, "role": o.Role}
+	if o.BRIN != "" {
+		m["brin"], m["sector"] = o.BRIN, o.Sector
+	}
+	return m
+}
+
+// listOrganisations handles GET /api/v1/organisations: the directory a
+// distributor needs to open a case (schools, LiKas). Optional ?role=.
+func (s *Server) listOrganisations(c echo.Context) error {
+	var roles []cmr.Role
+	if r := c.QueryParam("role"); r != "" {
+		if !cmr.Role(r).Valid() {
+			return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet")
+		}
+		roles = append(roles, cmr.Role(r))
+	}
+	orgs, err := s.Store.Organisations(c.Request().Context(), roles...)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(orgs))
+	for i, o := range orgs {
+		out[i] = orgJSON(o)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"organisations": out})
+}
+
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "an object"
+}

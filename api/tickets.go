@@ -1,0 +1,114 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// listTickets handles GET /api/v1/tickets?overdue=&state=&case=: a LiKa's
+// queue (its own tickets), or the tickets of the caller's cases; most
+// urgent first.
+func (s *Server) listTickets(c echo.Context) error {
+	f := gormdb.TicketFilter{State: c.QueryParam("state"), CaseID: c.QueryParam("case"), Now: s.Now()}
+	switch cmr.TicketState(f.State) {
+	case "", cmr.TicketAwaitingList, cmr.TicketOpen, cmr.TicketClosed, cmr.TicketWaived, cmr.TicketCancelled:
+	default:
+		return cmr.FieldErrorf("state", "must be awaiting_list, open, closed, waived or cancelled")
+	}
+	if v := c.QueryParam("overdue"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cmr.FieldErrorf("overdue", "must be true or false")
+		}
+		f.Overdue = b
+	}
+	tickets, err := s.Store.Tickets(c.Request().Context(), viewer(c), f)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(tickets))
+	for i, t := range tickets {
+		out[i] = s.ticketJSON(t)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tickets": out})
+}
+
+// getTicket handles GET /api/v1/tickets/:id.
+func (s *Server) getTicket(c echo.Context) error {
+	t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.ticketJSON(t))
+}
+
+// closeTicket handles POST /api/v1/tickets/:id/close: the LiKa reports
+// that it re-keyed its profiles, with an optional note.
+func (s *Server) closeTicket(c echo.Context) error {
+	var req reasonRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Reason != "" {
+		return cmr.FieldErrorf("reason", "a LiKa closes a ticket with a \"note\"; a reason is for waiving")
+	}
+	if len(req.Note) > 2000 {
+		return cmr.FieldErrorf("note", "is longer than 2000 characters")
+	}
+	return s.resolveTicket(c, cmr.TicketClosed, map[string]any{"note": strings.TrimSpace(req.Note)})
+}
+
+// waiveTicket handles POST /api/v1/tickets/:id/waive: the distributor
+// waives a ticket, with a reason.
+func (s *Server) waiveTicket(c echo.Context) error {
+	var req reasonRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := requireText("reason", req.Reason, "why the ticket is waived"); err != nil {
+		return err
+	}
+	return s.resolveTicket(c, cmr.TicketWaived, map[string]any{"reason": strings.TrimSpace(req.Reason)})
+}
+
+func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[string]any) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	t, err := s.Store.Ticket(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	switch {
+	case to == cmr.TicketClosed && (me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID):
+		return cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID)
+	case to == cmr.TicketWaived && me.Role != cmr.RoleDistributor:
+		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can waive ticket %s", t.ID)
+	case t.State.Resolved():
+		return cmr.Errorf(cmr.KindConflict, "ticket %s is already %s", t.ID, t.State)
+	case to == cmr.TicketClosed && t.State == cmr.TicketAwaitingList:
+		return cmr.Errorf(cmr.KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", t.ID)
+	}
+	kind := "ticket:close"
+	if to == cmr.TicketWaived {
+		kind = "ticket:waive"
+	}
+	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: t.CaseID, Kind: kind, Data: data, Actor: me})
+	if err != nil {
+		return err
+	}
+	if _, err := s.Engine.Update(ctx, t.CaseID, workflows.UpdateResolveTicket, workflows.TicketRequest{Actor: me, TicketID: t.ID, To: to, SubmissionID: sub}); err != nil {
+		return err
+	}
+	t, err = s.Store.Ticket(ctx, viewer(c), t.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.ticketJSON(t))
+}

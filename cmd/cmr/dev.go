@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/temporalserver"
+)
+
+// demo is the cast of `cmr dev`: one organisation of every kind and one
+// user each (fictional names and addresses).
+var demoOrganisations = []struct {
+	org   cmr.Organisation
+	email string
+	name  string
+}{
+	{cmr.Organisation{ID: "lyceum-de-linde", Name: "Lyceum De Linde", Role: cmr.RoleSchool, BRIN: "01AB", Sector: cmr.SectorVO}, "ict@lyceum-de-linde.example", "ICT-coördinator De Linde"},
+	{cmr.Organisation{ID: "roc-rivierland", Name: "ROC Rivierland", Role: cmr.RoleSchool, BRIN: "02CD", Sector: cmr.SectorMBO}, "ict@roc-rivierland.example", "ICT-coördinator Rivierland"},
+	{cmr.Organisation{ID: "distri-noord", Name: "Distri Noord", Role: cmr.RoleDistributor}, "support@distri-noord.example", "Supportdesk Distri Noord"},
+	{cmr.Organisation{ID: "boekhuis-zuid", Name: "Boekhuis Zuid", Role: cmr.RoleDistributor}, "support@boekhuis-zuid.example", "Supportdesk Boekhuis Zuid"},
+	{cmr.Organisation{ID: "uitgeverij-alfa", Name: "Uitgeverij Alfa (LiKa)", Role: cmr.RolePublisher}, "lika@uitgeverij-alfa.example", "Licentiekantoor Alfa"},
+	{cmr.Organisation{ID: "uitgeverij-beta", Name: "Uitgeverij Beta (LiKa)", Role: cmr.RolePublisher}, "lika@uitgeverij-beta.example", "Licentiekantoor Beta"},
+	{cmr.Organisation{ID: "uitgeverij-gamma", Name: "Uitgeverij Gamma (LiKa)", Role: cmr.RolePublisher}, "lika@uitgeverij-gamma.example", "Licentiekantoor Gamma"},
+	{cmr.Organisation{ID: "kennisnet", Name: "Kennisnet Support", Role: cmr.RoleKennisnet}, "support@kennisnet.example", "Kennisnet Support"},
+}
+
+// runDev runs everything in one process: an embedded Temporal server and
+// SQLite database in the data dir, the worker and the HTTP server.
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	dataDir := fs.String("data", envOr("CMR_DATA_DIR", ".cmr"), "where the embedded Temporal server and database keep their state")
+	addr := fs.String("addr", envOr("CMR_ADDR", "127.0.0.1:8080"), "listen address (port 0: any free port)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cal, err := calendarConfig()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	l, url, err := listen(*addr)
+	if err != nil {
+		return err
+	}
+
+	ts, err := temporalserver.Start(temporalserver.Config{Dir: filepath.Join(*dataDir, "temporal"), LogFile: filepath.Join(*dataDir, "temporal.log")})
+	if err != nil {
+		return fmt.Errorf("embedded Temporal server: %w", err)
+	}
+	defer ts.Stop()
+
+	store, err := gormdb.OpenSQLite(filepath.Join(*dataDir, "cmr.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	tokens, err := seedDemo(ctx, store, filepath.Join(*dataDir, "dev-tokens.json"))
+	if err != nil {
+		return err
+	}
+
+	c, err := dialTemporal(ctx, ts.HostPort(), "default", logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w, err := startWorker(c, store)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROLE\tORGANISATION\tUSER\tAPI TOKEN")
+	for _, d := range demoOrganisations {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", d.org.Role, d.org.ID, d.email, tokens[d.email])
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\nData in %s (Temporal %s). Stop with Ctrl-C; start again to carry on.\n", *dataDir, ts.HostPort())
+	fmt.Fprintf(stdout, "CMR ready at %s (API %s/api/v1) in %.1fs\n", url, url, time.Since(start).Seconds())
+	return serveHTTP(ctx, l, newRouter(store, c, cal, logger))
+}
+
+// seedDemo creates the demo organisations and users, and an API token for
+// each that survives restarts (kept in the data dir: development only).
+func seedDemo(ctx context.Context, store *gormdb.Store, tokenFile string) (map[string]string, error) {
+	tokens := map[string]string{}
+	if b, err := os.ReadFile(tokenFile); err == nil {
+		_ = json.Unmarshal(b, &tokens)
+	}
+	for _, d := range demoOrganisations {
+		if err := store.UpsertOrganisation(ctx, d.org); err != nil {
+			return nil, err
+		}
+		u, err := store.UpsertUser(ctx, cmr.User{OrganisationID: d.org.ID, Email: d.email, Name: d.name})
+		if err != nil {
+			return nil, err
+		}
+		if tok, ok := tokens[d.email]; ok {
+			if got, err := store.Authenticate(ctx, tok); err == nil && got.ID == u.ID {
+				continue
+			}
+		}
+		tok, err := store.CreateToken(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		tokens[d.email] = tok
+	}
+	b, _ := json.MarshalIndent(tokens, "", "  ")
+	if err := os.WriteFile(tokenFile, b, 0o600); err != nil {
+		return nil, fmt.Errorf("save dev tokens: %w", err)
+	}
+	return tokens, nil
+}

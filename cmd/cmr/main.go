@@ -1,0 +1,82 @@
+// Command cmr is the CMR for IdP-migration cases: one binary that runs
+// everything in one process for development (`cmr dev`), or the API and
+// the worker against a real Temporal cluster and PostgreSQL (`cmr serve`,
+// `cmr worker`), plus the administration commands (`cmr migrate`,
+// `cmr token`, `cmr org`, `cmr user`). This is the only place that reads
+// the environment and wires the packages together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // Europe/Amsterdam on machines without zoneinfo
+)
+
+const usage = `cmr: the coordination system for IdP-migration cases
+
+Usage:
+  cmr dev     [--data DIR] [--addr HOST:PORT]    everything in one process, zero setup
+  cmr serve   [--addr HOST:PORT]                 the API (needs DATABASE_URL, TEMPORAL_ADDRESS)
+  cmr worker                                     the workflow worker (same settings)
+  cmr migrate [--sqlite FILE]                    apply the database migrations
+  cmr token create --user EMAIL                  make an API token (shown once)
+  cmr token revoke --user EMAIL                  revoke every token of a user
+  cmr org add --id ID --name NAME --role ROLE [--brin BRIN --sector VO|MBO]
+  cmr user add --email EMAIL --name NAME --org ORG_ID
+
+Settings (environment):
+  DATABASE_URL         postgres://user@host:5432/db?sslmode=disable (serve, worker, migrate, token, org, user)
+  CMR_SQLITE           a SQLite file instead of DATABASE_URL (admin commands on a dev data dir)
+  TEMPORAL_ADDRESS     host:7233 (serve, worker)
+  TEMPORAL_NAMESPACE   default "default"
+  CMR_ADDR             listen address for serve, default ":8080"
+  CMR_LIBERATION_DAY   5 May off: every_year, lustrum (default) or never
+  CMR_END_OF_DAY       when a working day ends for the SLA, default 17:00
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "cmr:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("name a command")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "dev":
+		return runDev(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout)
+	case "token":
+		return runToken(ctx, rest, stdout)
+	case "org":
+		return runOrg(ctx, rest, stdout)
+	case "user":
+		return runUser(ctx, rest, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}

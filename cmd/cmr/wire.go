@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
+	"github.com/cmr-idp/cmr/api"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// openStore opens the database the environment names: CMR_SQLITE, or
+// DATABASE_URL (PostgreSQL).
+func openStore() (*gormdb.Store, error) {
+	if path := os.Getenv("CMR_SQLITE"); path != "" {
+		return gormdb.OpenSQLite(path)
+	}
+	dsn := os.Getenv("DATABASE_URL")
+	if dsn == "" {
+		return nil, errors.New("set DATABASE_URL (postgres://…) or CMR_SQLITE (a SQLite file; `cmr dev` keeps one in its data dir)")
+	}
+	return gormdb.OpenPostgres(dsn)
+}
+
+func calendarConfig() (cmr.CalendarConfig, error) {
+	cfg := cmr.DefaultCalendarConfig()
+	if v := os.Getenv("CMR_LIBERATION_DAY"); v != "" {
+		cfg.LiberationDay = cmr.LiberationDay(v)
+	}
+	if v := os.Getenv("CMR_END_OF_DAY"); v != "" {
+		t, err := time.Parse("15:04", v)
+		if err != nil {
+			return cfg, fmt.Errorf("CMR_END_OF_DAY: want HH:MM, got %q", v)
+		}
+		cfg.EndOfDay = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	}
+	if _, err := cmr.NewCalendar(cfg); err != nil {
+		return cfg, fmt.Errorf("calendar settings: %w", err)
+	}
+	return cfg, nil
+}
+
+func dialTemporal(ctx context.Context, hostPort, namespace string, logger *slog.Logger) (client.Client, error) {
+	if namespace == "" {
+		namespace = "default"
+	}
+	var c client.Client
+	var err error
+	// The server may still be starting (docker compose): retry for a while.
+	for attempt := 0; attempt < 60; attempt++ {
+		c, err = client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: tlog.NewStructuredLogger(logger)})
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return nil, fmt.Errorf("connect to Temporal at %s: %w", hostPort, err)
+}
+
+func startWorker(c client.Client, store *gormdb.Store) (worker.Worker, error) {
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflow(workflows.CaseWorkflow)
+	w.RegisterWorkflow(workflows.TicketWorkflow)
+	w.RegisterActivity(&activities.Activities{Store: store})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	return w, nil
+}
+
+func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, logger *slog.Logger) *echo.Echo {
+	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger}
+	e := api.NewRouter(srv)
+	e.GET("/", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"service": "cmr", "api": "/api/v1", "docs": "README.md"})
+	})
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	return e
+}
+
+// listen binds addr first, so that the printed address is the real one
+// (port 0 picks a free port).
+func listen(addr string) (net.Listener, string, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	host := l.Addr().(*net.TCPAddr)
+	shown := host.String()
+	if host.IP.IsUnspecified() {
+		shown = fmt.Sprintf("localhost:%d", host.Port)
+	}
+	return l, "http://" + shown, nil
+}
+
+// serveHTTP serves until ctx ends, then shuts down gracefully.
+func serveHTTP(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+func envOr(key, def string) string {
+	if v := strings.TrimSpace(os.Getenv(key)); v != "" {
+		return v
+	}
+	return def
+}

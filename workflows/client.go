@@ -1,0 +1,99 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// Engine is how the API and the web UI drive cases: it starts case
+// workflows and sends them updates, translating Temporal's answers into
+// the domain's errors.
+type Engine struct {
+	Client client.Client
+}
+
+// OpenCase starts the case workflow and waits until the opening is
+// written, in one round trip (update-with-start). A case whose ID is
+// already taken is a conflict.
+func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, error) {
+	start := e.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       CaseWorkflowID(in.Header.ID),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, CaseWorkflow, in)
+	h, err := e.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: UpdateOpened, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	if err != nil {
+		return UpdateResult{}, translate("open case "+in.Header.ID, err)
+	}
+	var res UpdateResult
+	if err := h.Get(ctx, &res); err != nil {
+		return UpdateResult{}, translate("open case "+in.Header.ID, err)
+	}
+	return res, nil
+}
+
+// Update sends a validated update to a case and waits for its result.
+func (e *Engine) Update(ctx context.Context, caseID, name string, arg any) (UpdateResult, error) {
+	h, err := e.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   CaseWorkflowID(caseID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return UpdateResult{}, translate(name+" "+caseID, err)
+	}
+	var res UpdateResult
+	if err := h.Get(ctx, &res); err != nil {
+		return UpdateResult{}, translate(name+" "+caseID, err)
+	}
+	return res, nil
+}
+
+// translate maps Temporal's errors to the domain's kinds: a refused update
+// carries its kind as the application error type.
+func translate(op string, err error) error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		if kind := cmr.ErrorKind(app.Type()); kind != "" && kind != "unknown" {
+			if kind == cmr.KindNotFound {
+				return cmr.ErrNotFound
+			}
+			return &cmr.Error{Kind: kind, Message: app.Message()}
+		}
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return cmr.Errorf(cmr.KindConflict, "a case with this ID already exists")
+	}
+	var multi *serviceerror.MultiOperationExecution
+	if errors.As(err, &multi) {
+		for _, e := range multi.OperationErrors() {
+			if errors.As(e, &started) {
+				return cmr.Errorf(cmr.KindConflict, "a case with this ID already exists")
+			}
+		}
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return cmr.Errorf(cmr.KindConflict, "this case is no longer running (completed or cancelled): nothing can change any more")
+	}
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the workflow engine is not reachable; try again shortly"})
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
