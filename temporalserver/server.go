@@ -7,6 +7,7 @@
 package temporalserver
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +25,8 @@ import (
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
+
+	_ "modernc.org/sqlite" // driver "sqlite", as the server's own SQLite plugin uses
 )
 
 // Config says where the embedded server keeps its state.
@@ -95,6 +98,8 @@ func Start(cfg Config) (*Server, error) {
 			if err := sqlite.SetupSchema(&sqlCfg); err != nil {
 				return nil, fmt.Errorf("temporal schema: %w", err)
 			}
+		} else if err := forgetMembers(sqlCfg.DatabaseName); err != nil {
+			return nil, err
 		}
 	} // in memory, the SQLite plugin creates the schema itself
 
@@ -210,4 +215,19 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// forgetMembers clears the cluster membership the previous run left: this
+// server is the only node, and ringpop would otherwise try to join the dead
+// addresses for a minute and then give up.
+func forgetMembers(dbFile string) error {
+	db, err := sql.Open("sqlite", "file:"+dbFile+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return fmt.Errorf("temporal membership: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("temporal membership: %w", err)
+	}
+	return nil
 }
