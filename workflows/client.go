@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -34,6 +35,17 @@ func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, erro
 		StartWorkflowOperation: start,
 		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: UpdateOpened, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
+	if err != nil && multiOperationDisabled(err) {
+		// An older server without update-with-start: start, then ask.
+		if _, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: CaseWorkflowID(in.Header.ID), TaskQueue: TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		}, CaseWorkflow, in); err != nil {
+			return UpdateResult{}, translate("open case "+in.Header.ID, err)
+		}
+		return e.Update(ctx, in.Header.ID, UpdateOpened, nil)
+	}
 	if err != nil {
 		return UpdateResult{}, translate("open case "+in.Header.ID, err)
 	}
@@ -44,14 +56,19 @@ func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, erro
 	return res, nil
 }
 
+func multiOperationDisabled(err error) bool {
+	var unimpl *serviceerror.Unimplemented
+	var denied *serviceerror.PermissionDenied
+	return errors.As(err, &unimpl) || (errors.As(err, &denied) && strings.Contains(err.Error(), "MultiOperation"))
+}
+
 // Update sends a validated update to a case and waits for its result.
 func (e *Engine) Update(ctx context.Context, caseID, name string, arg any) (UpdateResult, error) {
-	h, err := e.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   CaseWorkflowID(caseID),
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	opts := client.UpdateWorkflowOptions{WorkflowID: CaseWorkflowID(caseID), UpdateName: name, WaitForStage: client.WorkflowUpdateStageCompleted}
+	if arg != nil {
+		opts.Args = []any{arg}
+	}
+	h, err := e.Client.UpdateWorkflow(ctx, opts)
 	if err != nil {
 		return UpdateResult{}, translate(name+" "+caseID, err)
 	}
