@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -25,6 +30,10 @@ import (
 	"github.com/cmr-idp/cmr/temporalserver"
 	"github.com/cmr-idp/cmr/workflows"
 )
+
+// updateHistories saves the workflow histories of the cases these tests run
+// as replay fixtures for the workflows package.
+var updateHistories = flag.Bool("update-histories", false, "write workflow histories to ../workflows/testdata/histories")
 
 // temporalHostPort is the in-memory Temporal server all tests share; each
 // test gets its own namespace so that its worker writes to its own store.
@@ -59,6 +68,7 @@ func init() {
 // env is one API over one store, with a token per demo party.
 type env struct {
 	t      *testing.T
+	client client.Client
 	e      *echo.Echo
 	store  *gormdb.Store
 	tokens map[string]string // organisation ID → token
@@ -90,7 +100,7 @@ func newEnv(t *testing.T, store *gormdb.Store) *env {
 	}
 	t.Cleanup(func() { w.Stop(); c.Close() })
 	ctx := context.Background()
-	en := &env{t: t, store: store, tokens: map[string]string{}}
+	en := &env{t: t, client: c, store: store, tokens: map[string]string{}}
 	for _, o := range parties {
 		if err := store.UpsertOrganisation(ctx, o); err != nil {
 			t.Fatal(err)
@@ -360,6 +370,11 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 			t.Fatalf("case not completed: %s", r.Raw)
 		}
 		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/17", `{"passed":true}`), 409, "after completion")
+		if strings.HasSuffix(t.Name(), "sqlite") {
+			en.saveHistory(workflows.CaseWorkflowID(id), "vo-case")
+			en.saveHistory(workflows.TicketWorkflowID(other), "vo-ticket-waived")
+			en.saveHistory(workflows.TicketWorkflowID(strings.Replace(other, "-T2", "-T1", 1)), "vo-ticket-closed")
+		}
 		done := en.want(en.do("dist", "GET", "/api/v1/cases?status=completed", nil), 200, "completed list")
 		if !strings.Contains(done.Raw, id) {
 			t.Errorf("completed case not listed: %s", done.Raw)
@@ -419,5 +434,34 @@ func TestMBOCaseAndCancel(t *testing.T) {
 		if done.Body["status"] != "completed" {
 			t.Fatalf("MBO case: %s", done.Raw)
 		}
+		if strings.HasSuffix(t.Name(), "sqlite") {
+			en.saveHistory(workflows.CaseWorkflowID(id), "mbo-case-cancelled")
+			en.saveHistory(workflows.CaseWorkflowID(r.Body["id"].(string)), "mbo-case")
+			en.saveHistory(workflows.TicketWorkflowID(r.Body["id"].(string)+"-T1"), "mbo-ticket")
+		}
 	})
+}
+
+// saveHistory writes a workflow's history as a replay fixture.
+func (en *env) saveHistory(workflowID, name string) {
+	en.t.Helper()
+	if !*updateHistories {
+		return
+	}
+	var events []*historypb.HistoryEvent
+	it := en.client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			en.t.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		en.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", "histories", name+".json"), b, 0o644); err != nil {
+		en.t.Fatal(err)
+	}
 }

@@ -36,6 +36,7 @@ type caseRun struct {
 	children map[string]workflow.ChildWorkflowFuture
 	running  int                        // ticket workflows not yet ended
 	recorded map[string]cmr.TicketState // what each ticket last reported written
+	settled  map[string]bool            // tickets whose end the case has written
 }
 
 // CaseWorkflow runs one IdP-migration case from opening to completion or
@@ -43,7 +44,7 @@ type caseRun struct {
 // run as child workflows with their own SLA timers.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	ctx = activityOptions(ctx)
-	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}}
+	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}}
 	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
@@ -208,19 +209,10 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 	if err := child.SignalChildWorkflow(ctx, SignalResolve, r).Get(ctx, nil); err != nil {
 		return UpdateResult{}, err
 	}
-	if err := workflow.Await(ctx, func() bool { return c.ticketState(r.TicketID).Resolved() }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return c.settled[r.TicketID] }); err != nil {
 		return UpdateResult{}, err
 	}
 	return c.result(nil), nil
-}
-
-func (c *caseRun) ticketState(id string) cmr.TicketState {
-	for _, t := range c.state.Tickets {
-		if t.ID == id {
-			return t.State
-		}
-	}
-	return ""
 }
 
 func (c *caseRun) cancel(ctx workflow.Context, r CancelRequest) (UpdateResult, error) {
@@ -268,7 +260,7 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 	c.children[t.ID] = child
 	c.running++
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		defer func() { c.running-- }()
+		defer func() { c.running--; c.settled[t.ID] = true }()
 		var res TicketResult
 		if err := child.Get(ctx, &res); err != nil {
 			workflow.GetLogger(ctx).Error("ticket workflow failed", "ticket", t.ID, "error", err)

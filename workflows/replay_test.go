@@ -1,0 +1,36 @@
+package workflows
+
+import (
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+)
+
+// TestReplayHistories replays saved histories of real VO and MBO cases
+// against the current workflow code: a change that would break running
+// cases (non-determinism) fails here. Refresh the fixtures with
+// `go test ./api -run 'VOCase|MBOCase' -update-histories`, and only for
+// changes that are versioned (workflow.GetVersion) or before go-live.
+func TestReplayHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 4 {
+		t.Fatalf("want saved histories of VO and MBO cases and tickets, found %d", len(files))
+	}
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflow(CaseWorkflow)
+	r.RegisterWorkflow(TicketWorkflow)
+	logger := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+				t.Fatalf("replay %s: %v", f, err)
+			}
+		})
+	}
+}
