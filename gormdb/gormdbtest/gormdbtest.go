@@ -32,6 +32,21 @@ func PostgresURL() string {
 // Postgres returns a store on a new, migrated database.
 func Postgres(t testing.TB) *gormdb.Store {
 	t.Helper()
+	s, err := gormdb.OpenPostgres(EmptyPostgres(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// EmptyPostgres creates a new, empty database for the test, dropped at its
+// end, and returns its URL.
+func EmptyPostgres(t testing.TB) string {
+	t.Helper()
 	admin, err := sql.Open("pgx", PostgresURL())
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -52,19 +67,11 @@ func Postgres(t testing.TB) *gormdb.Store {
 	}
 	u, _ := url.Parse(PostgresURL())
 	u.Path = "/" + name
-	s, err := gormdb.OpenPostgres(u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		s.Close()
 		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 		admin.Close()
 	})
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return u.String()
 }
 
 // SQLite returns a store on a new, migrated SQLite file.

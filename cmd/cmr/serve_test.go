@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+	"github.com/cmr-idp/cmr/temporalserver"
+)
+
+// runCmr runs a cmr command to completion and returns its output.
+func runCmr(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "CMR_E2E_AS_MAIN=1"), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cmr %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// startLong starts a long-running cmr command and waits for a line that
+// matches ready; it returns the first submatch.
+func startLong(t *testing.T, env []string, ready *regexp.Regexp, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(append(os.Environ(), "CMR_E2E_AS_MAIN=1"), env...)
+	out, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := ready.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[len(m)-1]
+			}
+		}
+	}()
+	select {
+	case s := <-found:
+		return cmd, s
+	case <-time.After(60 * time.Second):
+		t.Fatalf("cmr %s not ready: %s", args[0], stderr.String())
+	}
+	return nil, ""
+}
+
+var tokenLine = regexp.MustCompile(`^(cmr_\S+)$`)
+
+// TestServeAndWorkerOnPostgres runs the real-infrastructure path: `cmr
+// migrate`, the admin commands, and `cmr serve` and `cmr worker` as
+// separate processes against PostgreSQL and a Temporal server.
+func TestServeAndWorkerOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	dsn := gormdbtest.EmptyPostgres(t)
+	ts, err := temporalserver.Start(temporalserver.Config{Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Stop()
+	env := []string{"DATABASE_URL=" + dsn, "TEMPORAL_ADDRESS=" + ts.HostPort()}
+
+	if out := runCmr(t, env, "migrate"); !strings.Contains(out, "up to date") {
+		t.Fatalf("migrate: %s", out)
+	}
+	runCmr(t, env, "migrate") // a second run is a no-op
+	runCmr(t, env, "org", "add", "--id", "dist", "--name", "Distributeur", "--role", "distributor")
+	runCmr(t, env, "org", "add", "--id", "school", "--name", "School", "--role", "school", "--brin", "09ZZ", "--sector", "VO")
+	runCmr(t, env, "org", "add", "--id", "lika", "--name", "LiKa", "--role", "publisher")
+	runCmr(t, env, "org", "add", "--id", "kennisnet", "--name", "Kennisnet", "--role", "kennisnet")
+	p := &devProcess{tokens: map[string]string{}}
+	for _, org := range []string{"dist", "school", "lika", "kennisnet"} {
+		runCmr(t, env, "user", "add", "--email", org+"@example.org", "--name", "Mens van "+org, "--org", org)
+		out := runCmr(t, env, "token", "create", "--user", org+"@example.org")
+		for _, line := range strings.Split(out, "\n") {
+			if m := tokenLine.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+				p.tokens[org] = m[1]
+			}
+		}
+		if p.tokens[org] == "" {
+			t.Fatalf("no token printed: %s", out)
+		}
+	}
+
+	startLong(t, env, regexp.MustCompile(`worker polling`), "worker")
+	_, url := startLong(t, env, regexp.MustCompile(`CMR API at (http://\S+)/api/v1`), "serve", "--addr", "127.0.0.1:0")
+	p.url = url
+
+	c := p.call(t, "dist", "POST", "/cases", map[string]any{
+		"school": "09ZZ", "from": map[string]any{"quadrant": 3, "idp": "ADFS"}, "to": map[string]any{"quadrant": 3, "idp": "Azure AD"},
+		"likas": []string{"lika"}, "switch_on": "2027-07-01", "options": map[string]any{"calamity": true},
+	}, 201)
+	id := c["id"].(string)
+	owners := map[string]string{"school": "school", "distributor": "dist", "kennisnet": "kennisnet"}
+	for i := 0; i < 40 && c["status"] == "open"; i++ {
+		c = p.call(t, "dist", "GET", "/cases/"+id, nil, 200)
+		for _, x := range c["tickets"].([]any) {
+			if tk := x.(map[string]any); tk["state"] == "open" {
+				p.call(t, "lika", "POST", "/tickets/"+tk["id"].(string)+"/close", map[string]any{}, 200)
+			}
+		}
+		for _, x := range c["steps"].([]any) {
+			st := x.(map[string]any)
+			if st["state"] == "open" && st["kind"] != "tickets" {
+				body := map[string]any{"data": sampleData(st["records"].([]any))}
+				if st["kind"] == "test" {
+					body = map[string]any{"passed": true}
+				}
+				p.call(t, owners[st["owner"].(string)], "POST", "/cases/"+id+"/steps/"+st["key"].(string), body, 200)
+				break
+			}
+		}
+	}
+	c = p.call(t, "school", "GET", "/cases/"+id, nil, 200)
+	if c["status"] != "completed" || c["was_wordt"] != "none" {
+		t.Fatalf("calamity case on Postgres: %v", c)
+	}
+	runCmr(t, env, "token", "revoke", "--user", "lika@example.org")
+	p.call(t, "lika", "GET", "/tickets", nil, 401)
+}
