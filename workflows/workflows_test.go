@@ -200,6 +200,16 @@ func TestVOCaseToCompletion(t *testing.T) {
 	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "15"}, cmr.KindConflict)
 	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, cmr.KindConflict)
 	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika("lika1"), TicketID: "nope", To: cmr.TicketClosed}, cmr.KindNotFound)
+	h.after(time.Minute, func() {
+		v, err := h.env.QueryWorkflow(QueryState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st cmr.CaseState
+		if err := v.Get(&st); err != nil || st.CaseID != in.Header.ID || len(st.OpenSteps()) != 1 || st.OpenSteps()[0] != "plan.identity" {
+			t.Errorf("query state: %v %+v", err, st.OpenSteps())
+		}
+	})
 	h.driveAll(in, time.Minute)
 
 	if res := h.run(in); res.Status != cmr.CaseCompleted {

@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/sdk/worker"
+
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/temporalserver"
@@ -81,7 +83,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer c.Close()
-	w, err := startWorker(c, store)
+	// After a restart the server still routes cached workflows to the
+	// previous process's sticky queue until this timeout: keep it short,
+	// since in dev there is only ever one worker.
+	w, err := startWorker(c, store, worker.Options{StickyScheduleToStartTimeout: time.Second})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+
+	"go.temporal.io/sdk/worker"
 )
 
 func requireTemporal() (string, error) {
@@ -74,7 +76,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer c.Close()
-	w, err := startWorker(c, store)
+	w, err := startWorker(c, store, worker.Options{})
 	if err != nil {
 		return err
 	}

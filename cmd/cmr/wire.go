@@ -75,8 +75,8 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, logger *slog.
 	return nil, fmt.Errorf("connect to Temporal at %s: %w", hostPort, err)
 }
 
-func startWorker(c client.Client, store *gormdb.Store) (worker.Worker, error) {
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (worker.Worker, error) {
+	w := worker.New(c, workflows.TaskQueue, opts)
 	w.RegisterWorkflow(workflows.CaseWorkflow)
 	w.RegisterWorkflow(workflows.TicketWorkflow)
 	w.RegisterActivity(&activities.Activities{Store: store})
