@@ -9,15 +9,41 @@ import (
 	"log/slog"
 	"os"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/cmr-idp/cmr/gormdb"
 )
 
-func requireTemporal() (string, error) {
+// infra is what serve and worker share: the database and a Temporal
+// client, from DATABASE_URL and TEMPORAL_ADDRESS.
+type infra struct {
+	logger *slog.Logger
+	store  *gormdb.Store
+	client client.Client
+}
+
+func connect(ctx context.Context, stderr io.Writer) (*infra, error) {
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
 	addr := os.Getenv("TEMPORAL_ADDRESS")
 	if addr == "" {
-		return "", errors.New("set TEMPORAL_ADDRESS (host:7233), or use `cmr dev` for an embedded Temporal server")
+		return nil, errors.New("set TEMPORAL_ADDRESS (host:7233), or use `cmr dev` for an embedded Temporal server")
 	}
-	return addr, nil
+	store, err := openStore()
+	if err != nil {
+		return nil, err
+	}
+	c, err := dialTemporal(ctx, addr, os.Getenv("TEMPORAL_NAMESPACE"), logger)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &infra{logger: logger, store: store, client: c}, nil
+}
+
+func (in *infra) Close() {
+	in.client.Close()
+	in.store.Close()
 }
 
 // runServe runs the API against a real Temporal cluster and PostgreSQL.
@@ -27,32 +53,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	tAddr, err := requireTemporal()
-	if err != nil {
-		return err
-	}
 	cal, err := calendarConfig()
 	if err != nil {
 		return err
 	}
-	store, err := openStore()
+	in, err := connect(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	c, err := dialTemporal(ctx, tAddr, os.Getenv("TEMPORAL_NAMESPACE"), logger)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
+	defer in.Close()
 	l, url, err := listen(*addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("cmr serve listening", "url", url)
+	in.logger.Info("cmr serve listening", "url", url)
 	fmt.Fprintln(stdout, "CMR API at "+url+"/api/v1")
-	return serveHTTP(ctx, l, newRouter(store, c, cal, logger))
+	return serveHTTP(ctx, l, newRouter(in.store, in.client, cal, in.logger))
 }
 
 // runWorker runs the workflow worker until interrupted.
@@ -61,22 +77,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	tAddr, err := requireTemporal()
+	in, err := connect(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	store, err := openStore()
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	c, err := dialTemporal(ctx, tAddr, os.Getenv("TEMPORAL_NAMESPACE"), logger)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	w, err := startWorker(c, store, worker.Options{})
+	defer in.Close()
+	w, err := startWorker(in.client, in.store, worker.Options{})
 	if err != nil {
 		return err
 	}
