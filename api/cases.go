@@ -284,22 +284,25 @@ func (s *Server) completeStep(c echo.Context) error {
 	if req.Data == nil {
 		req.Data = map[string]any{}
 	}
-	if step.Kind == cmr.StepTest {
-		for k, v := range map[string]any{"passed": req.Passed, "redo_step": req.RedoStep, "note": req.Note} {
-			if _, set := req.Data[k]; !set && v != nil && v != "" && v != (*bool)(nil) {
-				if b, ok := v.(*bool); ok {
-					req.Data[k] = *b
-				} else {
-					req.Data[k] = v
-				}
-			}
+	// The final test may be reported with top-level fields; "data" wins.
+	setDefault := func(k string, v any) {
+		if _, set := req.Data[k]; !set {
+			req.Data[k] = v
 		}
-	} else if req.Passed != nil || req.RedoStep != "" {
+	}
+	switch {
+	case step.Kind == cmr.StepTest:
+		if req.Passed != nil {
+			setDefault("passed", *req.Passed)
+		}
+		if req.RedoStep != "" {
+			setDefault("redo_step", req.RedoStep)
+		}
+	case req.Passed != nil || req.RedoStep != "":
 		return cmr.FieldErrorf("passed", "only the final test step records a test outcome")
-	} else if req.Note != "" {
-		if _, set := req.Data["note"]; !set {
-			req.Data["note"] = req.Note
-		}
+	}
+	if req.Note != "" {
+		setDefault("note", req.Note)
 	}
 	// Quick refusals from the projection, so that nothing is stored for a
 	// request the workflow would refuse anyway; the workflow's validator
