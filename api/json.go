@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
 )
 
 func date(t time.Time) any {
@@ -37,7 +38,7 @@ func (s *Server) calendar() *cmr.Calendar {
 
 func (s *Server) caseSummary(c cmr.Case, ticketAtRisk bool) map[string]any {
 	now := s.Now()
-	deadlineNear := c.Status == cmr.CaseOpen && !c.Deadline.IsZero() && !c.Deadline.After(now.Add(14*24*time.Hour))
+	deadlineNear := c.Status == cmr.CaseOpen && !c.Deadline.IsZero() && !c.Deadline.After(now.Add(gormdb.AtRiskWindow))
 	return map[string]any{
 		"id":             c.ID,
 		"school_id":      c.SchoolID,
