@@ -1,0 +1,232 @@
+package waswordt
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Match statuses of the wordt builder.
+const (
+	Matched   = "matched"
+	Unmatched = "unmatched" // nobody fits: resolve by hand
+	Ambiguous = "ambiguous" // several fit: resolve by hand, never guessed
+)
+
+// Export is one IdP export: a table and which of its columns is what.
+type Export struct {
+	Table Table
+	// Identity names the column with the identity (nlEduPersonRealId or
+	// ProfileId), by heading.
+	Identity string
+}
+
+// BuildRequest says how to find each old user's new identity.
+type BuildRequest struct {
+	Old, New Export
+	// Join: the heading of a key both exports share (student number,
+	// Stamnr, employeeNumber, e-mail), per export.
+	OldKey, NewKey string
+	// Pattern: derive the new identity from the old export's names, e.g.
+	// "[voornaam].[achternaam]@school.nl", "[v].[achternaam]@…"; headings
+	// of the name columns in the old export.
+	Pattern                    string
+	FirstName, Infix, LastName string
+	InfixMode                  string // "join" (van der → vander, default) or "drop"
+}
+
+// BuildRow is the result for one user of the old export.
+type BuildRow struct {
+	Line       int    `json:"line"` // row in the old export
+	Old        string `json:"old"`
+	New        string `json:"new,omitempty"`
+	Status     string `json:"status"`
+	Candidates int    `json:"candidates"`
+}
+
+// BuildResult is the outcome with its counts.
+type BuildResult struct {
+	Rows      []BuildRow `json:"rows"`
+	Matched   int        `json:"matched"`
+	Unmatched int        `json:"unmatched"`
+	Ambiguous int        `json:"ambiguous"`
+}
+
+func column(t Table, heading, what string) (int, error) {
+	want := normaliseHeading(heading)
+	for i, h := range t.Header {
+		if normaliseHeading(h) == want && want != "" {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: the export has no column %q; its columns are %s", what, heading, strings.Join(t.Header, ", "))
+}
+
+func cell(rec []string, i int) string {
+	if i < len(rec) {
+		return strings.TrimSpace(rec[i])
+	}
+	return ""
+}
+
+// Build matches every user of the old export to at most one user of the
+// new export, by a shared key or by a naming pattern. A match is made only
+// where exactly one new user fits and no other old user claims it.
+func Build(req BuildRequest) (BuildResult, error) {
+	oldID, err := column(req.Old.Table, req.Old.Identity, "old export")
+	if err != nil {
+		return BuildResult{}, err
+	}
+	newID, err := column(req.New.Table, req.New.Identity, "new export")
+	if err != nil {
+		return BuildResult{}, err
+	}
+	var keyOf func(rec []string) string
+	var newKey func(rec []string) string
+	switch {
+	case req.Pattern != "" && req.OldKey != "":
+		return BuildResult{}, fmt.Errorf("choose one method: a key to join on, or a naming pattern")
+	case req.OldKey != "":
+		ok, err := column(req.Old.Table, req.OldKey, "old export key")
+		if err != nil {
+			return BuildResult{}, err
+		}
+		nk := req.NewKey
+		if nk == "" {
+			nk = req.OldKey
+		}
+		nki, err := column(req.New.Table, nk, "new export key")
+		if err != nil {
+			return BuildResult{}, err
+		}
+		keyOf = func(rec []string) string { return strings.ToLower(cell(rec, ok)) }
+		newKey = func(rec []string) string { return strings.ToLower(cell(rec, nki)) }
+	case req.Pattern != "":
+		derive, err := patternFunc(req)
+		if err != nil {
+			return BuildResult{}, err
+		}
+		keyOf = derive
+		newKey = func(rec []string) string { return strings.ToLower(cell(rec, newID)) }
+	default:
+		return BuildResult{}, fmt.Errorf("give a key to join on (old_key) or a naming pattern")
+	}
+
+	index := map[string][]int{}
+	for i, rec := range req.New.Table.Rows {
+		if k := newKey(rec); k != "" {
+			index[k] = append(index[k], i)
+		}
+	}
+	claims := map[int]int{}
+	res := BuildResult{Rows: make([]BuildRow, 0, len(req.Old.Table.Rows))}
+	picks := make([]int, len(req.Old.Table.Rows))
+	for i, rec := range req.Old.Table.Rows {
+		picks[i] = -1
+		row := BuildRow{Line: req.Old.Table.Lines[i], Old: cell(rec, oldID)}
+		k := keyOf(rec)
+		cands := index[k]
+		if k == "" {
+			cands = nil
+		}
+		row.Candidates = len(cands)
+		if len(cands) == 1 {
+			picks[i] = cands[0]
+			claims[cands[0]]++
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	for i := range res.Rows {
+		r := &res.Rows[i]
+		switch {
+		case r.Candidates == 0:
+			r.Status = Unmatched
+			res.Unmatched++
+		case r.Candidates > 1 || claims[picks[i]] > 1:
+			r.Status = Ambiguous
+			res.Ambiguous++
+		default:
+			r.Status = Matched
+			r.New = cell(req.New.Table.Rows[picks[i]], newID)
+			res.Matched++
+		}
+	}
+	return res, nil
+}
+
+// patternFunc compiles a naming pattern into a function of an old row.
+func patternFunc(req BuildRequest) (func([]string) string, error) {
+	t := req.Old.Table
+	first, err := column(t, req.FirstName, "first-name column")
+	if err != nil {
+		return nil, err
+	}
+	last, err := column(t, req.LastName, "last-name column")
+	if err != nil {
+		return nil, err
+	}
+	infix := -1
+	if req.Infix != "" {
+		if infix, err = column(t, req.Infix, "tussenvoegsel column"); err != nil {
+			return nil, err
+		}
+	}
+	if !strings.Contains(req.Pattern, "[") || !strings.Contains(req.Pattern, "@") {
+		return nil, fmt.Errorf("a pattern holds placeholders and a realm, e.g. [voornaam].[achternaam]@school.nl")
+	}
+	for _, tok := range placeholders(req.Pattern) {
+		switch tok {
+		case "[voornaam]", "[achternaam]", "[v]", "[a]", "[tussenvoegsel]":
+		default:
+			return nil, fmt.Errorf("unknown placeholder %s; use [voornaam], [achternaam], [v], [a], [tussenvoegsel]", tok)
+		}
+	}
+	return func(rec []string) string {
+		fn, ln, ix := Simplify(cell(rec, first)), Simplify(cell(rec, last)), ""
+		if infix >= 0 {
+			ix = Simplify(cell(rec, infix))
+		}
+		if fn == "" || ln == "" {
+			return ""
+		}
+		fullLast := ln
+		if req.InfixMode != "drop" {
+			fullLast = ix + ln
+		}
+		r := strings.NewReplacer("[voornaam]", fn, "[achternaam]", fullLast, "[v]", fn[:1], "[a]", fullLast[:1], "[tussenvoegsel]", ix)
+		return strings.ToLower(r.Replace(req.Pattern))
+	}, nil
+}
+
+func placeholders(p string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(p, '[')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(p[i:], ']')
+		if j < 0 {
+			return append(out, p[i:])
+		}
+		out = append(out, p[i:i+j+1])
+		p = p[i+j+1:]
+	}
+}
+
+// Simplify folds a name for an identity: lower case, diacritics removed
+// (é → e), spaces and apostrophes dropped ("van der" → "vander", "d'Ancona"
+// → "dancona").
+func Simplify(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(s)) {
+		switch {
+		case unicode.Is(unicode.Mn, r), unicode.IsSpace(r), r == '\'', r == '’':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

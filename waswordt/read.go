@@ -1,0 +1,202 @@
+package waswordt
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+)
+
+// Limits on an upload. A school of 100,000 pupils fits well within them.
+const (
+	MaxUploadBytes = 40 << 20  // the file as sent
+	MaxRows        = 200_000   // data rows
+	MaxUnzipBytes  = 400 << 20 // an XLSX, uncompressed (zip bombs)
+	maxCellRunes   = 500
+)
+
+// Table is an uploaded file as rows of cells, before validation.
+type Table struct {
+	Header []string
+	Rows   [][]string
+	// Lines are the spreadsheet row numbers of Rows (the header is row 1;
+	// empty rows are skipped but keep their numbers).
+	Lines []int
+}
+
+// Read reads a CSV or XLSX upload. The kind is decided by the content
+// (magic bytes), not the file name. Problems are returned as a *Report.
+func Read(data []byte) (Table, error) {
+	switch {
+	case len(data) == 0:
+		return Table{}, fileProblem("empty", "Het bestand is leeg.", "The file is empty.")
+	case len(data) > MaxUploadBytes:
+		return Table{}, fileProblem("too_large", fmt.Sprintf("Het bestand is groter dan %d MB.", MaxUploadBytes>>20), fmt.Sprintf("The file is larger than %d MB.", MaxUploadBytes>>20))
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return readXLSX(data)
+	case bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+		return Table{}, fileProblem("xls", "Dit is een oud Excel-bestand (.xls). Sla het op als .xlsx of CSV en upload opnieuw.", "This is an old Excel file (.xls). Save it as .xlsx or CSV and upload again.")
+	case bytes.HasPrefix(data, []byte("%PDF")), bytes.HasPrefix(data, []byte{0x1F, 0x8B}), bytes.HasPrefix(data, []byte("\x89PNG")):
+		return Table{}, fileProblem("not_a_list", "Dit is geen CSV- of Excel-bestand.", "This is not a CSV or Excel file.")
+	}
+	return readCSV(data)
+}
+
+func fileProblem(code, nl, en string) *Report {
+	return &Report{Problems: []Problem{{Row: 0, Code: code, NL: nl, EN: en}}}
+}
+
+// decodeText turns the bytes into UTF-8: a UTF-8 or UTF-16 byte-order mark
+// decides; otherwise valid UTF-8 stays, anything else is Windows-1252 (what
+// Dutch Excel writes when it saves "CSV (gescheiden door lijstscheidingsteken)").
+func decodeText(data []byte) (string, error) {
+	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}) {
+		out, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
+		return string(out), err
+	}
+	if utf8.Valid(data) {
+		return string(data), nil
+	}
+	out, _, err := transform.Bytes(charmap.Windows1252.NewDecoder(), data)
+	return string(out), err
+}
+
+// delimiter picks ';' or ',' (or a tab) by counting outside quotes in the
+// header line.
+func delimiter(text string) rune {
+	line := text
+	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
+		line = text[:i]
+	}
+	counts := map[rune]int{}
+	quoted := false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case !quoted && (r == ';' || r == ',' || r == '\t'):
+			counts[r]++
+		}
+	}
+	best := ';'
+	for _, r := range []rune{';', ',', '\t'} {
+		if counts[r] > counts[best] {
+			best = r
+		}
+	}
+	return best
+}
+
+func readCSV(data []byte) (Table, error) {
+	if bytes.IndexByte(data, 0) >= 0 && !bytes.HasPrefix(data, []byte{0xFF, 0xFE}) && !bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+		return Table{}, fileProblem("binary", "Het bestand bevat binaire gegevens: upload een CSV- of .xlsx-bestand.", "The file contains binary data: upload a CSV or .xlsx file.")
+	}
+	text, err := decodeText(data)
+	if err != nil {
+		return Table{}, fileProblem("encoding", "De tekenset van het bestand is niet te lezen; sla het op als CSV UTF-8.", "The file's character set cannot be read; save it as CSV UTF-8.")
+	}
+	r := csv.NewReader(strings.NewReader(text))
+	r.Comma = delimiter(text)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = false
+	var t Table
+	for line := 1; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			row := line
+			if errors.As(err, &pe) {
+				row = pe.StartLine
+			}
+			return Table{}, &Report{Problems: []Problem{{Row: row, Code: "csv_syntax",
+				NL: "Deze regel is geen geldige CSV (waarschijnlijk een aanhalingsteken dat niet gesloten wordt).",
+				EN: "This line is not valid CSV (probably a quote that is never closed)."}}}
+		}
+		start, _ := r.FieldPos(0)
+		if t.Header == nil {
+			t.Header = rec
+			continue
+		}
+		if blank(rec) {
+			continue
+		}
+		if len(t.Rows) >= MaxRows {
+			return Table{}, fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels; splits hem op.", MaxRows), fmt.Sprintf("The list has more than %d rows; split it.", MaxRows))
+		}
+		t.Rows = append(t.Rows, rec)
+		t.Lines = append(t.Lines, start)
+	}
+	if t.Header == nil {
+		return Table{}, fileProblem("empty", "Het bestand is leeg.", "The file is empty.")
+	}
+	return t, nil
+}
+
+func blank(rec []string) bool {
+	for _, c := range rec {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func readXLSX(data []byte) (Table, error) {
+	bad := fileProblem("xlsx", "Het Excel-bestand is beschadigd of te groot uitgepakt; sla het opnieuw op als .xlsx.", "The Excel file is damaged or too large when unpacked; save it again as .xlsx.")
+	// Both limits equal: a worksheet never spills to a temporary file, so
+	// no plaintext touches the disk; anything larger is refused.
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnzipBytes, UnzipXMLSizeLimit: MaxUnzipBytes})
+	if err != nil {
+		return Table{}, bad
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return Table{}, bad
+	}
+	rows, err := f.Rows(sheets[0])
+	if err != nil {
+		return Table{}, bad
+	}
+	defer rows.Close()
+	var t Table
+	for line := 1; rows.Next(); line++ {
+		rec, err := rows.Columns()
+		if err != nil {
+			return Table{}, bad
+		}
+		if t.Header == nil {
+			if blank(rec) {
+				continue // leading empty rows before the heading
+			}
+			t.Header = rec
+			continue
+		}
+		if blank(rec) {
+			continue
+		}
+		if len(t.Rows) >= MaxRows {
+			return Table{}, fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels; splits hem op.", MaxRows), fmt.Sprintf("The list has more than %d rows; split it.", MaxRows))
+		}
+		t.Rows = append(t.Rows, rec)
+		t.Lines = append(t.Lines, line)
+	}
+	if err := rows.Error(); err != nil {
+		return Table{}, bad
+	}
+	if t.Header == nil {
+		return Table{}, fileProblem("empty", "Het werkblad is leeg.", "The worksheet is empty.")
+	}
+	return t, nil
+}

@@ -1,0 +1,406 @@
+package waswordt
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/text/encoding/charmap"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+const voHeader = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
+
+func voCSV(rows ...string) []byte {
+	return []byte(voHeader + "\r\n" + strings.Join(rows, "\r\n") + "\r\n")
+}
+
+var goodRows = []string{
+	"Jan;van der;Berg;1234 AB;12;jberg@magis.apel16IH;j.vanderberg@lyceum.nl",
+	"Émile;;Dupont;1234ab;12a;edupont@magis.apel16IH;e.dupont@lyceum.nl",
+	"Sara;;Jansen;5678 CD;3-1;sjansen@magis.apel16IH;s.jansen@lyceum.nl",
+}
+
+func mustRead(t *testing.T, data []byte) Table {
+	t.Helper()
+	tab, err := Read(data)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return tab
+}
+
+func TestReadVariants(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	comma := strings.ReplaceAll(string(voCSV(goodRows...)), ";", ",")
+	reordered := "  nieuwe IDENTITEIT (wordt) ;Oude identiteit (was);Achternaam;voornaam;POSTCODE;Huisnummer;Tussenvoegsel\n" +
+		"j.vanderberg@lyceum.nl;jberg@magis.apel16IH;Berg;Jan;1234 AB;12;van der\n"
+	win, _ := charmap.Windows1252.NewEncoder().Bytes(voCSV(goodRows...))
+	xlsx, err := Write(XLSX, vo.Headings(Complete), [][]string{strings.Split(goodRows[0], ";")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"semicolon":     voCSV(goodRows...),
+		"comma":         []byte(comma),
+		"utf-8 bom":     append([]byte("\ufeff"), voCSV(goodRows...)...),
+		"windows-1252":  win,
+		"any order":     []byte(reordered),
+		"quoted fields": []byte(voHeader + "\n\"Jan\";\"van der\";\"Berg\";\"1234 AB\";\"12\";\"jberg@magis.apel16IH\";\"j.vanderberg@lyceum.nl\"\n"),
+		"blank lines":   []byte(voHeader + "\n\n" + goodRows[0] + "\n;;;;;;\n"),
+		"xlsx":          xlsx,
+	} {
+		t.Run(name, func(t *testing.T) {
+			l, err := Validate(vo, Complete, mustRead(t, data), Options{})
+			if err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			r := l.Rows[0]
+			if l.Cell(r, "voornaam") != "Jan" || l.Cell(r, "tussenvoegsel") != "van der" || l.Cell(r, "new") != "j.vanderberg@lyceum.nl" || l.Cell(r, "postcode") != "1234 AB" {
+				t.Errorf("row: %+v", r)
+			}
+			if name == "windows-1252" && l.Cell(l.Rows[1], "voornaam") != "Émile" {
+				t.Errorf("Windows-1252 not decoded: %q", l.Cell(l.Rows[1], "voornaam"))
+			}
+			if name == "semicolon" && l.Cell(l.Rows[1], "postcode") != "1234 AB" {
+				t.Errorf("postcode not normalised: %q", l.Cell(l.Rows[1], "postcode"))
+			}
+		})
+	}
+}
+
+func problems(t *testing.T, err error) []Problem {
+	t.Helper()
+	rep, ok := err.(*Report)
+	if !ok {
+		t.Fatalf("want a *Report, got %v", err)
+	}
+	return rep.Problems
+}
+
+func TestValidateChecks(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	tests := []struct {
+		name   string
+		data   []byte
+		opt    Options
+		code   string
+		row    int
+		column string
+	}{
+		{"missing column", []byte("Voornaam;Achternaam;Postcode;Huisnummer;Oude identiteit (was)\nJan;Berg;1234 AB;1;a@b\n"), Options{}, "missing_column", 1, "Nieuwe identiteit (wordt)"},
+		{"extra column", []byte(voHeader + ";Klas\n" + goodRows[0] + ";3b\n"), Options{}, "extra_column", 1, "Klas"},
+		{"duplicate column", []byte(voHeader + ";Voornaam\n" + goodRows[0] + ";Jan\n"), Options{}, "duplicate_column", 1, "Voornaam"},
+		{"empty required", voCSV(";;Berg;1234 AB;12;jberg@magis.apel16IH;j.berg@lyceum.nl"), Options{}, "required", 2, "Voornaam"},
+		{"bad identity", voCSV("Jan;;Berg;1234 AB;12;jberg magis;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
+		{"two @", voCSV("Jan;;Berg;1234 AB;12;jberg@magis@x;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
+		{"bad postcode", voCSV("Jan;;Berg;123 AB;12;jberg@magis;j.berg@lyceum.nl"), Options{}, "postcode", 2, "Postcode"},
+		{"bad house number", voCSV("Jan;;Berg;1234 AB;twaalf;jberg@magis;j.berg@lyceum.nl"), Options{}, "house_number", 2, "Huisnummer"},
+		{"same old twice", voCSV(goodRows[0], "Piet;;Bos;1234 AB;14;JBERG@magis.apel16IH;p.bos@lyceum.nl"), Options{}, "duplicate_old", 3, "Oude identiteit (was)"},
+		{"two old to one new", voCSV(goodRows[0], "Piet;;Bos;1234 AB;14;pbos@magis.apel16IH;j.vanderberg@lyceum.nl"), Options{}, "duplicate_new", 3, "Nieuwe identiteit (wordt)"},
+		{"same person twice", voCSV(goodRows[0], "Jan;van der;Berg;1234 AB;12;jberg2@magis.apel16IH;j.berg2@lyceum.nl"), Options{}, "duplicate_person", 3, ""},
+		{"old equals new", voCSV("Jan;;Berg;1234 AB;12;j@lyceum.nl;J@lyceum.nl"), Options{}, "unchanged", 2, "Nieuwe identiteit (wordt)"},
+		{"several realms", voCSV(goodRows[0], "Piet;;Bos;1234 AB;14;pbos@magis.apel16IH;p.bos@anders.nl"), Options{}, "several_realms", 0, "Nieuwe identiteit (wordt)"},
+		{"extra cells", voCSV(goodRows[0] + ";;x"), Options{}, "extra_cells", 2, ""},
+		{"no rows", []byte(voHeader + "\n"), Options{}, "no_rows", 0, ""},
+		{"unclosed quote", []byte(voHeader + "\n\"Jan;;Berg;1234 AB;12;a@b;c@d\n"), Options{}, "csv_syntax", 2, ""},
+		{"empty file", []byte{}, Options{}, "empty", 0, ""},
+		{"old excel", []byte{0xD0, 0xCF, 0x11, 0xE0, 1, 2, 3}, Options{}, "xls", 0, ""},
+		{"pdf", []byte("%PDF-1.7 ..."), Options{}, "not_a_list", 0, ""},
+		{"binary", []byte("Voornaam\x00\x01\x02"), Options{}, "binary", 0, ""},
+		{"broken xlsx", []byte("PK\x03\x04 this is not really a zip"), Options{}, "xlsx", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tab, err := Read(tt.data)
+			if err == nil {
+				_, err = Validate(vo, Complete, tab, tt.opt)
+			}
+			for _, p := range problems(t, err) {
+				if p.Code == tt.code && p.Row == tt.row && p.Column == tt.column {
+					if p.NL == "" || p.EN == "" {
+						t.Errorf("problem without a message: %+v", p)
+					}
+					return
+				}
+			}
+			t.Errorf("no %s problem at row %d column %q in %+v", tt.code, tt.row, tt.column, err)
+		})
+	}
+	// Confirming several realms accepts the list.
+	if _, err := Validate(vo, Complete, mustRead(t, voCSV(goodRows[0], "Piet;;Bos;1234 AB;14;pbos@magis.apel16IH;p.bos@anders.nl")), Options{SeveralRealms: true}); err != nil {
+		t.Errorf("several realms confirmed: %v", err)
+	}
+}
+
+func TestReportIsCompleteAndGolden(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	data := voCSV(
+		";;Berg;1234 AB;12;jberg@magis.apel16IH;j.berg@lyceum.nl",
+		"Piet;;Bos;12345;14;pbos magis;p.bos@lyceum.nl",
+		"Anna;;Smit;1234 AB;x;asmit@magis.apel16IH;j.berg@lyceum.nl",
+		"Kees;;Vos;1234 AB;1;kvos@magis.apel16IH;",
+	)
+	_, err := Validate(vo, Complete, mustRead(t, data), Options{})
+	got, _ := json.MarshalIndent(err, "", "  ")
+	golden := filepath.Join("testdata", "report.golden.json")
+	if *update {
+		os.WriteFile(golden, got, 0o644)
+	}
+	want, rerr := os.ReadFile(golden)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("report differs from %s (run with -update after checking):\n%s", golden, got)
+	}
+	if n := len(problems(t, err)); n != 6 {
+		t.Errorf("want all 6 problems at once, got %d", n)
+	}
+	for _, pii := range []string{"Berg", "pbos", "Smit", "kvos", "lyceum.nl"} {
+		if bytes.Contains(got, []byte(pii)) {
+			t.Errorf("the report quotes cell data %q", pii)
+		}
+	}
+}
+
+// malformed generates broken variants of a valid list.
+func malformed() map[string][]byte {
+	out := map[string][]byte{}
+	base := strings.Split(goodRows[0], ";")
+	breakers := map[string]func(int, []string) []string{
+		"empty":     func(i int, c []string) []string { c[i] = ""; return c },
+		"spaces":    func(i int, c []string) []string { c[i] = "a b@c d"; return c },
+		"garbage":   func(i int, c []string) []string { c[i] = "@@@"; return c },
+		"long":      func(i int, c []string) []string { c[i] = strings.Repeat("x", 600); return c },
+		"no at":     func(i int, c []string) []string { c[i] = "12345"; return c },
+		"postcode":  func(i int, c []string) []string { c[i] = "AB 1234"; return c },
+		"dot":       func(i int, c []string) []string { c[i] = "."; return c },
+		"formula":   func(i int, c []string) []string { c[i] = "=1+1"; return c },
+		"ten zeros": func(i int, c []string) []string { c[i] = "0000000000"; return c },
+	}
+	for bname, br := range breakers {
+		for col := 0; col < len(base); col++ {
+			if col == 1 && bname != "long" {
+				continue // Tussenvoegsel is free text
+			}
+			if (col == 0 || col == 2) && bname != "empty" && bname != "long" {
+				continue // names are free text
+			}
+			if col == 4 && bname == "no at" {
+				continue // 12345 is a house number
+			}
+			cells := br(col, append([]string{}, base...))
+			out[fmt.Sprintf("%s in column %d", bname, col+1)] = voCSV(strings.Join(cells, ";"))
+		}
+	}
+	headings := strings.Split(voHeader, ";")
+	for i := range headings {
+		h := append([]string{}, headings...)
+		h[i] = "Kolom" + fmt.Sprint(i)
+		out[fmt.Sprintf("renamed heading %d", i+1)] = []byte(strings.Join(h, ";") + "\n" + goodRows[0] + "\n")
+		h = append(append([]string{}, headings[:i]...), headings[i+1:]...)
+		out[fmt.Sprintf("dropped heading %d", i+1)] = []byte(strings.Join(h, ";") + "\n" + goodRows[0] + "\n")
+	}
+	for i := 0; i < 40; i++ {
+		rows := append([]string{}, goodRows...)
+		rows = append(rows, rows[i%3])
+		out[fmt.Sprintf("duplicate row %d", i)] = voCSV(rows...)
+		out[fmt.Sprintf("truncated %d", i)] = voCSV(goodRows...)[:len(voHeader)+2+i%20]
+	}
+	for i, extra := range []string{"Klas", "Mentor", "Geboortedatum", "E-mail", "Opmerking", "Leerjaar", "BSN", "Stamnr", "Locatie", "Telefoon"} {
+		out[fmt.Sprintf("extra column %d", i)] = []byte(voHeader + ";" + extra + "\n" + goodRows[0] + ";x\n")
+		out[fmt.Sprintf("pipe delimited %d", i)] = []byte(strings.ReplaceAll(voHeader, ";", "|") + "\n" + strings.ReplaceAll(goodRows[i%3], ";", "|") + "\n")
+	}
+	for i, junk := range []string{"\x00\x00", "PK\x03\x04junk", "\xD0\xCF\x11\xE0", "%PDF-", "\x1f\x8b\x08", "\x89PNG\r\n", "\"unclosed", ""} {
+		out[fmt.Sprintf("junk %d", i)] = []byte(junk)
+	}
+	return out
+}
+
+func TestMalformedCorpus(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	corpus := malformed()
+	if len(corpus) < 150 {
+		t.Fatalf("corpus has %d files, want at least 150", len(corpus))
+	}
+	for name, data := range corpus {
+		tab, err := Read(data)
+		if err == nil {
+			_, err = Validate(vo, Complete, tab, Options{})
+		}
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, p := range problems(t, err) {
+			if p.NL == "" || p.EN == "" || p.Code == "" || p.Row < 0 {
+				t.Errorf("%s: unclear problem %+v", name, p)
+			}
+		}
+	}
+}
+
+func TestXLSXRoundTripAndNeutralising(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	l, err := Validate(vo, Complete, mustRead(t, voCSV(goodRows...)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Rows[0].Cells[0] = "=HYPERLINK(\"x\")"
+	for _, kind := range []FileKind{CSV, XLSX} {
+		data, err := Render(l, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := mustRead(t, data)
+		if got := tab.Rows[0][0]; got != "'=HYPERLINK(\"x\")" {
+			t.Errorf("%s: formula not neutralised: %q", kind, got)
+		}
+		if got := tab.Rows[1][3]; got != "1234 AB" {
+			t.Errorf("%s: postcode %q", kind, got)
+		}
+	}
+	for _, v := range []string{"=1", "+1", "-1", "@x", "\tx", "\rx"} {
+		if Neutralise(v)[0] != '\'' {
+			t.Errorf("%q not neutralised", v)
+		}
+	}
+	if Neutralise("Jan") != "Jan" {
+		t.Error("plain text changed")
+	}
+	tpl, err := Template(vo, Complete, XLSX)
+	if err != nil || len(mustRead(t, tpl).Header) != 7 {
+		t.Errorf("template: %v", err)
+	}
+}
+
+func TestXLSXZipBombRefused(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"[Content_Types].xml", "xl/workbook.xml"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte("<x/>"))
+	}
+	w, _ := zw.Create("xl/worksheets/sheet1.xml")
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	for i := 0; i < (MaxUnzipBytes>>20)+8; i++ {
+		w.Write(chunk)
+	}
+	zw.Close()
+	if buf.Len() > 2<<20 {
+		t.Fatalf("bomb is %d bytes", buf.Len())
+	}
+	_, err := Read(buf.Bytes())
+	if ps := problems(t, err); ps[0].Code != "xlsx" {
+		t.Errorf("zip bomb: %+v", ps)
+	}
+}
+
+func TestMBOParts(t *testing.T) {
+	f, _ := Lookup(FormatMBOECK)
+	was := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud\nJ.;Jan;Berg;Zwolle;j.berg@roc.adfs.nl;\n"
+	l, err := Validate(f, SupplierPart, mustRead(t, []byte(was)), Options{})
+	if err != nil || len(l.Rows) != 1 || len(l.Rows[0].Cells) != 6 {
+		t.Fatalf("publisher part: %v %+v", err, l)
+	}
+	// The school's columns may be present but empty in a publisher's part.
+	withEmpty := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\nJ.;Jan;Berg;;j.berg@roc.adfs.nl;;;\n"
+	if _, err := Validate(f, SupplierPart, mustRead(t, []byte(withEmpty)), Options{}); err != nil {
+		t.Errorf("part with empty school columns: %v", err)
+	}
+	if _, err := Validate(f, Complete, mustRead(t, []byte(withEmpty)), Options{}); err == nil {
+		t.Error("complete list without the mandatory new ProfileId accepted")
+	} else if p := problems(t, err)[0]; p.Code != "required" || p.Column != "nlEduPersonProfileId nieuw" {
+		t.Errorf("problem %+v", p)
+	}
+	// The older text's spelling "nl EduPersonProfileId" matches too.
+	spaced := strings.Replace(was, "nlEduPersonProfileId oud", "nl EduPersonProfileId oud", 1)
+	if _, err := Validate(f, SupplierPart, mustRead(t, []byte(spaced)), Options{}); err != nil {
+		t.Errorf("spaced heading: %v", err)
+	}
+}
+
+func TestBuild(t *testing.T) {
+	old := mustRead(t, []byte("Stamnr;Voornaam;Tussenvoegsel;Achternaam;Gebruikersnaam\n"+
+		"101;Jan;van der;Berg;jberg@magis\n102;Émile;;Dupont;edupont@magis\n103;Sara;;Jansen;sjansen@magis\n104;Sara;;Jansen;sjansen2@magis\n105;Kim;;Nieuw;knieuw@magis\n"))
+	nw := mustRead(t, []byte("employeeNumber;UPN\n101;jan.vanderberg@lyceum.nl\n102;emile.dupont@lyceum.nl\n103;sara.jansen@lyceum.nl\n104;sara.jansen@lyceum.nl\n"))
+	res, err := Build(BuildRequest{Old: Export{old, "Gebruikersnaam"}, New: Export{nw, "UPN"}, OldKey: "Stamnr", NewKey: "employeeNumber"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Matched != 4 || res.Unmatched != 1 || res.Ambiguous != 0 || res.Rows[0].New != "jan.vanderberg@lyceum.nl" {
+		t.Errorf("join: %+v", res)
+	}
+	res, err = Build(BuildRequest{Old: Export{old, "Gebruikersnaam"}, New: Export{nw, "UPN"},
+		Pattern: "[voornaam].[achternaam]@lyceum.nl", FirstName: "Voornaam", Infix: "Tussenvoegsel", LastName: "Achternaam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Jan and Émile match (van der → vander, é → e); the two Sara Jansens
+	// both derive the same identity: ambiguous, never guessed; Kim is not
+	// in the new export.
+	want := []string{Matched, Matched, Ambiguous, Ambiguous, Unmatched}
+	for i, r := range res.Rows {
+		if r.Status != want[i] {
+			t.Errorf("row %d: %s, want %s", i, r.Status, want[i])
+		}
+	}
+	if res.Rows[1].New != "emile.dupont@lyceum.nl" || res.Matched != 2 || res.Ambiguous != 2 || res.Unmatched != 1 {
+		t.Errorf("pattern: %+v", res)
+	}
+	if _, err := Build(BuildRequest{Old: Export{old, "Gebruikersnaam"}, New: Export{nw, "UPN"}, Pattern: "[roepnaam]@x", FirstName: "Voornaam", LastName: "Achternaam"}); err == nil {
+		t.Error("unknown placeholder accepted")
+	}
+	if _, err := Build(BuildRequest{Old: Export{old, "Nope"}, New: Export{nw, "UPN"}, OldKey: "Stamnr"}); err == nil {
+		t.Error("unknown column accepted")
+	}
+	if Simplify("d'Ancona") != "dancona" || Simplify("Van Der") != "vander" {
+		t.Error("simplify")
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	f.Add(voCSV(goodRows...))
+	f.Add([]byte("PK\x03\x04"))
+	f.Add([]byte("\xff\xfeV\x00o\x00"))
+	vo, _ := Lookup(FormatVO)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tab, err := Read(data)
+		if err != nil {
+			if _, ok := err.(*Report); !ok {
+				t.Fatalf("not a report: %v", err)
+			}
+			return
+		}
+		_, _ = Validate(vo, Complete, tab, Options{})
+	})
+}
+
+func FuzzValidateRow(f *testing.F) {
+	f.Add("Jan", "van der", "Berg", "1234 AB", "12", "a@b", "c@d")
+	vo, _ := Lookup(FormatVO)
+	f.Fuzz(func(t *testing.T, a, b, c, d, e, g, h string) {
+		tab := Table{Header: vo.Headings(Complete), Rows: [][]string{{a, b, c, d, e, g, h}}, Lines: []int{2}}
+		l, err := Validate(vo, Complete, tab, Options{})
+		if err == nil && len(l.Rows) != 1 {
+			t.Fatal("accepted list lost its row")
+		}
+		if rep, ok := err.(*Report); ok {
+			for _, p := range rep.Problems {
+				for _, v := range []string{g, h} {
+					if len(v) > 3 && strings.Contains(p.NL+p.EN, v) {
+						t.Fatalf("problem quotes a cell: %+v", p)
+					}
+				}
+			}
+		}
+	})
+}
