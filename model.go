@@ -118,3 +118,32 @@ type Submission struct {
 	Actor     Actor
 	CreatedAt time.Time
 }
+
+// List kinds: what a stored was-wordt list is.
+const (
+	ListComplete = "complete" // VO: the school's complete list (step 11)
+	ListSupplier = "supplier" // MBO: a publisher's "was" part, on its ticket (8a)
+	ListReturned = "returned" // MBO: the list the school completed with the "wordt" columns (8b)
+)
+
+// List events of the audit trail.
+const (
+	EventListUploaded   = "list.uploaded"
+	EventListDownloaded = "list.downloaded"
+	EventListsPurged    = "lists.purged"
+)
+
+// ListVersion describes a stored list version; its rows are encrypted and
+// only the parties of the case may read them.
+type ListVersion struct {
+	ID         string
+	CaseID     string
+	TicketID   string // supplier parts only
+	Kind       string
+	Format     string
+	Version    int
+	RowCount   int
+	UploadedBy Actor
+	UploadedAt time.Time
+	Current    bool
+}

@@ -1,0 +1,189 @@
+package gormdb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/cmr-idp/cmr"
+)
+
+type caseKeyRow struct {
+	CaseID     string
+	WrappedKey []byte
+	CreatedAt  time.Time
+	PurgedAt   *time.Time
+}
+
+func (caseKeyRow) TableName() string { return "case_keys" }
+
+type listRow struct {
+	ID         string
+	CaseID     string
+	TicketID   string
+	Kind       string
+	Format     string
+	Version    int
+	RowCount   int
+	Ciphertext []byte
+	UploadedBy string
+	UploadedAt time.Time
+	Current    bool
+}
+
+func (listRow) TableName() string { return "lists" }
+
+func (r listRow) domain() cmr.ListVersion {
+	v := cmr.ListVersion{ID: r.ID, CaseID: r.CaseID, TicketID: r.TicketID, Kind: r.Kind, Format: r.Format, Version: r.Version,
+		RowCount: r.RowCount, UploadedAt: r.UploadedAt.UTC(), Current: r.Current}
+	_ = json.Unmarshal([]byte(r.UploadedBy), &v.UploadedBy)
+	return v
+}
+
+// CaseKey returns the wrapped data key of a case, creating it with create
+// on first use. A purged case has no key any more.
+func (s *Store) CaseKey(ctx context.Context, caseID string, create func() ([]byte, error)) ([]byte, error) {
+	var row caseKeyRow
+	err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Take(&row).Error
+	switch {
+	case err == nil && row.PurgedAt != nil:
+		return nil, cmr.Errorf(cmr.KindConflict, "the lists of case %s were deleted after the retention period", caseID)
+	case err == nil:
+		return row.WrappedKey, nil
+	case err != gorm.ErrRecordNotFound:
+		return nil, wrap("case key", err)
+	}
+	wrapped, err := create()
+	if err != nil {
+		return nil, err
+	}
+	row = caseKeyRow{CaseID: caseID, WrappedKey: wrapped, CreatedAt: now()}
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return nil, wrap("case key", err)
+	}
+	// Another request may have won the race: use the stored key.
+	if err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Take(&row).Error; err != nil {
+		return nil, wrap("case key", err)
+	}
+	return row.WrappedKey, nil
+}
+
+// NewListID makes the ID of a list version before it is sealed (the
+// ciphertext is bound to it).
+func NewListID() string { return newID("list") }
+
+// SaveList stores a new version of a list (the previous version stays, no
+// longer current) and appends the upload to the audit trail.
+func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte) (cmr.ListVersion, error) {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var last int
+		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ?", v.CaseID, v.TicketID, v.Kind).
+			Select("COALESCE(MAX(version), 0)").Scan(&last).Error; err != nil {
+			return err
+		}
+		if v.Version != last+1 {
+			return cmr.Errorf(cmr.KindConflict, "another upload of this list arrived at the same time; upload again")
+		}
+		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ?", v.CaseID, v.TicketID, v.Kind).Update("current", false).Error; err != nil {
+			return err
+		}
+		v.UploadedAt, v.Current = now(), true
+		row := listRow{ID: v.ID, CaseID: v.CaseID, TicketID: v.TicketID, Kind: v.Kind, Format: v.Format, Version: v.Version, RowCount: v.RowCount,
+			Ciphertext: ciphertext, UploadedBy: mustJSON(v.UploadedBy), UploadedAt: v.UploadedAt, Current: true}
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		actor := v.UploadedBy
+		return insertEvents(tx, []cmr.Event{{Key: "list:" + v.ID, CaseID: v.CaseID, TicketID: v.TicketID, Type: cmr.EventListUploaded, Actor: &actor, At: v.UploadedAt,
+			Details: map[string]any{"list_id": v.ID, "kind": v.Kind, "version": v.Version, "rows": v.RowCount}}})
+	})
+	return v, wrap("save list", err)
+}
+
+// NextListVersion is the version number the next upload of a list gets.
+func (s *Store) NextListVersion(ctx context.Context, caseID, ticketID, kind string) (int, error) {
+	var last int
+	err := s.db.WithContext(ctx).Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ?", caseID, ticketID, kind).
+		Select("COALESCE(MAX(version), 0)").Scan(&last).Error
+	return last + 1, wrap("list version", err)
+}
+
+// Lists returns the versions of a case's lists (no rows), newest first,
+// for a viewer that is a party to the case.
+func (s *Store) Lists(ctx context.Context, v Viewer, caseID string) ([]cmr.ListVersion, error) {
+	if _, err := s.caseVisible(ctx, v, caseID); err != nil {
+		return nil, err
+	}
+	var rows []listRow
+	if err := s.db.WithContext(ctx).Omit("ciphertext").Where("case_id = ?", caseID).Order("kind, ticket_id, version DESC").Find(&rows).Error; err != nil {
+		return nil, wrap("lists", err)
+	}
+	out := make([]cmr.ListVersion, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// ListData returns a list version with its ciphertext; nil ciphertext
+// means it was purged.
+func (s *Store) ListData(ctx context.Context, v Viewer, caseID, listID string) (cmr.ListVersion, []byte, error) {
+	if _, err := s.caseVisible(ctx, v, caseID); err != nil {
+		return cmr.ListVersion{}, nil, err
+	}
+	var row listRow
+	if err := s.db.WithContext(ctx).Where("case_id = ? AND id = ?", caseID, listID).Take(&row).Error; err != nil {
+		return cmr.ListVersion{}, nil, wrap("list", err)
+	}
+	return row.domain(), row.Ciphertext, nil
+}
+
+// AppendEvent adds an event the API records itself (a download, say).
+func (s *Store) AppendEvent(ctx context.Context, e cmr.Event) error {
+	if e.Key == "" {
+		e.Key = newID("ev")
+	}
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	return wrap("append event", insertEvents(s.db.WithContext(ctx), []cmr.Event{e}))
+}
+
+// PurgeLists deletes the list data and the data key of every case that
+// completed or was cancelled before closedBefore, records the purge in the
+// case's audit trail, and returns the purged case IDs.
+func (s *Store) PurgeLists(ctx context.Context, closedBefore time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&caseKeyRow{}).
+		Joins("JOIN cases ON cases.id = case_keys.case_id").
+		Where("case_keys.purged_at IS NULL AND cases.status <> ? AND cases.closed_at < ?", cmr.CaseOpen, closedBefore.UTC()).
+		Pluck("case_keys.case_id", &ids).Error
+	if err != nil {
+		return nil, wrap("purge lists", err)
+	}
+	for _, id := range ids {
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Model(&listRow{}).Where("case_id = ?", id).Count(&n).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("case_id = ?", id).Delete(&listRow{}).Error; err != nil {
+				return err
+			}
+			t := now()
+			if err := tx.Model(&caseKeyRow{}).Where("case_id = ?", id).Updates(map[string]any{"wrapped_key": nil, "purged_at": t}).Error; err != nil {
+				return err
+			}
+			return insertEvents(tx, []cmr.Event{{Key: "purge:" + id, CaseID: id, Type: cmr.EventListsPurged, At: t,
+				Details: map[string]any{"list_versions_deleted": n, "closed_before": closedBefore.UTC().Format(time.RFC3339)}}})
+		})
+		if err != nil {
+			return nil, wrap(fmt.Sprintf("purge lists of %s", id), err)
+		}
+	}
+	return ids, nil
+}

@@ -1,0 +1,95 @@
+package gormdb_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+)
+
+func TestListsVersionsAndPurge(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		seed(t, s)
+		h, st := testCase(t)
+		if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		create := func() ([]byte, error) { calls++; return []byte("wrapped-key"), nil }
+		k1, err := s.CaseKey(ctx, st.CaseID, create)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2, _ := s.CaseKey(ctx, st.CaseID, create)
+		if !bytes.Equal(k1, k2) || calls != 1 {
+			t.Errorf("case key not reused: %q %q, %d creations", k1, k2, calls)
+		}
+		school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
+		var ids []string
+		for v := 1; v <= 2; v++ {
+			next, _ := s.NextListVersion(ctx, st.CaseID, "", cmr.ListComplete)
+			if next != v {
+				t.Fatalf("next version %d, want %d", next, v)
+			}
+			lv, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: next, RowCount: 10 * v, UploadedBy: school}, []byte{byte(v), 1, 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, lv.ID)
+		}
+		if _, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 2, UploadedBy: school}, nil); cmr.KindOf(err) != cmr.KindConflict {
+			t.Errorf("concurrent upload with a taken version: %v", err)
+		}
+		lika := gormdb.Viewer{OrganisationID: "lika1", Role: cmr.RolePublisher}
+		vs, err := s.Lists(ctx, lika, st.CaseID)
+		if err != nil || len(vs) != 2 || !vs[0].Current || vs[0].Version != 2 || vs[1].Current || vs[0].UploadedBy.OrganisationID != "school" {
+			t.Fatalf("versions: %+v %v", vs, err)
+		}
+		if _, _, err := s.ListData(ctx, gormdb.Viewer{OrganisationID: "dist2", Role: cmr.RoleDistributor}, st.CaseID, ids[0]); err != cmr.ErrNotFound {
+			t.Errorf("foreign party reads a list: %v", err)
+		}
+		if _, data, err := s.ListData(ctx, lika, st.CaseID, ids[0]); err != nil || data[0] != 1 {
+			t.Errorf("old version data: %v %v", data, err)
+		}
+
+		// Open cases are never purged; closed ones after the retention.
+		if ids, _ := s.PurgeLists(ctx, time.Now().Add(time.Hour)); len(ids) != 0 {
+			t.Errorf("purged an open case: %v", ids)
+		}
+		st.Status = cmr.CaseCancelled
+		if err := s.SaveCase(ctx, h, *st, 2, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if ids, _ := s.PurgeLists(ctx, time.Now().Add(-time.Hour)); len(ids) != 0 {
+			t.Errorf("purged before the retention: %v", ids)
+		}
+		purged, err := s.PurgeLists(ctx, time.Now().Add(time.Hour))
+		if err != nil || len(purged) != 1 {
+			t.Fatalf("purge: %v %v", purged, err)
+		}
+		if vs, _ := s.Lists(ctx, lika, st.CaseID); len(vs) != 0 {
+			t.Errorf("lists left after purge: %+v", vs)
+		}
+		if _, err := s.CaseKey(ctx, st.CaseID, create); cmr.KindOf(err) != cmr.KindConflict {
+			t.Errorf("key after purge: %v", err)
+		}
+		events, _ := s.Events(ctx, lika, st.CaseID)
+		var uploads, purges int
+		for _, e := range events {
+			switch e.Type {
+			case cmr.EventListUploaded:
+				uploads++
+			case cmr.EventListsPurged:
+				purges++
+			}
+		}
+		if uploads != 2 || purges != 1 {
+			t.Errorf("audit: %d uploads, %d purges", uploads, purges)
+		}
+	})
+}
