@@ -63,7 +63,14 @@ type Ticket struct {
 	ResolvedBy     *Actor
 	SubmissionID   string
 	Note           string // the LiKa's note or the distributor's reason
+	Unprocessed    []UnprocessedRow
 	Version        int
+}
+
+// UnprocessedRow is a list row a LiKa could not process, with its reason.
+type UnprocessedRow struct {
+	Row    int    `json:"row"`
+	Reason string `json:"reason"`
 }
 
 // Overdue reports whether the ticket's due moment has passed while open.

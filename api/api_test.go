@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/activities"
+	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
@@ -39,7 +41,7 @@ var updateHistories = flag.Bool("update-histories", false, "write workflow histo
 // test gets its own namespace so that its worker writes to its own store.
 var temporalHostPort string
 
-const namespaces = 8
+const namespaces = 16
 
 func TestMain(m *testing.M) {
 	var names []string
@@ -113,7 +115,13 @@ func newEnv(t *testing.T, store *gormdb.Store) *env {
 			t.Fatal(err)
 		}
 	}
-	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cmr.DefaultCalendarConfig()})
+	master := make([]byte, aesgcm.KeySize)
+	rand.Read(master)
+	keys, err := aesgcm.NewKeyring(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cmr.DefaultCalendarConfig(), Lists: store, Keyring: keys})
 	return en
 }
 
@@ -269,6 +277,7 @@ func (en *env) drive(id, school string) response {
 			if st["kind"] == "test" {
 				body = map[string]any{"passed": true}
 			}
+			en.provideList(r, st["key"].(string), school)
 			en.want(en.do(own[st["owner"].(string)], "POST", fmt.Sprintf("/api/v1/cases/%s/steps/%s", id, st["key"]), body), 200, "step "+st["key"].(string))
 			moved = true
 			break
@@ -331,6 +340,7 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 			for _, s := range r.Body["steps"].([]any) {
 				st := s.(map[string]any)
 				if st["state"] == "open" && st["kind"] == "human" {
+					en.provideList(r, st["key"].(string), "school-vo")
 					en.want(en.do(ownerOrg[st["owner"].(string)], "POST", fmt.Sprintf("/api/v1/cases/%s/steps/%s", id, st["key"]), map[string]any{"data": sample(st["records"].([]any))}), 200, "step")
 					break
 				}

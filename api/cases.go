@@ -310,6 +310,11 @@ func (s *Server) completeStep(c echo.Context) error {
 	if err := precheckStep(cs, *step, me); err != nil {
 		return err
 	}
+	if s.Lists != nil {
+		if err := s.listPrecheck(ctx, viewer(c), cs, key, req.Data); err != nil {
+			return err
+		}
+	}
 	data, err := step.ValidateData(req.Data)
 	if err != nil {
 		return err

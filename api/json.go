@@ -122,5 +122,8 @@ func (s *Server) ticketJSON(t cmr.Ticket) map[string]any {
 	if t.Note != "" {
 		m["note"] = t.Note
 	}
+	if len(t.Unprocessed) > 0 {
+		m["unprocessed"] = t.Unprocessed
+	}
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -19,7 +20,9 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/waswordt"
 	"github.com/cmr-idp/cmr/workflows"
 )
 
@@ -51,6 +54,10 @@ type Server struct {
 	SLADays  int
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// Lists and Keyring store was-wordt lists encrypted; without them the
+	// list routes answer 503.
+	Lists   ListStore
+	Keyring *aesgcm.Keyring
 }
 
 // Register mounts the API on e under /api/v1 and installs the error
@@ -66,7 +73,16 @@ func (s *Server) Register(e *echo.Echo) {
 		s.SLADays = 3
 	}
 	e.HTTPErrorHandler = s.handleError
+	// Uploads have their own limit; everything else takes at most 1 MB.
+	up := e.Group("/api/v1", middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)*2)), s.authenticate)
+	up.POST("/cases/:id/lists", s.uploadCaseList)
+	up.POST("/tickets/:id/list", s.uploadTicketList)
+	up.POST("/cases/:id/wordt", s.buildWordt)
 	g := e.Group("/api/v1", middleware.BodyLimit("1M"), s.authenticate)
+	g.GET("/lists/templates/:format", s.template)
+	g.GET("/cases/:id/lists", s.listVersions)
+	g.GET("/cases/:id/lists/merged", s.mergedList)
+	g.GET("/cases/:id/lists/:list", s.downloadList)
 	g.POST("/scenarios/check", s.checkScenario)
 	g.POST("/cases", s.openCase)
 	g.GET("/cases", s.listCases)

@@ -51,8 +51,15 @@ func (s *Server) getTicket(c echo.Context) error {
 
 // closeTicket handles POST /api/v1/tickets/:id/close: the LiKa reports
 // that it re-keyed its profiles, with an optional note.
+//
+// "unprocessed" lists the rows of the list the LiKa could not process:
+// [{"row": 12, "reason": "…"}], rows as in the downloaded file.
 func (s *Server) closeTicket(c echo.Context) error {
-	var req reasonRequest
+	var req struct {
+		Note        string               `json:"note"`
+		Reason      string               `json:"reason"`
+		Unprocessed []cmr.UnprocessedRow `json:"unprocessed"`
+	}
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -62,7 +69,18 @@ func (s *Server) closeTicket(c echo.Context) error {
 	if len(req.Note) > 2000 {
 		return cmr.FieldErrorf("note", "is longer than 2000 characters")
 	}
-	return s.resolveTicket(c, cmr.TicketClosed, map[string]any{"note": strings.TrimSpace(req.Note)})
+	data := map[string]any{"note": strings.TrimSpace(req.Note)}
+	if len(req.Unprocessed) > 0 {
+		t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		if err := s.checkUnprocessed(c.Request().Context(), viewer(c), t, req.Unprocessed); err != nil {
+			return err
+		}
+		data["unprocessed"] = req.Unprocessed
+	}
+	return s.resolveTicket(c, cmr.TicketClosed, data)
 }
 
 // waiveTicket handles POST /api/v1/tickets/:id/waive: the distributor

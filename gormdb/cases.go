@@ -67,6 +67,7 @@ type ticketRow struct {
 	ResolvedBy     *string
 	SubmissionID   string
 	Note           string
+	Unprocessed    *string
 	Version        int
 }
 
@@ -282,11 +283,14 @@ func (s *Store) SaveTicket(ctx context.Context, t cmr.Ticket, events []cmr.Event
 					row.Note = v
 				}
 			}
+			if u, ok := data["unprocessed"]; ok {
+				row.Unprocessed = jsonPtr(u)
+			}
 		}
 		res := tx.Clauses(clause.OnConflict{
 			Columns: []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"state", "clock_started_at", "warn_at", "due_at", "warned_at", "breached_at",
-				"resolved_at", "resolved_by", "submission_id", "note", "version"}),
+				"resolved_at", "resolved_by", "submission_id", "note", "unprocessed", "version"}),
 			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "tickets.version < ?", Vars: []any{t.Version}}}},
 		}).Create(&row)
 		if res.Error != nil {

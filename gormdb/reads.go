@@ -190,6 +190,9 @@ func (s *Store) tickets(ctx context.Context, q *gorm.DB) ([]cmr.Ticket, error) {
 			t.ResolvedBy = &cmr.Actor{}
 			_ = json.Unmarshal([]byte(*r.ResolvedBy), t.ResolvedBy)
 		}
+		if r.Unprocessed != nil {
+			_ = json.Unmarshal([]byte(*r.Unprocessed), &t.Unprocessed)
+		}
 		out = append(out, t)
 	}
 	return out, nil

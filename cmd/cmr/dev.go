@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/temporalserver"
 )
@@ -73,6 +74,19 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
+	master, err := aesgcm.LoadOrCreateKeyFile(filepath.Join(*dataDir, "master.key"))
+	if err != nil {
+		return err
+	}
+	keys, err := aesgcm.NewKeyring(master)
+	if err != nil {
+		return err
+	}
+	keep, err := retention()
+	if err != nil {
+		return err
+	}
+	go purgeLists(ctx, store, keep, time.Hour, logger)
 	tokens, err := seedDemo(ctx, store, filepath.Join(*dataDir, "dev-tokens.json"))
 	if err != nil {
 		return err
@@ -100,7 +114,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nData in %s (Temporal %s). Stop with Ctrl-C; start again to carry on.\n", *dataDir, ts.HostPort())
 	fmt.Fprintf(stdout, "CMR ready at %s (API %s/api/v1) in %.1fs\n", url, url, time.Since(start).Seconds())
-	return serveHTTP(ctx, l, newRouter(store, c, cal, logger))
+	return serveHTTP(ctx, l, newRouter(store, c, cal, keys, logger))
 }
 
 // seedDemo creates the demo organisations and users, and an API token for

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -57,6 +58,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	keys, err := masterKeyring()
+	if err != nil {
+		return err
+	}
 	in, err := connect(ctx, stderr)
 	if err != nil {
 		return err
@@ -68,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	in.logger.Info("cmr serve listening", "url", url)
 	fmt.Fprintln(stdout, "CMR API at "+url+"/api/v1")
-	return serveHTTP(ctx, l, newRouter(in.store, in.client, cal, in.logger))
+	return serveHTTP(ctx, l, newRouter(in.store, in.client, cal, keys, in.logger))
 }
 
 // runWorker runs the workflow worker until interrupted.
@@ -86,6 +91,11 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	keep, err := retention()
+	if err != nil {
+		return err
+	}
+	go purgeLists(ctx, in.store, keep, time.Hour, in.logger)
 	fmt.Fprintln(stdout, "CMR worker polling task queue \"cmr\"")
 	<-ctx.Done()
 	w.Stop()

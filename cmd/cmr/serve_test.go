@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"regexp"
@@ -72,7 +73,7 @@ func TestServeAndWorkerOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ts.Stop()
-	env := []string{"DATABASE_URL=" + dsn, "TEMPORAL_ADDRESS=" + ts.HostPort()}
+	env := []string{"DATABASE_URL=" + dsn, "TEMPORAL_ADDRESS=" + ts.HostPort(), "CMR_MASTER_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))}
 
 	if out := runCmr(t, env, "migrate"); !strings.Contains(out, "up to date") {
 		t.Fatalf("migrate: %s", out)

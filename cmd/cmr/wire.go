@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/activities"
+	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/workflows"
@@ -86,8 +88,8 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (wor
 	return w, nil
 }
 
-func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, logger *slog.Logger) *echo.Echo {
-	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger}
+func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger) *echo.Echo {
+	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
 	e := api.NewRouter(srv)
 	e.GET("/", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]any{"service": "cmr", "api": "/api/v1", "docs": "README.md"})
@@ -131,4 +133,48 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// masterKeyring reads CMR_MASTER_KEY (base64, 32 bytes).
+func masterKeyring() (*aesgcm.Keyring, error) {
+	v := os.Getenv("CMR_MASTER_KEY")
+	if v == "" {
+		return nil, errors.New("set CMR_MASTER_KEY to a base64 32-byte key (e.g. `openssl rand -base64 32`): was-wordt lists are encrypted with it")
+	}
+	k, err := aesgcm.ParseKey(v)
+	if err != nil {
+		return nil, fmt.Errorf("CMR_MASTER_KEY: %w", err)
+	}
+	return aesgcm.NewKeyring(k)
+}
+
+// retention is how long list data outlives its case: CMR_LIST_RETENTION_DAYS (default 30).
+func retention() (time.Duration, error) {
+	days := 30
+	if v := os.Getenv("CMR_LIST_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("CMR_LIST_RETENTION_DAYS: want a number of days, got %q", v)
+		}
+		days = n
+	}
+	return time.Duration(days) * 24 * time.Hour, nil
+}
+
+// purgeLists deletes, every interval, the lists and keys of cases closed
+// longer ago than keep; each purge is an audit event of its case.
+func purgeLists(ctx context.Context, store *gormdb.Store, keep, every time.Duration, logger *slog.Logger) {
+	for {
+		ids, err := store.PurgeLists(ctx, time.Now().Add(-keep))
+		if err != nil {
+			logger.Error("purge lists", "error", err)
+		} else if len(ids) > 0 {
+			logger.Info("purged lists", "cases", len(ids))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }

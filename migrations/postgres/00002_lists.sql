@@ -26,6 +26,10 @@ CREATE TABLE lists (
 );
 CREATE INDEX lists_case ON lists (case_id, kind, current);
 
+-- Rows a LiKa reports it could not process when it closes its ticket.
+ALTER TABLE tickets ADD COLUMN unprocessed JSONB;
+
 -- +goose Down
+ALTER TABLE tickets DROP COLUMN unprocessed;
 DROP TABLE lists;
 DROP TABLE case_keys;

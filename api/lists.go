@@ -1,0 +1,634 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/aesgcm"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/waswordt"
+)
+
+// ListStore is what the list routes need of the store.
+type ListStore interface {
+	CaseKey(ctx context.Context, caseID string, create func() ([]byte, error)) ([]byte, error)
+	NextListVersion(ctx context.Context, caseID, ticketID, kind string) (int, error)
+	SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte) (cmr.ListVersion, error)
+	Lists(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.ListVersion, error)
+	ListData(ctx context.Context, v gormdb.Viewer, caseID, listID string) (cmr.ListVersion, []byte, error)
+	AppendEvent(ctx context.Context, e cmr.Event) error
+}
+
+// listReport is the body of a refused upload: every problem by row and
+// column, in Dutch and English.
+func listReport(rep *waswordt.Report) error {
+	return &cmr.Error{Kind: cmr.KindInvalid, Field: "file",
+		Message: fmt.Sprintf("the list was not stored: %d problem(s) to fix, listed by row and column in details.problems", len(rep.Problems)+rep.More),
+		Details: map[string]any{"problems": rep.Problems, "more": rep.More}}
+}
+
+// readUpload reads the file from the body: either the raw bytes, or the
+// part named "file" of a multipart form. It is read into memory within the
+// upload limit and never written to disk.
+func readUpload(c echo.Context) ([]byte, error) {
+	r := c.Request()
+	limit := int64(waswordt.MaxUploadBytes)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
+	var src io.Reader = r.Body
+	if mt == "multipart/form-data" {
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, cmr.Errorf(cmr.KindInvalid, "the multipart form could not be read")
+		}
+		for {
+			p, err := mr.NextPart()
+			if err != nil {
+				return nil, cmr.FieldErrorf("file", "send the list as the form field \"file\"")
+			}
+			if p.FormName() == "file" {
+				src = p
+				break
+			}
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(src, limit+1))
+	if err != nil {
+		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
+	}
+	if int64(len(data)) > limit {
+		return nil, listReport(&waswordt.Report{Problems: []waswordt.Problem{{Code: "too_large",
+			NL: fmt.Sprintf("Het bestand is groter dan %d MB.", limit>>20), EN: fmt.Sprintf("The file is larger than %d MB.", limit>>20)}}})
+	}
+	return data, nil
+}
+
+func parseList(f waswordt.Format, part waswordt.Part, data []byte, opt waswordt.Options) (waswordt.List, error) {
+	t, err := waswordt.Read(data)
+	if err == nil {
+		var l waswordt.List
+		if l, err = waswordt.Validate(f, part, t, opt); err == nil {
+			return l, nil
+		}
+	}
+	if rep, ok := err.(*waswordt.Report); ok {
+		return waswordt.List{}, listReport(rep)
+	}
+	return waswordt.List{}, err
+}
+
+func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
+	if s.Keyring == nil || s.Lists == nil {
+		return nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)")
+	}
+	wrapped, err := s.Lists.CaseKey(ctx, caseID, func() ([]byte, error) {
+		_, w, err := s.Keyring.NewDataKey(caseID)
+		return w, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Keyring.Unwrap(caseID, wrapped)
+}
+
+// storeList encrypts and stores a validated list as the next version.
+func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind string, l waswordt.List, by cmr.Actor) (cmr.ListVersion, error) {
+	key, err := s.dataKey(ctx, cs.ID)
+	if err != nil {
+		return cmr.ListVersion{}, err
+	}
+	version, err := s.Lists.NextListVersion(ctx, cs.ID, ticketID, kind)
+	if err != nil {
+		return cmr.ListVersion{}, err
+	}
+	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: cs.ID, TicketID: ticketID, Kind: kind, Format: string(l.Format), Version: version, RowCount: len(l.Rows), UploadedBy: by}
+	plain, err := json.Marshal(l)
+	if err != nil {
+		return cmr.ListVersion{}, err
+	}
+	sealed, err := aesgcm.Seal(key, plain, aesgcm.Binding(cs.ID, v.ID, v.Version))
+	if err != nil {
+		return cmr.ListVersion{}, err
+	}
+	return s.Lists.SaveList(ctx, v, sealed)
+}
+
+// loadList decrypts a stored list version.
+func (s *Server) loadList(ctx context.Context, v gormdb.Viewer, caseID, listID string) (cmr.ListVersion, waswordt.List, error) {
+	meta, sealed, err := s.Lists.ListData(ctx, v, caseID, listID)
+	if err != nil {
+		return meta, waswordt.List{}, err
+	}
+	if sealed == nil {
+		return meta, waswordt.List{}, cmr.Errorf(cmr.KindConflict, "this list was deleted after the retention period")
+	}
+	key, err := s.dataKey(ctx, caseID)
+	if err != nil {
+		return meta, waswordt.List{}, err
+	}
+	plain, err := aesgcm.Open(key, sealed, aesgcm.Binding(caseID, meta.ID, meta.Version))
+	if err != nil {
+		return meta, waswordt.List{}, fmt.Errorf("open list %s: %w", meta.ID, err)
+	}
+	var l waswordt.List
+	if err := json.Unmarshal(plain, &l); err != nil {
+		return meta, waswordt.List{}, fmt.Errorf("decode list %s: %w", meta.ID, err)
+	}
+	return meta, l, nil
+}
+
+func (s *Server) current(ctx context.Context, v gormdb.Viewer, caseID, ticketID, kind string) (cmr.ListVersion, bool, error) {
+	vs, err := s.Lists.Lists(ctx, v, caseID)
+	if err != nil {
+		return cmr.ListVersion{}, false, err
+	}
+	for _, lv := range vs {
+		if lv.Current && lv.Kind == kind && (ticketID == "*" || lv.TicketID == ticketID) {
+			return lv, true, nil
+		}
+	}
+	return cmr.ListVersion{}, false, nil
+}
+
+func listJSON(v cmr.ListVersion) map[string]any {
+	m := map[string]any{"id": v.ID, "kind": v.Kind, "format": v.Format, "version": v.Version, "rows": v.RowCount,
+		"uploaded_by": v.UploadedBy, "uploaded_at": v.UploadedAt.Format("2006-01-02T15:04:05Z07:00"), "current": v.Current}
+	if v.TicketID != "" {
+		m["ticket_id"] = v.TicketID
+	}
+	return m
+}
+
+func fileKind(c echo.Context) (waswordt.FileKind, error) {
+	switch t := c.QueryParam("type"); t {
+	case "", "csv":
+		return waswordt.CSV, nil
+	case "xlsx":
+		return waswordt.XLSX, nil
+	default:
+		return "", cmr.FieldErrorf("type", "must be csv or xlsx, got %q", t)
+	}
+}
+
+func sendFile(c echo.Context, kind waswordt.FileKind, name string, data []byte) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", name+"."+string(kind)))
+	h.Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, kind.ContentType(), data)
+}
+
+// template handles GET /api/v1/lists/templates/:format?part=&type=: an
+// empty list with the dataset's Dutch headings.
+func (s *Server) template(c echo.Context) error {
+	f, ok := waswordt.Lookup(waswordt.FormatID(c.Param("format")))
+	if !ok {
+		return cmr.FieldErrorf("format", "must be vo, mbo-non-eck or mbo-eck")
+	}
+	part := waswordt.Complete
+	switch c.QueryParam("part") {
+	case "", "complete":
+	case "supplier":
+		part = waswordt.SupplierPart
+	default:
+		return cmr.FieldErrorf("part", "must be complete or supplier")
+	}
+	kind, err := fileKind(c)
+	if err != nil {
+		return err
+	}
+	data, err := waswordt.Template(f, part, kind)
+	if err != nil {
+		return err
+	}
+	return sendFile(c, kind, "sjabloon-"+string(f.ID), data)
+}
+
+func (s *Server) needsList(cs cmr.Case) error {
+	if cs.WasWordt == cmr.WasWordtNone {
+		return cmr.Errorf(cmr.KindConflict, "case %s has no was-wordt list (calamity, or no learning history kept)", cs.ID)
+	}
+	if cs.Status != cmr.CaseOpen {
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s: lists can no longer change", cs.ID, cs.Status)
+	}
+	return nil
+}
+
+// uploadCaseList handles POST /api/v1/cases/:id/lists: the school uploads
+// its complete list (VO, step 11) or the list it completed with the
+// "wordt" columns (MBO, step 8b). ?several_realms=true confirms new
+// identities in more than one realm. A valid upload becomes the current
+// version; an invalid one stores nothing.
+func (s *Server) uploadCaseList(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if me.Role != cmr.RoleSchool {
+		return cmr.Errorf(cmr.KindForbidden, "the school uploads the case's list; a LiKa uploads its part on its ticket")
+	}
+	if err := s.needsList(cs); err != nil {
+		return err
+	}
+	data, err := readUpload(c)
+	if err != nil {
+		return err
+	}
+	f := waswordt.ForCase(cs.Scenario)
+	l, err := parseList(f, waswordt.Complete, data, waswordt.Options{SeveralRealms: c.QueryParam("several_realms") == "true"})
+	if err != nil {
+		return err
+	}
+	kind := cmr.ListComplete
+	if cs.Sector == cmr.SectorMBO {
+		kind = cmr.ListReturned
+		if err := s.checkCoverage(ctx, viewer(c), cs, l); err != nil {
+			return err
+		}
+	}
+	v, err := s.storeList(ctx, cs, "", kind, l, me)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, listJSON(v))
+}
+
+// uploadTicketList handles POST /api/v1/tickets/:id/list: an MBO
+// publisher uploads its "was" part (columns 1-4 or 1-6) to its ticket.
+func (s *Server) uploadTicketList(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	t, err := s.Store.Ticket(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID {
+		return cmr.Errorf(cmr.KindForbidden, "only the ticket's LiKa uploads its part of the list")
+	}
+	cs, err := s.Store.Case(ctx, viewer(c), t.CaseID)
+	if err != nil {
+		return err
+	}
+	if cs.Sector != cmr.SectorMBO {
+		return cmr.Errorf(cmr.KindConflict, "in VO the school delivers the complete list; a LiKa downloads it from its ticket")
+	}
+	if err := s.needsList(cs); err != nil {
+		return err
+	}
+	if t.State != cmr.TicketAwaitingList {
+		return cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change")
+	}
+	data, err := readUpload(c)
+	if err != nil {
+		return err
+	}
+	l, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, data, waswordt.Options{})
+	if err != nil {
+		return err
+	}
+	v, err := s.storeList(ctx, cs, t.ID, cmr.ListSupplier, l, me)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, listJSON(v))
+}
+
+// listVersions handles GET /api/v1/cases/:id/lists: every version with
+// who uploaded it when (no rows).
+func (s *Server) listVersions(c echo.Context) error {
+	vs, err := s.visibleLists(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(vs))
+	for i, v := range vs {
+		out[i] = listJSON(v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"lists": out})
+}
+
+// visibleLists: a LiKa sees the case's list once its ticket exists, and
+// of the publishers' parts only its own.
+func (s *Server) visibleLists(c echo.Context, caseID string) ([]cmr.ListVersion, error) {
+	ctx := c.Request().Context()
+	vs, err := s.Lists.Lists(ctx, viewer(c), caseID)
+	if err != nil {
+		return nil, err
+	}
+	me := actor(c)
+	if me.Role != cmr.RolePublisher {
+		return vs, nil
+	}
+	tickets, err := s.Store.Tickets(ctx, viewer(c), gormdb.TicketFilter{CaseID: caseID})
+	if err != nil {
+		return nil, err
+	}
+	if len(tickets) == 0 {
+		return nil, nil
+	}
+	var out []cmr.ListVersion
+	for _, v := range vs {
+		if v.Kind != cmr.ListSupplier || v.TicketID == tickets[0].ID {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// downloadList handles GET /api/v1/cases/:id/lists/:list?type=csv|xlsx.
+// Each download is an audit event.
+func (s *Server) downloadList(c echo.Context) error {
+	ctx := c.Request().Context()
+	caseID, listID := c.Param("id"), c.Param("list")
+	kind, err := fileKind(c)
+	if err != nil {
+		return err
+	}
+	vs, err := s.visibleLists(c, caseID)
+	if err != nil {
+		return err
+	}
+	visible := false
+	for _, v := range vs {
+		visible = visible || v.ID == listID
+	}
+	if !visible {
+		return cmr.ErrNotFound
+	}
+	meta, l, err := s.loadList(ctx, viewer(c), caseID, listID)
+	if err != nil {
+		return err
+	}
+	data, err := waswordt.Render(l, kind)
+	if err != nil {
+		return err
+	}
+	me := actor(c)
+	if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: caseID, TicketID: meta.TicketID, Type: cmr.EventListDownloaded, Actor: &me,
+		Details: map[string]any{"list_id": meta.ID, "kind": meta.Kind, "version": meta.Version, "type": string(kind)}}); err != nil {
+		return err
+	}
+	return sendFile(c, kind, fmt.Sprintf("was-wordt-%s-v%d", caseID, meta.Version), data)
+}
+
+// merged returns the current parts of all publishers as one list with the
+// school's columns empty, in ticket order; its row numbers are the ones
+// coverage problems refer to.
+func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (waswordt.List, []string, error) {
+	f := waswordt.ForCase(cs.Scenario)
+	out := waswordt.List{Format: f.ID, Part: waswordt.Complete}
+	var missing []string
+	for _, t := range cs.Tickets {
+		lv, ok, err := s.current(ctx, v, cs.ID, t.ID, cmr.ListSupplier)
+		if err != nil {
+			return out, nil, err
+		}
+		if !ok {
+			missing = append(missing, t.LiKaID)
+			continue
+		}
+		_, part, err := s.loadList(ctx, v, cs.ID, lv.ID)
+		if err != nil {
+			return out, nil, err
+		}
+		for _, r := range part.Rows {
+			cells := make([]string, len(f.Columns))
+			copy(cells, r.Cells) // supplier columns come first in every MBO dataset
+			out.Rows = append(out.Rows, waswordt.Row{Line: len(out.Rows) + 2, Cells: cells})
+		}
+	}
+	return out, missing, nil
+}
+
+// mergedList handles GET /api/v1/cases/:id/lists/merged: the publishers'
+// parts as one file for the school to fill in (MBO).
+func (s *Server) mergedList(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if me.Role != cmr.RoleSchool && me.Role != cmr.RoleDistributor {
+		return cmr.Errorf(cmr.KindForbidden, "the merged list is for the school and the distributor")
+	}
+	if cs.Sector != cmr.SectorMBO {
+		return cmr.Errorf(cmr.KindConflict, "only MBO lists are put together from the publishers' parts")
+	}
+	kind, err := fileKind(c)
+	if err != nil {
+		return err
+	}
+	l, _, err := s.merged(ctx, viewer(c), cs)
+	if err != nil {
+		return err
+	}
+	data, err := waswordt.Render(l, kind)
+	if err != nil {
+		return err
+	}
+	if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: cs.ID, Type: cmr.EventListDownloaded, Actor: &me, Details: map[string]any{"kind": "merged", "rows": len(l.Rows)}}); err != nil {
+		return err
+	}
+	return sendFile(c, kind, "was-wordt-"+cs.ID+"-samengevoegd", data)
+}
+
+// supplierKey identifies a publisher's row in the school's returned list:
+// the old ProfileId (ECK) or the names and location (NON-ECK).
+func supplierKey(f waswordt.Format, cells []string) string {
+	var parts []string
+	for i, c := range f.Columns {
+		if c.Party != waswordt.BySupplier || i >= len(cells) {
+			continue
+		}
+		if f.ID == waswordt.FormatMBOECK && c.Key != "profile_old" {
+			continue
+		}
+		parts = append(parts, strings.ToLower(strings.TrimSpace(cells[i])))
+	}
+	return strings.Join(parts, "\x00")
+}
+
+// checkCoverage refuses a returned MBO list that leaves out rows a
+// publisher supplied, naming those rows (of the merged list).
+func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List) error {
+	merged, _, err := s.merged(ctx, v, cs)
+	if err != nil {
+		return err
+	}
+	f := waswordt.ForCase(cs.Scenario)
+	have := map[string]bool{}
+	for _, r := range returned.Rows {
+		have[supplierKey(f, r.Cells)] = true
+	}
+	rep := &waswordt.Report{}
+	for _, r := range merged.Rows {
+		if !have[supplierKey(f, r.Cells)] {
+			rep.Problems = append(rep.Problems, waswordt.Problem{Row: r.Line, Code: "supplied_row_missing",
+				NL: fmt.Sprintf("Regel %d van de samengevoegde lijst van de uitgevers ontbreekt of is gewijzigd; neem hem over en vul de nieuwe identiteit in.", r.Line),
+				EN: fmt.Sprintf("Row %d of the publishers' merged list is missing or changed; keep it and fill in the new identity.", r.Line)})
+		}
+	}
+	if len(rep.Problems) > 0 {
+		return listReport(rep)
+	}
+	return nil
+}
+
+// listRowCount is the number of rows of a case's current list of kind.
+func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error {
+	if cs.WasWordt == cmr.WasWordtNone {
+		return nil
+	}
+	need := map[string]string{}
+	if cs.Sector == cmr.SectorVO {
+		need["11"] = cmr.ListComplete
+	} else {
+		need["8b"], need["8c"] = cmr.ListReturned, cmr.ListReturned
+	}
+	if cs.Sector == cmr.SectorMBO && step == "8a" {
+		_, missing, err := s.merged(ctx, v, cs)
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", "))
+		}
+		return nil
+	}
+	kind, ok := need[step]
+	if !ok {
+		return nil
+	}
+	lv, found, err := s.current(ctx, v, cs.ID, "", kind)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID)
+	}
+	if step == "8c" {
+		_, l, err := s.loadList(ctx, v, cs.ID, lv.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.checkCoverage(ctx, v, cs, l); err != nil {
+			return err
+		}
+	}
+	if _, set := data["row_count"]; !set {
+		data["row_count"] = float64(lv.RowCount)
+	}
+	return nil
+}
+
+// checkUnprocessed validates the rows a LiKa reports it could not process
+// against the list its ticket works from.
+func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ticket, rows []cmr.UnprocessedRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cs, err := s.Store.Case(ctx, v, t.CaseID)
+	if err != nil {
+		return err
+	}
+	kind := cmr.ListComplete
+	if cs.Sector == cmr.SectorMBO {
+		kind = cmr.ListReturned
+	}
+	lv, ok, err := s.current(ctx, v, cs.ID, "", kind)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return cmr.FieldErrorf("unprocessed", "this case has no list to refer to")
+	}
+	seen := map[int]bool{}
+	for i, r := range rows {
+		field := "unprocessed[" + strconv.Itoa(i) + "]"
+		switch {
+		case r.Row < 2 || r.Row > lv.RowCount+1:
+			return cmr.FieldErrorf(field+".row", "must be a row of the list: 2 to %d (row 1 is the heading)", lv.RowCount+1)
+		case strings.TrimSpace(r.Reason) == "":
+			return cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed")
+		case len(r.Reason) > 500:
+			return cmr.FieldErrorf(field+".reason", "is longer than 500 characters")
+		case seen[r.Row]:
+			return cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row)
+		}
+		seen[r.Row] = true
+	}
+	return nil
+}
+
+type exportJSON struct {
+	File     []byte `json:"file"` // the export's bytes, base64 in JSON
+	Identity string `json:"identity"`
+}
+
+type buildRequest struct {
+	Old       exportJSON `json:"old"`
+	New       exportJSON `json:"new"`
+	OldKey    string     `json:"old_key"`
+	NewKey    string     `json:"new_key"`
+	Pattern   string     `json:"pattern"`
+	FirstName string     `json:"first_name"`
+	Infix     string     `json:"infix"`
+	LastName  string     `json:"last_name"`
+	InfixMode string     `json:"infix_mode"`
+}
+
+// buildWordt handles POST /api/v1/cases/:id/wordt: the school sends its
+// old and new IdP exports and a method (a key to join on, or a naming
+// pattern); the answer pairs every old identity with at most one new one
+// and counts matched, unmatched and ambiguous users. Nothing is stored.
+func (s *Server) buildWordt(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if me.Role != cmr.RoleSchool {
+		return cmr.Errorf(cmr.KindForbidden, "the school builds its \"wordt\" column")
+	}
+	var req buildRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	tables := map[string]waswordt.Table{}
+	for name, e := range map[string]exportJSON{"old": req.Old, "new": req.New} {
+		if len(e.File) == 0 {
+			return cmr.FieldErrorf(name+".file", "is required: the %s IdP's export as CSV or XLSX, base64-encoded", name)
+		}
+		if e.Identity == "" {
+			return cmr.FieldErrorf(name+".identity", "is required: the heading of the column with the identity")
+		}
+		t, err := waswordt.Read(e.File)
+		if err != nil {
+			if rep, ok := err.(*waswordt.Report); ok {
+				return &cmr.Error{Kind: cmr.KindInvalid, Field: name + ".file", Message: rep.Problems[0].EN, Details: map[string]any{"problems": rep.Problems}}
+			}
+			return err
+		}
+		tables[name] = t
+	}
+	res, err := waswordt.Build(waswordt.BuildRequest{
+		Old: waswordt.Export{Table: tables["old"], Identity: req.Old.Identity}, New: waswordt.Export{Table: tables["new"], Identity: req.New.Identity},
+		OldKey: req.OldKey, NewKey: req.NewKey, Pattern: req.Pattern, FirstName: req.FirstName, Infix: req.Infix, LastName: req.LastName, InfixMode: req.InfixMode,
+	})
+	if err != nil {
+		return cmr.Errorf(cmr.KindInvalid, "%v", err)
+	}
+	_ = cs
+	return c.JSON(http.StatusOK, res)
+}

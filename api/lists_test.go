@@ -1,0 +1,275 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"mime/multipart"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+	"github.com/cmr-idp/cmr/waswordt"
+)
+
+const voHead = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
+
+func voList(n int) string {
+	var b strings.Builder
+	b.WriteString(voHead + "\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "Leerling%d;;Achternaam%d;1234 AB;%d;l%d@magis.01AB;l%d@lyceum.nl\n", i, i, i+1, i, i)
+	}
+	return b.String()
+}
+
+const mboHead = "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud"
+
+// mboPart is a publisher's "was" part; returned adds the school's columns.
+func mboPart(lika string, n int, returned bool) string {
+	var b strings.Builder
+	b.WriteString(mboHead)
+	if returned {
+		b.WriteString(";nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw")
+	}
+	b.WriteString("\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "S.;Student%s%d;Achter;Zwolle;s%s%d@roc.adfs.nl;", lika, i, lika, i)
+		if returned {
+			fmt.Fprintf(&b, ";s%s%d@roc.nieuw.nl;", lika, i)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// upload sends a file as the raw body.
+func (en *env) upload(org, path, body string) response {
+	return en.do(org, "POST", path, body)
+}
+
+// provideList uploads what a list step needs just before it is completed.
+func (en *env) provideList(c response, step, school string) {
+	en.t.Helper()
+	id := c.Body["id"].(string)
+	if c.Body["was_wordt"] == "none" {
+		return
+	}
+	switch {
+	case c.Body["sector"] == "VO" && step == "11":
+		en.want(en.upload(school, "/api/v1/cases/"+id+"/lists", voList(5)), 201, "upload VO list")
+	case c.Body["sector"] == "MBO" && step == "8a":
+		for _, x := range c.Body["tickets"].([]any) {
+			tk := x.(map[string]any)
+			en.want(en.upload(tk["lika_id"].(string), "/api/v1/tickets/"+tk["id"].(string)+"/list", mboPart(tk["lika_id"].(string), 3, false)), 201, "upload part")
+		}
+	case c.Body["sector"] == "MBO" && step == "8b":
+		var all []string
+		for i, x := range c.Body["tickets"].([]any) {
+			rows := strings.Split(strings.TrimSpace(mboPart(x.(map[string]any)["lika_id"].(string), 3, true)), "\n")
+			if i > 0 {
+				rows = rows[1:]
+			}
+			all = append(all, rows...)
+		}
+		en.want(en.upload(school, "/api/v1/cases/"+id+"/lists", strings.Join(all, "\n")+"\n"), 201, "upload returned list")
+	}
+}
+
+func TestVOListFlow(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-15"}`), 201, "open")
+	id := r.Body["id"].(string)
+	base := "/api/v1/cases/" + id + "/lists"
+
+	// Invalid: every problem by row and column, nothing stored.
+	bad := voList(3) + "Piet;;Bos;12345;1;l0@magis.01AB;p@lyceum.nl\n"
+	rep := en.want(en.upload("school-vo", base, bad), 400, "invalid list")
+	problems := rep.Body["details"].(map[string]any)["problems"].([]any)
+	if len(problems) != 2 {
+		t.Errorf("want 2 problems (postcode, duplicate old), got %s", rep.Raw)
+	}
+	first := problems[0].(map[string]any)
+	if first["row"].(float64) != 5 || first["column"] == nil || first["nl"] == "" || first["en"] == "" {
+		t.Errorf("problem: %v", first)
+	}
+	if strings.Contains(rep.Raw, "Bos") || strings.Contains(rep.Raw, "lyceum.nl") {
+		t.Errorf("the error quotes list data: %s", rep.Raw)
+	}
+	if l := en.want(en.do("school-vo", "GET", base, nil), 200, "versions"); len(l.Body["lists"].([]any)) != 0 {
+		t.Errorf("invalid upload stored: %s", l.Raw)
+	}
+	en.want(en.upload("dist", base, voList(3)), 403, "distributor uploads")
+	en.want(en.upload("dist-other", base, voList(3)), 404, "foreign party uploads")
+
+	// Valid uploads: versions, the previous kept with who and when.
+	en.want(en.upload("school-vo", base, voList(3)), 201, "upload v1")
+	v2 := en.want(en.upload("school-vo", base, voList(4)), 201, "upload v2")
+	if v2.Body["version"].(float64) != 2 || v2.Body["rows"].(float64) != 4 {
+		t.Errorf("v2: %s", v2.Raw)
+	}
+	// Multipart works too.
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	fw, _ := mw.CreateFormFile("file", "lijst.csv")
+	fw.Write([]byte(voList(6)))
+	mw.Close()
+	req := httptest.NewRequest("POST", base, &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+en.tokens["school-vo"])
+	rec := httptest.NewRecorder()
+	en.e.ServeHTTP(rec, req)
+	if rec.Code != 201 || !strings.Contains(rec.Body.String(), `"version":3`) {
+		t.Errorf("multipart upload: %d %s", rec.Code, rec.Body.String())
+	}
+	vs := en.want(en.do("school-vo", "GET", base, nil), 200, "versions").Body["lists"].([]any)
+	if len(vs) != 3 || vs[0].(map[string]any)["current"] != true || vs[1].(map[string]any)["current"] != false {
+		t.Errorf("versions: %v", vs)
+	}
+	current := vs[0].(map[string]any)["id"].(string)
+
+	// A LiKa sees nothing before its ticket exists; a foreign party never.
+	en.want(en.do("lika-a", "GET", base+"/"+current, nil), 404, "LiKa before its ticket")
+	en.want(en.do("lika-c", "GET", base, nil), 404, "foreign LiKa lists")
+	en.want(en.do("dist-other", "GET", base+"/"+current, nil), 404, "foreign download")
+
+	// Drive to the tickets (step 11 takes the row count from the list).
+	for i := 0; i < 40; i++ {
+		r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+		if len(r.Body["tickets"].([]any)) > 0 {
+			break
+		}
+		for _, s := range r.Body["steps"].([]any) {
+			st := s.(map[string]any)
+			if st["state"] == "open" && st["kind"] == "human" {
+				en.want(en.do(ownerOrg[st["owner"].(string)], "POST", fmt.Sprintf("/api/v1/cases/%s/steps/%s", id, st["key"]), map[string]any{"data": sample(st["records"].([]any))}), 200, "step")
+				break
+			}
+		}
+	}
+	for _, s := range r.Body["steps"].([]any) {
+		if st := s.(map[string]any); st["key"] == "11" && st["data"].(map[string]any)["row_count"].(float64) != 6 {
+			t.Errorf("step 11 row count: %v", st["data"])
+		}
+	}
+	for _, kind := range []string{"csv", "xlsx"} {
+		req := httptest.NewRequest("GET", base+"/"+current+"?type="+kind, nil)
+		req.Header.Set("Authorization", "Bearer "+en.tokens["lika-a"])
+		rec := httptest.NewRecorder()
+		en.e.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("LiKa download %s: %d %s", kind, rec.Code, rec.Body.String())
+		}
+		tab, err := waswordt.Read(rec.Body.Bytes())
+		if err != nil || len(tab.Rows) != 6 || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s download: %v %d rows", kind, err, len(tab.Rows))
+		}
+	}
+	ev := en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+	if strings.Count(ev.Raw, "list.downloaded") != 2 || strings.Count(ev.Raw, "list.uploaded") != 3 {
+		t.Errorf("audit of lists: %s", ev.Raw)
+	}
+	tk := ""
+	for _, x := range r.Body["tickets"].([]any) {
+		if x.(map[string]any)["lika_id"] == "lika-a" {
+			tk = x.(map[string]any)["id"].(string)
+		}
+	}
+	en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":99,"reason":"onbekend"}]}`), 400, "row outside the list")
+	en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":3}]}`), 400, "no reason")
+	closed := en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"note":"verwerkt","unprocessed":[{"row":3,"reason":"geen profiel gevonden"}]}`), 200, "close with unprocessed rows")
+	if u := closed.Body["unprocessed"].([]any); len(u) != 1 || u[0].(map[string]any)["row"].(float64) != 3 {
+		t.Errorf("unprocessed: %s", closed.Raw)
+	}
+}
+
+func TestMBOListFlow(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"02CD","from":{"eck":true,"kind":"elo"},"to":{"eck":true,"kind":"distributor_portal"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-10"}`), 201, "open")
+	id := r.Body["id"].(string)
+	for _, step := range []string{"2", "3", "4", "5", "6", "7"} {
+		r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+		for _, s := range r.Body["steps"].([]any) {
+			if st := s.(map[string]any); st["key"] == step {
+				own := map[string]string{"school": "school-mbo", "distributor": "dist", "kennisnet": "kn"}[st["owner"].(string)]
+				en.want(en.do(own, "POST", "/api/v1/cases/"+id+"/steps/"+step, map[string]any{"data": sample(st["records"].([]any))}), 200, "step "+step)
+			}
+		}
+	}
+	r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+	tickets := r.Body["tickets"].([]any)
+	t1, t2 := tickets[0].(map[string]any)["id"].(string), tickets[1].(map[string]any)["id"].(string)
+	miss := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 409, "8a without parts")
+	if !strings.Contains(miss.Raw, "lika-a") || !strings.Contains(miss.Raw, "lika-b") {
+		t.Errorf("8a refusal should name the LiKas: %s", miss.Raw)
+	}
+	en.want(en.upload("lika-b", "/api/v1/tickets/"+t1+"/list", mboPart("a", 2, false)), 404, "upload to another LiKa's ticket")
+	en.want(en.upload("lika-a", "/api/v1/tickets/"+t1+"/list", "Voorletters;Voornaam\nS.;x\n"), 400, "part without columns")
+	en.want(en.upload("lika-a", "/api/v1/tickets/"+t1+"/list", mboPart("a", 2, false)), 201, "part A")
+	en.want(en.upload("lika-b", "/api/v1/tickets/"+t2+"/list", mboPart("b", 3, false)), 201, "part B")
+	// Each LiKa sees its own part only.
+	if l := en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "LiKa lists"); strings.Count(l.Raw, `"supplier"`) != 1 {
+		t.Errorf("LiKa A sees other parts: %s", l.Raw)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/merged", nil)
+	req.Header.Set("Authorization", "Bearer "+en.tokens["school-mbo"])
+	rec := httptest.NewRecorder()
+	en.e.ServeHTTP(rec, req)
+	merged, err := waswordt.Read(rec.Body.Bytes())
+	if rec.Code != 200 || err != nil || len(merged.Rows) != 5 || len(merged.Header) != 8 {
+		t.Fatalf("merged: %d %v %+v", rec.Code, err, merged)
+	}
+	en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists/merged", nil), 403, "LiKa merged")
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 200, "8a")
+	// The school's returned list must keep every supplied row.
+	partial := mboPart("a", 2, true)
+	rep := en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", partial), 400, "returned list without B's rows")
+	if strings.Count(rep.Raw, "supplied_row_missing") != 3 {
+		t.Errorf("missing rows: %s", rep.Raw)
+	}
+	full := strings.TrimSpace(mboPart("a", 2, true)) + "\n" + strings.SplitN(mboPart("b", 3, true), "\n", 2)[1]
+	empty := strings.Replace(full, "sa0@roc.nieuw.nl", "", 1)
+	if rep := en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", empty), 400, "empty wordt"); !strings.Contains(rep.Raw, "nlEduPersonProfileId nieuw") {
+		t.Errorf("empty wordt cell: %s", rep.Raw)
+	}
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", full), 201, "returned list")
+	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+	c := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8c", `{}`), 200, "8c")
+	for _, x := range c.Body["tickets"].([]any) {
+		if x.(map[string]any)["state"] != "open" {
+			t.Errorf("ticket after the return: %v", x)
+		}
+	}
+	en.want(en.upload("lika-a", "/api/v1/tickets/"+t1+"/list", mboPart("a", 2, false)), 409, "part after the return")
+}
+
+func TestTemplatesAndWordtBuilder(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	for _, path := range []string{"/api/v1/lists/templates/vo?type=xlsx", "/api/v1/lists/templates/mbo-eck?part=supplier", "/api/v1/lists/templates/mbo-non-eck"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+en.tokens["school-vo"])
+		rec := httptest.NewRecorder()
+		en.e.ServeHTTP(rec, req)
+		if tab, err := waswordt.Read(rec.Body.Bytes()); rec.Code != 200 || err != nil || len(tab.Header) < 6 {
+			t.Errorf("%s: %d %v", path, rec.Code, err)
+		}
+	}
+	en.want(en.do("school-vo", "GET", "/api/v1/lists/templates/hbo", nil), 400, "unknown format")
+
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"Azure AD"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+	id := r.Body["id"].(string)
+	old := base64.StdEncoding.EncodeToString([]byte("Stamnr;Voornaam;Achternaam;Login\n1;Jan;Berg;jberg@magis\n2;Émile;Dupont;edupont@magis\n3;Kim;Vos;kvos@magis\n"))
+	nw := base64.StdEncoding.EncodeToString([]byte("employeeNumber,UPN\n1,jan.berg@lyceum.nl\n2,emile.dupont@lyceum.nl\n"))
+	body := fmt.Sprintf(`{"old":{"file":%q,"identity":"Login"},"new":{"file":%q,"identity":"UPN"},"old_key":"Stamnr","new_key":"employeeNumber"}`, old, nw)
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/wordt", body), 403, "distributor builds")
+	res := en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/wordt", body), 200, "join")
+	if res.Body["matched"].(float64) != 2 || res.Body["unmatched"].(float64) != 1 {
+		t.Errorf("join: %s", res.Raw)
+	}
+	pattern := fmt.Sprintf(`{"old":{"file":%q,"identity":"Login"},"new":{"file":%q,"identity":"UPN"},"pattern":"[voornaam].[achternaam]@lyceum.nl","first_name":"Voornaam","last_name":"Achternaam"}`, old, nw)
+	if res := en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/wordt", pattern), 200, "pattern"); res.Body["matched"].(float64) != 2 {
+		t.Errorf("pattern: %s", res.Raw)
+	}
+	en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/wordt", `{"old":{"identity":"Login"}}`), 400, "no file")
+}
