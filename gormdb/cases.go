@@ -189,23 +189,26 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 		case err != nil:
 			return err
 		}
-		if version > existing.Version {
-			updates := map[string]any{"status": string(st.Status), "version": version, "updated_at": t}
-			if st.Status != cmr.CaseOpen && existing.ClosedAt == nil {
-				updates["closed_at"] = t
-			}
-			if cancelReasonSubmission != "" {
-				data, err := s.submissionData(tx, cancelReasonSubmission)
-				if err != nil {
-					return err
-				}
-				if r, ok := data["reason"].(string); ok {
-					updates["cancel_reason"] = r
-				}
-			}
-			if err := tx.Model(&caseRow{}).Where("id = ?", st.CaseID).Updates(updates).Error; err != nil {
+		// The conditional update locks the row and re-checks the version
+		// under the lock, so of two concurrent saves the older never wins.
+		updates := map[string]any{"status": string(st.Status), "version": version, "updated_at": t}
+		if st.Status != cmr.CaseOpen && existing.ClosedAt == nil {
+			updates["closed_at"] = t
+		}
+		if cancelReasonSubmission != "" {
+			data, err := s.submissionData(tx, cancelReasonSubmission)
+			if err != nil {
 				return err
 			}
+			if r, ok := data["reason"].(string); ok {
+				updates["cancel_reason"] = r
+			}
+		}
+		res := tx.Model(&caseRow{}).Where("id = ? AND version < ?", st.CaseID, version).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
 			if err := s.saveSteps(tx, st); err != nil {
 				return err
 			}

@@ -37,6 +37,9 @@ type caseRun struct {
 	running  int                        // ticket workflows not yet ended
 	recorded map[string]cmr.TicketState // what each ticket last reported written
 	settled  map[string]bool            // tickets whose end the case has written
+	// resolving marks tickets a close or waive was accepted for, so a
+	// second, concurrent request is refused instead of silently dropped.
+	resolving map[string]bool
 }
 
 // CaseWorkflow runs one IdP-migration case from opening to completion or
@@ -44,7 +47,7 @@ type caseRun struct {
 // run as child workflows with their own SLA timers.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	ctx = activityOptions(ctx)
-	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}}
+	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}, resolving: map[string]bool{}}
 	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
@@ -107,7 +110,13 @@ func (c *caseRun) registerHandlers(ctx workflow.Context) error {
 			if r.To != cmr.TicketClosed && r.To != cmr.TicketWaived {
 				return refusal(cmr.FieldErrorf("to", "a ticket can be closed or waived, not %q", r.To))
 			}
-			return refusal(c.state.CanResolveTicket(r.Actor, r.TicketID, r.To))
+			if err := c.state.CanResolveTicket(r.Actor, r.TicketID, r.To); err != nil {
+				return refusal(err)
+			}
+			if c.resolving[r.TicketID] {
+				return refusal(cmr.Errorf(cmr.KindConflict, "ticket %s is being closed or waived by another request", r.TicketID))
+			}
+			return nil
 		}},
 		{UpdateCancel, c.cancel, func(ctx workflow.Context, r CancelRequest) error {
 			return refusal(c.state.CanCancel(r.Actor))
@@ -206,6 +215,10 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 	if !ok {
 		return UpdateResult{}, refusal(cmr.ErrNotFound)
 	}
+	if c.resolving[r.TicketID] {
+		return UpdateResult{}, refusal(cmr.Errorf(cmr.KindConflict, "ticket %s is being closed or waived by another request", r.TicketID))
+	}
+	c.resolving[r.TicketID] = true
 	if err := child.SignalChildWorkflow(ctx, SignalResolve, r).Get(ctx, nil); err != nil {
 		return UpdateResult{}, err
 	}

@@ -363,3 +363,34 @@ func TestFailedTestReopensStep(t *testing.T) {
 		t.Errorf("%d test.failed events", len(ev))
 	}
 }
+
+func TestConcurrentCloseAndWaive(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	voToTickets(h, in)
+	id := cmr.TicketIDFor(in.Header.ID, 1)
+	var ok, refused int
+	h.after(time.Minute, func() {
+		for _, r := range []TicketRequest{{Actor: lika("lika1"), TicketID: id, To: cmr.TicketClosed}, {Actor: distributor, TicketID: id, To: cmr.TicketWaived}} {
+			h.env.UpdateWorkflow(UpdateResolveTicket, "", &testsuite.TestUpdateCallback{
+				OnAccept: func() {},
+				OnReject: func(err error) { refused++ },
+				OnComplete: func(_ any, err error) {
+					if err != nil {
+						refused++
+					} else {
+						ok++
+					}
+				},
+			}, r)
+		}
+	})
+	h.update(time.Minute, UpdateCancel, CancelRequest{Actor: distributor}, "")
+	h.run(in)
+	if ok != 1 || refused != 1 {
+		t.Errorf("close and waive at once: %d succeeded, %d refused; want 1 and 1", ok, refused)
+	}
+	if n := len(h.store.eventsOf(cmr.EventTicketClosed)) + len(h.store.eventsOf(cmr.EventTicketWaived)); n != 1 {
+		t.Errorf("%d close/waive events, want 1", n)
+	}
+}
