@@ -28,6 +28,9 @@ type CalendarConfig struct {
 	EndOfDay time.Duration `json:"end_of_day"`
 	// Zone is the IANA zone the calendar lives in.
 	Zone string `json:"zone"`
+	// GoodFridayOff makes Good Friday a day off. The Algemene termijnenwet
+	// does not count it as a holiday, so by default it is a working day.
+	GoodFridayOff bool `json:"good_friday_off,omitempty"`
 }
 
 // DefaultCalendarConfig: 17:00 Europe/Amsterdam, 5 May off in lustrum years.
@@ -36,7 +39,8 @@ func DefaultCalendarConfig() CalendarConfig {
 }
 
 // Calendar is the Dutch working-day calendar: weekends and the national
-// holidays from github.com/rickar/cal/v2/nl are not working days.
+// holidays from github.com/rickar/cal/v2/nl are not working days (5 May
+// and Good Friday as configured).
 type Calendar struct {
 	cal      *cal.BusinessCalendar
 	loc      *time.Location
@@ -54,9 +58,10 @@ func NewCalendar(cfg CalendarConfig) (*Calendar, error) {
 	}
 	bc := cal.NewBusinessCalendar()
 	for _, h := range nl.Holidays {
-		if h != nl.BevrijdingsDag {
-			bc.AddHoliday(h)
+		if h == nl.BevrijdingsDag || (h == nl.GoedeVrijdag && !cfg.GoodFridayOff) {
+			continue
 		}
+		bc.AddHoliday(h)
 	}
 	switch cfg.LiberationDay {
 	case LiberationEveryYear:

@@ -30,7 +30,7 @@ func TestCalendarDue(t *testing.T) {
 		{"notified on Saturday", "2026-11-21 10:00", "2026-11-25 17:00"},
 		{"King's Day 2026 (Monday 27 April)", "2026-04-24 10:00", "2026-04-30 17:00"},
 		{"King's Day on Sunday moves to Saturday (2025)", "2025-04-25 10:00", "2025-04-30 17:00"},
-		{"Good Friday and Easter Monday 2026", "2026-04-02 10:00", "2026-04-09 17:00"},
+		{"Good Friday works, Easter Monday does not (2026)", "2026-04-02 10:00", "2026-04-08 17:00"},
 		{"Ascension Day 2026 (14 May)", "2026-05-13 10:00", "2026-05-19 17:00"},
 		{"Whit Monday 2026 (25 May)", "2026-05-22 10:00", "2026-05-28 17:00"},
 		{"Christmas 2026", "2026-12-23 10:00", "2026-12-29 17:00"},
@@ -61,6 +61,11 @@ func TestCalendarLiberationDaySetting(t *testing.T) {
 		if got := MustCalendar(cfg).Due(ams(t, start), 3); !got.Equal(ams(t, want)) {
 			t.Errorf("%s: got %s, want %s", rule, got, want)
 		}
+	}
+	gf := DefaultCalendarConfig()
+	gf.GoodFridayOff = true
+	if got := MustCalendar(gf).Due(ams(t, "2026-04-02 10:00"), 3); !got.Equal(ams(t, "2026-04-09 17:00")) {
+		t.Errorf("Good Friday off: due %s", got)
 	}
 	cfg := DefaultCalendarConfig()
 	cfg.LiberationDay = LiberationNever

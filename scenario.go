@@ -109,6 +109,16 @@ type ScenarioCheck struct {
 	Deadline  time.Time // zero when unknown
 }
 
+func (t Timing) validate(sector Sector) error {
+	if !t.RequestedOn.IsZero() && !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
+		return FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(DateLayout), t.RequestedOn.Format(DateLayout))
+	}
+	if !t.ListOpensOn.IsZero() && sector != SectorMBO {
+		return FieldErrorf("list_opens_on", "is for MBO schools only (the day their learning-materials list opens); VO must be done before 1 August")
+	}
+	return nil
+}
+
 // MinNoticeMidYear is how far ahead a switch during the school year must be
 // announced (004, "IdP wijziging tijdens het schooljaar").
 const MinNoticeMidYear = 8 * 7 * 24 * time.Hour
@@ -172,6 +182,9 @@ func (e *Endpoint) normaliseVO(side string) error {
 		if strings.EqualFold(n, e.IdP) {
 			e.IdP, e.Kind = n, KindELO
 			if n == "Distributeursportaal" {
+				if e.Quadrant != 2 {
+					return FieldErrorf(side+".idp", "the distributor's portal is quadrant 2; use quadrant 2, or the school's own portal for quadrant %d", e.Quadrant)
+				}
 				e.Kind = KindDistributorPortal
 			}
 			return nil
@@ -190,6 +203,9 @@ func (e *Endpoint) normaliseVO(side string) error {
 // was-wordt list, and warns about timing. It validates first.
 func CheckScenario(s Scenario, t Timing) (ScenarioCheck, error) {
 	if err := s.Validate(); err != nil {
+		return ScenarioCheck{}, err
+	}
+	if err := t.validate(s.Sector); err != nil {
 		return ScenarioCheck{}, err
 	}
 	var c ScenarioCheck
@@ -321,10 +337,10 @@ func checkMBO(s Scenario) ScenarioCheck {
 }
 
 // deadline is the date by which the switch must be done: VO 1 August of the
-// switch year; MBO the day the learning-materials list opens (default 1
-// August of the switch year).
+// switch year; MBO the day the learning-materials list opens, when known
+// (a case defaults it to 1 August of the switch year).
 func deadline(sector Sector, t Timing) time.Time {
-	if sector == SectorMBO && !t.ListOpensOn.IsZero() {
+	if sector == SectorMBO {
 		return t.ListOpensOn
 	}
 	if t.SwitchOn.IsZero() {
@@ -334,14 +350,24 @@ func deadline(sector Sector, t Timing) time.Time {
 }
 
 // IsMidYear reports whether a switch date lies outside the summer window
-// (1-31 July): then PSS does not cover it.
-func IsMidYear(switchOn time.Time) bool {
-	return !switchOn.IsZero() && switchOn.Month() != time.July
+// (1-31 July): then PSS does not cover it. For an MBO school whose list
+// opens on 1 July the window starts a month earlier, so that a switch
+// before the list opens is not counted as mid-year.
+func IsMidYear(switchOn, listOpensOn time.Time) bool {
+	if switchOn.IsZero() {
+		return false
+	}
+	start := time.Date(switchOn.Year(), time.July, 1, 0, 0, 0, 0, time.UTC)
+	if !listOpensOn.IsZero() && listOpensOn.Year() == switchOn.Year() && listOpensOn.Before(start.AddDate(0, 0, 1)) {
+		start = listOpensOn.AddDate(0, -1, 0)
+	}
+	end := time.Date(switchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
+	return switchOn.Before(start) || !switchOn.Before(end)
 }
 
 func timingWarnings(sector Sector, t Timing, due time.Time) ([]Warning, bool) {
 	var ws []Warning
-	midYear := IsMidYear(t.SwitchOn)
+	midYear := IsMidYear(t.SwitchOn, t.ListOpensOn)
 	if midYear {
 		ws = append(ws, Warning{WarnMidSchoolYear, "A switch during the school year is not covered by PSS: extra costs for the school, at least 8 weeks notice, and not every publisher can move results built up during the year."})
 		if !t.RequestedOn.IsZero() && t.SwitchOn.Sub(t.RequestedOn) < MinNoticeMidYear {

@@ -106,6 +106,7 @@ func TestCheckScenarioInvalid(t *testing.T) {
 		{"quadrant 2 not a distributor portal", Scenario{Sector: SectorVO, From: vo(2, "Magister"), To: vo(1, "SOM")}, "from.idp"},
 		{"mbo kind", Scenario{Sector: SectorMBO, From: Endpoint{Kind: "portal"}, To: Endpoint{Kind: KindELO}}, "from.kind"},
 		{"mbo kind missing", Scenario{Sector: SectorMBO, From: Endpoint{Kind: KindELO}}, "to.kind"},
+		{"distributor portal outside quadrant 2", Scenario{Sector: SectorVO, From: vo(1, "Distributeursportaal"), To: vo(1, "SOM")}, "from.idp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,6 +147,9 @@ func TestCheckScenarioWarnings(t *testing.T) {
 		{"VO 31 July", s, Timing{SwitchOn: date("2027-07-31")}, nil},
 		{"MBO after list opens", mbo, Timing{SwitchOn: date("2027-07-10"), ListOpensOn: date("2027-07-01")}, []string{WarnAfterDeadline}},
 		{"MBO before list opens", mbo, Timing{SwitchOn: date("2027-07-10"), ListOpensOn: date("2027-08-01")}, nil},
+		{"MBO in June before a 1 July list", mbo, Timing{SwitchOn: date("2027-06-20"), ListOpensOn: date("2027-07-01")}, nil},
+		{"MBO in May before a 1 July list", mbo, Timing{SwitchOn: date("2027-05-20"), ListOpensOn: date("2027-07-01")}, []string{WarnMidSchoolYear}},
+		{"MBO without list date: no deadline warning", mbo, Timing{SwitchOn: date("2027-07-20")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,5 +167,21 @@ func TestCheckScenarioWarnings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCheckScenarioTimingInvalid(t *testing.T) {
+	s := Scenario{Sector: SectorVO, From: vo(1, "Magister"), To: vo(1, "SOM")}
+	for name, tc := range map[string]struct {
+		t     Timing
+		field string
+	}{
+		"switch before request": {Timing{RequestedOn: date("2027-03-01"), SwitchOn: date("2027-02-01")}, "switch_on"},
+		"list date for VO":      {Timing{SwitchOn: date("2027-07-01"), ListOpensOn: date("2027-07-01")}, "list_opens_on"},
+	} {
+		_, err := CheckScenario(s, tc.t)
+		if e, ok := err.(*Error); !ok || e.Field != tc.field {
+			t.Errorf("%s: got %v, want an error on %s", name, err, tc.field)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,9 +390,17 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 		if !strings.Contains(done.Raw, id) {
 			t.Errorf("completed case not listed: %s", done.Raw)
 		}
-		ev = en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+		ev = en.want(en.do("dist", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
 		if strings.Count(ev.Raw, `"case.completed"`) != 1 || strings.Count(ev.Raw, `"ticket.closed"`) != 1 || strings.Count(ev.Raw, `"ticket.waived"`) != 1 {
 			t.Errorf("audit trail: %s", ev.Raw)
+		}
+		// A LiKa sees its own ticket and its events, not the other LiKa's.
+		ev = en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "LiKa events")
+		if strings.Contains(ev.Raw, other) || strings.Count(ev.Raw, `"ticket.closed"`) != 1 {
+			t.Errorf("LiKa A's audit trail shows another ticket: %s", ev.Raw)
+		}
+		if c := en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id, nil), 200, "LiKa case"); strings.Contains(c.Raw, other) || len(c.Body["tickets"].([]any)) != 1 {
+			t.Errorf("LiKa A sees another ticket on the case: %v", c.Body["tickets"])
 		}
 	})
 }
@@ -418,8 +427,38 @@ func TestOpenCaseRefusals(t *testing.T) {
 	if reasons, _ := r.Body["details"].(map[string]any)["reasons"].([]any); len(reasons) == 0 {
 		t.Errorf("unsupported scenario without reasons: %s", r.Raw)
 	}
+	// The history choice was made when the case opened; the step cannot
+	// silently contradict it.
+	c := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+	cid := c.Body["id"].(string)
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+cid+"/steps/plan.identity", `{"data":{"change":"realm"}}`), 200, "identity")
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+cid+"/steps/plan.freeze", `{"data":{"freeze_on":"2027-08-01"}}`), 200, "freeze")
+	if r := en.want(en.do("dist", "POST", "/api/v1/cases/"+cid+"/steps/plan.history", `{"data":{"keep_history":false}}`), 409, "contradicting history choice"); !strings.Contains(r.Raw, "keep_history=true") {
+		t.Errorf("history refusal: %s", r.Raw)
+	}
+	if c.Body["scenario"].(map[string]any)["to"].(map[string]any)["kind"] != "elo" {
+		t.Errorf("scenario not normalised: %v", c.Body["scenario"])
+	}
+	// Opened at the same moment, three cases get three business keys.
+	var wg sync.WaitGroup
+	ids := make([]string, 3)
+	for i := range ids {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-20"}`)
+			if r.Status == 201 {
+				ids[i] = r.Body["id"].(string)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if ids[0] == "" || ids[1] == "" || ids[2] == "" || ids[0] == ids[1] || ids[1] == ids[2] || ids[0] == ids[2] {
+		t.Errorf("concurrent opens: %v", ids)
+	}
 	en.want(en.do("dist", "GET", "/api/v1/nope", nil), 404, "unknown route")
 	en.want(en.do("dist", "POST", "/api/v1/cases", "{not json"), 400, "bad json")
+	en.want(en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"VO","from":{"quadrant":1,"idp":"SOM"},"to":{"quadrant":1,"idp":"SOM"}} trailing`), 400, "trailing data")
 	en.want(en.do("dist", "POST", "/api/v1/cases", strings.Repeat(" ", 2<<20)), 413, "too large")
 }
 

@@ -77,6 +77,9 @@ func (s *Server) openCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := sc.Validate(); err != nil { // also normalises IdP names and kinds
+		return err
+	}
 	if req.SwitchOn == "" {
 		return cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD")
 	}
@@ -90,6 +93,10 @@ func (s *Server) openCase(c echo.Context) error {
 	}
 	if timing.SwitchOn.Before(timing.RequestedOn) {
 		return cmr.FieldErrorf("switch_on", "%s lies before the request date %s", req.SwitchOn, timing.RequestedOn.Format(cmr.DateLayout))
+	}
+	if sc.Sector == cmr.SectorMBO && timing.ListOpensOn.IsZero() {
+		// Without a date the list is taken to open on 1 August.
+		timing.ListOpensOn = time.Date(timing.SwitchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
 	}
 	check, err := cmr.CheckScenario(sc, timing)
 	if err != nil {
@@ -108,12 +115,8 @@ func (s *Server) openCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := s.newCaseID(ctx, school, timing.SwitchOn)
-	if err != nil {
-		return err
-	}
 	opts := req.options()
-	header := cmr.CaseHeader{ID: id, SchoolID: school.ID, DistributorID: me.OrganisationID, Sector: sc.Sector, Scenario: sc,
+	header := cmr.CaseHeader{SchoolID: school.ID, DistributorID: me.OrganisationID, Sector: sc.Sector, Scenario: sc,
 		Funding: check.Funding, WasWordt: check.WasWordt, Described: check.Described, Options: opts,
 		RequestedOn: timing.RequestedOn, SwitchOn: timing.SwitchOn, ListOpensOn: timing.ListOpensOn, Deadline: check.Deadline,
 		MidYear: check.MidYear, Warnings: check.Warnings, Calendar: s.Calendar, SLADays: s.SLADays}
@@ -125,10 +128,22 @@ func (s *Server) openCase(c echo.Context) error {
 		parties.KennisnetIDs = append(parties.KennisnetIDs, o.ID)
 	}
 	plan := cmr.Procedure(cmr.PlanInput{Sector: sc.Sector, Funding: check.Funding, Options: opts, MidYear: check.MidYear, WasWordt: check.WasWordt})
-	if _, err := s.Engine.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me}); err != nil {
-		return err
+	// Two cases for one school and date opened at once race for the same
+	// business key: the loser takes the next suffix.
+	for attempt := 0; ; attempt++ {
+		if header.ID, err = s.newCaseID(ctx, school, timing.SwitchOn); err != nil {
+			return err
+		}
+		_, err = s.Engine.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me})
+		if err == nil {
+			break
+		}
+		if cmr.KindOf(err) != cmr.KindConflict || attempt >= 5 {
+			return err
+		}
+		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
 	}
-	return s.respondCase(c, http.StatusCreated, id)
+	return s.respondCase(c, http.StatusCreated, header.ID)
 }
 
 func (s *Server) findSchool(ctx context.Context, key string) (cmr.Organisation, error) {
@@ -243,7 +258,22 @@ func (s *Server) respondCase(c echo.Context, status int, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status, s.caseJSON(cs))
+	return c.JSON(status, s.caseJSON(ownTickets(c, cs)))
+}
+
+// ownTickets leaves a LiKa only its own ticket: the others are other
+// publishers' business.
+func ownTickets(c echo.Context, cs cmr.Case) cmr.Case {
+	if me := actor(c); me.Role == cmr.RolePublisher {
+		var mine []cmr.Ticket
+		for _, t := range cs.Tickets {
+			if t.LiKaID == me.OrganisationID {
+				mine = append(mine, t)
+			}
+		}
+		cs.Tickets = mine
+	}
+	return cs
 }
 
 type stepRequest struct {
@@ -310,6 +340,9 @@ func (s *Server) completeStep(c echo.Context) error {
 	if err := precheckStep(cs, *step, me); err != nil {
 		return err
 	}
+	if kh, ok := req.Data["keep_history"].(bool); ok && key == "plan.history" && kh != cs.Options.KeepHistory {
+		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory)
+	}
 	if s.Lists != nil {
 		if err := s.listPrecheck(ctx, viewer(c), cs, key, req.Data); err != nil {
 			return err
@@ -346,9 +379,44 @@ func precheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor) error {
 	case st.State == cmr.StepDone:
 		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key)
 	case st.State == cmr.StepPending:
-		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for step(s) %s", st.Key, strings.Join(st.WaitsFor, ", "))
+		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for step(s) %s", st.Key, strings.Join(waitingFor(cs, st), ", "))
 	}
 	return nil
+}
+
+// waitingFor lists the steps st waits for that are not done; for the final
+// test, the steps a failed test reopened count too.
+func waitingFor(cs cmr.Case, st cmr.Step) []string {
+	state := map[string]cmr.StepState{}
+	for _, x := range cs.Steps {
+		state[x.Key] = x.State
+	}
+	var out []string
+	for _, w := range st.WaitsFor {
+		if state[w] != cmr.StepDone {
+			out = append(out, w)
+		}
+	}
+	if st.Kind == cmr.StepTest {
+		for _, x := range cs.Steps {
+			if x.State == cmr.StepOpen && x.Attempt > 1 && !contains(out, x.Key) {
+				out = append(out, x.Key)
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"the steps before it"}
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
 
 type reasonRequest struct {
@@ -398,14 +466,30 @@ func requireText(field, v, what string) error {
 	return nil
 }
 
-// listEvents handles GET /api/v1/cases/:id/events: the audit trail.
+// listEvents handles GET /api/v1/cases/:id/events: the audit trail. A LiKa
+// sees the events of its own ticket, not of other publishers' tickets.
 func (s *Server) listEvents(c echo.Context) error {
-	events, err := s.Store.Events(c.Request().Context(), viewer(c), c.Param("id"))
+	ctx := c.Request().Context()
+	events, err := s.Store.Events(ctx, viewer(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, len(events))
-	for i, e := range events {
+	var own map[string]bool
+	if me := actor(c); me.Role == cmr.RolePublisher {
+		tickets, err := s.Store.Tickets(ctx, viewer(c), gormdb.TicketFilter{CaseID: c.Param("id")})
+		if err != nil {
+			return err
+		}
+		own = map[string]bool{}
+		for _, t := range tickets {
+			own[t.ID] = true
+		}
+	}
+	out := make([]map[string]any, 0, len(events))
+	for _, e := range events {
+		if own != nil && e.TicketID != "" && !own[e.TicketID] {
+			continue
+		}
 		m := map[string]any{"type": e.Type, "at": e.At.Format(time.RFC3339)}
 		if e.Step != "" {
 			m["step"] = e.Step
@@ -421,7 +505,7 @@ func (s *Server) listEvents(c echo.Context) error {
 		if len(e.Details) > 0 {
 			m["details"] = e.Details
 		}
-		out[i] = m
+		out = append(out, m)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"events": out})
 }

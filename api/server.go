@@ -227,6 +227,9 @@ func bind(c echo.Context, v any) error {
 		}
 		return cmr.Errorf(cmr.KindInvalid, "the body could not be read as JSON: %v", err)
 	}
+	if dec.More() {
+		return cmr.Errorf(cmr.KindInvalid, "the body holds more than one JSON value: send one object")
+	}
 	return nil
 }
 

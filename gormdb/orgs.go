@@ -106,6 +106,10 @@ func (s *Store) Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Org
 // UpsertUser creates or updates a user (keyed on e-mail).
 func (s *Store) UpsertUser(ctx context.Context, u cmr.User) (cmr.User, error) {
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	if existing, err := s.UserByEmail(ctx, u.Email); err == nil && existing.OrganisationID != u.OrganisationID {
+		// Its tokens would act for the new organisation: refuse.
+		return cmr.User{}, cmr.Errorf(cmr.KindConflict, "%s already belongs to organisation %s; a person moves by getting a new account", u.Email, existing.OrganisationID)
+	}
 	if u.ID == "" {
 		u.ID = newID("u")
 	}

@@ -40,6 +40,9 @@ func TestTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := s.UpsertUser(ctx, cmr.User{OrganisationID: "lika2", Email: "lika@example.org", Name: "Lika"}); cmr.KindOf(err) != cmr.KindConflict {
+			t.Errorf("moving a user (and its tokens) to another organisation: %v", err)
+		}
 		got, err := s.Authenticate(ctx, tok)
 		if err != nil || got.ID != u.ID || got.Role != cmr.RolePublisher || got.Email != "lika@example.org" {
 			t.Fatalf("authenticate: %+v %v", got, err)

@@ -39,6 +39,9 @@ Settings (environment):
   CMR_ADDR             listen address for serve, default ":8080"
   CMR_LIBERATION_DAY   5 May off: every_year, lustrum (default) or never
   CMR_END_OF_DAY       when a working day ends for the SLA, default 17:00
+  CMR_GOOD_FRIDAY_OFF  true to count Good Friday as a day off (default: a working day)
+  CMR_MASTER_KEY       base64 32-byte key that encrypts was-wordt lists (serve; dev keeps one in its data dir)
+  CMR_LIST_RETENTION_DAYS  days list data is kept after a case ends, default 30 (dev, worker)
 `
 
 func main() {

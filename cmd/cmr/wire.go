@@ -43,6 +43,13 @@ func calendarConfig() (cmr.CalendarConfig, error) {
 	if v := os.Getenv("CMR_LIBERATION_DAY"); v != "" {
 		cfg.LiberationDay = cmr.LiberationDay(v)
 	}
+	if v := os.Getenv("CMR_GOOD_FRIDAY_OFF"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("CMR_GOOD_FRIDAY_OFF: want true or false, got %q", v)
+		}
+		cfg.GoodFridayOff = b
+	}
 	if v := os.Getenv("CMR_END_OF_DAY"); v != "" {
 		t, err := time.Parse("15:04", v)
 		if err != nil {
