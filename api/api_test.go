@@ -70,7 +70,7 @@ func init() {
 
 // env is one API over one store, with a token per demo party.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	client client.Client
 	e      *echo.Echo
 	store  *gormdb.Store
@@ -88,7 +88,7 @@ var parties = []cmr.Organisation{
 	{ID: "kn", Name: "Kennisnet", Role: cmr.RoleKennisnet},
 }
 
-func newEnv(t *testing.T, store *gormdb.Store) *env {
+func newEnv(t testing.TB, store *gormdb.Store) *env {
 	ns := <-nextNamespace
 	c, err := client.Dial(client.Options{HostPort: temporalHostPort, Namespace: ns, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {

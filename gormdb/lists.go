@@ -29,13 +29,19 @@ type listRow struct {
 	Format     string
 	Version    int
 	RowCount   int
-	Ciphertext []byte
 	UploadedBy string
 	UploadedAt time.Time
 	Current    bool
 }
 
 func (listRow) TableName() string { return "lists" }
+
+type listDataRow struct {
+	ListID     string
+	Ciphertext []byte
+}
+
+func (listDataRow) TableName() string { return "list_data" }
 
 func (r listRow) domain() cmr.ListVersion {
 	v := cmr.ListVersion{ID: r.ID, CaseID: r.CaseID, TicketID: r.TicketID, Kind: r.Kind, Format: r.Format, Version: r.Version,
@@ -88,13 +94,16 @@ func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []by
 		if v.Version != last+1 {
 			return cmr.Errorf(cmr.KindConflict, "another upload of this list arrived at the same time; upload again")
 		}
-		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ?", v.CaseID, v.TicketID, v.Kind).Update("current", false).Error; err != nil {
+		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ? AND current = ?", v.CaseID, v.TicketID, v.Kind, true).Update("current", false).Error; err != nil {
 			return err
 		}
 		v.UploadedAt, v.Current = now(), true
 		row := listRow{ID: v.ID, CaseID: v.CaseID, TicketID: v.TicketID, Kind: v.Kind, Format: v.Format, Version: v.Version, RowCount: v.RowCount,
-			Ciphertext: ciphertext, UploadedBy: mustJSON(v.UploadedBy), UploadedAt: v.UploadedAt, Current: true}
+			UploadedBy: mustJSON(v.UploadedBy), UploadedAt: v.UploadedAt, Current: true}
 		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&listDataRow{ListID: v.ID, Ciphertext: ciphertext}).Error; err != nil {
 			return err
 		}
 		actor := v.UploadedBy
@@ -119,7 +128,7 @@ func (s *Store) Lists(ctx context.Context, v Viewer, caseID string) ([]cmr.ListV
 		return nil, err
 	}
 	var rows []listRow
-	if err := s.db.WithContext(ctx).Omit("ciphertext").Where("case_id = ?", caseID).Order("kind, ticket_id, version DESC").Find(&rows).Error; err != nil {
+	if err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Order("kind, ticket_id, version DESC").Find(&rows).Error; err != nil {
 		return nil, wrap("lists", err)
 	}
 	out := make([]cmr.ListVersion, len(rows))
@@ -139,7 +148,11 @@ func (s *Store) ListData(ctx context.Context, v Viewer, caseID, listID string) (
 	if err := s.db.WithContext(ctx).Where("case_id = ? AND id = ?", caseID, listID).Take(&row).Error; err != nil {
 		return cmr.ListVersion{}, nil, wrap("list", err)
 	}
-	return row.domain(), row.Ciphertext, nil
+	var data listDataRow
+	if err := s.db.WithContext(ctx).Where("list_id = ?", listID).Take(&data).Error; err != nil {
+		return cmr.ListVersion{}, nil, wrap("list data", err)
+	}
+	return row.domain(), data.Ciphertext, nil
 }
 
 // AppendEvent adds an event the API records itself (a download, say).
@@ -169,6 +182,9 @@ func (s *Store) PurgeLists(ctx context.Context, closedBefore time.Time) ([]strin
 		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			var n int64
 			if err := tx.Model(&listRow{}).Where("case_id = ?", id).Count(&n).Error; err != nil {
+				return err
+			}
+			if err := tx.Where("list_id IN (?)", tx.Model(&listRow{}).Select("id").Where("case_id = ?", id)).Delete(&listDataRow{}).Error; err != nil {
 				return err
 			}
 			if err := tx.Where("case_id = ?", id).Delete(&listRow{}).Error; err != nil {

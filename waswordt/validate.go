@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -73,9 +74,45 @@ func (l List) Cell(r Row, key string) string {
 	return ""
 }
 
+// validIdentity reports whether v is userid@realm: exactly one @, text on
+// both sides, no white space. (A loop: this runs twice per row.)
+func validIdentity(v string) bool {
+	at := -1
+	for i, r := range v {
+		switch {
+		case r == '@':
+			if at >= 0 {
+				return false
+			}
+			at = i
+		case unicode.IsSpace(r):
+			return false
+		}
+	}
+	return at > 0 && at < len(v)-1
+}
+
+// postcode returns a Dutch postcode as "1234 AB", or false.
+func postcode(v string) (string, bool) {
+	v = strings.Replace(v, " ", "", 1)
+	if len(v) != 6 || v[0] < '1' || v[0] > '9' {
+		return "", false
+	}
+	for i := 1; i < 4; i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return "", false
+		}
+	}
+	letters := strings.ToUpper(v[4:])
+	for i := 0; i < 2; i++ {
+		if letters[i] < 'A' || letters[i] > 'Z' {
+			return "", false
+		}
+	}
+	return v[:4] + " " + letters, true
+}
+
 var (
-	identityRE    = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
-	postcodeRE    = regexp.MustCompile(`^([1-9][0-9]{3}) ?([A-Za-z]{2})$`)
 	houseNumberRE = regexp.MustCompile(`^[1-9][0-9]{0,4}(\s?[A-Za-z]{1,4}|\s?[-/]\s?[A-Za-z0-9]{1,6})?$`)
 )
 
@@ -194,18 +231,18 @@ func checkCell(c Column, v string, line int, rep *Report) string {
 	}
 	switch c.Kind {
 	case KindPostcode:
-		m := postcodeRE.FindStringSubmatch(v)
-		if m == nil {
+		pc, ok := postcode(v)
+		if !ok {
 			rep.add(Problem{Row: line, Column: c.Heading, Code: "postcode", NL: "Geen geldige postcode: gebruik 4 cijfers en 2 letters, zoals 1234 AB.", EN: "Not a valid postcode: use 4 digits and 2 letters, like 1234 AB."})
 			return v
 		}
-		return m[1] + " " + strings.ToUpper(m[2])
+		return pc
 	case KindHouseNumber:
 		if !houseNumberRE.MatchString(v) {
 			rep.add(Problem{Row: line, Column: c.Heading, Code: "house_number", NL: "Geen geldig huisnummer: een getal, eventueel met toevoeging (12, 12a, 12-3).", EN: "Not a valid house number: a number, optionally with an addition (12, 12a, 12-3)."})
 		}
 	case KindOldIdentity, KindNewIdentity:
-		if !identityRE.MatchString(v) {
+		if !validIdentity(v) {
 			rep.add(Problem{Row: line, Column: c.Heading, Code: "identity", NL: "Geen geldige identiteit: verwacht gebruikersnaam@realm, zonder spaties en met precies één @.", EN: "Not a valid identity: expected userid@realm, without spaces and with exactly one @."})
 		}
 	}
@@ -241,7 +278,8 @@ func checkList(f Format, cols []Column, list List, opt Options, rep *Report) {
 		}
 		return strings.Join(parts, "\x00")
 	}
-	firstOld, firstNew, firstPerson := map[string]int{}, map[string]int{}, map[string]int{}
+	n := len(list.Rows)
+	firstOld, firstNew, firstPerson := make(map[string]int, n), make(map[string]int, n), make(map[string]int, n)
 	realms := map[string]int{}
 	var realmOrder []string
 	for _, r := range list.Rows {

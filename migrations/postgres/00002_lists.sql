@@ -18,7 +18,6 @@ CREATE TABLE lists (
     format      TEXT NOT NULL,
     version     INTEGER NOT NULL,
     row_count   INTEGER NOT NULL,
-    ciphertext  BYTEA,
     uploaded_by JSONB NOT NULL,
     uploaded_at TIMESTAMPTZ NOT NULL,
     current     BOOLEAN NOT NULL,
@@ -26,10 +25,18 @@ CREATE TABLE lists (
 );
 CREATE INDEX lists_case ON lists (case_id, kind, current);
 
+-- The ciphertext apart from the metadata, so that marking a version as no
+-- longer current never rewrites megabytes.
+CREATE TABLE list_data (
+    list_id    TEXT PRIMARY KEY REFERENCES lists (id) ON DELETE CASCADE,
+    ciphertext BYTEA NOT NULL
+);
+
 -- Rows a LiKa reports it could not process when it closes its ticket.
 ALTER TABLE tickets ADD COLUMN unprocessed JSONB;
 
 -- +goose Down
 ALTER TABLE tickets DROP COLUMN unprocessed;
+DROP TABLE list_data;
 DROP TABLE lists;
 DROP TABLE case_keys;
