@@ -477,3 +477,69 @@ func (s *CaseState) advance(at time.Time) {
 		s.Status = CaseCompleted
 	}
 }
+
+// CanReturnList checks that a may return the completed list to one
+// publisher now (MBO 8c per ticket): the case's distributor, the school's
+// validated list returned (8b done), the ticket still waiting for it.
+func (s *CaseState) CanReturnList(a Actor, ticketID string) error {
+	if err := s.requireParty(a); err != nil {
+		return err
+	}
+	t := s.ticket(ticketID)
+	if t == nil {
+		return ErrNotFound
+	}
+	if a.Role != RoleDistributor {
+		return Errorf(KindForbidden, "the distributor returns the completed list to each publisher")
+	}
+	if err := s.requireOpenCase(); err != nil {
+		return err
+	}
+	var step StepDef
+	for _, d := range s.Plan {
+		if d.StartsClocks {
+			step = d
+		}
+	}
+	if step.Key == "" {
+		return Errorf(KindConflict, "this case has no list to return (calamity or no lists): the SLA clocks started with the tickets")
+	}
+	if _, p := s.def(step.Key); p.State != StepOpen {
+		return Errorf(KindConflict, "the list cannot be returned yet: step %s waits for step(s) %s", step.Key, strings.Join(s.waitingFor(step), ", "))
+	}
+	if t.State != TicketAwaitingList {
+		return Errorf(KindConflict, "the list was already returned to the LiKa of ticket %s", ticketID)
+	}
+	return nil
+}
+
+// ReturnList returns the list to one publisher: its ticket's clock starts.
+// When every publisher has it, the return step (8c) is done.
+func (s *CaseState) ReturnList(a Actor, ticketID string, at time.Time) (Effects, error) {
+	if err := s.CanReturnList(a, ticketID); err != nil {
+		return Effects{}, err
+	}
+	s.ticket(ticketID).State = TicketOpen
+	if len(s.ticketsAwaitingList()) == 0 {
+		for _, d := range s.Plan {
+			if d.StartsClocks {
+				_, p := s.def(d.Key)
+				actor := a
+				p.State, p.DoneBy, p.DoneAt = StepDone, &actor, at
+			}
+		}
+		s.ClocksStarted = true
+		s.advance(at)
+	}
+	return Effects{Completed: s.Status == CaseCompleted}, nil
+}
+
+func (s *CaseState) ticketsAwaitingList() []TicketProgress {
+	var out []TicketProgress
+	for _, t := range s.Tickets {
+		if t.State == TicketAwaitingList {
+			out = append(out, t)
+		}
+	}
+	return out
+}

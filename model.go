@@ -138,6 +138,7 @@ const (
 	EventListUploaded   = "list.uploaded"
 	EventListDownloaded = "list.downloaded"
 	EventListsPurged    = "lists.purged"
+	EventListReturned   = "list.returned" // MBO: the completed list returned to one publisher
 )
 
 // ListVersion describes a stored list version; its rows are encrypted and

@@ -234,8 +234,18 @@ func TestMBOListFlow(t *testing.T) {
 		t.Errorf("empty wordt cell: %s", rep.Raw)
 	}
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", full), 201, "returned list")
+	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 409, "return before 8b")
 	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
-	c := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8c", `{}`), 200, "8c")
+	en.want(en.do("school-mbo", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 403, "school returns")
+	ret := en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 200, "return to LiKa A")
+	if ret.Body["state"] != "open" || ret.Body["due_at"] == nil {
+		t.Errorf("ticket after its return: %s", ret.Raw)
+	}
+	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 409, "return twice")
+	if b := en.want(en.do("dist", "GET", "/api/v1/tickets/"+t2, nil), 200, "ticket B"); b.Body["state"] != "awaiting_list" {
+		t.Errorf("LiKa B's clock started with A's return: %s", b.Raw)
+	}
+	c := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8c", `{}`), 200, "8c returns to the rest")
 	for _, x := range c.Body["tickets"].([]any) {
 		if x.(map[string]any)["state"] != "open" {
 			t.Errorf("ticket after the return: %v", x)
@@ -272,4 +282,38 @@ func TestTemplatesAndWordtBuilder(t *testing.T) {
 		t.Errorf("pattern: %s", res.Raw)
 	}
 	en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/wordt", `{"old":{"identity":"Login"}}`), 400, "no file")
+}
+
+func TestListRoutesHideForeignCases(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"02CD","from":{"eck":true,"kind":"elo"},"to":{"eck":true,"kind":"elo"},"likas":["lika-a"],"switch_on":"2027-07-10"}`), 201, "open")
+	id := r.Body["id"].(string)
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/6", `{"data":{"licences":"alle","identity_change":"identity"}}`), 200, "step 6")
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/7", `{}`), 200, "step 7")
+	r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+	tk := r.Body["tickets"].([]any)[0].(map[string]any)["id"].(string)
+	v := en.want(en.upload("lika-a", "/api/v1/tickets/"+tk+"/list", mboPart("a", 2, false)), 201, "part")
+	list := v.Body["id"].(string)
+	routes := []struct{ method, path, body string }{
+		{"POST", "/api/v1/cases/" + id + "/lists", mboPart("a", 2, true)},
+		{"POST", "/api/v1/tickets/" + tk + "/list", mboPart("a", 2, false)},
+		{"GET", "/api/v1/cases/" + id + "/lists", ""},
+		{"GET", "/api/v1/cases/" + id + "/lists/" + list, ""},
+		{"GET", "/api/v1/cases/" + id + "/lists/merged", ""},
+		{"POST", "/api/v1/cases/" + id + "/wordt", `{}`},
+		{"POST", "/api/v1/tickets/" + tk + "/close", `{"unprocessed":[{"row":2,"reason":"x"}]}`},
+	}
+	for _, org := range []string{"dist-other", "lika-b", "school-vo"} {
+		for _, rt := range routes {
+			var body any
+			if rt.body != "" {
+				body = rt.body
+			}
+			en.want(en.do(org, rt.method, rt.path, body), 404, org+" "+rt.method+" "+rt.path)
+		}
+	}
+	// The other LiKa on the case would see the list only through its own ticket.
+	if l := en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "own LiKa"); !strings.Contains(l.Raw, list) {
+		t.Errorf("the LiKa does not see its own part: %s", l.Raw)
+	}
 }

@@ -94,6 +94,7 @@ func (s *Server) Register(e *echo.Echo) {
 	g.GET("/tickets/:id", s.getTicket)
 	g.POST("/tickets/:id/close", s.closeTicket)
 	g.POST("/tickets/:id/waive", s.waiveTicket)
+	g.POST("/tickets/:id/return", s.returnList)
 	g.GET("/organisations", s.listOrganisations)
 	g.GET("/me", s.me)
 }

@@ -130,3 +130,39 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	}
 	return c.JSON(http.StatusOK, s.ticketJSON(t))
 }
+
+// returnList handles POST /api/v1/tickets/:id/return: the distributor
+// returns the completed was-wordt list to this ticket's publisher (MBO
+// 8c), which starts the ticket's SLA clock. Once every publisher has it,
+// step 8c is done.
+func (s *Server) returnList(c echo.Context) error {
+	ctx := c.Request().Context()
+	me := actor(c)
+	t, err := s.Store.Ticket(ctx, viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if me.Role != cmr.RoleDistributor {
+		return cmr.Errorf(cmr.KindForbidden, "the distributor returns the completed list to each publisher")
+	}
+	cs, err := s.Store.Case(ctx, viewer(c), t.CaseID)
+	if err != nil {
+		return err
+	}
+	if t.State != cmr.TicketAwaitingList {
+		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID)
+	}
+	if s.Lists != nil {
+		if err := s.listPrecheck(ctx, viewer(c), cs, "8c", map[string]any{}); err != nil {
+			return err
+		}
+	}
+	if _, err := s.Engine.Update(ctx, t.CaseID, workflows.UpdateReturnList, workflows.ReturnRequest{Actor: me, TicketID: t.ID}); err != nil {
+		return err
+	}
+	t, err = s.Store.Ticket(ctx, viewer(c), t.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.ticketJSON(t))
+}

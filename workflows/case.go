@@ -118,6 +118,9 @@ func (c *caseRun) registerHandlers(ctx workflow.Context) error {
 			}
 			return nil
 		}},
+		{UpdateReturnList, c.returnList, func(ctx workflow.Context, r ReturnRequest) error {
+			return refusal(c.state.CanReturnList(r.Actor, r.TicketID))
+		}},
 		{UpdateCancel, c.cancel, func(ctx workflow.Context, r CancelRequest) error {
 			return refusal(c.state.CanCancel(r.Actor))
 		}},
@@ -223,6 +226,38 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 		return UpdateResult{}, err
 	}
 	if err := workflow.Await(ctx, func() bool { return c.settled[r.TicketID] }); err != nil {
+		return UpdateResult{}, err
+	}
+	return c.result(nil), nil
+}
+
+// returnList returns the completed list to one publisher and answers once
+// its ticket has written that its clock runs.
+func (c *caseRun) returnList(ctx workflow.Context, r ReturnRequest) (UpdateResult, error) {
+	child, ok := c.children[r.TicketID]
+	if !ok {
+		return UpdateResult{}, refusal(cmr.ErrNotFound)
+	}
+	eff, err := c.state.ReturnList(r.Actor, r.TicketID, workflow.Now(ctx))
+	if err != nil {
+		return UpdateResult{}, refusal(err)
+	}
+	e := c.event(ctx, cmr.EventListReturned, &r.Actor)
+	e.TicketID = r.TicketID
+	events := []cmr.Event{e}
+	if eff.Completed {
+		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
+	}
+	if err := c.save(ctx, "", events...); err != nil {
+		return UpdateResult{}, err
+	}
+	if err := child.SignalChildWorkflow(ctx, SignalStartClock, nil).Get(ctx, nil); err != nil {
+		return UpdateResult{}, err
+	}
+	if _, err := workflow.AwaitWithTimeout(ctx, time.Minute, func() bool {
+		st, ok := c.recorded[r.TicketID]
+		return ok && st != cmr.TicketAwaitingList
+	}); err != nil {
 		return UpdateResult{}, err
 	}
 	return c.result(nil), nil

@@ -25,6 +25,7 @@ const (
 	UpdateConfirmTest   = "confirm-test"
 	UpdateResolveTicket = "resolve-ticket"
 	UpdateCancel        = "cancel"
+	UpdateReturnList    = "return-list"
 	QueryState          = "state"
 
 	SignalStartClock = "start-clock"
@@ -68,6 +69,12 @@ type TicketRequest struct {
 	TicketID     string          `json:"ticket_id"`
 	To           cmr.TicketState `json:"to"`
 	SubmissionID string          `json:"submission_id"`
+}
+
+// ReturnRequest returns the completed list to one publisher (MBO 8c).
+type ReturnRequest struct {
+	Actor    cmr.Actor `json:"actor"`
+	TicketID string    `json:"ticket_id"`
 }
 
 // CancelRequest cancels the case.

@@ -394,3 +394,42 @@ func TestConcurrentCloseAndWaive(t *testing.T) {
 		t.Errorf("%d close/waive events, want 1", n)
 	}
 }
+
+func TestMBOListReturnedPerPublisher(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorMBO, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams)) // Tuesday
+	t1, t2 := cmr.TicketIDFor(in.Header.ID, 1), cmr.TicketIDFor(in.Header.ID, 2)
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, cmr.KindNotFound) // no tickets yet
+	for _, k := range []string{"2", "3", "4", "5", "6", "7", "8a"} {
+		d, _ := cmr.FindStep(in.Plan, k)
+		h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: k}, "")
+	}
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, cmr.KindConflict) // 8b not done
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "8b"}, "")
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: school, TicketID: t1}, cmr.KindForbidden)
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, "")
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, cmr.KindConflict) // twice
+	// A day later (Wednesday) the second publisher gets it.
+	h.update(24*time.Hour, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t2}, "")
+	h.after(time.Minute, func() {
+		d1, d2 := h.store.tickets[t1].DueAt, h.store.tickets[t2].DueAt
+		if d1 == nil || d2 == nil || !d1.Equal(time.Date(2027, 6, 4, 17, 0, 0, 0, ams)) || !d2.Equal(time.Date(2027, 6, 7, 17, 0, 0, 0, ams)) {
+			t.Errorf("due moments %v and %v, want Fri 4 and Mon 7 June 17:00", d1, d2)
+		}
+		cs := h.store.cases[in.Header.ID]
+		if st, _ := cs.Step("8c"); st.State != cmr.StepDone {
+			t.Errorf("8c after returning to every publisher: %s", st.State)
+		}
+	})
+	for i, id := range in.Parties.LiKaIDs {
+		h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika(id), TicketID: cmr.TicketIDFor(in.Header.ID, i+1), To: cmr.TicketClosed}, "")
+	}
+	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "11"}, "")
+	h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, "")
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	if n := len(h.store.eventsOf(cmr.EventListReturned)); n != 2 {
+		t.Errorf("%d list.returned events, want 2", n)
+	}
+}
