@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -60,7 +61,12 @@ func readUpload(c echo.Context) ([]byte, error) {
 			}
 		}
 	}
-	data, err := io.ReadAll(io.LimitReader(src, limit+1))
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= limit && mt != "multipart/form-data" {
+		buf.Grow(int(n) + 1)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(src, limit+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
 	}

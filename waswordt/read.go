@@ -57,28 +57,28 @@ func fileProblem(code, nl, en string) *Report {
 // decodeText turns the bytes into UTF-8: a UTF-8 or UTF-16 byte-order mark
 // decides; otherwise valid UTF-8 stays, anything else is Windows-1252 (what
 // Dutch Excel writes when it saves "CSV (gescheiden door lijstscheidingsteken)").
-func decodeText(data []byte) (string, error) {
+func decodeText(data []byte) ([]byte, error) {
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}) {
 		out, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
-		return string(out), err
+		return out, err
 	}
 	if utf8.Valid(data) {
-		return string(data), nil
+		return data, nil
 	}
 	out, _, err := transform.Bytes(charmap.Windows1252.NewDecoder(), data)
-	return string(out), err
+	return out, err
 }
 
 // delimiter picks ';' or ',' (or a tab) by counting outside quotes in the
 // header line.
-func delimiter(text string) rune {
+func delimiter(text []byte) rune {
 	line := text
-	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
+	if i := bytes.IndexAny(text, "\r\n"); i >= 0 {
 		line = text[:i]
 	}
 	counts := map[rune]int{}
 	quoted := false
-	for _, r := range line {
+	for _, r := range string(line) {
 		switch {
 		case r == '"':
 			quoted = !quoted
@@ -103,7 +103,7 @@ func readCSV(data []byte) (Table, error) {
 	if err != nil {
 		return Table{}, fileProblem("encoding", "De tekenset van het bestand is niet te lezen; sla het op als CSV UTF-8.", "The file's character set cannot be read; save it as CSV UTF-8.")
 	}
-	r := csv.NewReader(strings.NewReader(text))
+	r := csv.NewReader(bytes.NewReader(text))
 	r.Comma = delimiter(text)
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = false
