@@ -124,23 +124,31 @@ func readCSV(data []byte) (Table, error) {
 				EN: "This line is not valid CSV (probably a quote that is never closed)."}}}
 		}
 		start, _ := r.FieldPos(0)
-		if t.Header == nil {
-			t.Header = rec
-			continue
+		if err := t.add(rec, start); err != nil {
+			return Table{}, err
 		}
-		if blank(rec) {
-			continue
-		}
-		if len(t.Rows) >= MaxRows {
-			return Table{}, fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels; splits hem op.", MaxRows), fmt.Sprintf("The list has more than %d rows; split it.", MaxRows))
-		}
-		t.Rows = append(t.Rows, rec)
-		t.Lines = append(t.Lines, start)
 	}
 	if t.Header == nil {
 		return Table{}, fileProblem("empty", "Het bestand is leeg.", "The file is empty.")
 	}
 	return t, nil
+}
+
+// add takes the first non-empty record as the heading and the others as
+// rows (with their line numbers), skipping empty ones, within MaxRows.
+func (t *Table) add(rec []string, line int) error {
+	switch {
+	case blank(rec):
+		return nil
+	case t.Header == nil:
+		t.Header = rec
+		return nil
+	case len(t.Rows) >= MaxRows:
+		return fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels; splits hem op.", MaxRows), fmt.Sprintf("The list has more than %d rows; split it.", MaxRows))
+	}
+	t.Rows = append(t.Rows, rec)
+	t.Lines = append(t.Lines, line)
+	return nil
 }
 
 func blank(rec []string) bool {
@@ -176,21 +184,9 @@ func readXLSX(data []byte) (Table, error) {
 		if err != nil {
 			return Table{}, bad
 		}
-		if t.Header == nil {
-			if blank(rec) {
-				continue // leading empty rows before the heading
-			}
-			t.Header = rec
-			continue
+		if err := t.add(rec, line); err != nil {
+			return Table{}, err
 		}
-		if blank(rec) {
-			continue
-		}
-		if len(t.Rows) >= MaxRows {
-			return Table{}, fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels; splits hem op.", MaxRows), fmt.Sprintf("The list has more than %d rows; split it.", MaxRows))
-		}
-		t.Rows = append(t.Rows, rec)
-		t.Lines = append(t.Lines, line)
 	}
 	if err := rows.Error(); err != nil {
 		return Table{}, bad
