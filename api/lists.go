@@ -261,6 +261,12 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 			return err
 		}
 	}
+	// Once handed out, the list stays what the LiKas work from.
+	for _, t := range cs.Tickets {
+		if cs.Sector == cmr.SectorVO || t.State != cmr.TicketAwaitingList {
+			return cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID)
+		}
+	}
 	v, err := s.storeList(ctx, cs, "", kind, l, me)
 	if err != nil {
 		return err
@@ -311,7 +317,7 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 // listVersions handles GET /api/v1/cases/:id/lists: every version with
 // who uploaded it when (no rows).
 func (s *Server) listVersions(c echo.Context) error {
-	vs, err := s.visibleLists(c, c.Param("id"))
+	vs, _, err := s.visibleLists(c, c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -322,32 +328,48 @@ func (s *Server) listVersions(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"lists": out})
 }
 
-// visibleLists: a LiKa sees the case's list once its ticket exists, and
-// of the publishers' parts only its own.
-func (s *Server) visibleLists(c echo.Context, caseID string) ([]cmr.ListVersion, error) {
+// visibleLists applies who may see which list: the school and the
+// distributor see every version; Kennisnet none (it has no part in the
+// lists); a LiKa, once its ticket exists, the VO list, its own MBO part,
+// and the school's completed MBO list only after it was returned to it
+// (and then only its own rows, see downloadList).
+func (s *Server) visibleLists(c echo.Context, caseID string) ([]cmr.ListVersion, *cmr.Ticket, error) {
 	ctx := c.Request().Context()
 	vs, err := s.Lists.Lists(ctx, viewer(c), caseID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	me := actor(c)
-	if me.Role != cmr.RolePublisher {
-		return vs, nil
+	switch actor(c).Role {
+	case cmr.RoleSchool, cmr.RoleDistributor:
+		return vs, nil, nil
+	case cmr.RolePublisher:
+	default:
+		return nil, nil, cmr.Errorf(cmr.KindForbidden, "was-wordt lists hold pupils' data: only the school, the distributor and the LiKas of the case may see them")
 	}
 	tickets, err := s.Store.Tickets(ctx, viewer(c), gormdb.TicketFilter{CaseID: caseID})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(tickets) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
+	own := tickets[0]
 	var out []cmr.ListVersion
 	for _, v := range vs {
-		if v.Kind != cmr.ListSupplier || v.TicketID == tickets[0].ID {
+		switch v.Kind {
+		case cmr.ListComplete:
 			out = append(out, v)
+		case cmr.ListSupplier:
+			if v.TicketID == own.ID {
+				out = append(out, v)
+			}
+		case cmr.ListReturned:
+			if own.State != cmr.TicketAwaitingList && v.Current {
+				out = append(out, v)
+			}
 		}
 	}
-	return out, nil
+	return out, &own, nil
 }
 
 // downloadList handles GET /api/v1/cases/:id/lists/:list?type=csv|xlsx.
@@ -359,7 +381,7 @@ func (s *Server) downloadList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	vs, err := s.visibleLists(c, caseID)
+	vs, own, err := s.visibleLists(c, caseID)
 	if err != nil {
 		return err
 	}
@@ -374,6 +396,12 @@ func (s *Server) downloadList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if own != nil && meta.Kind == cmr.ListReturned {
+		// A publisher gets back its own rows, completed: not the others'.
+		if l, err = s.ownRows(ctx, viewer(c), caseID, *own, l); err != nil {
+			return err
+		}
+	}
 	data, err := waswordt.Render(l, kind)
 	if err != nil {
 		return err
@@ -386,12 +414,39 @@ func (s *Server) downloadList(c echo.Context) error {
 	return sendFile(c, kind, fmt.Sprintf("was-wordt-%s-v%d", caseID, meta.Version), data)
 }
 
+// ownRows keeps the rows of the school's completed list that this
+// publisher supplied.
+func (s *Server) ownRows(ctx context.Context, v gormdb.Viewer, caseID string, t cmr.Ticket, returned waswordt.List) (waswordt.List, error) {
+	part, ok, err := s.current(ctx, v, caseID, t.ID, cmr.ListSupplier)
+	if err != nil || !ok {
+		return waswordt.List{}, err
+	}
+	_, supplied, err := s.loadList(ctx, v, caseID, part.ID)
+	if err != nil {
+		return waswordt.List{}, err
+	}
+	f, _ := waswordt.Lookup(returned.Format)
+	want := map[string]int{}
+	for _, r := range supplied.Rows {
+		want[supplierKey(f, r.Cells)]++
+	}
+	out := waswordt.List{Format: returned.Format, Part: returned.Part}
+	for _, r := range returned.Rows {
+		if k := supplierKey(f, r.Cells); want[k] > 0 {
+			want[k]--
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	return out, nil
+}
+
 // merged returns the current parts of all publishers as one list with the
 // school's columns empty, in ticket order; its row numbers are the ones
 // coverage problems refer to.
 func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (waswordt.List, []string, error) {
 	f := waswordt.ForCase(cs.Scenario)
 	out := waswordt.List{Format: f.ID, Part: waswordt.Complete}
+	emitted := map[string]int{}
 	var missing []string
 	for _, t := range cs.Tickets {
 		lv, ok, err := s.current(ctx, v, cs.ID, t.ID, cmr.ListSupplier)
@@ -406,7 +461,16 @@ func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (wasw
 		if err != nil {
 			return out, nil, err
 		}
+		// A student on several publishers' lists appears once: each key
+		// as often as the most any one publisher supplied it.
+		mine := map[string]int{}
 		for _, r := range part.Rows {
+			k := supplierKey(f, r.Cells)
+			mine[k]++
+			if mine[k] <= emitted[k] {
+				continue
+			}
+			emitted[k]++
 			cells := make([]string, len(f.Columns))
 			copy(cells, r.Cells) // supplier columns come first in every MBO dataset
 			out.Rows = append(out.Rows, waswordt.Row{Line: len(out.Rows) + 2, Cells: cells})
@@ -472,13 +536,15 @@ func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case
 		return err
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	have := map[string]bool{}
+	have := map[string]int{}
 	for _, r := range returned.Rows {
-		have[supplierKey(f, r.Cells)] = true
+		have[supplierKey(f, r.Cells)]++
 	}
 	rep := &waswordt.Report{}
 	for _, r := range merged.Rows {
-		if !have[supplierKey(f, r.Cells)] {
+		if k := supplierKey(f, r.Cells); have[k] > 0 {
+			have[k]--
+		} else {
 			rep.Problems = append(rep.Problems, waswordt.Problem{Row: r.Line, Code: "supplied_row_missing",
 				NL: fmt.Sprintf("Regel %d van de samengevoegde lijst van de uitgevers ontbreekt of is gewijzigd; neem hem over en vul de nieuwe identiteit in.", r.Line),
 				EN: fmt.Sprintf("Row %d of the publishers' merged list is missing or changed; keep it and fill in the new identity.", r.Line)})
@@ -539,13 +605,16 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 
 // checkUnprocessed validates the rows a LiKa reports it could not process
 // against the list its ticket works from.
-func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ticket, rows []cmr.UnprocessedRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
+func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ticket, rows []cmr.UnprocessedRow) (cmr.ListVersion, error) {
+	lv, err := s.unprocessedList(ctx, v, t, rows)
+	return lv, err
+}
+
+func (s *Server) unprocessedList(ctx context.Context, v gormdb.Viewer, t cmr.Ticket, rows []cmr.UnprocessedRow) (cmr.ListVersion, error) {
+	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
 	cs, err := s.Store.Case(ctx, v, t.CaseID)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	kind := cmr.ListComplete
 	if cs.Sector == cmr.SectorMBO {
@@ -553,27 +622,27 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 	}
 	lv, ok, err := s.current(ctx, v, cs.ID, "", kind)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if !ok {
-		return cmr.FieldErrorf("unprocessed", "this case has no list to refer to")
+		return fail(cmr.FieldErrorf("unprocessed", "this case has no list to refer to"))
 	}
 	seen := map[int]bool{}
 	for i, r := range rows {
 		field := "unprocessed[" + strconv.Itoa(i) + "]"
 		switch {
 		case r.Row < 2 || r.Row > lv.RowCount+1:
-			return cmr.FieldErrorf(field+".row", "must be a row of the list: 2 to %d (row 1 is the heading)", lv.RowCount+1)
+			return fail(cmr.FieldErrorf(field+".row", "must be a row of the list: 2 to %d (row 1 is the heading)", lv.RowCount+1))
 		case strings.TrimSpace(r.Reason) == "":
-			return cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed")
+			return fail(cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed"))
 		case len(r.Reason) > 500:
-			return cmr.FieldErrorf(field+".reason", "is longer than 500 characters")
+			return fail(cmr.FieldErrorf(field+".reason", "is longer than 500 characters"))
 		case seen[r.Row]:
-			return cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row)
+			return fail(cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row))
 		}
 		seen[r.Row] = true
 	}
-	return nil
+	return lv, nil
 }
 
 type exportJSON struct {

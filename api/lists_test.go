@@ -35,7 +35,7 @@ func mboPart(lika string, n int, returned bool) string {
 	}
 	b.WriteString("\n")
 	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "S.;Student%s%d;Achter;Zwolle;s%s%d@roc.adfs.nl;", lika, i, lika, i)
+		fmt.Fprintf(&b, "S.;Student%s%d;Achter;Zwolle;s%s%d@roc.adfs.nl;%s%d@roc.real", lika, i, lika, i, lika, i)
 		if returned {
 			fmt.Fprintf(&b, ";s%s%d@roc.nieuw.nl;", lika, i)
 		}
@@ -170,6 +170,7 @@ func TestVOListFlow(t *testing.T) {
 	if strings.Count(ev.Raw, "list.downloaded") != 2 || strings.Count(ev.Raw, "list.uploaded") != 3 {
 		t.Errorf("audit of lists: %s", ev.Raw)
 	}
+	en.want(en.upload("school-vo", base, voList(3)), 409, "replace the list after the LiKas have it")
 	tk := ""
 	for _, x := range r.Body["tickets"].([]any) {
 		if x.(map[string]any)["lika_id"] == "lika-a" {
@@ -236,12 +237,31 @@ func TestMBOListFlow(t *testing.T) {
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", full), 201, "returned list")
 	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 409, "return before 8b")
 	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+	returned := ""
+	for _, x := range en.want(en.do("school-mbo", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "versions").Body["lists"].([]any) {
+		if v := x.(map[string]any); v["kind"] == "returned" && v["current"] == true {
+			returned = v["id"].(string)
+		}
+	}
+	en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists/"+returned, nil), 404, "completed list before its return")
+	en.want(en.do("kn", "GET", "/api/v1/cases/"+id+"/lists", nil), 403, "Kennisnet lists")
+	en.want(en.do("kn", "GET", "/api/v1/cases/"+id+"/lists/"+returned, nil), 403, "Kennisnet download")
 	en.want(en.do("school-mbo", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 403, "school returns")
 	ret := en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 200, "return to LiKa A")
 	if ret.Body["state"] != "open" || ret.Body["due_at"] == nil {
 		t.Errorf("ticket after its return: %s", ret.Raw)
 	}
 	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 409, "return twice")
+	// After its return LiKa A gets the completed list: its own rows only.
+	dl := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/"+returned, nil)
+	dl.Header.Set("Authorization", "Bearer "+en.tokens["lika-a"])
+	rec = httptest.NewRecorder()
+	en.e.ServeHTTP(rec, dl)
+	own, err := waswordt.Read(rec.Body.Bytes())
+	if rec.Code != 200 || err != nil || len(own.Rows) != 2 || strings.Contains(rec.Body.String(), "Studentb") {
+		t.Errorf("LiKa A's completed rows: %d %v %d rows", rec.Code, err, len(own.Rows))
+	}
+	en.want(en.do("lika-b", "GET", "/api/v1/cases/"+id+"/lists/"+returned, nil), 404, "LiKa B before its return")
 	if b := en.want(en.do("dist", "GET", "/api/v1/tickets/"+t2, nil), 200, "ticket B"); b.Body["state"] != "awaiting_list" {
 		t.Errorf("LiKa B's clock started with A's return: %s", b.Raw)
 	}
@@ -316,4 +336,35 @@ func TestListRoutesHideForeignCases(t *testing.T) {
 	if l := en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "own LiKa"); !strings.Contains(l.Raw, list) {
 		t.Errorf("the LiKa does not see its own part: %s", l.Raw)
 	}
+}
+
+func TestMergedListHasSharedStudentsOnce(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"02CD","from":{"eck":true,"kind":"elo"},"to":{"eck":true,"kind":"elo"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-10"}`), 201, "open")
+	id := r.Body["id"].(string)
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/6", `{"data":{"licences":"alle","identity_change":"identity"}}`), 200, "6")
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/7", `{}`), 200, "7")
+	r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+	shared := "S.;Sam;Gedeeld;Zwolle;sam@roc.adfs.nl;sam@roc.real\n"
+	for i, x := range r.Body["tickets"].([]any) {
+		tk := x.(map[string]any)
+		own := fmt.Sprintf("A.;Eigen%d;X;Zwolle;eigen%d@roc.adfs.nl;eigen%d@roc.real\n", i, i, i)
+		en.want(en.upload(tk["lika_id"].(string), "/api/v1/tickets/"+tk["id"].(string)+"/list", mboHead+"\n"+shared+own), 201, "part")
+	}
+	req := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/merged", nil)
+	req.Header.Set("Authorization", "Bearer "+en.tokens["school-mbo"])
+	rec := httptest.NewRecorder()
+	en.e.ServeHTTP(rec, req)
+	merged, err := waswordt.Read(rec.Body.Bytes())
+	if err != nil || len(merged.Rows) != 3 {
+		t.Fatalf("merged: %v %d rows, want 3 (Sam once)", err, len(merged.Rows))
+	}
+	// Filled in as given, it is accepted.
+	var b strings.Builder
+	b.WriteString(strings.Join(merged.Header, ";") + "\n")
+	for i, row := range merged.Rows {
+		row[6] = fmt.Sprintf("nieuw%d@roc.nieuw.nl", i)
+		b.WriteString(strings.Join(row, ";") + "\n")
+	}
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", b.String()), 201, "returned merged list")
 }

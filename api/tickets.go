@@ -75,10 +75,12 @@ func (s *Server) closeTicket(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkUnprocessed(c.Request().Context(), viewer(c), t, req.Unprocessed); err != nil {
+		lv, err := s.checkUnprocessed(c.Request().Context(), viewer(c), t, req.Unprocessed)
+		if err != nil {
 			return err
 		}
-		data["unprocessed"] = req.Unprocessed
+		// The rows refer to this version of the list.
+		data["unprocessed"], data["list_id"], data["list_version"] = req.Unprocessed, lv.ID, lv.Version
 	}
 	return s.resolveTicket(c, cmr.TicketClosed, data)
 }

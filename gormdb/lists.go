@@ -194,6 +194,10 @@ func (s *Store) PurgeLists(ctx context.Context, closedBefore time.Time) ([]strin
 			if err := tx.Model(&caseKeyRow{}).Where("case_id = ?", id).Updates(map[string]any{"wrapped_key": nil, "purged_at": t}).Error; err != nil {
 				return err
 			}
+			// The LiKas' reasons for unprocessed rows may name pupils.
+			if err := tx.Model(&ticketRow{}).Where("case_id = ?", id).Update("unprocessed", nil).Error; err != nil {
+				return err
+			}
 			return insertEvents(tx, []cmr.Event{{Key: "purge:" + id, CaseID: id, Type: cmr.EventListsPurged, At: t,
 				Details: map[string]any{"list_versions_deleted": n, "closed_before": closedBefore.UTC().Format(time.RFC3339)}}})
 		})

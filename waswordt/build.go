@@ -61,7 +61,7 @@ func column(t Table, heading, what string) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("%s: the export has no column %q; its columns are %s", what, heading, strings.Join(t.Header, ", "))
+	return 0, fmt.Errorf("%s: the export has no column %q (it has %d columns; check the heading row)", what, heading, len(t.Header))
 }
 
 func cell(rec []string, i int) string {
@@ -116,6 +116,9 @@ func Build(req BuildRequest) (BuildResult, error) {
 
 	index := map[string][]int{}
 	for i, rec := range req.New.Table.Rows {
+		if !validIdentity(cell(rec, newID)) {
+			continue // a new user without a usable identity cannot be matched
+		}
 		if k := newKey(rec); k != "" {
 			index[k] = append(index[k], i)
 		}
@@ -195,7 +198,7 @@ func patternFunc(req BuildRequest) (func([]string) string, error) {
 		if req.InfixMode != "drop" {
 			fullLast = ix + ln
 		}
-		r := strings.NewReplacer("[voornaam]", fn, "[achternaam]", fullLast, "[v]", fn[:1], "[a]", fullLast[:1], "[tussenvoegsel]", ix)
+		r := strings.NewReplacer("[voornaam]", fn, "[achternaam]", fullLast, "[v]", firstLetter(fn), "[a]", firstLetter(fullLast), "[tussenvoegsel]", ix)
 		return strings.ToLower(r.Replace(req.Pattern))
 	}, nil
 }
@@ -216,14 +219,26 @@ func placeholders(p string) []string {
 	}
 }
 
+func firstLetter(s string) string {
+	for _, r := range s {
+		return string(r)
+	}
+	return ""
+}
+
+// letters that do not decompose into a base letter and a mark.
+var folds = map[rune]string{'ł': "l", 'ø': "o", 'æ': "ae", 'œ': "oe", 'ß': "ss", 'đ': "d", 'ı': "i", 'þ': "th"}
+
 // Simplify folds a name for an identity: lower case, diacritics removed
-// (é → e), spaces and apostrophes dropped ("van der" → "vander", "d'Ancona"
-// → "dancona").
+// (é → e, ł → l, ß → ss), spaces and apostrophes dropped ("van der" →
+// "vander", "d'Ancona" → "dancona").
 func Simplify(s string) string {
 	var b strings.Builder
 	for _, r := range norm.NFD.String(strings.ToLower(s)) {
 		switch {
 		case unicode.Is(unicode.Mn, r), unicode.IsSpace(r), r == '\'', r == '’':
+		case folds[r] != "":
+			b.WriteString(folds[r])
 		default:
 			b.WriteRune(r)
 		}

@@ -47,6 +47,7 @@ const (
 	KindHouseNumber
 	KindOldIdentity
 	KindNewIdentity
+	KindIdentity // another userid@realm value (nlEduPersonRealId beside the ProfileId)
 )
 
 // Party says who fills a column.
@@ -92,7 +93,7 @@ var formats = map[FormatID]Format{
 		{"achternaam", "Achternaam", Required, KindText, BySupplier},
 		{"locatie", "School locatie", IfPresent, KindText, BySupplier},
 		{"profile_new", "nlEduPersonProfileId nieuw", Mandatory, KindNewIdentity, BySchool},
-		{"real_new", "nlEduPersonRealId nieuw", IfPresent, KindText, BySchool},
+		{"real_new", "nlEduPersonRealId nieuw", IfPresent, KindIdentity, BySchool},
 	}},
 	FormatMBOECK: {ID: FormatMBOECK, Name: "MBO was-wordt ECK-school wijzigt IdP", IdentityAttribute: "nlEduPersonProfileId", Columns: []Column{
 		{"voorletters", "Voorletters", Required, KindText, BySupplier},
@@ -100,9 +101,10 @@ var formats = map[FormatID]Format{
 		{"achternaam", "Achternaam", Required, KindText, BySupplier},
 		{"locatie", "School locatie", IfPresent, KindText, BySupplier},
 		{"profile_old", "nlEduPersonProfileId oud", Required, KindOldIdentity, BySupplier},
-		{"real_old", "nlEduPersonRealId oud", IfPresent, KindText, BySupplier},
+		// Column 6 has no "*" in the supplement: the publishers supply it.
+		{"real_old", "nlEduPersonRealId oud", Required, KindIdentity, BySupplier},
 		{"profile_new", "nlEduPersonProfileId nieuw", Mandatory, KindNewIdentity, BySchool},
-		{"real_new", "nlEduPersonRealId nieuw", IfPresent, KindText, BySchool},
+		{"real_new", "nlEduPersonRealId nieuw", IfPresent, KindIdentity, BySchool},
 	}},
 }
 

@@ -21,7 +21,37 @@ const (
 	MaxRows        = 200_000   // data rows
 	MaxUnzipBytes  = 400 << 20 // an XLSX, uncompressed (zip bombs)
 	maxCellRunes   = 500
+	MaxColumns     = 64 // a list has at most 8 columns; more is a wrong file
 )
+
+func tooWide(line int) error {
+	return &Report{Problems: []Problem{{Row: line, Code: "too_many_columns",
+		NL: fmt.Sprintf("Deze regel heeft meer dan %d kolommen: dit is geen was-wordt-lijst, of het scheidingsteken klopt niet.", MaxColumns),
+		EN: fmt.Sprintf("This row has more than %d columns: this is not a was-wordt list, or the separator is wrong.", MaxColumns)}}}
+}
+
+// checkWidth refuses, before parsing, a CSV line with more than MaxColumns
+// separators outside quotes: a file of separators would otherwise become
+// millions of empty cells.
+func checkWidth(text []byte, comma rune) error {
+	line, fields, quoted := 1, 0, false
+	for _, b := range text {
+		switch {
+		case b == '"':
+			quoted = !quoted
+		case b == '\n':
+			if !quoted {
+				fields = 0
+			}
+			line++
+		case rune(b) == comma && !quoted:
+			if fields++; fields >= MaxColumns {
+				return tooWide(line)
+			}
+		}
+	}
+	return nil
+}
 
 // Table is an uploaded file as rows of cells, before validation.
 type Table struct {
@@ -103,11 +133,16 @@ func readCSV(data []byte) (Table, error) {
 	if err != nil {
 		return Table{}, fileProblem("encoding", "De tekenset van het bestand is niet te lezen; sla het op als CSV UTF-8.", "The file's character set cannot be read; save it as CSV UTF-8.")
 	}
+	comma := delimiter(text)
+	if err := checkWidth(text, comma); err != nil {
+		return Table{}, err
+	}
 	r := csv.NewReader(bytes.NewReader(text))
-	r.Comma = delimiter(text)
+	r.Comma = comma
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = false
 	var t Table
+	extra := 0 // line breaks inside quoted cells so far
 	for line := 1; ; line++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -119,13 +154,16 @@ func readCSV(data []byte) (Table, error) {
 			if errors.As(err, &pe) {
 				row = pe.StartLine
 			}
-			return Table{}, &Report{Problems: []Problem{{Row: row, Code: "csv_syntax",
+			return Table{}, &Report{Problems: []Problem{{Row: row - extra, Code: "csv_syntax",
 				NL: "Deze regel is geen geldige CSV (waarschijnlijk een aanhalingsteken dat niet gesloten wordt).",
 				EN: "This line is not valid CSV (probably a quote that is never closed)."}}}
 		}
 		start, _ := r.FieldPos(0)
-		if err := t.add(rec, start); err != nil {
+		if err := t.add(rec, start-extra); err != nil {
 			return Table{}, err
+		}
+		for _, f := range rec {
+			extra += strings.Count(f, "\n")
 		}
 	}
 	if t.Header == nil {
@@ -183,6 +221,12 @@ func readXLSX(data []byte) (Table, error) {
 		rec, err := rows.Columns()
 		if err != nil {
 			return Table{}, bad
+		}
+		for len(rec) > 0 && strings.TrimSpace(rec[len(rec)-1]) == "" {
+			rec = rec[:len(rec)-1]
+		}
+		if len(rec) > MaxColumns {
+			return Table{}, tooWide(line)
 		}
 		if err := t.add(rec, line); err != nil {
 			return Table{}, err

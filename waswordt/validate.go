@@ -165,7 +165,7 @@ func mapHeader(f Format, part Part, header []string, rep *Report) []int {
 			continue
 		}
 		if _, dup := byName[n]; dup {
-			rep.add(Problem{Row: 1, Column: strings.TrimSpace(h), Code: "duplicate_column", NL: "Deze kolom staat twee keer in de kopregel; houd er één.", EN: "This column appears twice in the heading; keep one."})
+			rep.add(Problem{Row: 1, Column: columnName(j), Code: "duplicate_column", NL: "Deze kolom staat twee keer in de kopregel; houd er één.", EN: "This column appears twice in the heading; keep one."})
 			continue
 		}
 		byName[n] = j
@@ -193,7 +193,7 @@ func mapHeader(f Format, part Part, header []string, rep *Report) []int {
 			}
 		}
 	}
-	for _, h := range header {
+	for j, h := range header {
 		n := normaliseHeading(h)
 		if n == "" || known[n] {
 			continue
@@ -201,11 +201,22 @@ func mapHeader(f Format, part Part, header []string, rep *Report) []int {
 		if contains(other, n) {
 			continue // the school's columns may be present, empty, in a publisher's part
 		}
-		rep.add(Problem{Row: 1, Column: strings.TrimSpace(h), Code: "extra_column",
-			NL: fmt.Sprintf("De kolom %q hoort niet bij deze lijst; verwijder hem. Toegestaan: %s.", strings.TrimSpace(h), strings.Join(f.Headings(part), ", ")),
-			EN: fmt.Sprintf("The column %q does not belong in this list; remove it. Allowed: %s.", strings.TrimSpace(h), strings.Join(f.Headings(part), ", "))})
+		// Named by position, not by its text: without a heading row the
+		// "heading" is a pupil's data.
+		rep.add(Problem{Row: 1, Column: columnName(j), Code: "extra_column",
+			NL: fmt.Sprintf("Kolom %s hoort niet bij deze lijst (of de kopregel ontbreekt); verwijder hem. Toegestaan: %s.", columnName(j), strings.Join(f.Headings(part), ", ")),
+			EN: fmt.Sprintf("Column %s does not belong in this list (or the heading row is missing); remove it. Allowed: %s.", columnName(j), strings.Join(f.Headings(part), ", "))})
 	}
 	return index
+}
+
+// columnName is a column's spreadsheet letter: 0 → "A", 27 → "AB".
+func columnName(i int) string {
+	name := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		name = string(rune('A'+(i-1)%26)) + name
+	}
+	return name
 }
 
 func contains(xs []string, x string) bool {
@@ -241,7 +252,7 @@ func checkCell(c Column, v string, line int, rep *Report) string {
 		if !houseNumberRE.MatchString(v) {
 			rep.add(Problem{Row: line, Column: c.Heading, Code: "house_number", NL: "Geen geldig huisnummer: een getal, eventueel met toevoeging (12, 12a, 12-3).", EN: "Not a valid house number: a number, optionally with an addition (12, 12a, 12-3)."})
 		}
-	case KindOldIdentity, KindNewIdentity:
+	case KindOldIdentity, KindNewIdentity, KindIdentity:
 		if !validIdentity(v) {
 			rep.add(Problem{Row: line, Column: c.Heading, Code: "identity", NL: "Geen geldige identiteit: verwacht gebruikersnaam@realm, zonder spaties en met precies één @.", EN: "Not a valid identity: expected userid@realm, without spaces and with exactly one @."})
 		}
@@ -314,7 +325,9 @@ func checkList(f Format, cols []Column, list List, opt Options, rep *Report) {
 				realms[rl]++
 			}
 		}
-		if p := person(r); strings.Trim(p, "\x00") != "" {
+		// Without an old identity (MBO NON-ECK) two students may share a
+		// name and location: only identities can tell them apart.
+		if p := person(r); oldI >= 0 && strings.Trim(p, "\x00") != "" {
 			if first, dup := firstPerson[p]; dup {
 				rep.add(Problem{Row: r.Line, Code: "duplicate_person",
 					NL: fmt.Sprintf("Deze leerling (zelfde naam en gegevens) staat ook op regel %d; verwijder een van beide regels.", first),
@@ -325,8 +338,21 @@ func checkList(f Format, cols []Column, list List, opt Options, rep *Report) {
 		}
 	}
 	if len(realms) > 1 && !opt.SeveralRealms && newI >= 0 {
+		major := realmOrder[0]
+		for _, rl := range realmOrder {
+			if realms[rl] > realms[major] {
+				major = rl
+			}
+		}
 		rep.add(Problem{Row: 0, Column: cols[newI].Heading, Code: "several_realms",
-			NL: fmt.Sprintf("De nieuwe identiteiten gebruiken %d verschillende realms (%s). Klopt dat, bevestig dan 'meerdere realms'; anders corrigeer de afwijkende regels.", len(realms), strings.Join(realmOrder, ", ")),
-			EN: fmt.Sprintf("The new identities use %d different realms (%s). If that is right, confirm 'several realms'; otherwise correct the rows that differ.", len(realms), strings.Join(realmOrder, ", "))})
+			NL: fmt.Sprintf("De nieuwe identiteiten gebruiken %d verschillende realms; de meeste eindigen op @%s. Klopt dat, bevestig dan 'meerdere realms'; anders corrigeer de regels hieronder.", len(realms), major),
+			EN: fmt.Sprintf("The new identities use %d different realms; most end in @%s. If that is right, confirm 'several realms'; otherwise correct the rows below.", len(realms), major)})
+		for _, r := range list.Rows {
+			if rl := realm(r.Cells[newI]); rl != "" && rl != major {
+				rep.add(Problem{Row: r.Line, Column: cols[newI].Heading, Code: "other_realm",
+					NL: fmt.Sprintf("Deze nieuwe identiteit eindigt niet op @%s zoals de meeste.", major),
+					EN: fmt.Sprintf("This new identity does not end in @%s like most.", major)})
+			}
+		}
 	}
 }

@@ -96,8 +96,8 @@ func TestValidateChecks(t *testing.T) {
 		column string
 	}{
 		{"missing column", []byte("Voornaam;Achternaam;Postcode;Huisnummer;Oude identiteit (was)\nJan;Berg;1234 AB;1;a@b\n"), Options{}, "missing_column", 1, "Nieuwe identiteit (wordt)"},
-		{"extra column", []byte(voHeader + ";Klas\n" + goodRows[0] + ";3b\n"), Options{}, "extra_column", 1, "Klas"},
-		{"duplicate column", []byte(voHeader + ";Voornaam\n" + goodRows[0] + ";Jan\n"), Options{}, "duplicate_column", 1, "Voornaam"},
+		{"extra column", []byte(voHeader + ";Klas\n" + goodRows[0] + ";3b\n"), Options{}, "extra_column", 1, "H"},
+		{"duplicate column", []byte(voHeader + ";Voornaam\n" + goodRows[0] + ";Jan\n"), Options{}, "duplicate_column", 1, "H"},
 		{"empty required", voCSV(";;Berg;1234 AB;12;jberg@magis.apel16IH;j.berg@lyceum.nl"), Options{}, "required", 2, "Voornaam"},
 		{"bad identity", voCSV("Jan;;Berg;1234 AB;12;jberg magis;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
 		{"two @", voCSV("Jan;;Berg;1234 AB;12;jberg@magis@x;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
@@ -185,6 +185,8 @@ func malformed() map[string][]byte {
 		"dot":       func(i int, c []string) []string { c[i] = "."; return c },
 		"formula":   func(i int, c []string) []string { c[i] = "=1+1"; return c },
 		"ten zeros": func(i int, c []string) []string { c[i] = "0000000000"; return c },
+		"tab":       func(i int, c []string) []string { c[i] = "a\tb@c"; return c },
+		"two ats":   func(i int, c []string) []string { c[i] = "a@b@c"; return c },
 	}
 	for bname, br := range breakers {
 		for col := 0; col < len(base); col++ {
@@ -225,11 +227,50 @@ func malformed() map[string][]byte {
 	return out
 }
 
+// withXLSX adds XLSX versions of the row-level breakages, and keeps one
+// name per distinct file.
+func withXLSX(t *testing.T, in map[string][]byte) map[string][]byte {
+	vo, _ := Lookup(FormatVO)
+	out := map[string][]byte{}
+	seen := map[string]bool{}
+	add := func(name string, data []byte) {
+		if !seen[string(data)] {
+			seen[string(data)] = true
+			out[name] = data
+		}
+	}
+	for name, data := range in {
+		add(name, data)
+		if !strings.HasPrefix(name, "junk") && !strings.HasPrefix(name, "truncated") {
+			lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(string(data), "\r", "")), "\n")
+			var rows [][]string
+			for _, l := range lines[1:] {
+				rows = append(rows, strings.Split(l, ";"))
+			}
+			if len(rows) == 0 || len(strings.Split(lines[0], ";")) != len(vo.Columns) {
+				continue
+			}
+			x, err := Write(XLSX, strings.Split(lines[0], ";"), rows)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add("xlsx "+name, x)
+		}
+	}
+	return out
+}
+
 func TestMalformedCorpus(t *testing.T) {
 	vo, _ := Lookup(FormatVO)
-	corpus := malformed()
-	if len(corpus) < 150 {
-		t.Fatalf("corpus has %d files, want at least 150", len(corpus))
+	corpus := withXLSX(t, malformed())
+	xlsx := 0
+	for name := range corpus {
+		if strings.HasPrefix(name, "xlsx ") {
+			xlsx++
+		}
+	}
+	if len(corpus) < 150 || xlsx < 30 {
+		t.Fatalf("corpus has %d distinct files (%d XLSX), want at least 150 (30 XLSX)", len(corpus), xlsx)
 	}
 	for name, data := range corpus {
 		tab, err := Read(data)
@@ -243,6 +284,11 @@ func TestMalformedCorpus(t *testing.T) {
 		for _, p := range problems(t, err) {
 			if p.NL == "" || p.EN == "" || p.Code == "" || p.Row < 0 {
 				t.Errorf("%s: unclear problem %+v", name, p)
+			}
+			// A problem in a cell names its row and column.
+			cellLevel := p.Code == "required" || p.Code == "identity" || p.Code == "postcode" || p.Code == "house_number" || p.Code == "too_long"
+			if cellLevel && (p.Row < 2 || p.Column == "") {
+				t.Errorf("%s: cell problem without row and column: %+v", name, p)
 			}
 		}
 	}
@@ -306,13 +352,13 @@ func TestXLSXZipBombRefused(t *testing.T) {
 
 func TestMBOParts(t *testing.T) {
 	f, _ := Lookup(FormatMBOECK)
-	was := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud\nJ.;Jan;Berg;Zwolle;j.berg@roc.adfs.nl;\n"
+	was := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud\nJ.;Jan;Berg;Zwolle;j.berg@roc.adfs.nl;123@roc.nl\n"
 	l, err := Validate(f, SupplierPart, mustRead(t, []byte(was)), Options{})
 	if err != nil || len(l.Rows) != 1 || len(l.Rows[0].Cells) != 6 {
 		t.Fatalf("publisher part: %v %+v", err, l)
 	}
 	// The school's columns may be present but empty in a publisher's part.
-	withEmpty := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\nJ.;Jan;Berg;;j.berg@roc.adfs.nl;;;\n"
+	withEmpty := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\nJ.;Jan;Berg;;j.berg@roc.adfs.nl;123@roc.nl;;\n"
 	if _, err := Validate(f, SupplierPart, mustRead(t, []byte(withEmpty)), Options{}); err != nil {
 		t.Errorf("part with empty school columns: %v", err)
 	}
@@ -403,4 +449,100 @@ func FuzzValidateRow(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHostileAndEdgeInput(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	// A file of separators is refused before it becomes millions of cells.
+	if ps := problems(t, func() error { _, err := Read(bytes.Repeat([]byte(";"), 5<<20)); return err }()); ps[0].Code != "too_many_columns" {
+		t.Errorf("separators: %+v", ps)
+	}
+	// An XLSX row with a cell far to the right is refused.
+	xl := excelizeWide(t)
+	if ps := problems(t, func() error { _, err := Read(xl); return err }()); ps[0].Code != "too_many_columns" || ps[0].Row != 2 {
+		t.Errorf("wide xlsx: %+v", ps)
+	}
+	// Without a heading row, problems name column letters, not the data.
+	_, err := Validate(vo, Complete, mustRead(t, []byte(goodRows[0]+"\n"+goodRows[1]+"\n")), Options{})
+	raw, _ := json.Marshal(err)
+	for _, pii := range []string{"Berg", "jberg", "1234 AB", "lyceum"} {
+		if bytes.Contains(raw, []byte(pii)) {
+			t.Errorf("report quotes %q: %s", pii, raw)
+		}
+	}
+	// A line break inside a quoted cell does not shift row numbers.
+	multi := []byte(voHeader + "\n\"Jan\nJr.\";;Berg;1234 AB;12;jberg@magis;j.berg@lyceum.nl\nPiet;;Bos;9999;1;pbos@magis;p.bos@lyceum.nl\n")
+	_, err = Validate(vo, Complete, mustRead(t, multi), Options{})
+	if ps := problems(t, err); ps[0].Code != "postcode" || ps[0].Row != 3 {
+		t.Errorf("row after a multi-line cell: %+v", ps)
+	}
+	// Several realms: the rows that differ from most are named.
+	_, err = Validate(vo, Complete, mustRead(t, voCSV(goodRows[0], goodRows[2], "Piet;;Bos;1234 AB;14;pbos@magis.apel16IH;p.bos@anders.nl")), Options{})
+	var rows []int
+	for _, p := range problems(t, err) {
+		if p.Code == "other_realm" {
+			rows = append(rows, p.Row)
+		}
+	}
+	if len(rows) != 1 || rows[0] != 4 {
+		t.Errorf("other realm rows: %v", rows)
+	}
+	// MBO NON-ECK: two students with the same name and location are fine.
+	ne, _ := Lookup(FormatMBONonECK)
+	twins := "Voorletters;Voornaam;Achternaam;School locatie\nJ.;Jan;de Jong;Zwolle\nJ.;Jan;de Jong;Zwolle\n"
+	if _, err := Validate(ne, SupplierPart, mustRead(t, []byte(twins)), Options{}); err != nil {
+		t.Errorf("namesakes refused: %v", err)
+	}
+	// MBO RealId columns are identities.
+	eck, _ := Lookup(FormatMBOECK)
+	bad := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud\nJ.;Jan;Berg;;j.berg@roc.adfs.nl;not an identity\n"
+	if ps := problems(t, func() error { _, err := Validate(eck, SupplierPart, mustRead(t, []byte(bad)), Options{}); return err }()); ps[0].Code != "identity" || ps[0].Column != "nlEduPersonRealId oud" {
+		t.Errorf("RealId shape: %+v", ps)
+	}
+}
+
+func excelizeWide(t *testing.T) []byte {
+	vo, _ := Lookup(FormatVO)
+	data, err := Write(XLSX, vo.Headings(Complete), [][]string{append(strings.Split(goodRows[0], ";"), make([]string, 100)...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put a value far to the right of row 2.
+	f, err := excelizeOpen(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestXLSXExportStaysInMemory(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	vo, _ := Lookup(FormatVO)
+	rows := make([][]string, 60_000)
+	for i := range rows {
+		rows[i] = []string{"Jan", "", "Berg", "1234 AB", "1", fmt.Sprintf("j%d@magis", i), fmt.Sprintf("j%d@lyceum.nl", i)}
+	}
+	if _, err := Write(XLSX, vo.Headings(Complete), rows); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the export wrote %d temporary file(s)", len(entries))
+	}
+}
+
+func TestBuildSkipsUnusableIdentitiesAndFoldsLetters(t *testing.T) {
+	old := mustRead(t, []byte("Nr;Voornaam;Achternaam;Login\n1;Łukasz;Nowak;ln@magis\n2;Jan;Berg;jb@magis\n"))
+	nw := mustRead(t, []byte("Nr;UPN\n1;l.nowak@school.nl\n2;not an identity\n"))
+	res, err := Build(BuildRequest{Old: Export{old, "Login"}, New: Export{nw, "UPN"}, OldKey: "Nr"})
+	if err != nil || res.Rows[1].Status != Unmatched || res.Rows[0].Status != Matched {
+		t.Errorf("join with an unusable identity: %+v %v", res, err)
+	}
+	res, err = Build(BuildRequest{Old: Export{old, "Login"}, New: Export{nw, "UPN"}, Pattern: "[v].[achternaam]@school.nl", FirstName: "Voornaam", LastName: "Achternaam"})
+	if err != nil || res.Rows[0].New != "l.nowak@school.nl" {
+		t.Errorf("[v] of Łukasz: %+v %v", res, err)
+	}
+	if Simplify("Strauß-Ødegård") != "strauss-odegard" {
+		t.Errorf("fold: %q", Simplify("Strauß-Ødegård"))
+	}
 }

@@ -58,27 +58,20 @@ func Write(kind FileKind, header []string, rows [][]string) ([]byte, error) {
 		w.Flush()
 		return buf.Bytes(), w.Error()
 	case XLSX:
+		// Built in memory: excelize's stream writer would move a large
+		// sheet into a temporary file, and list data never touches disk.
 		f := excelize.NewFile()
 		defer f.Close()
 		sheet := f.GetSheetName(0)
-		sw, err := f.NewStreamWriter(sheet)
-		if err != nil {
-			return nil, err
-		}
 		for i, rec := range append([][]string{header}, rows...) {
-			cells := make([]any, len(rec))
 			for j, v := range rec {
+				cell, _ := excelize.CoordinatesToCellName(j+1, i+1)
 				// Text cells: postcodes, house numbers and identities must
 				// never become numbers or dates.
-				cells[j] = excelize.Cell{Value: Neutralise(v)}
+				if err := f.SetCellStr(sheet, cell, Neutralise(v)); err != nil {
+					return nil, err
+				}
 			}
-			cell, _ := excelize.CoordinatesToCellName(1, i+1)
-			if err := sw.SetRow(cell, cells); err != nil {
-				return nil, err
-			}
-		}
-		if err := sw.Flush(); err != nil {
-			return nil, err
 		}
 		var buf bytes.Buffer
 		if err := f.Write(&buf); err != nil {
