@@ -556,7 +556,9 @@ func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case
 	return nil
 }
 
-// listRowCount is the number of rows of a case's current list of kind.
+// listPrecheck refuses a list step whose list is not there yet (VO 11;
+// MBO 8a needs every publisher's part, 8b and 8c the school's completed
+// list, 8c also its coverage) and fills the step's row count.
 func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error {
 	if cs.WasWordt == cmr.WasWordtNone {
 		return nil
@@ -604,13 +606,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 }
 
 // checkUnprocessed validates the rows a LiKa reports it could not process
-// against the list its ticket works from.
+// against the list its ticket works from, and returns that list version.
 func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ticket, rows []cmr.UnprocessedRow) (cmr.ListVersion, error) {
-	lv, err := s.unprocessedList(ctx, v, t, rows)
-	return lv, err
-}
-
-func (s *Server) unprocessedList(ctx context.Context, v gormdb.Viewer, t cmr.Ticket, rows []cmr.UnprocessedRow) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
 	cs, err := s.Store.Case(ctx, v, t.CaseID)
 	if err != nil {
@@ -668,12 +665,10 @@ type buildRequest struct {
 // and counts matched, unmatched and ambiguous users. Nothing is stored.
 func (s *Server) buildWordt(c echo.Context) error {
 	ctx := c.Request().Context()
-	me := actor(c)
-	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
-	if err != nil {
+	if _, err := s.Store.Case(ctx, viewer(c), c.Param("id")); err != nil {
 		return err
 	}
-	if me.Role != cmr.RoleSchool {
+	if actor(c).Role != cmr.RoleSchool {
 		return cmr.Errorf(cmr.KindForbidden, "the school builds its \"wordt\" column")
 	}
 	var req buildRequest
@@ -704,6 +699,5 @@ func (s *Server) buildWordt(c echo.Context) error {
 	if err != nil {
 		return cmr.Errorf(cmr.KindInvalid, "%v", err)
 	}
-	_ = cs
 	return c.JSON(http.StatusOK, res)
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -65,6 +66,15 @@ func OpenSQLite(path string) (*Store, error) {
 	// One connection: SQLite has one writer, and queueing here beats
 	// SQLITE_BUSY under concurrent activities.
 	sqlDB.SetMaxOpenConns(1)
+	if err := sqlDB.Ping(); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	// The file holds users, tokens' hashes and encrypted lists: owner only.
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+	}
 	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite()}, nil
 }
 
