@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 )
 
@@ -19,7 +20,12 @@ const benchRows = 50_000
 // Compare with BenchmarkListFloor50k, the same bytes parsed by bare
 // encoding/csv and sealed with AES-GCM.
 func BenchmarkListUpload50k(b *testing.B) {
-	en := newEnv(b, gormdbtest.SQLite(b))
+	b.Run("sqlite", func(b *testing.B) { benchUpload(b, gormdbtest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchUpload(b, gormdbtest.Postgres(b)) })
+}
+
+func benchUpload(b *testing.B, store *gormdb.Store) {
+	en := newEnv(b, store)
 	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
 	path := "/api/v1/cases/" + r.Body["id"].(string) + "/lists"
 	body := []byte(voList(benchRows))

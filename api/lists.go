@@ -116,7 +116,7 @@ func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind stri
 		return cmr.ListVersion{}, err
 	}
 	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: cs.ID, TicketID: ticketID, Kind: kind, Format: string(l.Format), Version: version, RowCount: len(l.Rows), UploadedBy: by}
-	plain, err := json.Marshal(l)
+	plain, err := json.Marshal(stored{Format: l.Format, Part: l.Part, Cells: cellsOf(l)})
 	if err != nil {
 		return cmr.ListVersion{}, err
 	}
@@ -144,11 +144,30 @@ func (s *Server) loadList(ctx context.Context, v gormdb.Viewer, caseID, listID s
 	if err != nil {
 		return meta, waswordt.List{}, fmt.Errorf("open list %s: %w", meta.ID, err)
 	}
-	var l waswordt.List
-	if err := json.Unmarshal(plain, &l); err != nil {
+	var st stored
+	if err := json.Unmarshal(plain, &st); err != nil {
 		return meta, waswordt.List{}, fmt.Errorf("decode list %s: %w", meta.ID, err)
 	}
+	l := waswordt.List{Format: st.Format, Part: st.Part, Rows: make([]waswordt.Row, len(st.Cells))}
+	for i, cells := range st.Cells {
+		l.Rows[i] = waswordt.Row{Line: i + 2, Cells: cells} // rows as in a download
+	}
 	return meta, l, nil
+}
+
+// stored is the plaintext of a list version: its cells only, compact.
+type stored struct {
+	Format waswordt.FormatID `json:"f"`
+	Part   waswordt.Part     `json:"p"`
+	Cells  [][]string        `json:"c"`
+}
+
+func cellsOf(l waswordt.List) [][]string {
+	out := make([][]string, len(l.Rows))
+	for i, r := range l.Rows {
+		out[i] = r.Cells
+	}
+	return out
 }
 
 func (s *Server) current(ctx context.Context, v gormdb.Viewer, caseID, ticketID, kind string) (cmr.ListVersion, bool, error) {
