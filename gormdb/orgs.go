@@ -206,3 +206,25 @@ func newID(prefix string) string {
 	_, _ = rand.Read(b)
 	return prefix + "_" + strings.ToLower(base64.RawURLEncoding.EncodeToString(b))
 }
+
+// Users lists every user with its organisation's role, by organisation.
+func (s *Store) Users(ctx context.Context) ([]cmr.User, error) {
+	var rows []userWithRole
+	if err := s.users(ctx).Where("users.disabled = ?", false).Order("users.organisation_id, users.email").Find(&rows).Error; err != nil {
+		return nil, wrap("users", err)
+	}
+	out := make([]cmr.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// User returns an enabled user by ID.
+func (s *Store) User(ctx context.Context, id string) (cmr.User, error) {
+	var row userWithRole
+	if err := s.users(ctx).Where("users.id = ? AND users.disabled = ?", id, false).Take(&row).Error; err != nil {
+		return cmr.User{}, wrap("user", err)
+	}
+	return row.domain(), nil
+}

@@ -106,6 +106,10 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer w.Stop()
 
+	router, err := newRouter(store, c, cal, keys, logger, true)
+	if err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tORGANISATION\tUSER\tAPI TOKEN")
 	for _, d := range demoOrganisations {
@@ -113,8 +117,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nData in %s (Temporal %s). Stop with Ctrl-C; start again to carry on.\n", *dataDir, ts.HostPort())
+	fmt.Fprintf(stdout, "Sign in at %s/login (pick a demo user).\n", url)
 	fmt.Fprintf(stdout, "CMR ready at %s (API %s/api/v1) in %.1fs\n", url, url, time.Since(start).Seconds())
-	return serveHTTP(ctx, l, newRouter(store, c, cal, keys, logger))
+	return serveHTTP(ctx, l, router)
 }
 
 // seedDemo creates the demo organisations and users, and an API token for

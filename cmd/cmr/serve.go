@@ -73,7 +73,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	in.logger.Info("cmr serve listening", "url", url)
 	fmt.Fprintln(stdout, "CMR API at "+url+"/api/v1")
-	return serveHTTP(ctx, l, newRouter(in.store, in.client, cal, keys, in.logger))
+	router, err := newRouter(in.store, in.client, cal, keys, in.logger, false)
+	if err != nil {
+		return err
+	}
+	return serveHTTP(ctx, l, router)
 }
 
 // runWorker runs the workflow worker until interrupted.

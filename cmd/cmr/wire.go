@@ -22,6 +22,7 @@ import (
 	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/web"
 	"github.com/cmr-idp/cmr/workflows"
 )
 
@@ -95,14 +96,17 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (wor
 	return w, nil
 }
 
-func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger) *echo.Echo {
+// newRouter wires the API and the pages; devSignIn offers the demo users
+// at /login (cmr dev only).
+func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool) (*echo.Echo, error) {
 	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
 	e := api.NewRouter(srv)
-	e.GET("/", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]any{"service": "cmr", "api": "/api/v1", "docs": "README.md"})
-	})
+	pages := &web.Server{Store: store, Calendar: cal, DevSignIn: devSignIn}
+	if err := pages.Register(e); err != nil {
+		return nil, fmt.Errorf("web pages: %w", err)
+	}
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
-	return e
+	return e, nil
 }
 
 // listen binds addr first, so that the printed address is the real one

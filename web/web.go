@@ -1,0 +1,377 @@
+// Package web serves the CMR's pages for people: sign-in, "my work" per
+// role and the case page, server-rendered with html/template (templates
+// and stylesheet embedded in the binary), in Dutch. It calls the same
+// store and domain code as the API, never the API over HTTP.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Store is what the pages read.
+type Store interface {
+	Users(ctx context.Context) ([]cmr.User, error)
+	User(ctx context.Context, id string) (cmr.User, error)
+	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
+	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
+	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
+	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
+	Events(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.Event, error)
+}
+
+// Server holds the pages' dependencies.
+type Server struct {
+	Store    Store
+	Sessions *Sessions
+	Calendar cmr.CalendarConfig
+	// DevSignIn lists the users to pick from at /login: `cmr dev` only.
+	DevSignIn bool
+	Now       func() time.Time
+
+	pages map[string]*template.Template
+	cal   *cmr.Calendar
+	loc   *time.Location
+}
+
+// Register mounts the pages on e.
+func (s *Server) Register(e *echo.Echo) error {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Sessions == nil {
+		s.Sessions = NewSessions(s.Now)
+	}
+	cal, err := cmr.NewCalendar(s.Calendar)
+	if err != nil {
+		cal = cmr.MustCalendar(cmr.DefaultCalendarConfig())
+	}
+	s.cal, s.loc = cal, cal.Location()
+	if err := s.parse(); err != nil {
+		return err
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	g := e.Group("", s.headers)
+	g.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
+	g.GET("/login", s.loginPage)
+	g.POST("/login", s.login)
+	g.POST("/logout", s.logout, s.signedIn)
+	g.GET("/", s.home, s.signedIn)
+	g.GET("/cases/:id", s.casePage, s.signedIn)
+	return nil
+}
+
+func (s *Server) parse() error {
+	funcs := template.FuncMap{
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.Format("2-1-2006")
+		},
+		"moment": func(t *time.Time) string {
+			if t == nil || t.IsZero() {
+				return "—"
+			}
+			return t.In(s.loc).Format("2-1-2006 15:04")
+		},
+		"role": func(r cmr.Role) string { return r.Dutch() },
+		"state": func(st cmr.StepState) string {
+			return map[cmr.StepState]string{cmr.StepDone: "gedaan", cmr.StepOpen: "open", cmr.StepPending: "wacht"}[st]
+		},
+	}
+	s.pages = map[string]*template.Template{}
+	for _, page := range []string{"login", "home", "case", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return err
+		}
+		s.pages[page] = t
+	}
+	return nil
+}
+
+// headers sets the security headers of every page.
+func (s *Server) headers(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		return next(c)
+	}
+}
+
+const sessionKey = "web-session"
+
+// signedIn loads the session, sends strangers to /login, checks the CSRF
+// token of every form and keeps authenticated pages out of caches.
+func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ck, err := c.Cookie(cookieName)
+		var ss *session
+		if err == nil {
+			ss, _ = s.Sessions.get(ck.Value)
+		}
+		if ss == nil {
+			return c.Redirect(http.StatusSeeOther, "/login")
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
+		if c.Request().Method == http.MethodPost && !sameToken(c.FormValue("_csrf"), ss.CSRF) {
+			return s.render(c, http.StatusForbidden, "error", errorPage{page: s.base(ss, "Niet toegestaan"), Message: "Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens."})
+		}
+		c.Set(sessionKey, ss)
+		return next(c)
+	}
+}
+
+func current(c echo.Context) *session { return c.Get(sessionKey).(*session) }
+
+func viewer(ss *session) gormdb.Viewer {
+	return gormdb.Viewer{OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+}
+
+// page is what every page's template gets.
+type page struct {
+	Title string
+	User  *cmr.User
+	CSRF  string
+}
+
+func (s *Server) base(ss *session, title string) page {
+	p := page{Title: title}
+	if ss != nil {
+		u := ss.User
+		p.User, p.CSRF = &u, ss.CSRF
+	}
+	return p
+}
+
+type errorPage struct {
+	page
+	Message string
+}
+
+func (s *Server) render(c echo.Context, status int, name string, data any) error {
+	var b strings.Builder
+	if err := s.pages[name].Execute(&b, data); err != nil {
+		return err
+	}
+	return c.HTML(status, b.String())
+}
+
+// fail renders a domain error as a page: not found stays not found.
+func (s *Server) fail(c echo.Context, ss *session, err error) error {
+	status, msg := http.StatusInternalServerError, "Er ging iets mis aan onze kant. Probeer het opnieuw."
+	switch cmr.KindOf(err) {
+	case cmr.KindNotFound:
+		status, msg = http.StatusNotFound, "Deze pagina bestaat niet, of u heeft er geen toegang toe."
+	case cmr.KindForbidden:
+		status, msg = http.StatusForbidden, err.Error()
+	case cmr.KindConflict, cmr.KindInvalid:
+		status, msg = http.StatusConflict, err.Error()
+	}
+	if errors.Is(err, cmr.ErrNotFound) {
+		status = http.StatusNotFound
+	}
+	return s.render(c, status, "error", errorPage{page: s.base(ss, "Melding"), Message: msg})
+}
+
+type loginPage struct {
+	page
+	Token  string
+	Groups []userGroup
+	Dev    bool
+}
+
+type userGroup struct {
+	Organisation cmr.Organisation
+	Users        []cmr.User
+}
+
+// loginPage handles GET /login: in `cmr dev` the demo users to pick from.
+func (s *Server) loginPage(c echo.Context) error {
+	p := loginPage{page: page{Title: "Inloggen"}, Dev: s.DevSignIn}
+	if s.DevSignIn {
+		users, err := s.Store.Users(c.Request().Context())
+		if err != nil {
+			return s.fail(c, nil, err)
+		}
+		orgs, err := s.Store.Organisations(c.Request().Context())
+		if err != nil {
+			return s.fail(c, nil, err)
+		}
+		for _, o := range orgs {
+			g := userGroup{Organisation: o}
+			for _, u := range users {
+				if u.OrganisationID == o.ID {
+					g.Users = append(g.Users, u)
+				}
+			}
+			if len(g.Users) > 0 {
+				p.Groups = append(p.Groups, g)
+			}
+		}
+		// Before there is a session, the login form is protected by a
+		// double-submit token.
+		p.Token = randomToken()
+		c.SetCookie(&http.Cookie{Name: "__Host-cmr-login", Value: p.Token, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 600})
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return s.render(c, http.StatusOK, "login", p)
+}
+
+// login handles POST /login (dev sign-in): a fresh session for the user.
+func (s *Server) login(c echo.Context) error {
+	if !s.DevSignIn {
+		return s.fail(c, nil, cmr.ErrNotFound)
+	}
+	ck, err := c.Cookie("__Host-cmr-login")
+	if err != nil || !sameToken(c.FormValue("_csrf"), ck.Value) {
+		return s.render(c, http.StatusForbidden, "error", errorPage{page: page{Title: "Niet toegestaan"}, Message: "Het inlogformulier is verlopen. Laad de pagina opnieuw."})
+	}
+	u, err := s.Store.User(c.Request().Context(), c.FormValue("user"))
+	if err != nil {
+		return s.fail(c, nil, err)
+	}
+	id, _ := s.Sessions.start(u)
+	c.SetCookie(sessionCookie(id, int(AbsoluteTimeout.Seconds())))
+	c.SetCookie(&http.Cookie{Name: "__Host-cmr-login", Value: "", Path: "/", Secure: true, HttpOnly: true, MaxAge: -1})
+	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// logout handles POST /logout: the session ends on the server.
+func (s *Server) logout(c echo.Context) error {
+	if ck, err := c.Cookie(cookieName); err == nil {
+		s.Sessions.end(ck.Value)
+	}
+	c.SetCookie(sessionCookie("", -1))
+	return c.Redirect(http.StatusSeeOther, "/login")
+}
+
+// workItem is an open step that waits for the signed-in party.
+type workItem struct {
+	Case   cmr.Case
+	Step   cmr.Step
+	Urgent bool
+}
+
+type ticketItem struct {
+	Ticket   cmr.Ticket
+	DaysLeft int
+	Overdue  bool
+	AtRisk   bool
+}
+
+type homePage struct {
+	page
+	Organisation string
+	Work         []workItem
+	Tickets      []ticketItem
+	Cases        []cmr.Case
+}
+
+// home handles GET /: what waits for me now, most urgent first.
+func (s *Server) home(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	v := viewer(ss)
+	cases, err := s.Store.Cases(ctx, v, gormdb.CaseFilter{Status: string(cmr.CaseOpen), Now: s.Now()})
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	p := homePage{page: s.base(ss, "Mijn werk"), Cases: cases}
+	for _, summary := range cases {
+		cs, err := s.Store.Case(ctx, v, summary.ID)
+		if err != nil {
+			return s.fail(c, ss, err)
+		}
+		for _, st := range cs.Steps {
+			if st.State == cmr.StepOpen && st.Owner == ss.User.Role && st.Kind != cmr.StepTickets {
+				p.Work = append(p.Work, workItem{Case: cs, Step: st, Urgent: !cs.Deadline.IsZero() && cs.Deadline.Sub(s.Now()) < gormdb.AtRiskWindow})
+			}
+		}
+	}
+	sort.SliceStable(p.Work, func(i, j int) bool { return p.Work[i].Case.Deadline.Before(p.Work[j].Case.Deadline) })
+	tickets, err := s.Store.Tickets(ctx, v, gormdb.TicketFilter{State: string(cmr.TicketOpen)})
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	now := s.Now()
+	for _, t := range tickets {
+		if ss.User.Role == cmr.RoleDistributor && !t.AtRisk(now) {
+			continue // the distributor's home shows tickets at risk or overdue
+		}
+		item := ticketItem{Ticket: t, Overdue: t.Overdue(now), AtRisk: t.AtRisk(now)}
+		if t.DueAt != nil {
+			item.DaysLeft = s.cal.WorkingDaysLeft(now, *t.DueAt)
+		}
+		p.Tickets = append(p.Tickets, item)
+	}
+	return s.render(c, http.StatusOK, "home", p)
+}
+
+type casePage struct {
+	page
+	Case    cmr.Case
+	Tickets []ticketItem
+	Events  []cmr.Event
+}
+
+// casePage handles GET /cases/:id: the procedure as a checklist, the
+// tickets with their SLA and the audit trail. A case the caller's
+// organisation is not a party to does not exist for it.
+func (s *Server) casePage(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	cs, err := s.Store.Case(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	events, err := s.Store.Events(ctx, viewer(ss), cs.ID)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	p := casePage{page: s.base(ss, "Zaak "+cs.ID), Case: cs}
+	now := s.Now()
+	for _, t := range cs.Tickets {
+		if ss.User.Role == cmr.RolePublisher && t.LiKaID != ss.User.OrganisationID {
+			continue
+		}
+		item := ticketItem{Ticket: t, Overdue: t.Overdue(now), AtRisk: t.AtRisk(now)}
+		if t.DueAt != nil {
+			item.DaysLeft = s.cal.WorkingDaysLeft(now, *t.DueAt)
+		}
+		p.Tickets = append(p.Tickets, item)
+	}
+	own := map[string]bool{}
+	for _, t := range p.Tickets {
+		own[t.Ticket.ID] = true
+	}
+	for _, e := range events {
+		if ss.User.Role == cmr.RolePublisher && e.TicketID != "" && !own[e.TicketID] {
+			continue
+		}
+		p.Events = append(p.Events, e)
+	}
+	return s.render(c, http.StatusOK, "case", p)
+}

@@ -1,0 +1,212 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+	"github.com/cmr-idp/cmr/web"
+)
+
+type site struct {
+	t     *testing.T
+	e     *echo.Echo
+	users map[string]cmr.User // organisation ID → its user
+	now   time.Time
+}
+
+// newSite serves the pages over a store with one open VO case that has
+// two tickets, one overdue.
+func newSite(t *testing.T, dev bool) *site {
+	ctx := context.Background()
+	store := gormdbtest.SQLite(t)
+	s := &site{t: t, users: map[string]cmr.User{}, now: time.Date(2027, 6, 10, 12, 0, 0, 0, time.UTC)}
+	for _, o := range []cmr.Organisation{
+		{ID: "school", Name: "Het Lyceum", Role: cmr.RoleSchool, BRIN: "01AB", Sector: cmr.SectorVO},
+		{ID: "dist", Name: "Distri", Role: cmr.RoleDistributor},
+		{ID: "dist2", Name: "Andere distri", Role: cmr.RoleDistributor},
+		{ID: "lika1", Name: "LiKa Een", Role: cmr.RolePublisher},
+		{ID: "lika2", Name: "LiKa Twee", Role: cmr.RolePublisher},
+		{ID: "kn", Name: "Kennisnet", Role: cmr.RoleKennisnet},
+	} {
+		if err := store.UpsertOrganisation(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		u, err := store.UpsertUser(ctx, cmr.User{OrganisationID: o.ID, Email: o.ID + "@example.org", Name: "Mens van " + o.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.users[o.ID] = u
+	}
+	parties := cmr.Parties{SchoolID: "school", DistributorID: "dist", LiKaIDs: []string{"lika1", "lika2"}, KennisnetIDs: []string{"kn"}}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	st := cmr.NewCaseState("01AB-20270715", cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
+	h := cmr.CaseHeader{ID: st.CaseID, SchoolID: "school", DistributorID: "dist", Sector: cmr.SectorVO, SwitchOn: time.Date(2027, 7, 15, 0, 0, 0, 0, time.UTC),
+		Deadline: time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC), Warnings: []cmr.Warning{{Code: "x", Message: "Let op <b>dit</b>"}}}
+	if err := store.SaveCase(ctx, h, *st, 1, "", []cmr.Event{{Key: "e1", CaseID: st.CaseID, Type: cmr.EventCaseOpened, At: s.now}}); err != nil {
+		t.Fatal(err)
+	}
+	past, future := s.now.Add(-time.Hour), s.now.Add(72*time.Hour)
+	for i, tk := range []cmr.Ticket{
+		{ID: "01AB-20270715-T1", CaseID: st.CaseID, LiKaID: "lika1", State: cmr.TicketOpen, WarnAt: &past, DueAt: &past, Version: 1},
+		{ID: "01AB-20270715-T2", CaseID: st.CaseID, LiKaID: "lika2", State: cmr.TicketOpen, WarnAt: &future, DueAt: &future, Version: 1},
+	} {
+		if err := store.SaveTicket(ctx, tk, []cmr.Event{{Key: tk.ID, CaseID: tk.CaseID, TicketID: tk.ID, Type: cmr.EventTicketCreated, At: s.now.Add(time.Duration(i) * time.Second)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.e = echo.New()
+	srv := &web.Server{Store: store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: dev, Now: func() time.Time { return s.now }}
+	if err := srv.Register(s.e); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+type page struct {
+	status int
+	body   string
+	header http.Header
+	cookie []*http.Cookie
+}
+
+func (s *site) do(method, path string, form url.Values, cookies ...*http.Cookie) page {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req := httptest.NewRequest(method, "https://cmr.example"+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, req)
+	return page{status: rec.Code, body: rec.Body.String(), header: rec.Header(), cookie: rec.Result().Cookies()}
+}
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// signIn goes through the dev sign-in page as a person would.
+func (s *site) signIn(org string) *http.Cookie {
+	s.t.Helper()
+	lp := s.do("GET", "/login", nil)
+	m := csrfField.FindStringSubmatch(lp.body)
+	if lp.status != 200 || m == nil || len(lp.cookie) != 1 {
+		s.t.Fatalf("login page: %d %v", lp.status, lp.cookie)
+	}
+	p := s.do("POST", "/login", url.Values{"_csrf": {m[1]}, "user": {s.users[org].ID}}, lp.cookie[0])
+	if p.status != http.StatusSeeOther {
+		s.t.Fatalf("sign in: %d %s", p.status, p.body)
+	}
+	for _, c := range p.cookie {
+		if c.Name == "__Host-cmr" && c.Value != "" {
+			if !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+				s.t.Errorf("session cookie flags: %+v", c)
+			}
+			return c
+		}
+	}
+	s.t.Fatal("no session cookie")
+	return nil
+}
+
+func TestDevSignInAndMyWork(t *testing.T) {
+	s := newSite(t, true)
+	if p := s.do("GET", "/", nil); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login" {
+		t.Errorf("anonymous home: %d %s", p.status, p.header.Get("Location"))
+	}
+	lp := s.do("GET", "/login", nil)
+	for _, want := range []string{"Het Lyceum", "LiKa Een", "Kennisnet"} {
+		if !strings.Contains(lp.body, want) {
+			t.Errorf("login page lacks %q", want)
+		}
+	}
+	if p := s.do("POST", "/login", url.Values{"user": {s.users["dist"].ID}}); p.status != http.StatusForbidden {
+		t.Errorf("sign in without the form's token: %d", p.status)
+	}
+
+	dist := s.signIn("dist")
+	home := s.do("GET", "/", nil, dist)
+	if home.status != 200 || !strings.Contains(home.body, "plan.identity") || !strings.Contains(home.body, "01AB-20270715-T1") || strings.Contains(home.body, "01AB-20270715-T2") {
+		t.Errorf("distributor's work: want its open step and only the overdue ticket:\n%s", home.body)
+	}
+	for h, want := range map[string]string{"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"} {
+		if got := home.header.Get(h); got != want {
+			t.Errorf("%s: %q, want %q", h, got, want)
+		}
+	}
+	if csp := home.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP: %q", csp)
+	}
+	lika := s.signIn("lika2")
+	if p := s.do("GET", "/", nil, lika); !strings.Contains(p.body, "01AB-20270715-T2") || strings.Contains(p.body, "01AB-20270715-T1") {
+		t.Errorf("LiKa queue shows another LiKa's ticket or not its own:\n%s", p.body)
+	}
+}
+
+func TestCasePage(t *testing.T) {
+	s := newSite(t, true)
+	school := s.signIn("school")
+	p := s.do("GET", "/cases/01AB-20270715", nil, school)
+	if p.status != 200 || !strings.Contains(p.body, "plan.identity") || !strings.Contains(p.body, "Logboek") {
+		t.Fatalf("case page: %d", p.status)
+	}
+	// Data from the store is escaped, never HTML.
+	if strings.Contains(p.body, "<b>dit</b>") || !strings.Contains(p.body, "&lt;b&gt;dit&lt;/b&gt;") {
+		t.Error("a warning was rendered as HTML")
+	}
+	if p := s.do("GET", "/cases/01AB-20270715", nil, s.signIn("dist2")); p.status != 404 || strings.Contains(p.body, "01AB-20270715") {
+		t.Errorf("foreign distributor: %d", p.status)
+	}
+	lika := s.do("GET", "/cases/01AB-20270715", nil, s.signIn("lika1"))
+	if strings.Contains(lika.body, "01AB-20270715-T2") {
+		t.Error("a LiKa sees another LiKa's ticket on the case page")
+	}
+}
+
+func TestSessionsEnd(t *testing.T) {
+	s := newSite(t, true)
+	c := s.signIn("school")
+	home := s.do("GET", "/", nil, c)
+	token := csrfField.FindStringSubmatch(home.body)[1]
+	if p := s.do("POST", "/logout", url.Values{}, c); p.status != http.StatusForbidden {
+		t.Errorf("logout without the CSRF token: %d", p.status)
+	}
+	if p := s.do("POST", "/logout", url.Values{"_csrf": {token}}, c); p.status != http.StatusSeeOther {
+		t.Errorf("logout: %d", p.status)
+	}
+	if p := s.do("GET", "/", nil, c); p.status != http.StatusSeeOther {
+		t.Errorf("session alive after logout: %d", p.status)
+	}
+	c = s.signIn("school")
+	s.now = s.now.Add(web.IdleTimeout + time.Minute)
+	if p := s.do("GET", "/", nil, c); p.status != http.StatusSeeOther {
+		t.Errorf("session alive after the idle timeout: %d", p.status)
+	}
+}
+
+func TestNoDevSignInInServe(t *testing.T) {
+	s := newSite(t, false)
+	if p := s.do("GET", "/login", nil); p.status != 200 || strings.Contains(p.body, "Het Lyceum") {
+		t.Errorf("serve's login page lists users: %d", p.status)
+	}
+	if p := s.do("POST", "/login", url.Values{"user": {s.users["dist"].ID}}); p.status != 404 {
+		t.Errorf("dev sign-in in serve: %d", p.status)
+	}
+	if p := s.do("GET", "/static/style.css", nil); p.status != 200 {
+		t.Errorf("stylesheet: %d", p.status)
+	}
+}
