@@ -575,6 +575,15 @@ func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case
 	return nil
 }
 
+// StepPrecheck is the list precheck for callers outside the API (the web
+// pages): the same rules for the same steps.
+func (s *Server) StepPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error {
+	if s.Lists == nil {
+		return nil
+	}
+	return s.listPrecheck(ctx, v, cs, step, data)
+}
+
 // listPrecheck refuses a list step whose list is not there yet (VO 11;
 // MBO 8a needs every publisher's part, 8b and 8c the school's completed
 // list, 8c also its coverage) and fills the step's row count.

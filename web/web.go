@@ -8,6 +8,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -45,7 +46,12 @@ type Server struct {
 	Calendar cmr.CalendarConfig
 	// DevSignIn lists the users to pick from at /login: `cmr dev` only.
 	DevSignIn bool
-	Now       func() time.Time
+	// Engine, Submissions and Guard make the action forms work; without
+	// an Engine the pages are read-only.
+	Engine      Engine
+	Submissions Submissions
+	Guard       StepGuard
+	Now         func() time.Time
 
 	pages map[string]*template.Template
 	cal   *cmr.Calendar
@@ -76,6 +82,11 @@ func (s *Server) Register(e *echo.Echo) error {
 	g.POST("/logout", s.logout, s.signedIn)
 	g.GET("/", s.home, s.signedIn)
 	g.GET("/cases/:id", s.casePage, s.signedIn)
+	if s.Engine != nil && s.Submissions != nil {
+		g.POST("/cases/:id/steps/:step", s.completeStep, s.signedIn)
+		g.POST("/tickets/:id/close", s.resolveTicket(cmr.TicketClosed), s.signedIn)
+		g.POST("/tickets/:id/waive", s.resolveTicket(cmr.TicketWaived), s.signedIn)
+	}
 	return nil
 }
 
@@ -94,6 +105,7 @@ func (s *Server) parse() error {
 			return t.In(s.loc).Format("2-1-2006 15:04")
 		},
 		"role": func(r cmr.Role) string { return r.Dutch() },
+		"is":   func(a any, b string) bool { return fmt.Sprint(a) == b },
 		"state": func(st cmr.StepState) string {
 			return map[cmr.StepState]string{cmr.StepDone: "gedaan", cmr.StepOpen: "open", cmr.StepPending: "wacht"}[st]
 		},
@@ -335,23 +347,45 @@ type casePage struct {
 	Case    cmr.Case
 	Tickets []ticketItem
 	Events  []cmr.Event
+	// Mine are the open steps the signed-in party can complete here.
+	Mine map[string]bool
+	// Redo lists the steps a failed test may send the case back to.
+	Redo []string
+	// Problem is a refusal to show, at the form it is about (Where).
+	Problem, Where string
+	CanAct         bool
+	Role           cmr.Role
+	OrgID          string
 }
 
 // casePage handles GET /cases/:id: the procedure as a checklist, the
-// tickets with their SLA and the audit trail. A case the caller's
-// organisation is not a party to does not exist for it.
+// tickets with their SLA and the audit trail, with a form for every open
+// step the caller owns. A case the caller's organisation is not a party to
+// does not exist for it.
 func (s *Server) casePage(c echo.Context) error {
-	ctx := c.Request().Context()
 	ss := current(c)
-	cs, err := s.Store.Case(ctx, viewer(ss), c.Param("id"))
+	cs, err := s.Store.Case(c.Request().Context(), viewer(ss), c.Param("id"))
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	events, err := s.Store.Events(ctx, viewer(ss), cs.ID)
+	return s.showCase(c, ss, cs, http.StatusOK, "", "")
+}
+
+func (s *Server) showCase(c echo.Context, ss *session, cs cmr.Case, status int, where, problem string) error {
+	events, err := s.Store.Events(c.Request().Context(), viewer(ss), cs.ID)
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	p := casePage{page: s.base(ss, "Zaak "+cs.ID), Case: cs}
+	p := casePage{page: s.base(ss, "Zaak "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where,
+		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID}
+	for _, st := range cs.Steps {
+		if st.State == cmr.StepOpen && st.Owner == ss.User.Role && (st.Kind == cmr.StepHuman || st.Kind == cmr.StepTest) {
+			p.Mine[st.Key] = true
+		}
+		if st.Kind == cmr.StepHuman && !st.CreatesTickets && !st.StartsClocks && !st.DoneAtOpen {
+			p.Redo = append(p.Redo, st.Key)
+		}
+	}
 	now := s.Now()
 	for _, t := range cs.Tickets {
 		if ss.User.Role == cmr.RolePublisher && t.LiKaID != ss.User.OrganisationID {
@@ -373,5 +407,5 @@ func (s *Server) casePage(c echo.Context) error {
 		}
 		p.Events = append(p.Events, e)
 	}
-	return s.render(c, http.StatusOK, "case", p)
+	return s.render(c, status, "case", p)
 }

@@ -16,13 +16,24 @@ import (
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 	"github.com/cmr-idp/cmr/web"
+	"github.com/cmr-idp/cmr/workflows"
 )
 
+// fakeEngine records the updates the pages send; the real engine is
+// exercised by the API tests.
+type fakeEngine struct{ calls []any }
+
+func (f *fakeEngine) Update(_ context.Context, caseID, name string, arg any) (workflows.UpdateResult, error) {
+	f.calls = append(f.calls, arg)
+	return workflows.UpdateResult{Status: cmr.CaseOpen}, nil
+}
+
 type site struct {
-	t     *testing.T
-	e     *echo.Echo
-	users map[string]cmr.User // organisation ID → its user
-	now   time.Time
+	engine *fakeEngine
+	t      *testing.T
+	e      *echo.Echo
+	users  map[string]cmr.User // organisation ID → its user
+	now    time.Time
 }
 
 // newSite serves the pages over a store with one open VO case that has
@@ -66,7 +77,9 @@ func newSite(t *testing.T, dev bool) *site {
 		}
 	}
 	s.e = echo.New()
-	srv := &web.Server{Store: store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: dev, Now: func() time.Time { return s.now }}
+	s.engine = &fakeEngine{}
+	srv := &web.Server{Store: store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: dev, Now: func() time.Time { return s.now },
+		Engine: s.engine, Submissions: store}
 	if err := srv.Register(s.e); err != nil {
 		t.Fatal(err)
 	}
@@ -208,5 +221,50 @@ func TestNoDevSignInInServe(t *testing.T) {
 	}
 	if p := s.do("GET", "/static/style.css", nil); p.status != 200 {
 		t.Errorf("stylesheet: %d", p.status)
+	}
+}
+
+func TestActionForms(t *testing.T) {
+	s := newSite(t, true)
+	if p := s.do("GET", "/cases/01AB-20270715", nil, s.signIn("school")); strings.Contains(p.body, `action="/cases/01AB-20270715/steps/plan.identity"`) {
+		t.Error("the school gets a form for the distributor's step")
+	}
+	dist := s.signIn("dist")
+	p := s.do("GET", "/cases/01AB-20270715", nil, dist)
+	if !strings.Contains(p.body, `action="/cases/01AB-20270715/steps/plan.identity"`) || !strings.Contains(p.body, `<label for="f-plan.identity-change">`) {
+		t.Fatalf("no labelled form for the distributor's open step:\n%s", p.body)
+	}
+	token := csrfField.FindStringSubmatch(p.body)[1]
+	if p := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"change": {"realm"}}, dist); p.status != http.StatusForbidden {
+		t.Errorf("form without its token: %d", p.status)
+	}
+	bad := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"_csrf": {token}}, dist)
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "change: is required") || len(s.engine.calls) != 0 {
+		t.Errorf("missing field: %d, %d calls", bad.status, len(s.engine.calls))
+	}
+	ok := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"_csrf": {token}, "change": {"realm @magister → @som"}}, dist)
+	if ok.status != http.StatusSeeOther || len(s.engine.calls) != 1 {
+		t.Fatalf("complete step: %d, %d calls", ok.status, len(s.engine.calls))
+	}
+	if r, _ := s.engine.calls[0].(workflows.StepRequest); r.Step != "plan.identity" || r.SubmissionID == "" || r.Actor.OrganisationID != "dist" {
+		t.Errorf("update sent: %+v", s.engine.calls[0])
+	}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {token}}, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "reden") {
+		t.Errorf("waive without a reason: %d", p.status)
+	}
+	lika := s.signIn("lika1")
+	lp := s.do("GET", "/cases/01AB-20270715", nil, lika)
+	if !strings.Contains(lp.body, `action="/tickets/01AB-20270715-T1/close"`) {
+		t.Fatal("no close form for the LiKa's ticket")
+	}
+	lt := csrfField.FindStringSubmatch(lp.body)[1]
+	if p := s.do("POST", "/tickets/01AB-20270715-T2/close", url.Values{"_csrf": {lt}}, lika); p.status != 404 {
+		t.Errorf("closing another LiKa's ticket: %d", p.status)
+	}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/close", url.Values{"_csrf": {lt}, "text": {"verwerkt"}}, lika); p.status != http.StatusSeeOther {
+		t.Errorf("close: %d", p.status)
+	}
+	if r, _ := s.engine.calls[len(s.engine.calls)-1].(workflows.TicketRequest); r.TicketID != "01AB-20270715-T1" || r.To != cmr.TicketClosed {
+		t.Errorf("ticket update: %+v", s.engine.calls[len(s.engine.calls)-1])
 	}
 }

@@ -1,0 +1,179 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// Engine drives the case workflows (the same as the API's).
+type Engine interface {
+	Update(ctx context.Context, caseID, name string, arg any) (workflows.UpdateResult, error)
+}
+
+// Submissions stores what people type before a workflow acts on it.
+type Submissions interface {
+	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
+}
+
+// StepGuard applies the rules that live outside the workflow (a list that
+// must be uploaded first, say); the API provides it.
+type StepGuard func(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error
+
+// formData turns a step's form into the data the step records; the domain
+// validates it (ValidateData) like an API call.
+func (s *Server) formData(c echo.Context, def cmr.StepDef) map[string]any {
+	data := map[string]any{}
+	for _, f := range def.Records {
+		v := strings.TrimSpace(c.FormValue(f.Name))
+		switch f.Type {
+		case cmr.FieldConfirm:
+			if v != "" {
+				data[f.Name] = v == "true"
+			}
+		case cmr.FieldBool:
+			if v == "true" || v == "false" {
+				data[f.Name] = v == "true"
+			}
+		case cmr.FieldNumber:
+			if n, err := strconv.ParseFloat(v, 64); err == nil {
+				data[f.Name] = n
+			} else if v != "" {
+				data[f.Name] = v // reported as not a number
+			}
+		case cmr.FieldList:
+			var items []any
+			for _, line := range strings.Split(v, "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					items = append(items, line)
+				}
+			}
+			if len(items) > 0 {
+				data[f.Name] = items
+			}
+		case cmr.FieldDateTime:
+			if v != "" {
+				// datetime-local has no zone: it is Dutch time.
+				if t, err := time.ParseInLocation("2006-01-02T15:04", v, s.loc); err == nil {
+					data[f.Name] = t.Format(time.RFC3339)
+				} else {
+					data[f.Name] = v
+				}
+			}
+		default:
+			if v != "" {
+				data[f.Name] = v
+			}
+		}
+	}
+	return data
+}
+
+// completeStep handles POST /cases/:id/steps/:step from the case page.
+// Refusals are shown on the page, above the form.
+func (s *Server) completeStep(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+	cs, err := s.Store.Case(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	key := c.Param("step")
+	var def *cmr.Step
+	for i := range cs.Steps {
+		if cs.Steps[i].Key == key {
+			def = &cs.Steps[i]
+		}
+	}
+	if def == nil {
+		return s.fail(c, ss, cmr.ErrNotFound)
+	}
+	if def.Owner != me.Role || def.State != cmr.StepOpen {
+		return s.showCase(c, ss, cs, http.StatusConflict, key, "Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open.")
+	}
+	data := s.formData(c, def.StepDef)
+	if s.Guard != nil {
+		if err := s.Guard(ctx, viewer(ss), cs, key, data); err != nil {
+			return s.showCase(c, ss, cs, http.StatusConflict, key, err.Error())
+		}
+	}
+	clean, err := def.ValidateData(data)
+	if err != nil {
+		return s.showCase(c, ss, cs, http.StatusBadRequest, key, err.Error())
+	}
+	sub, err := s.Submissions.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:" + key, Data: clean, Actor: me})
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	if def.Kind == cmr.StepTest {
+		redo, _ := clean["redo_step"].(string)
+		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: clean["passed"] == true, RedoStep: redo, SubmissionID: sub})
+	} else {
+		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: key, SubmissionID: sub})
+	}
+	if err != nil {
+		if cmr.KindOf(err) == "" || cmr.KindOf(err) == cmr.KindUnavailable {
+			return s.fail(c, ss, err)
+		}
+		return s.showCase(c, ss, cs, http.StatusConflict, key, err.Error())
+	}
+	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#stap-"+key)
+}
+
+// resolveTicket handles POST /tickets/:id/close (the LiKa, with a note)
+// and /tickets/:id/waive (the distributor, with a reason).
+func (s *Server) resolveTicket(to cmr.TicketState) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := c.Request().Context()
+		ss := current(c)
+		me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+		tickets, err := s.Store.Tickets(ctx, viewer(ss), gormdb.TicketFilter{})
+		if err != nil {
+			return s.fail(c, ss, err)
+		}
+		var t *cmr.Ticket
+		for i := range tickets {
+			if tickets[i].ID == c.Param("id") {
+				t = &tickets[i]
+			}
+		}
+		if t == nil {
+			return s.fail(c, ss, cmr.ErrNotFound)
+		}
+		cs, err := s.Store.Case(ctx, viewer(ss), t.CaseID)
+		if err != nil {
+			return s.fail(c, ss, err)
+		}
+		text := strings.TrimSpace(c.FormValue("text"))
+		data, kind := map[string]any{"note": text}, "ticket:close"
+		if to == cmr.TicketWaived {
+			if text == "" {
+				return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, "Geef een reden op waarom dit ticket vervalt.")
+			}
+			data, kind = map[string]any{"reason": text}, "ticket:waive"
+		}
+		if len(text) > 2000 {
+			return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, "De tekst is langer dan 2000 tekens.")
+		}
+		sub, err := s.Submissions.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: kind, Data: data, Actor: me})
+		if err != nil {
+			return s.fail(c, ss, err)
+		}
+		if _, err := s.Engine.Update(ctx, cs.ID, workflows.UpdateResolveTicket, workflows.TicketRequest{Actor: me, TicketID: t.ID, To: to, SubmissionID: sub}); err != nil {
+			if cmr.KindOf(err) == "" || cmr.KindOf(err) == cmr.KindUnavailable {
+				return s.fail(c, ss, err)
+			}
+			return s.showCase(c, ss, cs, http.StatusConflict, "ticket-"+t.ID, err.Error())
+		}
+		return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#tickets")
+	}
+}
