@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/workflows"
 )
@@ -348,21 +349,7 @@ func (s *Server) completeStep(c echo.Context) error {
 			return err
 		}
 	}
-	data, err := step.ValidateData(req.Data)
-	if err != nil {
-		return err
-	}
-	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:" + key, Data: data, Actor: me})
-	if err != nil {
-		return err
-	}
-	if step.Kind == cmr.StepTest {
-		redo, _ := data["redo_step"].(string)
-		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: data["passed"] == true, RedoStep: redo, SubmissionID: sub})
-	} else {
-		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: key, SubmissionID: sub})
-	}
-	if err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs.ID, step.StepDef, req.Data); err != nil {
 		return err
 	}
 	return s.respondCase(c, http.StatusOK, cs.ID)

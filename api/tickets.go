@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/workflows"
 )
@@ -115,15 +116,7 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	case to == cmr.TicketClosed && t.State == cmr.TicketAwaitingList:
 		return cmr.Errorf(cmr.KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", t.ID)
 	}
-	kind := "ticket:close"
-	if to == cmr.TicketWaived {
-		kind = "ticket:waive"
-	}
-	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: t.CaseID, Kind: kind, Data: data, Actor: me})
-	if err != nil {
-		return err
-	}
-	if _, err := s.Engine.Update(ctx, t.CaseID, workflows.UpdateResolveTicket, workflows.TicketRequest{Actor: me, TicketID: t.ID, To: to, SubmissionID: sub}); err != nil {
+	if _, err := casework.ResolveTicket(ctx, s.Store, s.Engine, me, t, to, data); err != nil {
 		return err
 	}
 	t, err = s.Store.Ticket(ctx, viewer(c), t.ID)

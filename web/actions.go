@@ -10,19 +10,15 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
-	"github.com/cmr-idp/cmr/workflows"
 )
 
-// Engine drives the case workflows (the same as the API's).
-type Engine interface {
-	Update(ctx context.Context, caseID, name string, arg any) (workflows.UpdateResult, error)
-}
-
-// Submissions stores what people type before a workflow acts on it.
-type Submissions interface {
-	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
-}
+// Engine and Submissions are what the actions need (see casework).
+type (
+	Engine      = casework.Engine
+	Submissions = casework.Submissions
+)
 
 // StepGuard applies the rules that live outside the workflow (a list that
 // must be uploaded first, say); the API provides it.
@@ -106,25 +102,11 @@ func (s *Server) completeStep(c echo.Context) error {
 			return s.showCase(c, ss, cs, http.StatusConflict, key, err.Error())
 		}
 	}
-	clean, err := def.ValidateData(data)
-	if err != nil {
-		return s.showCase(c, ss, cs, http.StatusBadRequest, key, err.Error())
-	}
-	sub, err := s.Submissions.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:" + key, Data: clean, Actor: me})
-	if err != nil {
-		return s.fail(c, ss, err)
-	}
-	if def.Kind == cmr.StepTest {
-		redo, _ := clean["redo_step"].(string)
-		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: clean["passed"] == true, RedoStep: redo, SubmissionID: sub})
-	} else {
-		_, err = s.Engine.Update(ctx, cs.ID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: key, SubmissionID: sub})
-	}
-	if err != nil {
-		if cmr.KindOf(err) == "" || cmr.KindOf(err) == cmr.KindUnavailable {
+	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs.ID, def.StepDef, data); err != nil {
+		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 			return s.fail(c, ss, err)
 		}
-		return s.showCase(c, ss, cs, http.StatusConflict, key, err.Error())
+		return s.showCase(c, ss, cs, statusOf(err), key, err.Error())
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#stap-"+key)
 }
@@ -154,26 +136,35 @@ func (s *Server) resolveTicket(to cmr.TicketState) echo.HandlerFunc {
 			return s.fail(c, ss, err)
 		}
 		text := strings.TrimSpace(c.FormValue("text"))
-		data, kind := map[string]any{"note": text}, "ticket:close"
+		data := map[string]any{"note": text}
 		if to == cmr.TicketWaived {
 			if text == "" {
 				return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, "Geef een reden op waarom dit ticket vervalt.")
 			}
-			data, kind = map[string]any{"reason": text}, "ticket:waive"
+			data = map[string]any{"reason": text}
 		}
 		if len(text) > 2000 {
 			return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, "De tekst is langer dan 2000 tekens.")
 		}
-		sub, err := s.Submissions.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: kind, Data: data, Actor: me})
-		if err != nil {
-			return s.fail(c, ss, err)
-		}
-		if _, err := s.Engine.Update(ctx, cs.ID, workflows.UpdateResolveTicket, workflows.TicketRequest{Actor: me, TicketID: t.ID, To: to, SubmissionID: sub}); err != nil {
-			if cmr.KindOf(err) == "" || cmr.KindOf(err) == cmr.KindUnavailable {
+		if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, me, *t, to, data); err != nil {
+			if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 				return s.fail(c, ss, err)
 			}
-			return s.showCase(c, ss, cs, http.StatusConflict, "ticket-"+t.ID, err.Error())
+			return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, err.Error())
 		}
 		return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#tickets")
 	}
+}
+
+// statusOf is the page status for a refusal shown at its form.
+func statusOf(err error) int {
+	switch cmr.KindOf(err) {
+	case cmr.KindInvalid:
+		return http.StatusBadRequest
+	case cmr.KindForbidden:
+		return http.StatusForbidden
+	case cmr.KindNotFound:
+		return http.StatusNotFound
+	}
+	return http.StatusConflict
 }

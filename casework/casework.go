@@ -1,0 +1,56 @@
+// Package casework is the actions people take on a case, shared by the
+// JSON API and the web pages: the submitted data is validated by the
+// domain and stored first, then the case workflow is asked to act with
+// only the submission's ID. Both front ends call these functions, so the
+// rules are the same whichever one a person uses.
+package casework
+
+import (
+	"context"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// Engine drives the case workflows.
+type Engine interface {
+	Update(ctx context.Context, caseID, name string, arg any) (workflows.UpdateResult, error)
+}
+
+// Submissions stores what people type before a workflow acts on it.
+type Submissions interface {
+	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
+}
+
+// CompleteStep validates data for the step, stores it and asks the case
+// workflow to complete the step (or, for the final test, to record its
+// outcome). The caller has checked that the step exists on the case.
+func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, caseID string, step cmr.StepDef, data map[string]any) (workflows.UpdateResult, error) {
+	clean, err := step.ValidateData(data)
+	if err != nil {
+		return workflows.UpdateResult{}, err
+	}
+	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: caseID, Kind: "step:" + step.Key, Data: clean, Actor: me})
+	if err != nil {
+		return workflows.UpdateResult{}, err
+	}
+	if step.Kind == cmr.StepTest {
+		redo, _ := clean["redo_step"].(string)
+		return eng.Update(ctx, caseID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: clean["passed"] == true, RedoStep: redo, SubmissionID: sub})
+	}
+	return eng.Update(ctx, caseID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: step.Key, SubmissionID: sub})
+}
+
+// ResolveTicket stores the note (close) or reason (waive) and asks the
+// case workflow to close or waive the ticket.
+func ResolveTicket(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, t cmr.Ticket, to cmr.TicketState, data map[string]any) (workflows.UpdateResult, error) {
+	kind := "ticket:close"
+	if to == cmr.TicketWaived {
+		kind = "ticket:waive"
+	}
+	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: t.CaseID, Kind: kind, Data: data, Actor: me})
+	if err != nil {
+		return workflows.UpdateResult{}, err
+	}
+	return eng.Update(ctx, t.CaseID, workflows.UpdateResolveTicket, workflows.TicketRequest{Actor: me, TicketID: t.ID, To: to, SubmissionID: sub})
+}
