@@ -2,6 +2,7 @@ package cmr
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -59,18 +60,9 @@ func (p Parties) Has(orgID string, role Role) bool {
 	case RoleDistributor:
 		return orgID == p.DistributorID
 	case RolePublisher:
-		return contains(p.LiKaIDs, orgID)
+		return slices.Contains(p.LiKaIDs, orgID)
 	case RoleKennisnet:
-		return contains(p.KennisnetIDs, orgID)
-	}
-	return false
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
+		return slices.Contains(p.KennisnetIDs, orgID)
 	}
 	return false
 }
@@ -316,7 +308,7 @@ func (s *CaseState) redoStep(key string) (string, error) {
 		}
 		return allowed[len(allowed)-1], nil
 	}
-	if !contains(allowed, key) {
+	if !slices.Contains(allowed, key) {
 		return "", FieldErrorf("redo_step", "step %q cannot be redone; choose one of %s", key, strings.Join(allowed, ", "))
 	}
 	return key, nil
@@ -344,7 +336,7 @@ func (s *CaseState) ConfirmTest(a Actor, passed bool, redo, submissionID string,
 	_, r := s.def(key)
 	r.State, r.DoneBy, r.DoneAt, r.SubmissionID = StepOpen, nil, time.Time{}, ""
 	r.Attempt++
-	if !contains(s.Redo, key) {
+	if !slices.Contains(s.Redo, key) {
 		s.Redo = append(s.Redo, key)
 	}
 	s.advance(at)

@@ -2,6 +2,7 @@ package cmr
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -304,20 +305,11 @@ func FindStep(plan []StepDef, key string) (StepDef, bool) {
 func StepKeys(plan []StepDef, kinds ...StepKind) []string {
 	var out []string
 	for _, s := range plan {
-		if len(kinds) == 0 || containsKind(kinds, s.Kind) {
+		if len(kinds) == 0 || slices.Contains(kinds, s.Kind) {
 			out = append(out, s.Key)
 		}
 	}
 	return out
-}
-
-func containsKind(ks []StepKind, k StepKind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // ValidateData checks what a caller submits for the step: known fields of

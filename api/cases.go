@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -386,7 +387,7 @@ func waitingFor(cs cmr.Case, st cmr.Step) []string {
 	}
 	if st.Kind == cmr.StepTest {
 		for _, x := range cs.Steps {
-			if x.State == cmr.StepOpen && x.Attempt > 1 && !contains(out, x.Key) {
+			if x.State == cmr.StepOpen && x.Attempt > 1 && !slices.Contains(out, x.Key) {
 				out = append(out, x.Key)
 			}
 		}
@@ -395,15 +396,6 @@ func waitingFor(cs cmr.Case, st cmr.Step) []string {
 		out = []string{"the steps before it"}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 type reasonRequest struct {

@@ -3,6 +3,7 @@ package waswordt
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -198,7 +199,7 @@ func mapHeader(f Format, part Part, header []string, rep *Report) []int {
 		if n == "" || known[n] {
 			continue
 		}
-		if contains(other, n) {
+		if slices.Contains(other, n) {
 			continue // the school's columns may be present, empty, in a publisher's part
 		}
 		// Named by position, not by its text: without a heading row the
@@ -217,15 +218,6 @@ func columnName(i int) string {
 		name = string(rune('A'+(i-1)%26)) + name
 	}
 	return name
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // checkCell checks one value and returns it normalised.
