@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -53,8 +52,7 @@ func (r openCaseRequest) options() cmr.CaseOptions {
 }
 
 // openCase handles POST /api/v1/cases: a distributor opens a case for a
-// school. The scenario must be supported; the case ID is the school's BRIN
-// and the switch date.
+// school (see casework.OpenCase).
 func (s *Server) openCase(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := actor(c)
@@ -65,21 +63,15 @@ func (s *Server) openCase(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	school, err := s.findSchool(ctx, req.School)
-	if err != nil {
-		return err
-	}
 	if req.Sector == "" {
+		school, err := casework.FindSchool(ctx, s.Store, req.School)
+		if err != nil {
+			return err
+		}
 		req.Sector = string(school.Sector)
-	}
-	if school.Sector != "" && req.Sector != string(school.Sector) {
-		return cmr.FieldErrorf("sector", "%s is a %s school, not %s", school.Name, school.Sector, req.Sector)
 	}
 	sc, err := parseScenario(req.Sector, req.From, req.To)
 	if err != nil {
-		return err
-	}
-	if err := sc.Validate(); err != nil { // also normalises IdP names and kinds
 		return err
 	}
 	if req.SwitchOn == "" {
@@ -89,122 +81,13 @@ func (s *Server) openCase(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	today := s.Now().In(time.UTC)
-	if timing.RequestedOn.IsZero() {
-		timing.RequestedOn = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
-	}
-	if timing.SwitchOn.Before(timing.RequestedOn) {
-		return cmr.FieldErrorf("switch_on", "%s lies before the request date %s", req.SwitchOn, timing.RequestedOn.Format(cmr.DateLayout))
-	}
-	if sc.Sector == cmr.SectorMBO && timing.ListOpensOn.IsZero() {
-		// Without a date the list is taken to open on 1 August.
-		timing.ListOpensOn = time.Date(timing.SwitchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
-	}
-	check, err := cmr.CheckScenario(sc, timing)
+	id, err := casework.OpenCase(ctx, s.Store, s.Engine, me,
+		casework.OpenRequest{School: req.School, Scenario: sc, Timing: timing, LiKas: req.LiKas, Options: req.options()},
+		casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()})
 	if err != nil {
 		return err
 	}
-	if check.Outcome != cmr.OutcomeSupported {
-		return &cmr.Error{Kind: cmr.KindInvalid, Field: "scenario",
-			Message: fmt.Sprintf("this switch cannot be handled as a case (%s): %s", check.Outcome, strings.Join(check.Reasons, " ")),
-			Details: map[string]any{"outcome": check.Outcome, "reasons": check.Reasons}}
-	}
-	likas, err := s.checkLiKas(ctx, req.LiKas)
-	if err != nil {
-		return err
-	}
-	kn, err := s.Store.Organisations(ctx, cmr.RoleKennisnet)
-	if err != nil {
-		return err
-	}
-	opts := req.options()
-	header := cmr.CaseHeader{SchoolID: school.ID, DistributorID: me.OrganisationID, Sector: sc.Sector, Scenario: sc,
-		Funding: check.Funding, WasWordt: check.WasWordt, Described: check.Described, Options: opts,
-		RequestedOn: timing.RequestedOn, SwitchOn: timing.SwitchOn, ListOpensOn: timing.ListOpensOn, Deadline: check.Deadline,
-		MidYear: check.MidYear, Warnings: check.Warnings, Calendar: s.Calendar, SLADays: s.SLADays}
-	if !opts.NeedsLists(check.WasWordt) {
-		header.WasWordt = cmr.WasWordtNone // calamity, or no history kept: no list
-	}
-	parties := cmr.Parties{SchoolID: school.ID, DistributorID: me.OrganisationID, LiKaIDs: likas}
-	for _, o := range kn {
-		parties.KennisnetIDs = append(parties.KennisnetIDs, o.ID)
-	}
-	plan := cmr.Procedure(cmr.PlanInput{Sector: sc.Sector, Funding: check.Funding, Options: opts, MidYear: check.MidYear, WasWordt: check.WasWordt})
-	// Two cases for one school and date opened at once race for the same
-	// business key: the loser takes the next suffix.
-	for attempt := 0; ; attempt++ {
-		if header.ID, err = s.newCaseID(ctx, school, timing.SwitchOn); err != nil {
-			return err
-		}
-		_, err = s.Engine.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me})
-		if err == nil {
-			break
-		}
-		if cmr.KindOf(err) != cmr.KindConflict || attempt >= 5 {
-			return err
-		}
-		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
-	}
-	return s.respondCase(c, http.StatusCreated, header.ID)
-}
-
-func (s *Server) findSchool(ctx context.Context, key string) (cmr.Organisation, error) {
-	if key == "" {
-		return cmr.Organisation{}, cmr.FieldErrorf("school", "is required: the school's organisation ID or BRIN")
-	}
-	schools, err := s.Store.Organisations(ctx, cmr.RoleSchool)
-	if err != nil {
-		return cmr.Organisation{}, err
-	}
-	for _, o := range schools {
-		if o.ID == key || strings.EqualFold(o.BRIN, key) {
-			return o, nil
-		}
-	}
-	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key)
-}
-
-func (s *Server) checkLiKas(ctx context.Context, ids []string) ([]string, error) {
-	if len(ids) == 0 {
-		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (publisher organisation ID); GET /api/v1/organisations?role=publisher lists them")
-	}
-	pubs, err := s.Store.Organisations(ctx, cmr.RolePublisher)
-	if err != nil {
-		return nil, err
-	}
-	known := map[string]bool{}
-	for _, o := range pubs {
-		known[o.ID] = true
-	}
-	seen := map[string]bool{}
-	for i, id := range ids {
-		switch {
-		case !known[id]:
-			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; GET /api/v1/organisations?role=publisher lists them", id)
-		case seen[id]:
-			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is named twice", id)
-		}
-		seen[id] = true
-	}
-	return ids, nil
-}
-
-// newCaseID makes the case's business key: BRIN and switch date, with a
-// suffix when the school already had a case for that date.
-func (s *Server) newCaseID(ctx context.Context, school cmr.Organisation, switchOn time.Time) (string, error) {
-	key := school.BRIN
-	if key == "" {
-		key = school.ID
-	}
-	base := strings.ToUpper(key) + "-" + switchOn.Format("20060102")
-	taken, err := s.Store.CaseIDsWithPrefix(ctx, base)
-	if err != nil {
-		return "", err
-	}
-	if len(taken) == 0 {
-		return base, nil
-	}
-	return fmt.Sprintf("%s-%d", base, len(taken)+1), nil
+	return s.respondCase(c, http.StatusCreated, id)
 }
 
 // listCases handles GET /api/v1/cases?status=&school=&at_risk=.
@@ -216,7 +99,7 @@ func (s *Server) listCases(c echo.Context) error {
 		return cmr.FieldErrorf("status", "must be open, completed or cancelled")
 	}
 	if school := c.QueryParam("school"); school != "" {
-		o, err := s.findSchool(c.Request().Context(), school)
+		o, err := casework.FindSchool(c.Request().Context(), s.Store, school)
 		if err != nil {
 			return err
 		}

@@ -246,97 +246,109 @@ func (s *Server) needsList(cs cmr.Case) error {
 	return nil
 }
 
-// uploadCaseList handles POST /api/v1/cases/:id/lists: the school uploads
-// its complete list (VO, step 11) or the list it completed with the
-// "wordt" columns (MBO, step 8b). ?several_realms=true confirms new
-// identities in more than one realm. A valid upload becomes the current
-// version; an invalid one stores nothing.
+func asViewer(me cmr.Actor) gormdb.Viewer {
+	return gormdb.Viewer{OrganisationID: me.OrganisationID, Role: me.Role}
+}
+
+// uploadCaseList handles POST /api/v1/cases/:id/lists (see UploadCaseList);
+// ?several_realms=true confirms new identities in more than one realm.
 func (s *Server) uploadCaseList(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := actor(c)
-	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	if me.Role != cmr.RoleSchool {
-		return cmr.Errorf(cmr.KindForbidden, "the school uploads the case's list; a LiKa uploads its part on its ticket")
-	}
-	if err := s.needsList(cs); err != nil {
-		return err
-	}
 	data, err := readUpload(c)
 	if err != nil {
 		return err
 	}
-	f := waswordt.ForCase(cs.Scenario)
-	l, err := parseList(f, waswordt.Complete, data, waswordt.Options{SeveralRealms: c.QueryParam("several_realms") == "true"})
+	v, err := s.UploadCaseList(c.Request().Context(), actor(c), c.Param("id"), data, c.QueryParam("several_realms") == "true")
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusCreated, listJSON(v))
+}
+
+// UploadCaseList stores the school's complete list (VO, step 11) or the
+// list it completed with the "wordt" columns (MBO, step 8b). A valid
+// upload becomes the current version; an invalid one stores nothing and
+// answers every problem by row and column. The web pages call it too.
+func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID string, data []byte, severalRealms bool) (cmr.ListVersion, error) {
+	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
+	cs, err := s.Store.Case(ctx, asViewer(me), caseID)
+	if err != nil {
+		return fail(err)
+	}
+	if me.Role != cmr.RoleSchool {
+		return fail(cmr.Errorf(cmr.KindForbidden, "the school uploads the case's list; a LiKa uploads its part on its ticket"))
+	}
+	if err := s.needsList(cs); err != nil {
+		return fail(err)
+	}
+	f := waswordt.ForCase(cs.Scenario)
+	l, err := parseList(f, waswordt.Complete, data, waswordt.Options{SeveralRealms: severalRealms})
+	if err != nil {
+		return fail(err)
 	}
 	kind := cmr.ListComplete
 	if cs.Sector == cmr.SectorMBO {
 		kind = cmr.ListReturned
-		if err := s.checkCoverage(ctx, viewer(c), cs, l); err != nil {
-			return err
+		if err := s.checkCoverage(ctx, asViewer(me), cs, l); err != nil {
+			return fail(err)
 		}
 	}
 	// Once handed out, the list stays what the LiKas work from.
 	for _, t := range cs.Tickets {
 		if cs.Sector == cmr.SectorVO || t.State != cmr.TicketAwaitingList {
-			return cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID)
+			return fail(cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID))
 		}
 	}
-	v, err := s.storeList(ctx, cs, "", kind, l, me)
+	return s.storeList(ctx, cs, "", kind, l, me)
+}
+
+// uploadTicketList handles POST /api/v1/tickets/:id/list (see UploadTicketList).
+func (s *Server) uploadTicketList(c echo.Context) error {
+	data, err := readUpload(c)
+	if err != nil {
+		return err
+	}
+	v, err := s.UploadTicketList(c.Request().Context(), actor(c), c.Param("id"), data)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, listJSON(v))
 }
 
-// uploadTicketList handles POST /api/v1/tickets/:id/list: an MBO
-// publisher uploads its "was" part (columns 1-4 or 1-6) to its ticket.
-func (s *Server) uploadTicketList(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := actor(c)
-	t, err := s.Store.Ticket(ctx, viewer(c), c.Param("id"))
+// UploadTicketList stores an MBO publisher's "was" part (columns 1-4 or
+// 1-6) on its ticket.
+func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID string, data []byte) (cmr.ListVersion, error) {
+	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
+	t, err := s.Store.Ticket(ctx, asViewer(me), ticketID)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID {
-		return cmr.Errorf(cmr.KindForbidden, "only the ticket's LiKa uploads its part of the list")
+		return fail(cmr.Errorf(cmr.KindForbidden, "only the ticket's LiKa uploads its part of the list"))
 	}
-	cs, err := s.Store.Case(ctx, viewer(c), t.CaseID)
+	cs, err := s.Store.Case(ctx, asViewer(me), t.CaseID)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	if cs.Sector != cmr.SectorMBO {
-		return cmr.Errorf(cmr.KindConflict, "in VO the school delivers the complete list; a LiKa downloads it from its ticket")
+		return fail(cmr.Errorf(cmr.KindConflict, "in VO the school delivers the complete list; a LiKa downloads it from its ticket"))
 	}
 	if err := s.needsList(cs); err != nil {
-		return err
+		return fail(err)
 	}
 	if t.State != cmr.TicketAwaitingList {
-		return cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change")
-	}
-	data, err := readUpload(c)
-	if err != nil {
-		return err
+		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change"))
 	}
 	l, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, data, waswordt.Options{})
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	v, err := s.storeList(ctx, cs, t.ID, cmr.ListSupplier, l, me)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, listJSON(v))
+	return s.storeList(ctx, cs, t.ID, cmr.ListSupplier, l, me)
 }
 
 // listVersions handles GET /api/v1/cases/:id/lists: every version with
 // who uploaded it when (no rows).
 func (s *Server) listVersions(c echo.Context) error {
-	vs, _, err := s.visibleLists(c, c.Param("id"))
+	vs, err := s.CaseLists(c.Request().Context(), actor(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
@@ -347,25 +359,33 @@ func (s *Server) listVersions(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"lists": out})
 }
 
+// CaseLists returns the list versions of a case that me may see (no rows).
+func (s *Server) CaseLists(ctx context.Context, me cmr.Actor, caseID string) ([]cmr.ListVersion, error) {
+	if s.Lists == nil {
+		return nil, nil
+	}
+	vs, _, err := s.visibleLists(ctx, me, caseID)
+	return vs, err
+}
+
 // visibleLists applies who may see which list: the school and the
 // distributor see every version; Kennisnet none (it has no part in the
 // lists); a LiKa, once its ticket exists, the VO list, its own MBO part,
 // and the school's completed MBO list only after it was returned to it
-// (and then only its own rows, see downloadList).
-func (s *Server) visibleLists(c echo.Context, caseID string) ([]cmr.ListVersion, *cmr.Ticket, error) {
-	ctx := c.Request().Context()
-	vs, err := s.Lists.Lists(ctx, viewer(c), caseID)
+// (and then only its own rows, see ListFile).
+func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) ([]cmr.ListVersion, *cmr.Ticket, error) {
+	vs, err := s.Lists.Lists(ctx, asViewer(me), caseID)
 	if err != nil {
 		return nil, nil, err
 	}
-	switch actor(c).Role {
+	switch me.Role {
 	case cmr.RoleSchool, cmr.RoleDistributor:
 		return vs, nil, nil
 	case cmr.RolePublisher:
 	default:
 		return nil, nil, cmr.Errorf(cmr.KindForbidden, "was-wordt lists hold pupils' data: only the school, the distributor and the LiKas of the case may see them")
 	}
-	tickets, err := s.Store.Tickets(ctx, viewer(c), gormdb.TicketFilter{CaseID: caseID})
+	tickets, err := s.Store.Tickets(ctx, asViewer(me), gormdb.TicketFilter{CaseID: caseID})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -392,45 +412,55 @@ func (s *Server) visibleLists(c echo.Context, caseID string) ([]cmr.ListVersion,
 }
 
 // downloadList handles GET /api/v1/cases/:id/lists/:list?type=csv|xlsx.
-// Each download is an audit event.
 func (s *Server) downloadList(c echo.Context) error {
-	ctx := c.Request().Context()
-	caseID, listID := c.Param("id"), c.Param("list")
 	kind, err := fileKind(c)
 	if err != nil {
 		return err
 	}
-	vs, own, err := s.visibleLists(c, caseID)
+	name, data, err := s.ListFile(c.Request().Context(), actor(c), c.Param("id"), c.Param("list"), kind)
 	if err != nil {
 		return err
+	}
+	return sendFile(c, kind, name, data)
+}
+
+// ListFile renders a list version me may see as a file, and records the
+// download in the audit trail. It returns the file's name without
+// extension.
+func (s *Server) ListFile(ctx context.Context, me cmr.Actor, caseID, listID string, kind waswordt.FileKind) (string, []byte, error) {
+	if s.Lists == nil {
+		return "", nil, cmr.ErrNotFound
+	}
+	vs, own, err := s.visibleLists(ctx, me, caseID)
+	if err != nil {
+		return "", nil, err
 	}
 	visible := false
 	for _, v := range vs {
 		visible = visible || v.ID == listID
 	}
 	if !visible {
-		return cmr.ErrNotFound
+		return "", nil, cmr.ErrNotFound
 	}
-	meta, l, err := s.loadList(ctx, viewer(c), caseID, listID)
+	meta, l, err := s.loadList(ctx, asViewer(me), caseID, listID)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	if own != nil && meta.Kind == cmr.ListReturned {
 		// A publisher gets back its own rows, completed: not the others'.
-		if l, err = s.ownRows(ctx, viewer(c), caseID, *own, l); err != nil {
-			return err
+		if l, err = s.ownRows(ctx, asViewer(me), caseID, *own, l); err != nil {
+			return "", nil, err
 		}
 	}
 	data, err := waswordt.Render(l, kind)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	me := actor(c)
 	if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: caseID, TicketID: meta.TicketID, Type: cmr.EventListDownloaded, Actor: &me,
 		Details: map[string]any{"list_id": meta.ID, "kind": meta.Kind, "version": meta.Version, "type": string(kind)}}); err != nil {
-		return err
+		return "", nil, err
 	}
-	return sendFile(c, kind, fmt.Sprintf("was-wordt-%s-v%d", caseID, meta.Version), data)
+	return fmt.Sprintf("was-wordt-%s-v%d", caseID, meta.Version), data, nil
 }
 
 // ownRows keeps the rows of the school's completed list that this
@@ -498,37 +528,47 @@ func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (wasw
 	return out, missing, nil
 }
 
-// mergedList handles GET /api/v1/cases/:id/lists/merged: the publishers'
-// parts as one file for the school to fill in (MBO).
+// mergedList handles GET /api/v1/cases/:id/lists/merged (see MergedFile).
 func (s *Server) mergedList(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := actor(c)
-	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
-	if me.Role != cmr.RoleSchool && me.Role != cmr.RoleDistributor {
-		return cmr.Errorf(cmr.KindForbidden, "the merged list is for the school and the distributor")
-	}
-	if cs.Sector != cmr.SectorMBO {
-		return cmr.Errorf(cmr.KindConflict, "only MBO lists are put together from the publishers' parts")
-	}
 	kind, err := fileKind(c)
 	if err != nil {
 		return err
 	}
-	l, _, err := s.merged(ctx, viewer(c), cs)
+	name, data, err := s.MergedFile(c.Request().Context(), actor(c), c.Param("id"), kind)
 	if err != nil {
 		return err
+	}
+	return sendFile(c, kind, name, data)
+}
+
+// MergedFile is the publishers' parts as one file for the school to fill
+// in (MBO), recorded as a download.
+func (s *Server) MergedFile(ctx context.Context, me cmr.Actor, caseID string, kind waswordt.FileKind) (string, []byte, error) {
+	cs, err := s.Store.Case(ctx, asViewer(me), caseID)
+	if err != nil {
+		return "", nil, err
+	}
+	if me.Role != cmr.RoleSchool && me.Role != cmr.RoleDistributor {
+		return "", nil, cmr.Errorf(cmr.KindForbidden, "the merged list is for the school and the distributor")
+	}
+	if cs.Sector != cmr.SectorMBO {
+		return "", nil, cmr.Errorf(cmr.KindConflict, "only MBO lists are put together from the publishers' parts")
+	}
+	if s.Lists == nil {
+		return "", nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)")
+	}
+	l, _, err := s.merged(ctx, asViewer(me), cs)
+	if err != nil {
+		return "", nil, err
 	}
 	data, err := waswordt.Render(l, kind)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: cs.ID, Type: cmr.EventListDownloaded, Actor: &me, Details: map[string]any{"kind": "merged", "rows": len(l.Rows)}}); err != nil {
-		return err
+		return "", nil, err
 	}
-	return sendFile(c, kind, "was-wordt-"+cs.ID+"-samengevoegd", data)
+	return "was-wordt-" + cs.ID + "-samengevoegd", data, nil
 }
 
 // supplierKey identifies a publisher's row in the school's returned list:

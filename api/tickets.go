@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,12 +78,12 @@ func (s *Server) closeTicket(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		lv, err := s.checkUnprocessed(c.Request().Context(), viewer(c), t, req.Unprocessed)
+		// The rows refer to the list version the ticket works from.
+		extra, err := s.UnprocessedData(c.Request().Context(), actor(c), t, req.Unprocessed)
 		if err != nil {
 			return err
 		}
-		// The rows refer to this version of the list.
-		data["unprocessed"], data["list_id"], data["list_version"] = req.Unprocessed, lv.ID, lv.Version
+		maps.Copy(data, extra)
 	}
 	return s.resolveTicket(c, cmr.TicketClosed, data)
 }
@@ -126,21 +128,30 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	return c.JSON(http.StatusOK, s.ticketJSON(t))
 }
 
-// returnList handles POST /api/v1/tickets/:id/return: the distributor
-// returns the completed was-wordt list to this ticket's publisher (MBO
-// 8c), which starts the ticket's SLA clock. Once every publisher has it,
-// step 8c is done.
+// returnList handles POST /api/v1/tickets/:id/return (see ReturnList).
 func (s *Server) returnList(c echo.Context) error {
-	ctx := c.Request().Context()
-	me := actor(c)
-	t, err := s.Store.Ticket(ctx, viewer(c), c.Param("id"))
+	if err := s.ReturnList(c.Request().Context(), actor(c), c.Param("id")); err != nil {
+		return err
+	}
+	t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.ticketJSON(t))
+}
+
+// ReturnList returns the completed was-wordt list to a ticket's publisher
+// (MBO 8c), which starts the ticket's SLA clock. Once every publisher has
+// it, step 8c is done. The web pages call it too.
+func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) error {
+	t, err := s.Store.Ticket(ctx, asViewer(me), ticketID)
 	if err != nil {
 		return err
 	}
 	if me.Role != cmr.RoleDistributor {
 		return cmr.Errorf(cmr.KindForbidden, "the distributor returns the completed list to each publisher")
 	}
-	cs, err := s.Store.Case(ctx, viewer(c), t.CaseID)
+	cs, err := s.Store.Case(ctx, asViewer(me), t.CaseID)
 	if err != nil {
 		return err
 	}
@@ -148,16 +159,27 @@ func (s *Server) returnList(c echo.Context) error {
 		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID)
 	}
 	if s.Lists != nil {
-		if err := s.listPrecheck(ctx, viewer(c), cs, "8c", map[string]any{}); err != nil {
+		if err := s.listPrecheck(ctx, asViewer(me), cs, "8c", map[string]any{}); err != nil {
 			return err
 		}
 	}
-	if _, err := s.Engine.Update(ctx, t.CaseID, workflows.UpdateReturnList, workflows.ReturnRequest{Actor: me, TicketID: t.ID}); err != nil {
-		return err
+	_, err = s.Engine.Update(ctx, t.CaseID, workflows.UpdateReturnList, workflows.ReturnRequest{Actor: me, TicketID: t.ID})
+	return err
+}
+
+// UnprocessedData checks the rows a LiKa reports it could not process
+// and returns what closing the ticket records of them: the rows and the
+// list version they refer to.
+func (s *Server) UnprocessedData(ctx context.Context, me cmr.Actor, t cmr.Ticket, rows []cmr.UnprocessedRow) (map[string]any, error) {
+	if len(rows) == 0 {
+		return map[string]any{}, nil
 	}
-	t, err = s.Store.Ticket(ctx, viewer(c), t.ID)
+	if s.Lists == nil {
+		return nil, cmr.FieldErrorf("unprocessed", "this case has no list to refer to")
+	}
+	lv, err := s.checkUnprocessed(ctx, asViewer(me), t, rows)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return c.JSON(http.StatusOK, s.ticketJSON(t))
+	return map[string]any{"unprocessed": rows, "list_id": lv.ID, "list_version": lv.Version}, nil
 }

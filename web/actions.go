@@ -94,7 +94,7 @@ func (s *Server) completeStep(c echo.Context) error {
 		return s.fail(c, ss, cmr.ErrNotFound)
 	}
 	if def.Owner != me.Role || def.State != cmr.StepOpen {
-		return s.showCase(c, ss, cs, http.StatusConflict, key, "Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open.")
+		return s.showCase(c, ss, cs, http.StatusConflict, key, s.tr(c, "Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open."))
 	}
 	data := s.formData(c, def.StepDef)
 	if s.Guard != nil {
@@ -139,12 +139,12 @@ func (s *Server) resolveTicket(to cmr.TicketState) echo.HandlerFunc {
 		data := map[string]any{"note": text}
 		if to == cmr.TicketWaived {
 			if text == "" {
-				return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, "Geef een reden op waarom dit ticket vervalt.")
+				return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "Geef een reden op waarom dit ticket vervalt."))
 			}
 			data = map[string]any{"reason": text}
 		}
 		if len(text) > 2000 {
-			return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, "De tekst is langer dan 2000 tekens.")
+			return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "De tekst is langer dan 2000 tekens."))
 		}
 		if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, me, *t, to, data); err != nil {
 			if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
 )
 
@@ -36,7 +37,9 @@ type Store interface {
 	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
 	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
+	Ticket(ctx context.Context, v gormdb.Viewer, id string) (cmr.Ticket, error)
 	Events(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.Event, error)
+	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 }
 
 // Server holds the pages' dependencies.
@@ -51,9 +54,15 @@ type Server struct {
 	Engine      Engine
 	Submissions Submissions
 	Guard       StepGuard
-	Now         func() time.Time
+	// Opener starts case workflows: the new-case wizard needs it.
+	Opener  casework.Opener
+	SLADays int
+	// Lists serves the was-wordt list pages; without it they are absent.
+	Lists Lists
+	Now   func() time.Time
 
-	pages map[string]*template.Template
+	// pages holds the parsed templates per language and page.
+	pages map[string]map[string]*template.Template
 	cal   *cmr.Calendar
 	loc   *time.Location
 }
@@ -81,42 +90,93 @@ func (s *Server) Register(e *echo.Echo) error {
 	g.POST("/login", s.login)
 	g.POST("/logout", s.logout, s.signedIn)
 	g.GET("/", s.home, s.signedIn)
+	g.GET("/lang", s.switchLanguage)
+	g.GET("/cases", s.casesList, s.signedIn)
+	if s.Opener != nil {
+		g.GET("/cases/new", s.newCase, s.signedIn, s.distributorOnly)
+		g.POST("/cases/new/check", s.checkCase, s.signedIn, s.distributorOnly)
+		g.POST("/cases", s.openCase, s.signedIn, s.distributorOnly)
+	}
 	g.GET("/cases/:id", s.casePage, s.signedIn)
+	g.GET("/tickets/:id", s.ticketPage, s.signedIn)
+	if s.Lists != nil {
+		g.GET("/lists/templates/:format", s.listTemplate, s.signedIn)
+		g.GET("/cases/:id/lists", s.listsPage, s.signedIn)
+		g.GET("/cases/:id/lists/merged", s.mergedDownload, s.signedIn)
+		g.GET("/cases/:id/lists/:list", s.listDownload, s.signedIn)
+		g.POST("/cases/:id/lists", s.uploadCaseList, uploadLimit, s.signedIn)
+		g.POST("/tickets/:id/list", s.uploadTicketList, uploadLimit, s.signedIn)
+	}
 	if s.Engine != nil && s.Submissions != nil {
 		g.POST("/cases/:id/steps/:step", s.completeStep, s.signedIn)
-		g.POST("/tickets/:id/close", s.resolveTicket(cmr.TicketClosed), s.signedIn)
+		g.POST("/tickets/:id/close", s.closeTicket, s.signedIn)
 		g.POST("/tickets/:id/waive", s.resolveTicket(cmr.TicketWaived), s.signedIn)
+		if s.Lists != nil {
+			g.POST("/tickets/:id/return", s.returnList, s.signedIn)
+		}
 	}
 	return nil
 }
 
 func (s *Server) parse() error {
-	funcs := template.FuncMap{
-		"date": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return t.Format("2-1-2006")
-		},
-		"moment": func(t *time.Time) string {
-			if t == nil || t.IsZero() {
-				return "—"
-			}
-			return t.In(s.loc).Format("2-1-2006 15:04")
-		},
-		"role": func(r cmr.Role) string { return r.Dutch() },
-		"is":   func(a any, b string) bool { return fmt.Sprint(a) == b },
-		"state": func(st cmr.StepState) string {
-			return map[cmr.StepState]string{cmr.StepDone: "gedaan", cmr.StepOpen: "open", cmr.StepPending: "wacht"}[st]
-		},
-	}
-	s.pages = map[string]*template.Template{}
-	for _, page := range []string{"login", "home", "case", "error"} {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
-		if err != nil {
-			return err
+	s.pages = map[string]map[string]*template.Template{}
+	for _, lang := range []string{"nl", "en"} {
+		funcs := template.FuncMap{
+			"t": func(nl string) string { return translate(lang, nl) },
+			"date": func(t time.Time) string {
+				if t.IsZero() {
+					return "—"
+				}
+				return t.Format("2-1-2006")
+			},
+			"moment": func(t *time.Time) string {
+				if t == nil || t.IsZero() {
+					return "—"
+				}
+				return t.In(s.loc).Format("2-1-2006 15:04")
+			},
+			"role": func(r cmr.Role) string { return roleName(lang, r) },
+			"is":   func(a any, b string) bool { return fmt.Sprint(a) == b },
+			"state": func(st cmr.StepState) string {
+				return translate(lang, map[cmr.StepState]string{cmr.StepDone: "gedaan", cmr.StepOpen: "open", cmr.StepPending: "wacht"}[st])
+			},
+			"title": func(st cmr.Step) string {
+				if lang == "en" && st.TitleEN != "" {
+					return st.TitleEN
+				}
+				return st.Title
+			},
+			"lang": func() string { return lang },
+			"list": func(xs ...string) []string { return xs },
+			"ptr":  func(t time.Time) *time.Time { return &t },
+			"status": func(st cmr.CaseStatus) string {
+				return translate(lang, map[cmr.CaseStatus]string{cmr.CaseOpen: "lopend", cmr.CaseCompleted: "afgerond", cmr.CaseCancelled: "geannuleerd"}[st])
+			},
+			"ticketstate": func(st cmr.TicketState) string {
+				return translate(lang, map[cmr.TicketState]string{cmr.TicketAwaitingList: "wacht op lijst", cmr.TicketOpen: "open",
+					cmr.TicketClosed: "afgemeld", cmr.TicketWaived: "vervallen", cmr.TicketCancelled: "geannuleerd"}[st])
+			},
+			"outcome": func(o cmr.Outcome) string {
+				return map[cmr.Outcome]string{cmr.OutcomeSupported: "Dit kan als zaak.", cmr.OutcomeUnsupported: "Dit kan niet als zaak.",
+					cmr.OutcomeNoCaseNeeded: "Hiervoor is geen zaak nodig: de school stapt zelf over.",
+					cmr.OutcomeNoProcedure:  "Hiervoor is geen procedure afgesproken.", cmr.OutcomeNotApplicable: "Niet van toepassing."}[o]
+			},
+			"waswordt": func(w cmr.WasWordt) string {
+				return map[cmr.WasWordt]string{cmr.WasWordtSuppliers: "de leveranciers", cmr.WasWordtSuppliersAndSchool: "leveranciers en school", cmr.WasWordtNone: "geen lijst"}[w]
+			},
+			"listkind": func(k string) string {
+				return map[string]string{cmr.ListComplete: "volledige lijst", cmr.ListSupplier: "deel uitgever", cmr.ListReturned: "aangevulde lijst"}[k]
+			},
+			"versions": func(vs []cmr.ListVersion) any { return struct{ Lists []cmr.ListVersion }{vs} },
 		}
-		s.pages[page] = t
+		s.pages[lang] = map[string]*template.Template{}
+		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists"} {
+			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+page+".html")
+			if err != nil {
+				return err
+			}
+			s.pages[lang][page] = t
+		}
 	}
 	return nil
 }
@@ -149,7 +209,7 @@ func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
 		if c.Request().Method == http.MethodPost && !sameToken(c.FormValue("_csrf"), ss.CSRF) {
-			return s.render(c, http.StatusForbidden, "error", errorPage{page: s.base(ss, "Niet toegestaan"), Message: "Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens."})
+			return s.render(c, http.StatusForbidden, "error", errorPage{page: s.base(c, ss, s.tr(c, "Niet toegestaan")), Message: s.tr(c, "Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens.")})
 		}
 		c.Set(sessionKey, ss)
 		return next(c)
@@ -167,10 +227,15 @@ type page struct {
 	Title string
 	User  *cmr.User
 	CSRF  string
+	// Path is the current page, to come back to after a language switch.
+	Path string
 }
 
-func (s *Server) base(ss *session, title string) page {
-	p := page{Title: title}
+func (s *Server) base(c echo.Context, ss *session, title string) page {
+	p := page{Title: title, Path: "/"}
+	if c.Request().Method == http.MethodGet {
+		p.Path = c.Request().URL.RequestURI()
+	}
 	if ss != nil {
 		u := ss.User
 		p.User, p.CSRF = &u, ss.CSRF
@@ -184,19 +249,35 @@ type errorPage struct {
 }
 
 func (s *Server) render(c echo.Context, status int, name string, data any) error {
+	return s.renderPart(c, status, name, "layout.html", data)
+}
+
+// renderPart renders one template of a page: the whole page, or a part of
+// it that htmx swaps in.
+func (s *Server) renderPart(c echo.Context, status int, name, part string, data any) error {
 	var b strings.Builder
-	if err := s.pages[name].Execute(&b, data); err != nil {
+	if err := s.pages[language(c)][name].ExecuteTemplate(&b, part, data); err != nil {
 		return err
 	}
 	return c.HTML(status, b.String())
 }
 
+// distributorOnly keeps the wizard to distributors.
+func (s *Server) distributorOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if current(c).User.Role != cmr.RoleDistributor {
+			return s.fail(c, current(c), cmr.ErrNotFound)
+		}
+		return next(c)
+	}
+}
+
 // fail renders a domain error as a page: not found stays not found.
 func (s *Server) fail(c echo.Context, ss *session, err error) error {
-	status, msg := http.StatusInternalServerError, "Er ging iets mis aan onze kant. Probeer het opnieuw."
+	status, msg := http.StatusInternalServerError, s.tr(c, "Er ging iets mis aan onze kant. Probeer het opnieuw.")
 	switch cmr.KindOf(err) {
 	case cmr.KindNotFound:
-		status, msg = http.StatusNotFound, "Deze pagina bestaat niet, of u heeft er geen toegang toe."
+		status, msg = http.StatusNotFound, s.tr(c, "Deze pagina bestaat niet, of u heeft er geen toegang toe.")
 	case cmr.KindForbidden:
 		status, msg = http.StatusForbidden, err.Error()
 	case cmr.KindConflict, cmr.KindInvalid:
@@ -205,7 +286,9 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound
 	}
-	return s.render(c, status, "error", errorPage{page: s.base(ss, "Melding"), Message: msg})
+	pg := s.base(c, ss, s.tr(c, "Melding"))
+	pg.Path = "/" // a refused address is not repeated on the page
+	return s.render(c, status, "error", errorPage{page: pg, Message: msg})
 }
 
 type loginPage struct {
@@ -222,7 +305,7 @@ type userGroup struct {
 
 // loginPage handles GET /login: in `cmr dev` the demo users to pick from.
 func (s *Server) loginPage(c echo.Context) error {
-	p := loginPage{page: page{Title: "Inloggen"}, Dev: s.DevSignIn}
+	p := loginPage{page: page{Title: s.tr(c, "Inloggen")}, Dev: s.DevSignIn}
 	if s.DevSignIn {
 		users, err := s.Store.Users(c.Request().Context())
 		if err != nil {
@@ -259,7 +342,7 @@ func (s *Server) login(c echo.Context) error {
 	}
 	ck, err := c.Cookie("__Host-cmr-login")
 	if err != nil || !sameToken(c.FormValue("_csrf"), ck.Value) {
-		return s.render(c, http.StatusForbidden, "error", errorPage{page: page{Title: "Niet toegestaan"}, Message: "Het inlogformulier is verlopen. Laad de pagina opnieuw."})
+		return s.render(c, http.StatusForbidden, "error", errorPage{page: page{Title: s.tr(c, "Niet toegestaan")}, Message: s.tr(c, "Het inlogformulier is verlopen. Laad de pagina opnieuw.")})
 	}
 	u, err := s.Store.User(c.Request().Context(), c.FormValue("user"))
 	if err != nil {
@@ -311,7 +394,7 @@ func (s *Server) home(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	p := homePage{page: s.base(ss, "Mijn werk"), Cases: cases}
+	p := homePage{page: s.base(c, ss, s.tr(c, "Mijn werk")), Cases: cases}
 	for _, summary := range cases {
 		cs, err := s.Store.Case(ctx, v, summary.ID)
 		if err != nil {
@@ -354,8 +437,11 @@ type casePage struct {
 	// Problem is a refusal to show, at the form it is about (Where).
 	Problem, Where string
 	CanAct         bool
-	Role           cmr.Role
-	OrgID          string
+	// CanReturn: the distributor can hand the completed list back (MBO).
+	CanReturn bool
+	ShowLists bool
+	Role      cmr.Role
+	OrgID     string
 }
 
 // casePage handles GET /cases/:id: the procedure as a checklist, the
@@ -376,8 +462,10 @@ func (s *Server) showCase(c echo.Context, ss *session, cs cmr.Case, status int, 
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	p := casePage{page: s.base(ss, "Zaak "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where,
-		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID}
+	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where,
+		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID,
+		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO,
+		ShowLists: s.Lists != nil && cs.WasWordt != cmr.WasWordtNone && ss.User.Role != cmr.RoleKennisnet}
 	for _, st := range cs.Steps {
 		if st.State == cmr.StepOpen && st.Owner == ss.User.Role && (st.Kind == cmr.StepHuman || st.Kind == cmr.StepTest) {
 			p.Mine[st.Key] = true

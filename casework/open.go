@@ -1,0 +1,189 @@
+package casework
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/workflows"
+)
+
+// Directory is what opening a case reads: the organisations and the case
+// IDs already taken.
+type Directory interface {
+	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
+	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
+}
+
+// Opener starts a case workflow.
+type Opener interface {
+	OpenCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error)
+}
+
+// OpenRequest is what a distributor fills in to open a case.
+type OpenRequest struct {
+	School   string // organisation ID or BRIN
+	Scenario cmr.Scenario
+	Timing   cmr.Timing
+	LiKas    []string
+	Options  cmr.CaseOptions
+}
+
+// Settings are the deployment's rules a new case takes along.
+type Settings struct {
+	Calendar cmr.CalendarConfig
+	SLADays  int
+	Today    time.Time
+}
+
+// FindSchool finds a school by organisation ID or BRIN.
+func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisation, error) {
+	if key == "" {
+		return cmr.Organisation{}, cmr.FieldErrorf("school", "is required: the school's organisation ID or BRIN")
+	}
+	schools, err := dir.Organisations(ctx, cmr.RoleSchool)
+	if err != nil {
+		return cmr.Organisation{}, err
+	}
+	for _, o := range schools {
+		if o.ID == key || strings.EqualFold(o.BRIN, key) {
+			return o, nil
+		}
+	}
+	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key)
+}
+
+// CheckTiming fills in what a new case assumes when it is not given: the
+// request is made today, and an MBO list opens on 1 August. The scenario
+// check a distributor sees before opening uses the same assumptions as the
+// opening itself.
+func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, error) {
+	today = today.In(time.UTC)
+	if t.RequestedOn.IsZero() {
+		t.RequestedOn = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	if !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
+		return t, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout))
+	}
+	if sector == cmr.SectorMBO && t.ListOpensOn.IsZero() && !t.SwitchOn.IsZero() {
+		t.ListOpensOn = time.Date(t.SwitchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return t, nil
+}
+
+// OpenCase checks a distributor's request and starts the case workflow.
+// The scenario must be supported; the case ID is the school's BRIN and the
+// switch date. It returns the new case's ID.
+func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req OpenRequest, set Settings) (string, error) {
+	if me.Role != cmr.RoleDistributor {
+		return "", cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role)
+	}
+	school, err := FindSchool(ctx, dir, req.School)
+	if err != nil {
+		return "", err
+	}
+	sc := req.Scenario
+	if school.Sector != "" && sc.Sector != school.Sector {
+		return "", cmr.FieldErrorf("sector", "%s is a %s school, not %s", school.Name, school.Sector, sc.Sector)
+	}
+	if err := sc.Validate(); err != nil { // also normalises IdP names and kinds
+		return "", err
+	}
+	if req.Timing.SwitchOn.IsZero() {
+		return "", cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD")
+	}
+	timing, err := CheckTiming(req.Timing, sc.Sector, set.Today)
+	if err != nil {
+		return "", err
+	}
+	check, err := cmr.CheckScenario(sc, timing)
+	if err != nil {
+		return "", err
+	}
+	if check.Outcome != cmr.OutcomeSupported {
+		return "", &cmr.Error{Kind: cmr.KindInvalid, Field: "scenario",
+			Message: fmt.Sprintf("this switch cannot be handled as a case (%s): %s", check.Outcome, strings.Join(check.Reasons, " ")),
+			Details: map[string]any{"outcome": check.Outcome, "reasons": check.Reasons}}
+	}
+	likas, err := checkLiKas(ctx, dir, req.LiKas)
+	if err != nil {
+		return "", err
+	}
+	kn, err := dir.Organisations(ctx, cmr.RoleKennisnet)
+	if err != nil {
+		return "", err
+	}
+	opts := req.Options
+	header := cmr.CaseHeader{SchoolID: school.ID, DistributorID: me.OrganisationID, Sector: sc.Sector, Scenario: sc,
+		Funding: check.Funding, WasWordt: check.WasWordt, Described: check.Described, Options: opts,
+		RequestedOn: timing.RequestedOn, SwitchOn: timing.SwitchOn, ListOpensOn: timing.ListOpensOn, Deadline: check.Deadline,
+		MidYear: check.MidYear, Warnings: check.Warnings, Calendar: set.Calendar, SLADays: set.SLADays}
+	if !opts.NeedsLists(check.WasWordt) {
+		header.WasWordt = cmr.WasWordtNone // calamity, or no history kept: no list
+	}
+	parties := cmr.Parties{SchoolID: school.ID, DistributorID: me.OrganisationID, LiKaIDs: likas}
+	for _, o := range kn {
+		parties.KennisnetIDs = append(parties.KennisnetIDs, o.ID)
+	}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: sc.Sector, Funding: check.Funding, Options: opts, MidYear: check.MidYear, WasWordt: check.WasWordt})
+	// Two cases for one school and date opened at once race for the same
+	// business key: the loser takes the next suffix.
+	for attempt := 0; ; attempt++ {
+		if header.ID, err = newCaseID(ctx, dir, school, timing.SwitchOn); err != nil {
+			return "", err
+		}
+		_, err = eng.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me})
+		if err == nil {
+			return header.ID, nil
+		}
+		if cmr.KindOf(err) != cmr.KindConflict || attempt >= 5 {
+			return "", err
+		}
+		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+	}
+}
+
+func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (publisher organisation ID); GET /api/v1/organisations?role=publisher lists them")
+	}
+	pubs, err := dir.Organisations(ctx, cmr.RolePublisher)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, o := range pubs {
+		known[o.ID] = true
+	}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		switch {
+		case !known[id]:
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; GET /api/v1/organisations?role=publisher lists them", id)
+		case seen[id]:
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is named twice", id)
+		}
+		seen[id] = true
+	}
+	return ids, nil
+}
+
+// newCaseID makes the case's business key: BRIN and switch date, with a
+// suffix when the school already had a case for that date.
+func newCaseID(ctx context.Context, dir Directory, school cmr.Organisation, switchOn time.Time) (string, error) {
+	key := school.BRIN
+	if key == "" {
+		key = school.ID
+	}
+	base := strings.ToUpper(key) + "-" + switchOn.Format("20060102")
+	taken, err := dir.CaseIDsWithPrefix(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	if len(taken) == 0 {
+		return base, nil
+	}
+	return fmt.Sprintf("%s-%d", base, len(taken)+1), nil
+}

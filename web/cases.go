@@ -1,0 +1,308 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/casework"
+	"github.com/cmr-idp/cmr/gormdb"
+)
+
+// caseRow is a case in the case list, with what the list shows of it.
+type caseRow struct {
+	Case   cmr.Case
+	School cmr.Organisation
+	AtRisk bool
+}
+
+type casesPage struct {
+	page
+	Rows    []caseRow
+	Schools []cmr.Organisation
+	// The filters as given, to fill the form again.
+	Status, School, Sector, Query string
+	AtRisk                        bool
+	CanOpen                       bool
+}
+
+// casesList handles GET /cases: the cases the caller's organisation is a
+// party to, filtered by status, school, sector and risk, and searched by
+// case ID, school name or BRIN.
+func (s *Server) casesList(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	p := casesPage{page: s.base(c, ss, s.tr(c, "Zaken")), Status: c.QueryParam("status"), School: c.QueryParam("school"),
+		Sector: c.QueryParam("sector"), Query: strings.TrimSpace(c.QueryParam("q")), AtRisk: c.QueryParam("at_risk") == "true",
+		CanOpen: ss.User.Role == cmr.RoleDistributor && s.Opener != nil}
+	if p.Status == "" && !c.QueryParams().Has("status") {
+		p.Status = string(cmr.CaseOpen)
+	}
+	f := gormdb.CaseFilter{Status: p.Status, SchoolID: p.School, Now: s.Now(), Limit: 500}
+	switch p.Status {
+	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
+	default:
+		f.Status = string(cmr.CaseOpen)
+	}
+	if p.AtRisk {
+		f.AtRisk = &p.AtRisk
+	}
+	cases, err := s.Store.Cases(ctx, viewer(ss), f)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	schools, err := s.Store.Organisations(ctx, cmr.RoleSchool)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	byID := map[string]cmr.Organisation{}
+	for _, o := range schools {
+		byID[o.ID] = o
+	}
+	risky := map[string]bool{}
+	if !p.AtRisk {
+		yes := true
+		atRisk, err := s.Store.Cases(ctx, viewer(ss), gormdb.CaseFilter{AtRisk: &yes, Now: s.Now(), Limit: 500})
+		if err != nil {
+			return s.fail(c, ss, err)
+		}
+		for _, cs := range atRisk {
+			risky[cs.ID] = true
+		}
+	}
+	q := strings.ToLower(p.Query)
+	seen := map[string]bool{}
+	for _, cs := range cases {
+		school := byID[cs.Parties.SchoolID]
+		if school.ID == "" {
+			school = byID[cs.SchoolID]
+		}
+		if p.Sector != "" && string(cs.Sector) != p.Sector {
+			continue
+		}
+		if q != "" && !strings.Contains(strings.ToLower(cs.ID), q) && !strings.Contains(strings.ToLower(school.Name), q) && !strings.EqualFold(school.BRIN, q) {
+			continue
+		}
+		p.Rows = append(p.Rows, caseRow{Case: cs, School: school, AtRisk: p.AtRisk || risky[cs.ID]})
+		seen[school.ID] = true
+	}
+	// Only the schools the caller has cases with are offered as a filter.
+	all, err := s.Store.Cases(ctx, viewer(ss), gormdb.CaseFilter{Now: s.Now(), Limit: 500})
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	for _, cs := range all {
+		seen[cs.SchoolID] = true
+	}
+	for _, o := range schools {
+		if seen[o.ID] {
+			p.Schools = append(p.Schools, o)
+		}
+	}
+	return s.render(c, http.StatusOK, "cases", p)
+}
+
+// wizard is the new-case form: first the school, then the switch.
+type wizard struct {
+	page
+	Schools []cmr.Organisation
+	LiKas   []cmr.Organisation
+	IdPs    []string
+	// Quadrants and Kinds name the choices (Dutch, translated in the page).
+	Quadrants, Kinds map[string]string
+	School           *cmr.Organisation
+	Form             url.Values
+	Check            checkView
+	// Problem is a refusal of the whole form; Field names its input.
+	Problem, Field string
+}
+
+// checkView is the live scenario check shown beside the form.
+type checkView struct {
+	Ready   bool
+	Problem string
+	Result  cmr.ScenarioCheck
+	Sector  cmr.Sector
+}
+
+func (w wizard) Value(name string) string { return w.Form.Get(name) }
+
+// Invalid reports whether the refusal is about the input named field.
+func (w wizard) Invalid(field string) bool {
+	return w.Field == field || strings.HasPrefix(w.Field, field+"[")
+}
+
+// Has reports whether a checkbox or multi-select holds value.
+func (w wizard) Has(name, value string) bool { return slices.Contains(w.Form[name], value) }
+
+// newCase handles GET /cases/new[?school=ID]: step 1 picks the school,
+// step 2 the switch, with the scenario check as the distributor types.
+func (s *Server) newCase(c echo.Context) error {
+	ss := current(c)
+	form := c.QueryParams()
+	if !form.Has("requested_on") {
+		form.Set("requested_on", s.Now().In(s.loc).Format(cmr.DateLayout))
+	}
+	if !form.Has("school") {
+		form.Set("keep_history", "true")
+	}
+	w, err := s.wizard(c, ss, form)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	if w.School != nil {
+		form.Set("keep_history", "true")
+	}
+	return s.render(c, http.StatusOK, "new", w)
+}
+
+func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, error) {
+	ctx := c.Request().Context()
+	w := wizard{page: s.base(c, ss, s.tr(c, "Nieuwe zaak")), Form: form, IdPs: cmr.KnownVOIdPs(),
+		Quadrants: map[string]string{"1": "1: ELF met portaal", "2": "2: ELF distributeursportaal", "3": "3: ILF met portaal", "4": "4: ILF activeringscodes"},
+		Kinds:     map[string]string{string(cmr.KindELO): "ELO/portaal met eigen IdP", string(cmr.KindDistributorPortal): "Portaal van de distributeur", string(cmr.KindNonPortal): "Geen portaal (ADFS, Azure AD)"}}
+	var err error
+	if w.Schools, err = s.Store.Organisations(ctx, cmr.RoleSchool); err != nil {
+		return w, err
+	}
+	if w.LiKas, err = s.Store.Organisations(ctx, cmr.RolePublisher); err != nil {
+		return w, err
+	}
+	if id := form.Get("school"); id != "" {
+		for i := range w.Schools {
+			if w.Schools[i].ID == id {
+				w.School = &w.Schools[i]
+			}
+		}
+		if w.School == nil {
+			w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "school"
+		}
+	}
+	return w, nil
+}
+
+// request turns the wizard's form into an opening request.
+func (s *Server) request(form url.Values, school cmr.Organisation) (casework.OpenRequest, error) {
+	req := casework.OpenRequest{School: school.ID, LiKas: form["likas"],
+		Options: cmr.CaseOptions{Calamity: form.Get("calamity") == "true", KeepHistory: form.Get("keep_history") == "true"}}
+	sc := cmr.Scenario{Sector: school.Sector}
+	for _, side := range []struct {
+		name string
+		e    *cmr.Endpoint
+	}{{"from", &sc.From}, {"to", &sc.To}} {
+		if sc.Sector == cmr.SectorMBO {
+			side.e.ECK = form.Get(side.name+"_eck") == "true"
+			side.e.Kind = cmr.IdPKind(form.Get(side.name + "_kind"))
+			continue
+		}
+		q := form.Get(side.name + "_quadrant")
+		if q == "" {
+			return req, cmr.FieldErrorf(side.name+".quadrant", "is required for VO: 1, 2, 3 or 4")
+		}
+		n, err := strconv.Atoi(q)
+		if err != nil {
+			return req, cmr.FieldErrorf(side.name+".quadrant", "must be 1, 2, 3 or 4")
+		}
+		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
+	}
+	req.Scenario = sc
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"requested_on", &req.Timing.RequestedOn}, {"switch_on", &req.Timing.SwitchOn}, {"list_opens_on", &req.Timing.ListOpensOn}} {
+		if v := strings.TrimSpace(form.Get(d.name)); v != "" {
+			t, err := cmr.ParseDate(d.name, v)
+			if err != nil {
+				return req, err
+			}
+			*d.t = t
+		}
+	}
+	return req, nil
+}
+
+// check runs the scenario check on what the form holds so far.
+func (s *Server) check(c echo.Context, form url.Values, school *cmr.Organisation) checkView {
+	if school == nil {
+		return checkView{}
+	}
+	v := checkView{Sector: school.Sector}
+	req, err := s.request(form, *school)
+	if err == nil {
+		if err = req.Scenario.Validate(); err == nil {
+			var t cmr.Timing
+			if t, err = casework.CheckTiming(req.Timing, school.Sector, s.Now()); err == nil {
+				v.Result, err = cmr.CheckScenario(req.Scenario, t)
+			}
+		}
+	}
+	if err != nil {
+		v.Problem = s.refusal(c, err)
+		return v
+	}
+	v.Ready = true
+	return v
+}
+
+// checkCase handles POST /cases/new/check: the live scenario check. htmx
+// asks for the fragment; without JavaScript the whole form comes back with
+// the check filled in.
+func (s *Server) checkCase(c echo.Context) error {
+	ss := current(c)
+	form, err := c.FormParams()
+	if err != nil {
+		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read"))
+	}
+	w, err := s.wizard(c, ss, form)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	w.Check = s.check(c, form, w.School)
+	if c.Request().Header.Get("HX-Request") == "true" {
+		return s.renderPart(c, http.StatusOK, "new", "check", w)
+	}
+	return s.render(c, http.StatusOK, "new", w)
+}
+
+// openCase handles POST /cases: the wizard's last step. A refusal brings
+// the filled-in form back with the problem at its field.
+func (s *Server) openCase(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	form, err := c.FormParams()
+	if err != nil {
+		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read"))
+	}
+	w, err := s.wizard(c, ss, form)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	w.Check = s.check(c, form, w.School)
+	if w.School == nil {
+		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "school"
+		return s.render(c, http.StatusBadRequest, "new", w)
+	}
+	me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+	req, err := s.request(form, *w.School)
+	var id string
+	if err == nil {
+		id, err = casework.OpenCase(ctx, s.Store, s.Opener, me, req, casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()})
+	}
+	if err != nil {
+		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
+			return s.fail(c, ss, err)
+		}
+		w.Problem = s.refusal(c, err)
+		if e, ok := err.(*cmr.Error); ok {
+			w.Field = e.Field
+		}
+		return s.render(c, statusOf(err), "new", w)
+	}
+	return c.Redirect(http.StatusSeeOther, "/cases/"+id)
+}

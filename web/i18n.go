@@ -1,0 +1,264 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// The pages are in Dutch; English is a choice kept in a cookie. Texts are
+// written in Dutch in the templates and the code ({{t "..."}}, s.tr) and
+// looked up here; a test checks that every one of them has its English.
+const langCookie = "cmr-lang"
+
+// language is the page language of the request: "nl" unless English was
+// chosen.
+func language(c echo.Context) string {
+	if ck, err := c.Cookie(langCookie); err == nil && ck.Value == "en" {
+		return "en"
+	}
+	return "nl"
+}
+
+func translate(lang, nl string) string {
+	if lang == "en" {
+		if en, ok := englishTexts[nl]; ok {
+			return en
+		}
+	}
+	return nl
+}
+
+func (s *Server) tr(c echo.Context, nl string) string { return translate(language(c), nl) }
+
+// switchLanguage handles GET /lang?to=en|nl&back=/path.
+func (s *Server) switchLanguage(c echo.Context) error {
+	to := c.QueryParam("to")
+	if to != "en" {
+		to = "nl"
+	}
+	c.SetCookie(&http.Cookie{Name: langCookie, Value: to, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
+	back := c.QueryParam("back")
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.HasPrefix(back, "/\\") {
+		back = "/"
+	}
+	return c.Redirect(http.StatusSeeOther, back)
+}
+
+func roleName(lang string, r cmr.Role) string {
+	if lang == "en" {
+		return map[cmr.Role]string{cmr.RoleSchool: "school", cmr.RoleDistributor: "distributor", cmr.RolePublisher: "publisher/LiKa", cmr.RoleKennisnet: "Kennisnet Support"}[r]
+	}
+	return r.Dutch()
+}
+
+// englishTexts holds the English of every Dutch text on the pages.
+var englishTexts = map[string]string{
+	// layout and sign-in
+	"IdP-verhuizingen": "IdP migrations",
+	"Account":          "Account",
+	"Hoofdmenu":        "Main menu",
+	"Uitloggen":        "Sign out",
+	"Mijn werk":        "My work",
+	"Zaken":            "Cases",
+	"Nieuwe zaak":      "New case",
+	"English":          "English",
+	"Nederlands":       "Nederlands",
+	"Inloggen":         "Sign in",
+	"Melding":          "Notice",
+	"Niet toegestaan":  "Not allowed",
+	"Kies wie u bent":  "Choose who you are",
+	"Alleen in cmr dev: kies een demogebruiker. In productie logt u in via uw eigen organisatie.": "In cmr dev only: pick a demo user. In production you sign in through your own organisation.",
+	"Inloggen kan hier alleen via uw organisatie.":                                                "Sign-in here is through your organisation only.",
+	// home
+	"Stappen die op u wachten":    "Steps waiting for you",
+	"Er wacht nu geen stap op u.": "No step is waiting for you now.",
+	"Zaak":                        "Case",
+	"Stap":                        "Step",
+	"Deadline":                    "Deadline",
+	"Tickets":                     "Tickets",
+	"Ticket":                      "Ticket",
+	"Uiterlijk":                   "Due",
+	"Werkdagen over":              "Working days left",
+	"te laat":                     "overdue",
+	"vandaag":                     "today",
+	"Lopende zaken":               "Open cases",
+	"Geen lopende zaken.":         "No open cases.",
+	"overstap":                    "switch",
+	"Zaken met risico":            "Cases at risk",
+	// case list
+	"Status":                                "Status",
+	"alle":                                  "all",
+	"lopend":                                "open",
+	"afgerond":                              "completed",
+	"geannuleerd":                           "cancelled",
+	"School":                                "School",
+	"alle scholen":                          "all schools",
+	"Sector":                                "Sector",
+	"alle sectoren":                         "all sectors",
+	"Alleen met risico":                     "At risk only",
+	"Zoeken":                                "Search",
+	"Zaaknummer, school of BRIN":            "Case number, school or BRIN",
+	"Filteren":                              "Filter",
+	"Overstap":                              "Switch",
+	"Klaar vóór":                            "Done before",
+	"risico":                                "at risk",
+	"Geen zaken gevonden met deze filters.": "No cases match these filters.",
+	// wizard
+	"1. School":                     "1. School",
+	"2. Overstap":                   "2. Switch",
+	"Verder":                        "Next",
+	"Andere school":                 "Other school",
+	"Kies een school uit de lijst.": "Choose a school from the list.",
+	"Van":                           "From",
+	"Naar":                          "To",
+	"Kwadrant":                      "Quadrant",
+	"kies":                          "choose",
+	"1: ELF met portaal":            "1: ELF with portal",
+	"2: ELF distributeursportaal":   "2: ELF distributor's portal",
+	"3: ILF met portaal":            "3: ILF with portal",
+	"4: ILF activeringscodes":       "4: ILF activation codes",
+	"IdP":                           "IdP",
+	"ECK iD":                        "ECK iD",
+	"Ja (ECK iD)":                   "Yes (ECK iD)",
+	"Nee (activeringscodes)":        "No (activation codes)",
+	"Soort IdP":                     "Kind of IdP",
+	"ELO/portaal met eigen IdP":     "ELO/portal with its own IdP",
+	"Portaal van de distributeur":   "The distributor's portal",
+	"Geen portaal (ADFS, Azure AD)": "No portal (ADFS, Azure AD)",
+	"Aanvraag gedaan op":            "Requested on",
+	"Geplande overstapdatum":        "Planned switch date",
+	"Lijst leermiddelen open op (MBO, standaard 1 augustus)": "Learning-materials list opens on (MBO, default 1 August)",
+	"LiKa's (uitgevers)":                     "LiKas (publishers)",
+	"Opties":                                 "Options",
+	"Leerhistorie bewaren (was-wordt-lijst)": "Keep learning history (was-wordt list)",
+	"Calamiteit: overstap op zeer korte termijn, zonder lijsten": "Calamity: switch at very short notice, without lists",
+	"Scenario controleren": "Check scenario",
+	"Zaak openen":          "Open case",
+	"Scenariocheck":        "Scenario check",
+	"Vul de overstap in; de check verschijnt hier.":           "Fill in the switch; the check appears here.",
+	"Dit kan als zaak.":                                       "This can be handled as a case.",
+	"Dit kan niet als zaak.":                                  "This cannot be handled as a case.",
+	"Hiervoor is geen zaak nodig: de school stapt zelf over.": "No case is needed: the school switches by itself.",
+	"Hiervoor is geen procedure afgesproken.":                 "No procedure has been agreed for this.",
+	"Niet van toepassing.":                                    "Not applicable.",
+	"Was-wordt-lijst":                                         "Was-wordt list",
+	"de leveranciers":                                         "the suppliers",
+	"leveranciers en school":                                  "suppliers and school",
+	"geen lijst":                                              "no list",
+	"Financiering":                                            "Funding",
+	"Beschreven scenario":                                     "Described scenario",
+	"Midden in het schooljaar":                                "Mid school year",
+	"Waarschuwingen":                                          "Warnings",
+	"Kon niet controleren":                                    "Could not check",
+	// case page
+	"Stappen":       "Steps",
+	"gedaan":        "done",
+	"open":          "open",
+	"wacht":         "waiting",
+	"Test geslaagd": "Test passed",
+	"Ja":            "Yes",
+	"Nee":           "No",
+	"Stap die opnieuw moet (als de test mislukte)": "Step to redo (if the test failed)",
+	"de laatste stap voor de test":                 "the last step before the test",
+	"Toelichting":                                  "Note",
+	"(verplicht)":                                  "(required)",
+	"één per regel":                                "one per line",
+	"afronden":                                     "complete",
+	"LiKa":                                         "LiKa",
+	"Actie":                                        "Action",
+	"Notitie":                                      "Note",
+	"Afmelden":                                     "Close",
+	"Reden":                                        "Reason",
+	"Laten vervallen":                              "Waive",
+	"Logboek":                                      "Audit trail",
+	"stap":                                         "step",
+	"Was-wordt":                                    "Was-wordt",
+	"Lijsten":                                      "Lists",
+	"Openen":                                       "Open",
+	// lists
+	"Lijst uploaden":        "Upload list",
+	"Bestand (CSV of XLSX)": "File (CSV or XLSX)",
+	"Nieuwe identiteiten in meer dan één realm (bewust)": "New identities in more than one realm (on purpose)",
+	"Uploaden": "Upload",
+	"De lijst is niet opgeslagen. Verbeter deze punten en upload opnieuw:": "The list was not stored. Fix these points and upload again:",
+	"Regel":                                "Row",
+	"Kolom":                                "Column",
+	"Probleem":                             "Problem",
+	"en nog":                               "and",
+	"punten":                               "more",
+	"Versie":                               "Version",
+	"Soort":                                "Kind",
+	"Regels":                               "Rows",
+	"Geüpload":                             "Uploaded",
+	"Downloaden":                           "Download",
+	"Nog geen lijst.":                      "No list yet.",
+	"Sjabloon":                             "Template",
+	"Samengevoegde lijst van de uitgevers": "The publishers' merged list",
+	"De lijst is opgeslagen.":              "The list was stored.",
+	"Uw deel van de lijst (was)":           "Your part of the list (was)",
+	"volledige lijst":                      "complete list",
+	"deel uitgever":                        "publisher's part",
+	"aangevulde lijst":                     "completed list",
+	"huidig":                               "current",
+	// ticket page
+	"Terug naar de zaak":                     "Back to the case",
+	"Klok gestart":                           "Clock started",
+	"Afgemeld":                               "Closed",
+	"Ticket afmelden":                        "Close ticket",
+	"Regels die niet verwerkt konden worden": "Rows that could not be processed",
+	"Per regel: regelnummer, dubbele punt, reden. Bijvoorbeeld: 14: leerling onbekend": "One per line: row number, colon, reason. For example: 14: pupil unknown",
+	"Waarom te laat?": "Why overdue?",
+	"De termijn van 3 werkdagen is verstreken; de distributeur is gewaarschuwd. Meld af zodra de was-wordt is verwerkt.": "The 3-working-day term has passed; the distributor has been alerted. Close the ticket as soon as the was-wordt has been processed.",
+	"Wacht op de lijst": "Waiting for the list",
+	"Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens.": "The form has expired or is not from this site. Reload the page and try again.",
+	"Deze pagina bestaat niet, of u heeft er geen toegang toe.":                                        "This page does not exist, or you have no access to it.",
+	"Er ging iets mis aan onze kant. Probeer het opnieuw.":                                             "Something went wrong on our side. Please try again.",
+	"Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open.":                              "You cannot complete this step now: it is not yours, or not open.",
+	"Geef een reden op waarom dit ticket vervalt.":                                                     "Give a reason why this ticket is waived.",
+	"De tekst is langer dan 2000 tekens.":                                                              "The text is longer than 2000 characters.",
+	"Het inlogformulier is verlopen. Laad de pagina opnieuw.":                                          "The sign-in form has expired. Reload the page.",
+	"Kies een bestand om te uploaden.":                                                                 "Choose a file to upload.",
+	"Schrijf elke regel als: regelnummer: reden.":                                                      "Write each line as: row number: reason.",
+}
+
+// fieldLabels names the inputs a refusal can be about, in Dutch.
+var fieldLabels = map[string]string{
+	"school": "School", "sector": "Sector", "scenario": "Scenario",
+	"from.quadrant": "Van: kwadrant", "from.idp": "Van: IdP", "from.eck": "Van: ECK iD", "from.kind": "Van: soort IdP",
+	"to.quadrant": "Naar: kwadrant", "to.idp": "Naar: IdP", "to.eck": "Naar: ECK iD", "to.kind": "Naar: soort IdP",
+	"requested_on": "Aanvraag gedaan op", "switch_on": "Geplande overstapdatum", "list_opens_on": "Lijst leermiddelen open op",
+	"likas": "LiKa's", "file": "Bestand", "unprocessed": "Regels die niet verwerkt konden worden", "note": "Toelichting",
+}
+
+// refusal is a refused action as the page shows it: the domain's
+// explanation, after the name of the input it is about.
+func (s *Server) refusal(c echo.Context, err error) string {
+	var e *cmr.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	field := e.Field
+	if i := strings.IndexByte(field, '['); i > 0 {
+		field = field[:i]
+	}
+	if label, ok := fieldLabels[field]; ok {
+		if language(c) == "en" {
+			label = englishLabels[field]
+		}
+		return label + ": " + e.Message
+	}
+	return e.Message
+}
+
+var englishLabels = map[string]string{
+	"school": "School", "sector": "Sector", "scenario": "Scenario",
+	"from.quadrant": "From: quadrant", "from.idp": "From: IdP", "from.eck": "From: ECK iD", "from.kind": "From: kind of IdP",
+	"to.quadrant": "To: quadrant", "to.idp": "To: IdP", "to.eck": "To: ECK iD", "to.kind": "To: kind of IdP",
+	"requested_on": "Requested on", "switch_on": "Planned switch date", "list_opens_on": "Learning-materials list opens on",
+	"likas": "LiKas", "file": "File", "unprocessed": "Rows that could not be processed", "note": "Note",
+}

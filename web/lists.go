@@ -1,0 +1,388 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/casework"
+	"github.com/cmr-idp/cmr/waswordt"
+)
+
+// Lists is the was-wordt list service the pages share with the API: the
+// same rules for who may see, upload and download what.
+type Lists interface {
+	CaseLists(ctx context.Context, me cmr.Actor, caseID string) ([]cmr.ListVersion, error)
+	UploadCaseList(ctx context.Context, me cmr.Actor, caseID string, data []byte, severalRealms bool) (cmr.ListVersion, error)
+	UploadTicketList(ctx context.Context, me cmr.Actor, ticketID string, data []byte) (cmr.ListVersion, error)
+	ListFile(ctx context.Context, me cmr.Actor, caseID, listID string, kind waswordt.FileKind) (string, []byte, error)
+	MergedFile(ctx context.Context, me cmr.Actor, caseID string, kind waswordt.FileKind) (string, []byte, error)
+	ReturnList(ctx context.Context, me cmr.Actor, ticketID string) error
+	UnprocessedData(ctx context.Context, me cmr.Actor, t cmr.Ticket, rows []cmr.UnprocessedRow) (map[string]any, error)
+}
+
+// uploadLimit lets a list through (the form adds a little to the file).
+var uploadLimit = middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)+1))
+
+func actorOf(ss *session) cmr.Actor {
+	return cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+}
+
+// listProblems is a refused upload as the page shows it.
+type listProblems struct {
+	Message  string
+	Problems []waswordt.Problem
+	More     int
+}
+
+type listsPage struct {
+	page
+	Case     cmr.Case
+	Versions []cmr.ListVersion
+	// Upload is where the caller may upload: the case (school) or its
+	// ticket (MBO LiKa); empty when it may not.
+	Upload   string
+	TicketID string
+	Merged   bool
+	Format   string
+	Part     string
+	Stored   bool
+	Refused  *listProblems
+	English  bool
+}
+
+func (s *Server) fileKindOf(c echo.Context) waswordt.FileKind {
+	if c.QueryParam("type") == "xlsx" {
+		return waswordt.XLSX
+	}
+	return waswordt.CSV
+}
+
+func sendFile(c echo.Context, kind waswordt.FileKind, name string, data []byte) error {
+	h := c.Response().Header()
+	h.Set(echo.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", name+"."+string(kind)))
+	return c.Blob(http.StatusOK, kind.ContentType(), data)
+}
+
+// listsPage handles GET /cases/:id/lists: the versions the caller may
+// see, downloads, the template, and the upload form for whoever uploads.
+func (s *Server) listsPage(c echo.Context) error {
+	ss := current(c)
+	cs, err := s.Store.Case(c.Request().Context(), viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	return s.showLists(c, ss, cs, http.StatusOK, c.QueryParam("stored") == "1", nil)
+}
+
+func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int, stored bool, refused *listProblems) error {
+	ctx := c.Request().Context()
+	vs, err := s.Lists.CaseLists(ctx, actorOf(ss), cs.ID)
+	if err != nil && cmr.KindOf(err) != cmr.KindForbidden {
+		return s.fail(c, ss, err)
+	}
+	f := waswordt.ForCase(cs.Scenario)
+	p := listsPage{page: s.base(c, ss, s.tr(c, "Lijsten")+" "+cs.ID), Case: cs, Versions: vs, Format: string(f.ID), Part: "complete",
+		Stored: stored, Refused: refused, English: language(c) == "en"}
+	open := cs.Status == cmr.CaseOpen && cs.WasWordt != cmr.WasWordtNone
+	switch ss.User.Role {
+	case cmr.RoleSchool:
+		if open {
+			p.Upload = "/cases/" + cs.ID + "/lists"
+		}
+		p.Merged = cs.Sector == cmr.SectorMBO
+	case cmr.RoleDistributor:
+		p.Merged = cs.Sector == cmr.SectorMBO
+	case cmr.RolePublisher:
+		p.Part = "supplier"
+		for _, t := range cs.Tickets {
+			if t.LiKaID == ss.User.OrganisationID {
+				p.TicketID = t.ID
+				if open && cs.Sector == cmr.SectorMBO && t.State == cmr.TicketAwaitingList {
+					p.Upload = "/tickets/" + t.ID + "/list"
+				}
+			}
+		}
+	}
+	return s.render(c, status, "lists", p)
+}
+
+// readFile reads the uploaded file of a form, within the upload limit.
+func readFile(c echo.Context) ([]byte, error) {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return nil, cmr.FieldErrorf("file", "choose a file to upload")
+	}
+	if fh.Size > waswordt.MaxUploadBytes {
+		return nil, cmr.FieldErrorf("file", "the file is larger than %d MB", waswordt.MaxUploadBytes>>20)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(io.LimitReader(f, waswordt.MaxUploadBytes+1)); err != nil {
+		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
+	}
+	return b.Bytes(), nil
+}
+
+// refusedList turns a refused upload into its problem table; other
+// errors are not a list's problems.
+func (s *Server) refusedList(c echo.Context, err error) (*listProblems, bool) {
+	e, ok := err.(*cmr.Error)
+	if !ok || e.Kind != cmr.KindInvalid {
+		return nil, false
+	}
+	lp := &listProblems{Message: s.refusal(c, err)}
+	if probs, ok := e.Details["problems"].([]waswordt.Problem); ok {
+		lp.Problems = probs
+		lp.More, _ = e.Details["more"].(int)
+		lp.Message = ""
+	}
+	return lp, true
+}
+
+// uploadCaseList handles POST /cases/:id/lists: the school's list. A
+// refused list is shown as a table of problems by row and column.
+func (s *Server) uploadCaseList(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	cs, err := s.Store.Case(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	data, err := readFile(c)
+	if err == nil {
+		_, err = s.Lists.UploadCaseList(ctx, actorOf(ss), cs.ID, data, c.FormValue("several_realms") == "true")
+	}
+	return s.afterUpload(c, ss, cs, err)
+}
+
+// uploadTicketList handles POST /tickets/:id/list: an MBO LiKa's part.
+func (s *Server) uploadTicketList(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	t, err := s.Store.Ticket(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	cs, err := s.Store.Case(ctx, viewer(ss), t.CaseID)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	data, err := readFile(c)
+	if err == nil {
+		_, err = s.Lists.UploadTicketList(ctx, actorOf(ss), t.ID, data)
+	}
+	return s.afterUpload(c, ss, cs, err)
+}
+
+func (s *Server) afterUpload(c echo.Context, ss *session, cs cmr.Case, err error) error {
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"/lists?stored=1")
+	}
+	if lp, ok := s.refusedList(c, err); ok {
+		return s.showLists(c, ss, cs, http.StatusUnprocessableEntity, false, lp)
+	}
+	if kind := cmr.KindOf(err); kind == cmr.KindConflict || kind == cmr.KindForbidden {
+		return s.showLists(c, ss, cs, statusOf(err), false, &listProblems{Message: s.refusal(c, err)})
+	}
+	return s.fail(c, ss, err)
+}
+
+// listDownload handles GET /cases/:id/lists/:list?type=csv|xlsx.
+func (s *Server) listDownload(c echo.Context) error {
+	ss := current(c)
+	kind := s.fileKindOf(c)
+	name, data, err := s.Lists.ListFile(c.Request().Context(), actorOf(ss), c.Param("id"), c.Param("list"), kind)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	return sendFile(c, kind, name, data)
+}
+
+// mergedDownload handles GET /cases/:id/lists/merged?type=csv|xlsx.
+func (s *Server) mergedDownload(c echo.Context) error {
+	ss := current(c)
+	kind := s.fileKindOf(c)
+	name, data, err := s.Lists.MergedFile(c.Request().Context(), actorOf(ss), c.Param("id"), kind)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	return sendFile(c, kind, name, data)
+}
+
+// listTemplate handles GET /lists/templates/:format?part=&type=: an empty
+// list with the dataset's Dutch headings.
+func (s *Server) listTemplate(c echo.Context) error {
+	ss := current(c)
+	f, ok := waswordt.Lookup(waswordt.FormatID(c.Param("format")))
+	if !ok {
+		return s.fail(c, ss, cmr.ErrNotFound)
+	}
+	part := waswordt.Complete
+	if c.QueryParam("part") == "supplier" {
+		part = waswordt.SupplierPart
+	}
+	kind := s.fileKindOf(c)
+	data, err := waswordt.Template(f, part, kind)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	return sendFile(c, kind, "sjabloon-"+string(f.ID), data)
+}
+
+type ticketPage struct {
+	page
+	Ticket   ticketItem
+	Case     cmr.Case
+	Lists    []cmr.ListVersion
+	CanClose bool
+	// Problem is a refusal of the close form; Note and Rows refill it.
+	Problem, Note, Rows string
+}
+
+// ticketPage handles GET /tickets/:id: a LiKa's ticket with the list to
+// download, the close form (with rows not processed), and why it is
+// overdue when it is.
+func (s *Server) ticketPage(c echo.Context) error {
+	ss := current(c)
+	t, err := s.Store.Ticket(c.Request().Context(), viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	return s.showTicket(c, ss, t, http.StatusOK, "", "", "")
+}
+
+func (s *Server) showTicket(c echo.Context, ss *session, t cmr.Ticket, status int, problem, note, rows string) error {
+	ctx := c.Request().Context()
+	cs, err := s.Store.Case(ctx, viewer(ss), t.CaseID)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	now := s.Now()
+	item := ticketItem{Ticket: t, Overdue: t.Overdue(now), AtRisk: t.AtRisk(now)}
+	if t.DueAt != nil {
+		item.DaysLeft = s.cal.WorkingDaysLeft(now, *t.DueAt)
+	}
+	p := ticketPage{page: s.base(c, ss, s.tr(c, "Ticket")+" "+t.ID), Ticket: item, Case: cs, Problem: problem, Note: note, Rows: rows,
+		CanClose: s.Engine != nil && cs.Status == cmr.CaseOpen && t.State == cmr.TicketOpen && ss.User.Role == cmr.RolePublisher && t.LiKaID == ss.User.OrganisationID}
+	if s.Lists != nil {
+		if p.Lists, err = s.Lists.CaseLists(ctx, actorOf(ss), cs.ID); err != nil && cmr.KindOf(err) != cmr.KindForbidden {
+			return s.fail(c, ss, err)
+		}
+	}
+	return s.render(c, status, "ticket", p)
+}
+
+// parseRows reads "row: reason" lines into unprocessed rows.
+func parseRows(text string) ([]cmr.UnprocessedRow, error) {
+	var rows []cmr.UnprocessedRow
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		num, reason, ok := strings.Cut(line, ":")
+		n, err := strconv.Atoi(strings.TrimSpace(num))
+		if !ok || err != nil {
+			return nil, cmr.FieldErrorf("unprocessed", "line %d (%q) is not \"row number: reason\"", i+1, truncate(line, 40))
+		}
+		rows = append(rows, cmr.UnprocessedRow{Row: n, Reason: strings.TrimSpace(reason)})
+	}
+	return rows, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// closeTicket handles POST /tickets/:id/close from the ticket page: the
+// LiKa closes with a note and the rows it could not process.
+func (s *Server) closeTicket(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	t, err := s.Store.Ticket(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	note, rowsText := strings.TrimSpace(c.FormValue("text")), c.FormValue("unprocessed")
+	refuse := func(err error) error {
+		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
+			return s.fail(c, ss, err)
+		}
+		if c.FormValue("from") != "ticket" {
+			cs, cerr := s.Store.Case(ctx, viewer(ss), t.CaseID)
+			if cerr != nil {
+				return s.fail(c, ss, cerr)
+			}
+			return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
+		}
+		return s.showTicket(c, ss, t, statusOf(err), s.refusal(c, err), note, rowsText)
+	}
+	if t.LiKaID != ss.User.OrganisationID || ss.User.Role != cmr.RolePublisher {
+		return refuse(cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID))
+	}
+	if len(note) > 2000 {
+		return refuse(cmr.FieldErrorf("note", "is longer than 2000 characters"))
+	}
+	data := map[string]any{"note": note}
+	rows, err := parseRows(rowsText)
+	if err != nil {
+		return refuse(err)
+	}
+	if len(rows) > 0 {
+		if s.Lists == nil {
+			return refuse(cmr.FieldErrorf("unprocessed", "this case has no list to refer to"))
+		}
+		extra, err := s.Lists.UnprocessedData(ctx, actorOf(ss), t, rows)
+		if err != nil {
+			return refuse(err)
+		}
+		for k, v := range extra {
+			data[k] = v
+		}
+	}
+	if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, actorOf(ss), t, cmr.TicketClosed, data); err != nil {
+		return refuse(err)
+	}
+	if c.FormValue("from") == "ticket" {
+		return c.Redirect(http.StatusSeeOther, "/tickets/"+t.ID)
+	}
+	return c.Redirect(http.StatusSeeOther, "/cases/"+t.CaseID+"#tickets")
+}
+
+// returnList handles POST /tickets/:id/return: the distributor returns
+// the completed MBO list to the ticket's publisher (step 8c).
+func (s *Server) returnList(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	t, err := s.Store.Ticket(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	if err := s.Lists.ReturnList(ctx, actorOf(ss), t.ID); err != nil {
+		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
+			return s.fail(c, ss, err)
+		}
+		cs, cerr := s.Store.Case(ctx, viewer(ss), t.CaseID)
+		if cerr != nil {
+			return s.fail(c, ss, cerr)
+		}
+		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
+	}
+	return c.Redirect(http.StatusSeeOther, "/cases/"+t.CaseID+"#tickets")
+}
