@@ -79,6 +79,8 @@ type Scenario struct {
 type Warning struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// NL is the message in Dutch, for the pages.
+	NL string `json:"message_nl,omitempty"`
 }
 
 // Warning codes.
@@ -104,6 +106,7 @@ type ScenarioCheck struct {
 	// Bijlage 2 this switch is, or 0.
 	Described int
 	Reasons   []string
+	ReasonsNL []string // the reasons in Dutch, one for one
 	Warnings  []Warning
 	MidYear   bool
 	Deadline  time.Time // zero when unknown
@@ -219,6 +222,12 @@ func CheckScenario(s Scenario, t Timing) (ScenarioCheck, error) {
 	return c, nil
 }
 
+// reason adds a reason in English and Dutch.
+func (c *ScenarioCheck) reason(en, nl string) {
+	c.Reasons = append(c.Reasons, en)
+	c.ReasonsNL = append(c.ReasonsNL, nl)
+}
+
 func funding(quadrant int) Funding {
 	if quadrant <= 2 {
 		return FundingELF
@@ -232,23 +241,26 @@ func checkVO(s Scenario) ScenarioCheck {
 	switch {
 	case from.Quadrant == 4:
 		c.Outcome = OutcomeUnsupported
-		c.Reasons = []string{"A school in quadrant 4 (activation codes) cannot be migrated: there are no portal identities to move."}
+		c.reason("A school in quadrant 4 (activation codes) cannot be migrated: there are no portal identities to move.",
+			"Een school in kwadrant 4 (activeringscodes) kan niet verhuizen: er zijn geen portaalidentiteiten om mee te nemen.")
 		return c
 	case from.Quadrant == 3 && to.Quadrant == 4:
 		c.Outcome, c.Described = OutcomeNoCaseNeeded, 7
-		c.Reasons = []string{
-			"An ILF school can switch to activation codes itself: no CMR notification is needed (scenario 7).",
-			"Existing portal profiles can no longer be reached: progress and results are lost, and codes already used are the school's loss.",
-		}
+		c.reason("An ILF school can switch to activation codes itself: no CMR notification is needed (scenario 7).",
+			"Een ILF-school kan zelf overstappen op activeringscodes: een melding in het CMR is niet nodig (scenario 7).")
+		c.reason("Existing portal profiles can no longer be reached: progress and results are lost, and codes already used are the school's loss.",
+			"Bestaande portaalprofielen zijn niet meer bereikbaar: voortgang en resultaten gaan verloren, en al gebruikte codes zijn voor rekening van de school.")
 		return c
 	case funding(from.Quadrant) != funding(to.Quadrant):
 		c.Outcome = OutcomeUnsupported
-		c.Reasons = []string{fmt.Sprintf("Moves between ELF (personal credit) and ILF (school credit) are not supported: quadrant %d is %s, quadrant %d is %s.",
-			from.Quadrant, funding(from.Quadrant), to.Quadrant, funding(to.Quadrant))}
+		c.reason(fmt.Sprintf("Moves between ELF (personal credit) and ILF (school credit) are not supported: quadrant %d is %s, quadrant %d is %s.",
+			from.Quadrant, funding(from.Quadrant), to.Quadrant, funding(to.Quadrant)),
+			fmt.Sprintf("Een overstap tussen ELF (persoonsgebonden tegoed) en ILF (schooltegoed) wordt niet ondersteund: kwadrant %d is %s, kwadrant %d is %s.",
+				from.Quadrant, funding(from.Quadrant), to.Quadrant, funding(to.Quadrant)))
 		return c
 	}
 	c.Outcome = OutcomeSupported
-	c.Reasons = []string{"Moves between and within quadrants 1, 2 and 3 are supported."}
+	c.reason("Moves between and within quadrants 1, 2 and 3 are supported.", "Overstappen tussen en binnen de kwadranten 1, 2 en 3 worden ondersteund.")
 	c.WasWordt = WasWordtSuppliers
 	if from.Kind == KindNonPortal || to.Kind == KindNonPortal {
 		c.WasWordt = WasWordtSuppliersAndSchool
@@ -256,27 +268,27 @@ func checkVO(s Scenario) ScenarioCheck {
 	switch {
 	case from.Quadrant == 2 && to.Quadrant == 1 && to.Kind == KindELO:
 		c.Described = 1
-		c.Reasons = append(c.Reasons, "Scenario 1: distributor's portal to an ELO-portal IdP (ELF), with pre-match.")
+		c.reason("Scenario 1: distributor's portal to an ELO-portal IdP (ELF), with pre-match.", "Scenario 1: van het distributeursportaal naar een ELO-portaal-IdP (ELF), met pre-match.")
 	case from.Quadrant == 1 && to.Quadrant == 2 && from.Kind == KindELO:
 		c.Described = 2
-		c.Reasons = append(c.Reasons, "Scenario 2: ELO-portal IdP (ELF) to the distributor's portal: the distributor draws up the \"was\" list.")
+		c.reason("Scenario 2: ELO-portal IdP (ELF) to the distributor's portal: the distributor draws up the \"was\" list.", "Scenario 2: van een ELO-portaal-IdP (ELF) naar het distributeursportaal: de distributeur stelt de \"was\"-lijst op.")
 	case from.Quadrant == 1 && to.Quadrant == 1 && from.Kind == KindELO && to.Kind == KindELO:
 		c.Described = 3
-		c.Reasons = append(c.Reasons, "Scenario 3: ELO-portal IdP (ELF) to another ELO-portal IdP (ELF): old and new portal supplier fill the list.")
+		c.reason("Scenario 3: ELO-portal IdP (ELF) to another ELO-portal IdP (ELF): old and new portal supplier fill the list.", "Scenario 3: van een ELO-portaal-IdP (ELF) naar een ander ELO-portaal-IdP (ELF): oude en nieuwe portaalleverancier vullen de lijst.")
 	case from.Quadrant == 1 && to.Quadrant == 1 && from.Kind == KindELO && to.Kind == KindNonPortal:
 		c.Described = 4
-		c.Reasons = append(c.Reasons, "Scenario 4: ELO-portal IdP (ELF) to a NON-portal IdP (ELF): the school delivers the list of old and new identities.")
+		c.reason("Scenario 4: ELO-portal IdP (ELF) to a NON-portal IdP (ELF): the school delivers the list of old and new identities.", "Scenario 4: van een ELO-portaal-IdP (ELF) naar een NON-portaal-IdP (ELF): de school levert de lijst met oude en nieuwe identiteiten.")
 	case from.Quadrant == 3 && to.Quadrant == 3 && from.Kind == KindNonPortal && to.Kind == KindNonPortal:
 		c.Described = 5
-		c.Reasons = append(c.Reasons, "Scenario 5: NON-portal IdP to NON-portal IdP (ILF): the PortalID changes; the school delivers the list.")
+		c.reason("Scenario 5: NON-portal IdP to NON-portal IdP (ILF): the PortalID changes; the school delivers the list.", "Scenario 5: van een NON-portaal-IdP naar een NON-portaal-IdP (ILF): de PortalID verandert; de school levert de lijst.")
 	case from.Quadrant == 3 && to.Quadrant == 3 && from.Kind == KindELO && to.Kind == KindELO:
 		c.Described = 6
-		c.Reasons = append(c.Reasons, "Scenario 6: ELO-portal IdP (ILF) to ELO-portal IdP (ILF): the school consents to one-time processing of pupil data.")
+		c.reason("Scenario 6: ELO-portal IdP (ILF) to ELO-portal IdP (ILF): the school consents to one-time processing of pupil data.", "Scenario 6: van een ELO-portaal-IdP (ILF) naar een ELO-portaal-IdP (ILF): de school geeft toestemming voor eenmalige verwerking van leerlinggegevens.")
 	default:
-		c.Reasons = append(c.Reasons, "Not one of the seven described scenarios: agree with the distributor who fills the list.")
+		c.reason("Not one of the seven described scenarios: agree with the distributor who fills the list.", "Geen van de zeven beschreven scenario's: spreek met de distributeur af wie de lijst vult.")
 	}
 	if c.Funding == FundingILF {
-		c.Reasons = append(c.Reasons, "ILF: the school signs a contract allowing the distributor to pass pupil data to the LiKas.")
+		c.reason("ILF: the school signs a contract allowing the distributor to pass pupil data to the LiKas.", "ILF: de school tekent een overeenkomst waarmee de distributeur leerlinggegevens aan de LiKa's mag doorgeven.")
 	}
 	return c
 }
@@ -322,16 +334,20 @@ func checkMBO(s Scenario) ScenarioCheck {
 	switch cell {
 	case "L":
 		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliers
-		c.Reasons = []string{move + ": was-wordt by the suppliers (publishers supply the \"was\" part, the school fills the \"wordt\" columns)."}
+		c.reason(move+": was-wordt by the suppliers (publishers supply the \"was\" part, the school fills the \"wordt\" columns).",
+			move+": was-wordt door de leveranciers (de uitgevers leveren het \"was\"-deel, de school vult de \"wordt\"-kolommen).")
 	case "LS":
 		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliersAndSchool
-		c.Reasons = []string{move + ": was-wordt by suppliers and school: the school itself must deliver old and new identity per user."}
+		c.reason(move+": was-wordt by suppliers and school: the school itself must deliver old and new identity per user.",
+			move+": was-wordt door leveranciers en school: de school levert zelf per gebruiker de oude en de nieuwe identiteit.")
 	case "NVT":
 		c.Outcome = OutcomeNotApplicable
-		c.Reasons = []string{move + ": not applicable (NVT): an ECK school does not move to activation codes (NON-ECK)."}
+		c.reason(move+": not applicable (NVT): an ECK school does not move to activation codes (NON-ECK).",
+			move+": niet van toepassing (NVT): een ECK-school stapt niet over op activeringscodes (NON-ECK).")
 	default:
 		c.Outcome = OutcomeNoProcedure
-		c.Reasons = []string{move + ": the agreement has no procedure for this move; discuss it with the distributor and the publishers first."}
+		c.reason(move+": the agreement has no procedure for this move; discuss it with the distributor and the publishers first.",
+			move+": de afspraken kennen geen procedure voor deze overstap; bespreek hem eerst met de distributeur en de uitgevers.")
 	}
 	return c
 }
@@ -369,18 +385,24 @@ func timingWarnings(sector Sector, t Timing, due time.Time) ([]Warning, bool) {
 	var ws []Warning
 	midYear := IsMidYear(t.SwitchOn, t.ListOpensOn)
 	if midYear {
-		ws = append(ws, Warning{WarnMidSchoolYear, "A switch during the school year is not covered by PSS: extra costs for the school, at least 8 weeks notice, and not every publisher can move results built up during the year."})
+		ws = append(ws, Warning{Code: WarnMidSchoolYear,
+			Message: "A switch during the school year is not covered by PSS: extra costs for the school, at least 8 weeks notice, and not every publisher can move results built up during the year.",
+			NL:      "Een overstap tijdens het schooljaar valt niet onder PSS: extra kosten voor de school, minstens 8 weken vooraf melden, en niet elke uitgever kan de in het jaar opgebouwde resultaten meenemen."})
 		if !t.RequestedOn.IsZero() && t.SwitchOn.Sub(t.RequestedOn) < MinNoticeMidYear {
 			days := int(t.SwitchOn.Sub(t.RequestedOn).Hours() / 24)
-			ws = append(ws, Warning{WarnShortNotice, fmt.Sprintf("Only %d days between the request and the switch: a switch during the school year must be announced at least 8 weeks (56 days) ahead.", days)})
+			ws = append(ws, Warning{Code: WarnShortNotice,
+				Message: fmt.Sprintf("Only %d days between the request and the switch: a switch during the school year must be announced at least 8 weeks (56 days) ahead.", days),
+				NL:      fmt.Sprintf("Maar %d dagen tussen de aanvraag en de overstap: een overstap tijdens het schooljaar moet minstens 8 weken (56 dagen) vooraf gemeld worden.", days)})
 		}
 	}
 	if !t.SwitchOn.IsZero() && !due.IsZero() && !t.SwitchOn.Before(due) {
-		what := "VO migrations must be done before 1 August"
+		what, wat := "VO migrations must be done before 1 August", "VO-verhuizingen moeten vóór 1 augustus klaar zijn"
 		if sector == SectorMBO {
-			what = "MBO identities must be converted before the learning-materials list opens"
+			what, wat = "MBO identities must be converted before the learning-materials list opens", "MBO-identiteiten moeten omgezet zijn voordat de leermiddelenlijst opengaat"
 		}
-		ws = append(ws, Warning{WarnAfterDeadline, fmt.Sprintf("The switch on %s is on or after the deadline %s: %s.", t.SwitchOn.Format(DateLayout), due.Format(DateLayout), what)})
+		ws = append(ws, Warning{Code: WarnAfterDeadline,
+			Message: fmt.Sprintf("The switch on %s is on or after the deadline %s: %s.", t.SwitchOn.Format(DateLayout), due.Format(DateLayout), what),
+			NL:      fmt.Sprintf("De overstap op %s valt op of na de uiterste datum %s: %s.", t.SwitchOn.Format("2-1-2006"), due.Format("2-1-2006"), wat)})
 	}
 	return ws, midYear
 }

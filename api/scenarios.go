@@ -83,11 +83,12 @@ func parseTiming(requested, switchOn, listOpens string) (cmr.Timing, error) {
 
 func checkJSON(c cmr.ScenarioCheck) map[string]any {
 	m := map[string]any{
-		"outcome":   c.Outcome,
-		"was_wordt": c.WasWordt,
-		"reasons":   c.Reasons,
-		"warnings":  nonNil(c.Warnings),
-		"mid_year":  c.MidYear,
+		"outcome":    c.Outcome,
+		"was_wordt":  c.WasWordt,
+		"reasons":    c.Reasons,
+		"reasons_nl": c.ReasonsNL,
+		"warnings":   nonNil(c.Warnings),
+		"mid_year":   c.MidYear,
 	}
 	if c.Funding != "" {
 		m["funding"] = c.Funding

@@ -43,10 +43,25 @@ func (s *Server) switchLanguage(c echo.Context) error {
 	}
 	c.SetCookie(&http.Cookie{Name: langCookie, Value: to, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})
 	back := c.QueryParam("back")
-	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.HasPrefix(back, "/\\") {
+	if !localPath(back) {
 		back = "/"
 	}
 	return c.Redirect(http.StatusSeeOther, back)
+}
+
+// localPath reports whether p is a path on this site, safe to redirect
+// to: it starts with one slash and holds no backslash or control
+// character (browsers drop tabs and newlines, turning "/\t/x" into "//x").
+func localPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func roleName(lang string, r cmr.Role) string {
@@ -72,8 +87,16 @@ var englishTexts = map[string]string{
 	"Melding":          "Notice",
 	"Niet toegestaan":  "Not allowed",
 	"Kies wie u bent":  "Choose who you are",
-	"Alleen in cmr dev: kies een demogebruiker. In productie logt u in via uw eigen organisatie.": "In cmr dev only: pick a demo user. In production you sign in through your own organisation.",
-	"Inloggen kan hier alleen via uw organisatie.":                                                "Sign-in here is through your organisation only.",
+	"Ontwikkelomgeving (cmr dev): kies een demogebruiker. In productie logt u in bij uw eigen organisatie.":                "Development (cmr dev): pick a demo user. In production you sign in with your own organisation.",
+	"Inloggen via de identity provider van uw organisatie is nog niet ingericht. Systemen gebruiken de API met een token.": "Sign-in through your organisation's identity provider is not set up yet. Systems use the API with a token.",
+	"Naar mijn werk":             "To my work",
+	"Alle lijsten van deze zaak": "All lists of this case",
+	"Lijst teruggeven":           "Return the list",
+	"Versies":                    "Versions",
+	"afgemeld":                   "closed",
+	"vervallen":                  "waived",
+	"wacht op lijst":             "waiting for the list",
+	"werkdagen over":             "working days left",
 	// home
 	"Stappen die op u wachten":    "Steps waiting for you",
 	"Er wacht nu geen stap op u.": "No step is waiting for you now.",

@@ -303,11 +303,13 @@ func parseRows(text string) ([]cmr.UnprocessedRow, error) {
 	return rows, nil
 }
 
+// truncate shortens s to at most n characters (not bytes).
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return string(r[:n]) + "…"
 }
 
 // closeTicket handles POST /tickets/:id/close from the ticket page: the

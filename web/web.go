@@ -167,6 +167,18 @@ func (s *Server) parse() error {
 			"listkind": func(k string) string {
 				return map[string]string{cmr.ListComplete: "volledige lijst", cmr.ListSupplier: "deel uitgever", cmr.ListReturned: "aangevulde lijst"}[k]
 			},
+			"reasons": func(c cmr.ScenarioCheck) []string {
+				if lang == "nl" && len(c.ReasonsNL) == len(c.Reasons) {
+					return c.ReasonsNL
+				}
+				return c.Reasons
+			},
+			"warning": func(w cmr.Warning) string {
+				if lang == "nl" && w.NL != "" {
+					return w.NL
+				}
+				return w.Message
+			},
 			"versions": func(vs []cmr.ListVersion) any { return struct{ Lists []cmr.ListVersion }{vs} },
 		}
 		s.pages[lang] = map[string]*template.Template{}
@@ -279,9 +291,9 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 	case cmr.KindNotFound:
 		status, msg = http.StatusNotFound, s.tr(c, "Deze pagina bestaat niet, of u heeft er geen toegang toe.")
 	case cmr.KindForbidden:
-		status, msg = http.StatusForbidden, err.Error()
+		status, msg = http.StatusForbidden, s.refusal(c, err)
 	case cmr.KindConflict, cmr.KindInvalid:
-		status, msg = http.StatusConflict, err.Error()
+		status, msg = statusOf(err), s.refusal(c, err)
 	}
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound
