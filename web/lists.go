@@ -32,6 +32,9 @@ type Lists interface {
 // uploadLimit lets a list through (the form adds a little to the file).
 var uploadLimit = middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)+1))
 
+// wordtLimit lets two exports through.
+var wordtLimit = middleware.BodyLimit(fmt.Sprintf("%dM", 2*(waswordt.MaxUploadBytes>>20)+1))
+
 func actorOf(ss *session) cmr.Actor {
 	return cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
 }
@@ -57,6 +60,8 @@ type listsPage struct {
 	Stored   bool
 	Refused  *listProblems
 	English  bool
+	// Builder: the school may pair old and new identities here.
+	Builder bool
 }
 
 func (s *Server) fileKindOf(c echo.Context) waswordt.FileKind {
@@ -97,6 +102,7 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 	case cmr.RoleSchool:
 		if open {
 			p.Upload = "/cases/" + cs.ID + "/lists"
+			p.Builder = true
 		}
 		p.Merged = cs.Sector == cmr.SectorMBO
 	case cmr.RoleDistributor:
@@ -387,4 +393,9 @@ func (s *Server) returnList(c echo.Context) error {
 		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+t.CaseID+"#tickets")
+}
+
+// copyLimited copies at most limit bytes from src to dst.
+func copyLimited(dst io.Writer, src io.Reader, limit int64) (int64, error) {
+	return io.Copy(dst, io.LimitReader(src, limit))
 }
