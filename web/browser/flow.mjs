@@ -282,6 +282,15 @@ try {
   await shot(lika[0].page, 'lika-home');
   await kn.goto(caseURL);
   await shot(kn, 'kennisnet-case');
+  // A tablet (800px wide): the pages fit without sideways scrolling.
+  for (const [page, path, name] of [[dist, caseURL, 'case-tablet'], [dist, base + '/cases/new?school=' + scenario.school, 'wizard-tablet'], [lika[0].page, base + '/', 'lika-home-tablet']]) {
+    await page.setViewportSize({ width: 800, height: 1000 });
+    await page.goto(path);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (wide > 800) fail(`${path} is ${wide}px wide on an 800px tablet`);
+    await shot(page, name);
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
   // English is a click away.
   await school.goto(caseURL);
   await school.getByRole('link', { name: 'English' }).click();
