@@ -111,49 +111,33 @@ func (s *Server) completeStep(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#stap-"+key)
 }
 
-// resolveTicket handles POST /tickets/:id/close (the LiKa, with a note)
-// and /tickets/:id/waive (the distributor, with a reason).
-func (s *Server) resolveTicket(to cmr.TicketState) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		ctx := c.Request().Context()
-		ss := current(c)
-		me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
-		tickets, err := s.Store.Tickets(ctx, viewer(ss), gormdb.TicketFilter{})
-		if err != nil {
-			return s.fail(c, ss, err)
-		}
-		var t *cmr.Ticket
-		for i := range tickets {
-			if tickets[i].ID == c.Param("id") {
-				t = &tickets[i]
-			}
-		}
-		if t == nil {
-			return s.fail(c, ss, cmr.ErrNotFound)
-		}
-		cs, err := s.Store.Case(ctx, viewer(ss), t.CaseID)
-		if err != nil {
-			return s.fail(c, ss, err)
-		}
-		text := strings.TrimSpace(c.FormValue("text"))
-		data := map[string]any{"note": text}
-		if to == cmr.TicketWaived {
-			if text == "" {
-				return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "Geef een reden op waarom dit ticket vervalt."))
-			}
-			data = map[string]any{"reason": text}
-		}
-		if len(text) > 2000 {
-			return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "De tekst is langer dan 2000 tekens."))
-		}
-		if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, me, *t, to, data); err != nil {
-			if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
-				return s.fail(c, ss, err)
-			}
-			return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, err.Error())
-		}
-		return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#tickets")
+// waiveTicket handles POST /tickets/:id/waive: the distributor waives a
+// ticket, with a reason. (The LiKa's close is closeTicket, in lists.go.)
+func (s *Server) waiveTicket(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	t, err := s.Store.Ticket(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
 	}
+	cs, err := s.Store.Case(ctx, viewer(ss), t.CaseID)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	reason := strings.TrimSpace(c.FormValue("text"))
+	switch {
+	case reason == "":
+		return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "Geef een reden op waarom dit ticket vervalt."))
+	case len(reason) > 2000:
+		return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "De tekst is langer dan 2000 tekens."))
+	}
+	if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, actorOf(ss), t, cmr.TicketWaived, map[string]any{"reason": reason}); err != nil {
+		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
+			return s.fail(c, ss, err)
+		}
+		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, err.Error())
+	}
+	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#tickets")
 }
 
 // statusOf is the page status for a refusal shown at its form.

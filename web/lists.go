@@ -121,14 +121,15 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 	return s.render(c, status, "lists", p)
 }
 
-// readFile reads the uploaded file of a form, within the upload limit.
-func readFile(c echo.Context) ([]byte, error) {
-	fh, err := c.FormFile("file")
+// readFile reads the form's file named field; missing says what to choose
+// when there is none.
+func readFile(c echo.Context, field, missing string) ([]byte, error) {
+	fh, err := c.FormFile(field)
 	if err != nil {
-		return nil, cmr.FieldErrorf("file", "choose a file to upload")
+		return nil, cmr.FieldErrorf(field, "%s", missing)
 	}
 	if fh.Size > waswordt.MaxUploadBytes {
-		return nil, cmr.FieldErrorf("file", "the file is larger than %d MB", waswordt.MaxUploadBytes>>20)
+		return nil, cmr.FieldErrorf(field, "the file is larger than %d MB", waswordt.MaxUploadBytes>>20)
 	}
 	f, err := fh.Open()
 	if err != nil {
@@ -167,7 +168,7 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	data, err := readFile(c)
+	data, err := readFile(c, "file", "choose a file to upload")
 	if err == nil {
 		_, err = s.Lists.UploadCaseList(ctx, actorOf(ss), cs.ID, data, c.FormValue("several_realms") == "true")
 	}
@@ -186,7 +187,7 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	data, err := readFile(c)
+	data, err := readFile(c, "file", "choose a file to upload")
 	if err == nil {
 		_, err = s.Lists.UploadTicketList(ctx, actorOf(ss), t.ID, data)
 	}
@@ -393,9 +394,4 @@ func (s *Server) returnList(c echo.Context) error {
 		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+t.CaseID+"#tickets")
-}
-
-// copyLimited copies at most limit bytes from src to dst.
-func copyLimited(dst io.Writer, src io.Reader, limit int64) (int64, error) {
-	return io.Copy(dst, io.LimitReader(src, limit))
 }

@@ -112,7 +112,7 @@ func (s *Server) Register(e *echo.Echo) error {
 	if s.Engine != nil && s.Submissions != nil {
 		g.POST("/cases/:id/steps/:step", s.completeStep, s.signedIn)
 		g.POST("/tickets/:id/close", s.closeTicket, s.signedIn)
-		g.POST("/tickets/:id/waive", s.resolveTicket(cmr.TicketWaived), s.signedIn)
+		g.POST("/tickets/:id/waive", s.waiveTicket, s.signedIn)
 		if s.Lists != nil {
 			g.POST("/tickets/:id/return", s.returnList, s.signedIn)
 		}

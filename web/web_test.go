@@ -252,6 +252,17 @@ func TestActionForms(t *testing.T) {
 	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {token}}, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "reden") {
 		t.Errorf("waive without a reason: %d", p.status)
 	}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {token}, "text": {"school heeft geen licenties van deze uitgever"}}, dist); p.status != http.StatusSeeOther {
+		t.Errorf("waive with a reason: %d %s", p.status, p.body)
+	}
+	if r, _ := s.engine.calls[len(s.engine.calls)-1].(workflows.TicketRequest); r.To != cmr.TicketWaived || r.TicketID != "01AB-20270715-T1" || r.SubmissionID == "" {
+		t.Errorf("waive sent: %+v", s.engine.calls[len(s.engine.calls)-1])
+	}
+	other := s.signIn("dist2")
+	otherToken := csrfField.FindStringSubmatch(s.do("GET", "/", nil, other).body)[1]
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {otherToken}, "text": {"x"}}, other); p.status != http.StatusNotFound {
+		t.Errorf("another distributor waives the ticket: %d", p.status)
+	}
 	lika := s.signIn("lika1")
 	lp := s.do("GET", "/cases/01AB-20270715", nil, lika)
 	if !strings.Contains(lp.body, `action="/tickets/01AB-20270715-T1/close"`) {

@@ -63,24 +63,11 @@ func (s *Server) wordt(c echo.Context) error {
 func (s *Server) buildWordt(c echo.Context, form map[string]string) (waswordt.BuildResult, error) {
 	tables := map[string]waswordt.Table{}
 	for _, side := range []string{"old", "new"} {
-		fh, err := c.FormFile(side + "_file")
+		data, err := readFile(c, side+"_file", "choose the "+side+" IdP's export (CSV or XLSX)")
 		if err != nil {
-			return waswordt.BuildResult{}, cmr.FieldErrorf(side+"_file", "choose the %s IdP's export (CSV or XLSX)", side)
+			return waswordt.BuildResult{}, err
 		}
-		if fh.Size > waswordt.MaxUploadBytes {
-			return waswordt.BuildResult{}, cmr.FieldErrorf(side+"_file", "the file is larger than %d MB", waswordt.MaxUploadBytes>>20)
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return waswordt.BuildResult{}, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
-		}
-		var b strings.Builder
-		_, err = copyLimited(&b, f, waswordt.MaxUploadBytes)
-		f.Close()
-		if err != nil {
-			return waswordt.BuildResult{}, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
-		}
-		t, err := waswordt.Read([]byte(b.String()))
+		t, err := waswordt.Read(data)
 		if err != nil {
 			if rep, ok := err.(*waswordt.Report); ok && len(rep.Problems) > 0 {
 				msg := rep.Problems[0].EN
