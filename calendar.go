@@ -51,10 +51,11 @@ type Calendar struct {
 func NewCalendar(cfg CalendarConfig) (*Calendar, error) {
 	loc, err := time.LoadLocation(cfg.Zone)
 	if err != nil {
-		return nil, FieldErrorf("zone", "unknown time zone %q", cfg.Zone)
+		return nil, FieldErrorf("zone", "unknown time zone %q", cfg.Zone).NL("onbekende tijdzone %q", cfg.Zone)
 	}
 	if cfg.EndOfDay <= 0 || cfg.EndOfDay > 24*time.Hour {
-		return nil, FieldErrorf("end_of_day", "must be a time of day between 00:00 and 24:00")
+		return nil, FieldErrorf("end_of_day", "must be a time of day between 00:00 and 24:00").
+			NL("moet een tijdstip tussen 00:00 en 24:00 zijn")
 	}
 	bc := cal.NewBusinessCalendar()
 	for _, h := range nl.Holidays {
@@ -77,7 +78,8 @@ func NewCalendar(cfg CalendarConfig) (*Calendar, error) {
 			}})
 	case LiberationNever:
 	default:
-		return nil, FieldErrorf("liberation_day", "must be every_year, lustrum or never, got %q", cfg.LiberationDay)
+		return nil, FieldErrorf("liberation_day", "must be every_year, lustrum or never, got %q", cfg.LiberationDay).
+			NL("moet every_year (elk jaar), lustrum (eens per vijf jaar) of never (nooit) zijn, niet %q", cfg.LiberationDay)
 	}
 	return &Calendar{cal: bc, loc: loc, endOfDay: cfg.EndOfDay}, nil
 }

@@ -39,6 +39,23 @@ const (
 	TicketCancelled    TicketState = "cancelled"     // the case was cancelled
 )
 
+// dutch is the state as the Dutch pages name it.
+func (s TicketState) dutch() string {
+	switch s {
+	case TicketAwaitingList:
+		return "wacht op lijst"
+	case TicketOpen:
+		return "open"
+	case TicketClosed:
+		return "afgemeld"
+	case TicketWaived:
+		return "vervallen"
+	case TicketCancelled:
+		return "geannuleerd"
+	}
+	return string(s)
+}
+
 // Resolved reports whether the ticket no longer holds up the case.
 func (s TicketState) Resolved() bool {
 	return s == TicketClosed || s == TicketWaived || s == TicketCancelled
@@ -157,9 +174,11 @@ func (s *CaseState) OpenSteps() []string {
 func (s *CaseState) requireOpenCase() error {
 	switch s.Status {
 	case CaseCompleted:
-		return Errorf(KindConflict, "case %s is completed: nothing can change any more", s.CaseID)
+		return Errorf(KindConflict, "case %s is completed: nothing can change any more", s.CaseID).
+			NL("zaak %s is afgerond: er kan niets meer worden gewijzigd", s.CaseID)
 	case CaseCancelled:
-		return Errorf(KindConflict, "case %s was cancelled: nothing can change any more", s.CaseID)
+		return Errorf(KindConflict, "case %s was cancelled: nothing can change any more", s.CaseID).
+			NL("zaak %s is geannuleerd: er kan niets meer worden gewijzigd", s.CaseID)
 	}
 	return nil
 }
@@ -182,19 +201,23 @@ func (s *CaseState) CanComplete(a Actor, key string) error {
 	}
 	d, p := s.def(key)
 	if p == nil {
-		return Errorf(KindNotFound, "case %s has no step %q; its steps are %s", s.CaseID, key, strings.Join(StepKeys(s.Plan), ", "))
+		return Errorf(KindNotFound, "case %s has no step %q; its steps are %s", s.CaseID, key, strings.Join(StepKeys(s.Plan), ", ")).
+			NL("zaak %s heeft geen stap %q; de stappen zijn %s", s.CaseID, key, strings.Join(StepKeys(s.Plan), ", "))
 	}
 	if d.Kind == StepAuto || d.Kind == StepTickets {
-		return Errorf(KindConflict, "step %s is done by the procedure itself, not by hand: %s", key, d.TitleEN)
+		return Errorf(KindConflict, "step %s is done by the procedure itself, not by hand: %s", key, d.TitleEN).
+			NL("stap %s verloopt automatisch en kunt u niet zelf afronden: %s", key, d.Title)
 	}
 	if a.Role != d.Owner {
-		return Errorf(KindForbidden, "step %s belongs to the %s; you act as %s", key, d.Owner, a.Role)
+		return Errorf(KindForbidden, "step %s belongs to the %s; you act as %s", key, d.Owner, a.Role).
+			NL("stap %s hoort bij de rol %s; u werkt in de rol %s", key, d.Owner.Dutch(), a.Role.Dutch())
 	}
 	switch p.State {
 	case StepDone:
-		return Errorf(KindConflict, "step %s is already done", key)
+		return Errorf(KindConflict, "step %s is already done", key).NL("stap %s is al afgerond", key)
 	case StepPending:
-		return Errorf(KindConflict, "step %s cannot be done yet: it waits for step(s) %s", key, strings.Join(s.waitingFor(d), ", "))
+		return Errorf(KindConflict, "step %s cannot be done yet: it waits for step(s) %s", key, strings.Join(s.waitingFor(d), ", ")).
+			NL("stap %s kan nog niet worden afgerond: hij wacht op stap(pen) %s", key, strings.Join(s.waitingFor(d), ", "))
 	}
 	return nil
 }
@@ -229,7 +252,8 @@ func (s *CaseState) Complete(a Actor, key, submissionID string, at time.Time) (E
 	}
 	d, p := s.def(key)
 	if d.Kind == StepTest {
-		return Effects{}, Errorf(KindInvalid, "step %s is the final test: report its outcome with passed true or false", key)
+		return Effects{}, Errorf(KindInvalid, "step %s is the final test: report its outcome with passed true or false", key).
+			NL("stap %s is de eindtest: geef aan of de test geslaagd is", key)
 	}
 	actor := a
 	p.State, p.SubmissionID, p.DoneBy, p.DoneAt = StepDone, submissionID, &actor, at
@@ -304,12 +328,14 @@ func (s *CaseState) redoStep(key string) (string, error) {
 	}
 	if key == "" {
 		if len(allowed) == 0 {
-			return "", FieldErrorf("redo_step", "no step of this case can be redone")
+			return "", FieldErrorf("redo_step", "no step of this case can be redone").
+				NL("geen enkele stap van deze zaak kan opnieuw worden gedaan")
 		}
 		return allowed[len(allowed)-1], nil
 	}
 	if !slices.Contains(allowed, key) {
-		return "", FieldErrorf("redo_step", "step %q cannot be redone; choose one of %s", key, strings.Join(allowed, ", "))
+		return "", FieldErrorf("redo_step", "step %q cannot be redone; choose one of %s", key, strings.Join(allowed, ", ")).
+			NL("stap %q kan niet opnieuw worden gedaan; kies uit %s", key, strings.Join(allowed, ", "))
 	}
 	return key, nil
 }
@@ -359,11 +385,13 @@ func (s *CaseState) CanResolveTicket(a Actor, id string, to TicketState) error {
 			if a.Role == RolePublisher {
 				return ErrNotFound // another LiKa's ticket is not visible
 			}
-			return Errorf(KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", id)
+			return Errorf(KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", id).
+				NL("alleen de LiKa van ticket %s kan het afmelden; de distributeur kan het laten vervallen", id)
 		}
 	case TicketWaived:
 		if a.Role != RoleDistributor {
-			return Errorf(KindForbidden, "only the case's distributor can waive ticket %s", id)
+			return Errorf(KindForbidden, "only the case's distributor can waive ticket %s", id).
+				NL("alleen de distributeur van de zaak kan ticket %s laten vervallen", id)
 		}
 	}
 	if err := s.requireOpenCase(); err != nil {
@@ -371,9 +399,10 @@ func (s *CaseState) CanResolveTicket(a Actor, id string, to TicketState) error {
 	}
 	switch {
 	case t.State.Resolved():
-		return Errorf(KindConflict, "ticket %s is already %s", id, t.State)
+		return Errorf(KindConflict, "ticket %s is already %s", id, t.State).NL("ticket %s is al %s", id, t.State.dutch())
 	case to == TicketClosed && t.State == TicketAwaitingList:
-		return Errorf(KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", id)
+		return Errorf(KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", id).
+			NL("ticket %s kan nog niet worden afgemeld: de volledig ingevulde was-wordt-lijst is nog niet teruggegeven aan de LiKa (stap 8c)", id)
 	}
 	return nil
 }
@@ -402,7 +431,8 @@ func (s *CaseState) CanCancel(a Actor) error {
 		return err
 	}
 	if a.Role != RoleDistributor {
-		return Errorf(KindForbidden, "only the case's distributor can cancel it")
+		return Errorf(KindForbidden, "only the case's distributor can cancel it").
+			NL("alleen de distributeur van de zaak kan de zaak annuleren")
 	}
 	return s.requireOpenCase()
 }
@@ -482,7 +512,8 @@ func (s *CaseState) CanReturnList(a Actor, ticketID string) error {
 		return ErrNotFound
 	}
 	if a.Role != RoleDistributor {
-		return Errorf(KindForbidden, "the distributor returns the completed list to each publisher")
+		return Errorf(KindForbidden, "the distributor returns the completed list to each publisher").
+			NL("de distributeur geeft de volledig ingevulde lijst terug aan elke uitgever")
 	}
 	if err := s.requireOpenCase(); err != nil {
 		return err
@@ -494,13 +525,16 @@ func (s *CaseState) CanReturnList(a Actor, ticketID string) error {
 		}
 	}
 	if step.Key == "" {
-		return Errorf(KindConflict, "this case has no list to return (calamity or no lists): the SLA clocks started with the tickets")
+		return Errorf(KindConflict, "this case has no list to return (calamity or no lists): the SLA clocks started with the tickets").
+			NL("deze zaak heeft geen lijst om terug te geven (calamiteit of geen lijsten): de SLA-termijnen zijn gestart bij het aanmaken van de tickets")
 	}
 	if _, p := s.def(step.Key); p.State != StepOpen {
-		return Errorf(KindConflict, "the list cannot be returned yet: step %s waits for step(s) %s", step.Key, strings.Join(s.waitingFor(step), ", "))
+		return Errorf(KindConflict, "the list cannot be returned yet: step %s waits for step(s) %s", step.Key, strings.Join(s.waitingFor(step), ", ")).
+			NL("de lijst kan nog niet worden teruggegeven: stap %s wacht op stap(pen) %s", step.Key, strings.Join(s.waitingFor(step), ", "))
 	}
 	if t.State != TicketAwaitingList {
-		return Errorf(KindConflict, "the list was already returned to the LiKa of ticket %s", ticketID)
+		return Errorf(KindConflict, "the list was already returned to the LiKa of ticket %s", ticketID).
+			NL("de lijst is al teruggegeven aan de LiKa van ticket %s", ticketID)
 	}
 	return nil
 }

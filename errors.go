@@ -21,10 +21,17 @@ const (
 
 // Error is a failure with a message written for the user of the system: it
 // says what was wrong and how to fix it, and never carries personal data.
+//
+// Message is English (the API's language); MessageNL says the same in Dutch
+// for the web pages, whose users work in Dutch. Every error the system
+// creates carries both: set the Dutch with NL where the error is made, so
+// the two are written side by side (a test walks the source for ones that
+// lack it).
 type Error struct {
-	Kind    ErrorKind
-	Field   string // the input field at fault, if any
-	Message string
+	Kind      ErrorKind
+	Field     string // the input field at fault, if any
+	Message   string
+	MessageNL string
 	// Details are extra facts for the caller, e.g. the reasons a scenario
 	// is not supported. Never personal data.
 	Details map[string]any
@@ -33,6 +40,22 @@ type Error struct {
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// NL sets the Dutch message and returns e, so that it reads
+// FieldErrorf("note", "is too long").NL("is te lang").
+func (e *Error) NL(format string, args ...any) *Error {
+	e.MessageNL = fmt.Sprintf(format, args...)
+	return e
+}
+
+// Text is the message in lang ("nl" or "en"), without the field; English
+// when no Dutch was given.
+func (e *Error) Text(lang string) string {
+	if lang == "nl" && e.MessageNL != "" {
+		return e.MessageNL
 	}
 	return e.Message
 }
@@ -59,4 +82,4 @@ func KindOf(err error) ErrorKind {
 
 // ErrNotFound is the error for an object that does not exist or that the
 // caller may not see: the two are deliberately indistinguishable.
-var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
+var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found", MessageNL: "niet gevonden"}

@@ -53,7 +53,7 @@ func ParseSector(s string) (Sector, error) {
 	case SectorVO, SectorMBO:
 		return Sector(s), nil
 	}
-	return "", FieldErrorf("sector", "must be \"VO\" or \"MBO\", got %q", s)
+	return "", FieldErrorf("sector", "must be \"VO\" or \"MBO\", got %q", s).NL("moet VO of MBO zijn, niet %q", s)
 }
 
 // Organisation is a party in the chain.

@@ -315,10 +315,10 @@ func StepKeys(plan []StepDef, kinds ...StepKind) []string {
 // ValidateData checks what a caller submits for the step: known fields of
 // the right type, required ones present. It returns the data normalised
 // (dates as YYYY-MM-DD, times in UTC RFC 3339) or one error naming every
-// problem.
+// problem, in English and in Dutch (the Dutch names a field by its label).
 func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 	out := map[string]any{}
-	var problems []string
+	var problems, problemsNL []string
 	known := map[string]Field{}
 	for _, f := range s.Records {
 		known[f.Name] = f
@@ -331,118 +331,135 @@ func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 	}
 	sort.Strings(unknown)
 	for _, k := range unknown {
-		var names []string
+		var names, labels []string
 		for _, f := range s.Records {
 			names = append(names, f.Name)
+			labels = append(labels, fmt.Sprintf("%q", f.Label))
 		}
 		problems = append(problems, fmt.Sprintf("%s: step %s does not record this field; it records %s", k, s.Key, strings.Join(names, ", ")))
+		problemsNL = append(problemsNL, fmt.Sprintf("%s: stap %s kent dit veld niet; de velden van deze stap zijn %s", k, s.Key, strings.Join(labels, ", ")))
 	}
 	for _, f := range s.Records {
 		v, present := data[f.Name]
 		if !present || v == nil || v == "" {
 			if f.Required {
-				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.Label, describeType(f.Type)))
+				t := describeType(f.Type)
+				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.Label, t.en))
+				problemsNL = append(problemsNL, fmt.Sprintf("%s: is verplicht (%s)", f.Label, t.nl))
 			}
 			continue
 		}
-		norm, err := normaliseValue(f, v)
-		if err != "" {
-			problems = append(problems, f.Name+": "+err)
+		norm, bad := normaliseValue(f, v)
+		if bad.en != "" {
+			problems = append(problems, f.Name+": "+bad.en)
+			problemsNL = append(problemsNL, f.Label+": "+bad.nl)
 			continue
 		}
 		out[f.Name] = norm
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Kind: KindInvalid, Field: "data", Message: strings.Join(problems, "; ")}
+		return nil, &Error{Kind: KindInvalid, Field: "data", Message: strings.Join(problems, "; "), MessageNL: strings.Join(problemsNL, "; ")}
 	}
 	return out, nil
 }
 
-func describeType(t FieldType) string {
+// phrase is a fragment of a message in English and in Dutch.
+type phrase struct{ en, nl string }
+
+func describeType(t FieldType) phrase {
 	switch t {
 	case FieldDate:
-		return "a date as YYYY-MM-DD"
+		return phrase{"a date as YYYY-MM-DD", "een datum als JJJJ-MM-DD"}
 	case FieldDateTime:
-		return "a moment as RFC 3339, e.g. 2027-07-20T09:00:00+02:00"
+		return phrase{"a moment as RFC 3339, e.g. 2027-07-20T09:00:00+02:00", "een datum en tijd"}
 	case FieldConfirm:
-		return "true to confirm"
+		return phrase{"true to confirm", "vink aan om te bevestigen"}
 	case FieldBool:
-		return "true or false"
+		return phrase{"true or false", "ja of nee"}
 	case FieldList:
-		return "a list of strings"
+		return phrase{"a list of strings", "een of meer waarden, één per regel"}
 	case FieldNumber:
-		return "a number"
+		return phrase{"a number", "een getal"}
 	}
-	return "text"
+	return phrase{"text", "tekst"}
 }
 
-func normaliseValue(f Field, v any) (any, string) {
+// mustBe is the problem "must be" the type's description.
+func mustBe(t FieldType) phrase {
+	d := describeType(t)
+	return phrase{"must be " + d.en, "moet " + d.nl + " zijn"}
+}
+
+// normaliseValue returns v normalised for field f, or what is wrong with
+// it (a zero phrase when nothing is).
+func normaliseValue(f Field, v any) (any, phrase) {
 	switch f.Type {
 	case FieldText:
 		s, ok := v.(string)
 		if !ok {
-			return nil, "must be text"
+			return nil, phrase{"must be text", "moet tekst zijn"}
 		}
 		s = strings.TrimSpace(s)
 		if len(s) > 2000 {
-			return nil, "is longer than 2000 characters"
+			return nil, phrase{"is longer than 2000 characters", "is langer dan 2000 tekens"}
 		}
-		return s, ""
+		return s, phrase{}
 	case FieldDate:
 		s, ok := v.(string)
 		if !ok {
-			return nil, "must be " + describeType(f.Type)
+			return nil, mustBe(f.Type)
 		}
 		d, err := time.Parse(DateLayout, s)
 		if err != nil {
-			return nil, "must be " + describeType(f.Type)
+			return nil, mustBe(f.Type)
 		}
-		return d.Format(DateLayout), ""
+		return d.Format(DateLayout), phrase{}
 	case FieldDateTime:
 		s, ok := v.(string)
 		if !ok {
-			return nil, "must be " + describeType(f.Type)
+			return nil, mustBe(f.Type)
 		}
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {
-			return nil, "must be " + describeType(f.Type)
+			return nil, mustBe(f.Type)
 		}
-		return t.UTC().Format(time.RFC3339), ""
+		return t.UTC().Format(time.RFC3339), phrase{}
 	case FieldConfirm:
 		b, ok := v.(bool)
 		if !ok || !b {
-			return nil, "must be true: this step cannot be completed without it"
+			return nil, phrase{"must be true: this step cannot be completed without it",
+				"moet aangevinkt zijn, anders kan de stap niet worden afgerond"}
 		}
-		return true, ""
+		return true, phrase{}
 	case FieldBool:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, "must be true or false"
+			return nil, phrase{"must be true or false", "moet ja of nee zijn"}
 		}
-		return b, ""
+		return b, phrase{}
 	case FieldNumber:
 		n, ok := v.(float64)
 		if !ok || n < 0 {
-			return nil, "must be a number of 0 or more"
+			return nil, phrase{"must be a number of 0 or more", "moet een getal van 0 of meer zijn"}
 		}
-		return n, ""
+		return n, phrase{}
 	case FieldList:
 		raw, ok := v.([]any)
 		if !ok {
-			return nil, "must be a list of strings"
+			return nil, phrase{"must be a list of strings", "moet een lijst van waarden zijn, één per regel"}
 		}
 		var out []string
 		for i, x := range raw {
 			s, ok := x.(string)
 			if !ok || strings.TrimSpace(s) == "" {
-				return nil, fmt.Sprintf("item %d must be a non-empty string", i+1)
+				return nil, phrase{fmt.Sprintf("item %d must be a non-empty string", i+1), fmt.Sprintf("waarde %d is leeg of geen tekst", i+1)}
 			}
 			out = append(out, strings.TrimSpace(s))
 		}
 		if f.Required && len(out) == 0 {
-			return nil, "must hold at least one item"
+			return nil, phrase{"must hold at least one item", "moet minstens één waarde bevatten"}
 		}
-		return out, ""
+		return out, phrase{}
 	}
-	return nil, "unsupported field type"
+	return nil, phrase{"unsupported field type", "heeft een onbekend soort veld"}
 }

@@ -114,10 +114,12 @@ type ScenarioCheck struct {
 
 func (t Timing) validate(sector Sector) error {
 	if !t.RequestedOn.IsZero() && !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
-		return FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(DateLayout), t.RequestedOn.Format(DateLayout))
+		return FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(DateLayout), t.RequestedOn.Format(DateLayout)).
+			NL("%s ligt vóór de aanvraagdatum %s", t.SwitchOn.Format("2-1-2006"), t.RequestedOn.Format("2-1-2006"))
 	}
 	if !t.ListOpensOn.IsZero() && sector != SectorMBO {
-		return FieldErrorf("list_opens_on", "is for MBO schools only (the day their learning-materials list opens); VO must be done before 1 August")
+		return FieldErrorf("list_opens_on", "is for MBO schools only (the day their learning-materials list opens); VO must be done before 1 August").
+			NL("geldt alleen voor MBO-scholen (de dag waarop hun leermiddelenlijst opengaat); een VO-verhuizing moet vóór 1 augustus klaar zijn")
 	}
 	return nil
 }
@@ -146,13 +148,15 @@ func (s *Scenario) Validate() error {
 			switch side.e.Kind {
 			case KindELO, KindDistributorPortal, KindNonPortal:
 			case "":
-				return FieldErrorf(side.name+".kind", "is required: one of elo, distributor_portal, non_portal")
+				return FieldErrorf(side.name+".kind", "is required: one of elo, distributor_portal, non_portal").
+					NL("is verplicht: kies ELO/portaal met eigen IdP, portaal van de distributeur of geen portaal (ADFS, Azure AD)")
 			default:
-				return FieldErrorf(side.name+".kind", "must be one of elo, distributor_portal, non_portal, got %q", side.e.Kind)
+				return FieldErrorf(side.name+".kind", "must be one of elo, distributor_portal, non_portal, got %q", side.e.Kind).
+					NL("kies ELO/portaal met eigen IdP, portaal van de distributeur of geen portaal (ADFS, Azure AD), niet %q", side.e.Kind)
 			}
 		}
 	default:
-		return FieldErrorf("sector", "must be \"VO\" or \"MBO\", got %q", s.Sector)
+		return FieldErrorf("sector", "must be \"VO\" or \"MBO\", got %q", s.Sector).NL("moet VO of MBO zijn, niet %q", s.Sector)
 	}
 	return nil
 }
@@ -161,7 +165,8 @@ func (s *Scenario) Validate() error {
 // derives its kind.
 func (e *Endpoint) normaliseVO(side string) error {
 	if e.Quadrant < 1 || e.Quadrant > 4 {
-		return FieldErrorf(side+".quadrant", "must be 1, 2, 3 or 4 (1: ELF with portal, 2: ELF distributor's portal, 3: ILF with portal, 4: ILF activation codes), got %d", e.Quadrant)
+		return FieldErrorf(side+".quadrant", "must be 1, 2, 3 or 4 (1: ELF with portal, 2: ELF distributor's portal, 3: ILF with portal, 4: ILF activation codes), got %d", e.Quadrant).
+			NL("moet 1, 2, 3 of 4 zijn (1: ELF met portaal, 2: ELF distributeursportaal, 3: ILF met portaal, 4: ILF activeringscodes), niet %d", e.Quadrant)
 	}
 	switch e.Quadrant {
 	case 4:
@@ -175,18 +180,21 @@ func (e *Endpoint) normaliseVO(side string) error {
 			e.IdP = "Distributeursportaal"
 		}
 		if !strings.EqualFold(e.IdP, "Distributeursportaal") {
-			return FieldErrorf(side+".idp", "quadrant 2 is the distributor's portal: idp must be \"Distributeursportaal\", got %q", e.IdP)
+			return FieldErrorf(side+".idp", "quadrant 2 is the distributor's portal: idp must be \"Distributeursportaal\", got %q", e.IdP).
+				NL("kwadrant 2 is het distributeursportaal: de IdP moet \"Distributeursportaal\" zijn, niet %q", e.IdP)
 		}
 	}
 	if e.IdP == "" {
-		return FieldErrorf(side+".idp", "is required for quadrant %d: one of %s", e.Quadrant, strings.Join(KnownVOIdPs(), ", "))
+		return FieldErrorf(side+".idp", "is required for quadrant %d: one of %s", e.Quadrant, strings.Join(KnownVOIdPs(), ", ")).
+			NL("is verplicht bij kwadrant %d: kies uit %s", e.Quadrant, strings.Join(KnownVOIdPs(), ", "))
 	}
 	for _, n := range voELOIdPs {
 		if strings.EqualFold(n, e.IdP) {
 			e.IdP, e.Kind = n, KindELO
 			if n == "Distributeursportaal" {
 				if e.Quadrant != 2 {
-					return FieldErrorf(side+".idp", "the distributor's portal is quadrant 2; use quadrant 2, or the school's own portal for quadrant %d", e.Quadrant)
+					return FieldErrorf(side+".idp", "the distributor's portal is quadrant 2; use quadrant 2, or the school's own portal for quadrant %d", e.Quadrant).
+						NL("het distributeursportaal hoort bij kwadrant 2; kies kwadrant 2, of bij kwadrant %d het eigen portaal van de school", e.Quadrant)
 				}
 				e.Kind = KindDistributorPortal
 			}
@@ -199,7 +207,8 @@ func (e *Endpoint) normaliseVO(side string) error {
 			return nil
 		}
 	}
-	return FieldErrorf(side+".idp", "unknown IdP %q: use one of %s", e.IdP, strings.Join(KnownVOIdPs(), ", "))
+	return FieldErrorf(side+".idp", "unknown IdP %q: use one of %s", e.IdP, strings.Join(KnownVOIdPs(), ", ")).
+		NL("onbekende IdP %q: kies uit %s", e.IdP, strings.Join(KnownVOIdPs(), ", "))
 }
 
 // CheckScenario decides whether the switch is supported and who makes the
@@ -414,7 +423,7 @@ const DateLayout = "2006-01-02"
 func ParseDate(field, s string) (time.Time, error) {
 	d, err := time.Parse(DateLayout, s)
 	if err != nil {
-		return time.Time{}, FieldErrorf(field, "must be a date as YYYY-MM-DD, got %q", s)
+		return time.Time{}, FieldErrorf(field, "must be a date as YYYY-MM-DD, got %q", s).NL("moet een datum als JJJJ-MM-DD zijn, niet %q", s)
 	}
 	return d, nil
 }

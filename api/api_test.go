@@ -170,6 +170,11 @@ func (en *env) want(r response, status int, what string) response {
 	if status >= 400 && (r.Body["error"] == nil || r.Body["error"] == "") {
 		en.t.Fatalf("%s: error body without message: %s", what, r.Raw)
 	}
+	// Every refusal says it in Dutch too, also those that come back from a
+	// workflow update (the Dutch travels in the refusal's details).
+	if (status == 400 || status == 403 || status == 409) && (r.Body["error_nl"] == nil || r.Body["error_nl"] == r.Body["error"]) {
+		en.t.Errorf("%s: refusal without Dutch: %s", what, r.Raw)
+	}
 	return r
 }
 

@@ -57,7 +57,8 @@ func (s *Server) openCase(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := actor(c)
 	if me.Role != cmr.RoleDistributor {
-		return cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role)
+		return cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role).
+			NL("alleen een distributeur opent zaken; u bent aangemeld als %s", me.Role.Dutch())
 	}
 	var req openCaseRequest
 	if err := bind(c, &req); err != nil {
@@ -75,7 +76,7 @@ func (s *Server) openCase(c echo.Context) error {
 		return err
 	}
 	if req.SwitchOn == "" {
-		return cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD")
+		return cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: vul de geplande overstapdatum in")
 	}
 	timing, err := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
 	if err != nil {
@@ -96,7 +97,7 @@ func (s *Server) listCases(c echo.Context) error {
 	switch f.Status {
 	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
 	default:
-		return cmr.FieldErrorf("status", "must be open, completed or cancelled")
+		return cmr.FieldErrorf("status", "must be open, completed or cancelled").NL("moet lopend, afgerond of geannuleerd zijn")
 	}
 	if school := c.QueryParam("school"); school != "" {
 		o, err := casework.FindSchool(c.Request().Context(), s.Store, school)
@@ -108,7 +109,7 @@ func (s *Server) listCases(c echo.Context) error {
 	if v := c.QueryParam("at_risk"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return cmr.FieldErrorf("at_risk", "must be true or false")
+			return cmr.FieldErrorf("at_risk", "must be true or false").NL("moet ja of nee zijn")
 		}
 		f.AtRisk = &b
 	}
@@ -190,7 +191,9 @@ func (s *Server) completeStep(c echo.Context) error {
 		for _, st := range cs.Steps {
 			keys = append(keys, st.Key)
 		}
-		return &cmr.Error{Kind: cmr.KindNotFound, Message: fmt.Sprintf("case %s has no step %q; its steps are %s", cs.ID, key, strings.Join(keys, ", "))}
+		return &cmr.Error{Kind: cmr.KindNotFound,
+			Message:   fmt.Sprintf("case %s has no step %q; its steps are %s", cs.ID, key, strings.Join(keys, ", ")),
+			MessageNL: fmt.Sprintf("zaak %s heeft geen stap %q; de stappen zijn %s", cs.ID, key, strings.Join(keys, ", "))}
 	}
 	var req stepRequest
 	if err := bind(c, &req); err != nil {
@@ -214,7 +217,8 @@ func (s *Server) completeStep(c echo.Context) error {
 			setDefault("redo_step", req.RedoStep)
 		}
 	case req.Passed != nil || req.RedoStep != "":
-		return cmr.FieldErrorf("passed", "only the final test step records a test outcome")
+		return cmr.FieldErrorf("passed", "only the final test step records a test outcome").
+			NL("alleen bij de laatste stap, de test, legt u een testuitslag vast")
 	}
 	if req.Note != "" {
 		setDefault("note", req.Note)
@@ -226,7 +230,8 @@ func (s *Server) completeStep(c echo.Context) error {
 		return err
 	}
 	if kh, ok := req.Data["keep_history"].(bool); ok && key == "plan.history" && kh != cs.Options.KeepHistory {
-		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory)
+		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory).
+			NL("de zaak is geopend met \"Leerhistorie bewaren: %s\" en de procedure volgt die keuze; wilt u dit wijzigen, annuleer dan deze zaak en open een nieuwe", yesNoNL(cs.Options.KeepHistory))
 	}
 	if s.Lists != nil {
 		if err := s.listPrecheck(ctx, viewer(c), cs, key, req.Data); err != nil {
@@ -242,15 +247,19 @@ func (s *Server) completeStep(c echo.Context) error {
 func precheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor) error {
 	switch {
 	case cs.Status != cmr.CaseOpen:
-		return cmr.Errorf(cmr.KindConflict, "case %s is %s: nothing can change any more", cs.ID, cs.Status)
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s: nothing can change any more", cs.ID, cs.Status).
+			NL("zaak %s is %s: er kan niets meer veranderen", cs.ID, caseStatusNL(cs.Status))
 	case st.Kind == cmr.StepAuto || st.Kind == cmr.StepTickets:
-		return cmr.Errorf(cmr.KindConflict, "step %s is done by the procedure itself, not by hand: %s", st.Key, st.TitleEN)
+		return cmr.Errorf(cmr.KindConflict, "step %s is done by the procedure itself, not by hand: %s", st.Key, st.TitleEN).
+			NL("stap %s gebeurt automatisch, niet met de hand: %s", st.Key, st.Title)
 	case st.Owner != me.Role:
-		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s; you act as %s", st.Key, st.Owner, me.Role)
+		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s; you act as %s", st.Key, st.Owner, me.Role).
+			NL("stap %s is aan de %s; u bent aangemeld als %s", st.Key, st.Owner.Dutch(), me.Role.Dutch())
 	case st.State == cmr.StepDone:
-		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key)
+		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key).NL("stap %s is al gedaan", st.Key)
 	case st.State == cmr.StepPending:
-		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for step(s) %s", st.Key, strings.Join(waitingFor(cs, st), ", "))
+		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for step(s) %s", st.Key, strings.Join(waitingFor(cs, st), ", ")).
+			NL("stap %s kan nog niet worden afgerond: hij wacht op stap(pen) %s", st.Key, strings.Join(waitingFor(cs, st), ", "))
 	}
 	return nil
 }
@@ -295,17 +304,17 @@ func (s *Server) cancelCase(c echo.Context) error {
 		return err
 	}
 	if me.Role != cmr.RoleDistributor {
-		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can cancel it")
+		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can cancel it").NL("alleen de distributeur van de zaak kan de zaak annuleren")
 	}
 	var req reasonRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	if err := requireText("reason", req.Reason, "why the case is cancelled"); err != nil {
+	if err := requireText("reason", req.Reason, "why the case is cancelled", "waarom de zaak wordt geannuleerd"); err != nil {
 		return err
 	}
 	if cs.Status != cmr.CaseOpen {
-		return cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status)
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status).NL("zaak %s is al %s", cs.ID, caseStatusNL(cs.Status))
 	}
 	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "case:cancel", Data: map[string]any{"reason": strings.TrimSpace(req.Reason)}, Actor: me})
 	if err != nil {
@@ -317,15 +326,54 @@ func (s *Server) cancelCase(c echo.Context) error {
 	return s.respondCase(c, http.StatusOK, cs.ID)
 }
 
-func requireText(field, v, what string) error {
+// requireText refuses an empty or overlong text; what says what the text
+// is for, in English and in Dutch (whatNL follows "geef aan").
+func requireText(field, v, what, whatNL string) error {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return cmr.FieldErrorf(field, "is required: %s", what)
+		return cmr.FieldErrorf(field, "is required: %s", what).NL("is verplicht: geef aan %s", whatNL)
 	}
 	if len(v) > 2000 {
-		return cmr.FieldErrorf(field, "is longer than 2000 characters")
+		return cmr.FieldErrorf(field, "is longer than 2000 characters").NL("is langer dan 2000 tekens")
 	}
 	return nil
+}
+
+// caseStatusNL is a case's status as the Dutch pages say it.
+func caseStatusNL(st cmr.CaseStatus) string {
+	switch st {
+	case cmr.CaseOpen:
+		return "lopend"
+	case cmr.CaseCompleted:
+		return "afgerond"
+	case cmr.CaseCancelled:
+		return "geannuleerd"
+	}
+	return string(st)
+}
+
+// ticketStateNL is a ticket's state as the Dutch pages say it.
+func ticketStateNL(st cmr.TicketState) string {
+	switch st {
+	case cmr.TicketAwaitingList:
+		return "wacht op lijst"
+	case cmr.TicketOpen:
+		return "open"
+	case cmr.TicketClosed:
+		return "afgemeld"
+	case cmr.TicketWaived:
+		return "vervallen"
+	case cmr.TicketCancelled:
+		return "geannuleerd"
+	}
+	return string(st)
+}
+
+func yesNoNL(b bool) string {
+	if b {
+		return "ja"
+	}
+	return "nee"
 }
 
 // listEvents handles GET /api/v1/cases/:id/events: the audit trail. A LiKa

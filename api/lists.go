@@ -32,9 +32,11 @@ type ListStore interface {
 // listReport is the body of a refused upload: every problem by row and
 // column, in Dutch and English.
 func listReport(rep *waswordt.Report) error {
+	n := len(rep.Problems) + rep.More
 	return &cmr.Error{Kind: cmr.KindInvalid, Field: "file",
-		Message: fmt.Sprintf("the list was not stored: %d problem(s) to fix, listed by row and column in details.problems", len(rep.Problems)+rep.More),
-		Details: map[string]any{"problems": rep.Problems, "more": rep.More}}
+		Message:   fmt.Sprintf("the list was not stored: %d problem(s) to fix, listed by row and column in details.problems", n),
+		MessageNL: fmt.Sprintf("de lijst is niet opgeslagen: verbeter de %d punt(en) hieronder, per regel en kolom, en upload opnieuw", n),
+		Details:   map[string]any{"problems": rep.Problems, "more": rep.More}}
 }
 
 // readUpload reads the file from the body: either the raw bytes, or the
@@ -48,12 +50,12 @@ func readUpload(c echo.Context) ([]byte, error) {
 	if mt == "multipart/form-data" {
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return nil, cmr.Errorf(cmr.KindInvalid, "the multipart form could not be read")
+			return nil, cmr.Errorf(cmr.KindInvalid, "the multipart form could not be read").NL("het formulier kon niet worden gelezen; probeer het opnieuw")
 		}
 		for {
 			p, err := mr.NextPart()
 			if err != nil {
-				return nil, cmr.FieldErrorf("file", "send the list as the form field \"file\"")
+				return nil, cmr.FieldErrorf("file", "send the list as the form field \"file\"").NL("kies een bestand om te uploaden")
 			}
 			if p.FormName() == "file" {
 				src = p
@@ -68,7 +70,7 @@ func readUpload(c echo.Context) ([]byte, error) {
 	_, err := buf.ReadFrom(io.LimitReader(src, limit+1))
 	data := buf.Bytes()
 	if err != nil {
-		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
+		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
 	}
 	if int64(len(data)) > limit {
 		return nil, listReport(&waswordt.Report{Problems: []waswordt.Problem{{Code: "too_large",
@@ -93,7 +95,8 @@ func parseList(f waswordt.Format, part waswordt.Part, data []byte, opt waswordt.
 
 func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
 	if s.Keyring == nil || s.Lists == nil {
-		return nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)")
+		return nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
+			NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
 	}
 	wrapped, err := s.Lists.CaseKey(ctx, caseID, func() ([]byte, error) {
 		_, w, err := s.Keyring.NewDataKey(caseID)
@@ -134,7 +137,8 @@ func (s *Server) loadList(ctx context.Context, v gormdb.Viewer, caseID, listID s
 		return meta, waswordt.List{}, err
 	}
 	if sealed == nil {
-		return meta, waswordt.List{}, cmr.Errorf(cmr.KindConflict, "this list was deleted after the retention period")
+		return meta, waswordt.List{}, cmr.Errorf(cmr.KindConflict, "this list was deleted after the retention period").
+			NL("deze lijst is verwijderd omdat de bewaartermijn voorbij is")
 	}
 	key, err := s.dataKey(ctx, caseID)
 	if err != nil {
@@ -199,7 +203,7 @@ func fileKind(c echo.Context) (waswordt.FileKind, error) {
 	case "xlsx":
 		return waswordt.XLSX, nil
 	default:
-		return "", cmr.FieldErrorf("type", "must be csv or xlsx, got %q", t)
+		return "", cmr.FieldErrorf("type", "must be csv or xlsx, got %q", t).NL("moet CSV of XLSX zijn, niet %q", t)
 	}
 }
 
@@ -215,7 +219,7 @@ func sendFile(c echo.Context, kind waswordt.FileKind, name string, data []byte) 
 func (s *Server) template(c echo.Context) error {
 	f, ok := waswordt.Lookup(waswordt.FormatID(c.Param("format")))
 	if !ok {
-		return cmr.FieldErrorf("format", "must be vo, mbo-non-eck or mbo-eck")
+		return cmr.FieldErrorf("format", "must be vo, mbo-non-eck or mbo-eck").NL("kies een sjabloon: VO, MBO zonder ECK iD of MBO met ECK iD")
 	}
 	part := waswordt.Complete
 	switch c.QueryParam("part") {
@@ -223,7 +227,7 @@ func (s *Server) template(c echo.Context) error {
 	case "supplier":
 		part = waswordt.SupplierPart
 	default:
-		return cmr.FieldErrorf("part", "must be complete or supplier")
+		return cmr.FieldErrorf("part", "must be complete or supplier").NL("kies de volledige lijst of het deel van de uitgever")
 	}
 	kind, err := fileKind(c)
 	if err != nil {
@@ -238,10 +242,12 @@ func (s *Server) template(c echo.Context) error {
 
 func (s *Server) needsList(cs cmr.Case) error {
 	if cs.WasWordt == cmr.WasWordtNone {
-		return cmr.Errorf(cmr.KindConflict, "case %s has no was-wordt list (calamity, or no learning history kept)", cs.ID)
+		return cmr.Errorf(cmr.KindConflict, "case %s has no was-wordt list (calamity, or no learning history kept)", cs.ID).
+			NL("zaak %s heeft geen was-wordt-lijst (calamiteit, of de leerhistorie wordt niet bewaard)", cs.ID)
 	}
 	if cs.Status != cmr.CaseOpen {
-		return cmr.Errorf(cmr.KindConflict, "case %s is %s: lists can no longer change", cs.ID, cs.Status)
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s: lists can no longer change", cs.ID, cs.Status).
+			NL("zaak %s is %s: lijsten kunnen niet meer veranderen", cs.ID, caseStatusNL(cs.Status))
 	}
 	return nil
 }
@@ -275,7 +281,8 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID string
 		return fail(err)
 	}
 	if me.Role != cmr.RoleSchool {
-		return fail(cmr.Errorf(cmr.KindForbidden, "the school uploads the case's list; a LiKa uploads its part on its ticket"))
+		return fail(cmr.Errorf(cmr.KindForbidden, "the school uploads the case's list; a LiKa uploads its part on its ticket").
+			NL("de school uploadt de lijst van de zaak; een LiKa uploadt zijn deel op zijn ticketpagina"))
 	}
 	if err := s.needsList(cs); err != nil {
 		return fail(err)
@@ -295,7 +302,8 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID string
 	// Once handed out, the list stays what the LiKas work from.
 	for _, t := range cs.Tickets {
 		if cs.Sector == cmr.SectorVO || t.State != cmr.TicketAwaitingList {
-			return fail(cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID))
+			return fail(cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID).
+				NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID))
 		}
 	}
 	return s.storeList(ctx, cs, "", kind, l, me)
@@ -323,20 +331,23 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID st
 		return fail(err)
 	}
 	if me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID {
-		return fail(cmr.Errorf(cmr.KindForbidden, "only the ticket's LiKa uploads its part of the list"))
+		return fail(cmr.Errorf(cmr.KindForbidden, "only the ticket's LiKa uploads its part of the list").
+			NL("alleen de LiKa van het ticket uploadt zijn deel van de lijst"))
 	}
 	cs, err := s.Store.Case(ctx, asViewer(me), t.CaseID)
 	if err != nil {
 		return fail(err)
 	}
 	if cs.Sector != cmr.SectorMBO {
-		return fail(cmr.Errorf(cmr.KindConflict, "in VO the school delivers the complete list; a LiKa downloads it from its ticket"))
+		return fail(cmr.Errorf(cmr.KindConflict, "in VO the school delivers the complete list; a LiKa downloads it from its ticket").
+			NL("in het VO levert de school de volledige lijst; een LiKa downloadt die op zijn ticketpagina"))
 	}
 	if err := s.needsList(cs); err != nil {
 		return fail(err)
 	}
 	if t.State != cmr.TicketAwaitingList {
-		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change"))
+		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
+			NL("de aangevulde lijst is al aan u teruggegeven; uw deel kan niet meer veranderen"))
 	}
 	l, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, data, waswordt.Options{})
 	if err != nil {
@@ -383,7 +394,8 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 		return vs, nil, nil
 	case cmr.RolePublisher:
 	default:
-		return nil, nil, cmr.Errorf(cmr.KindForbidden, "was-wordt lists hold pupils' data: only the school, the distributor and the LiKas of the case may see them")
+		return nil, nil, cmr.Errorf(cmr.KindForbidden, "was-wordt lists hold pupils' data: only the school, the distributor and the LiKas of the case may see them").
+			NL("was-wordt-lijsten bevatten leerlinggegevens: alleen de school, de distributeur en de LiKa's van de zaak mogen ze inzien")
 	}
 	tickets, err := s.Store.Tickets(ctx, asViewer(me), gormdb.TicketFilter{CaseID: caseID})
 	if err != nil {
@@ -549,13 +561,16 @@ func (s *Server) MergedFile(ctx context.Context, me cmr.Actor, caseID string, ki
 		return "", nil, err
 	}
 	if me.Role != cmr.RoleSchool && me.Role != cmr.RoleDistributor {
-		return "", nil, cmr.Errorf(cmr.KindForbidden, "the merged list is for the school and the distributor")
+		return "", nil, cmr.Errorf(cmr.KindForbidden, "the merged list is for the school and the distributor").
+			NL("de samengevoegde lijst is alleen voor de school en de distributeur")
 	}
 	if cs.Sector != cmr.SectorMBO {
-		return "", nil, cmr.Errorf(cmr.KindConflict, "only MBO lists are put together from the publishers' parts")
+		return "", nil, cmr.Errorf(cmr.KindConflict, "only MBO lists are put together from the publishers' parts").
+			NL("alleen MBO-lijsten worden samengesteld uit de delen van de uitgevers")
 	}
 	if s.Lists == nil {
-		return "", nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)")
+		return "", nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
+			NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
 	}
 	l, _, err := s.merged(ctx, asViewer(me), cs)
 	if err != nil {
@@ -643,7 +658,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 			return err
 		}
 		if len(missing) > 0 {
-			return cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", "))
+			return cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", ")).
+				NL("stap 8a heeft het was-deel van elke uitgever nodig; nog niet ontvangen van: %s (een LiKa uploadt zijn deel op zijn ticketpagina)", strings.Join(missing, ", "))
 		}
 		return nil
 	}
@@ -656,7 +672,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		return err
 	}
 	if !found {
-		return cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID)
+		return cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID).
+			NL("stap %s heeft de was-wordt-lijst nodig: upload die eerst op de lijstenpagina van zaak %s", step, cs.ID)
 	}
 	if step == "8c" {
 		_, l, err := s.loadList(ctx, v, cs.ID, lv.ID)
@@ -690,20 +707,22 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 		return fail(err)
 	}
 	if !ok {
-		return fail(cmr.FieldErrorf("unprocessed", "this case has no list to refer to"))
+		return fail(cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen"))
 	}
 	seen := map[int]bool{}
 	for i, r := range rows {
 		field := "unprocessed[" + strconv.Itoa(i) + "]"
 		switch {
 		case r.Row < 2 || r.Row > lv.RowCount+1:
-			return fail(cmr.FieldErrorf(field+".row", "must be a row of the list: 2 to %d (row 1 is the heading)", lv.RowCount+1))
+			return fail(cmr.FieldErrorf(field+".row", "must be a row of the list: 2 to %d (row 1 is the heading)", lv.RowCount+1).
+				NL("moet een regel van de lijst zijn: 2 tot en met %d (regel 1 is de kopregel)", lv.RowCount+1))
 		case strings.TrimSpace(r.Reason) == "":
-			return fail(cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed"))
+			return fail(cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed").
+				NL("is verplicht: geef aan waarom de regel niet verwerkt kon worden"))
 		case len(r.Reason) > 500:
-			return fail(cmr.FieldErrorf(field+".reason", "is longer than 500 characters"))
+			return fail(cmr.FieldErrorf(field+".reason", "is longer than 500 characters").NL("is langer dan 500 tekens"))
 		case seen[r.Row]:
-			return fail(cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row))
+			return fail(cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row).NL("regel %d is twee keer opgegeven", r.Row))
 		}
 		seen[r.Row] = true
 	}
@@ -737,7 +756,7 @@ func (s *Server) buildWordt(c echo.Context) error {
 		return err
 	}
 	if actor(c).Role != cmr.RoleSchool {
-		return cmr.Errorf(cmr.KindForbidden, "the school builds its \"wordt\" column")
+		return cmr.Errorf(cmr.KindForbidden, "the school builds its \"wordt\" column").NL("alleen de school maakt de wordt-kolom")
 	}
 	var req buildRequest
 	if err := bind(c, &req); err != nil {
@@ -746,15 +765,17 @@ func (s *Server) buildWordt(c echo.Context) error {
 	tables := map[string]waswordt.Table{}
 	for name, e := range map[string]exportJSON{"old": req.Old, "new": req.New} {
 		if len(e.File) == 0 {
-			return cmr.FieldErrorf(name+".file", "is required: the %s IdP's export as CSV or XLSX, base64-encoded", name)
+			return cmr.FieldErrorf(name+".file", "is required: the %s IdP's export as CSV or XLSX, base64-encoded", name).
+				NL("is verplicht: kies de export van de %s IdP (CSV of XLSX)", map[string]string{"old": "oude", "new": "nieuwe"}[name])
 		}
 		if e.Identity == "" {
-			return cmr.FieldErrorf(name+".identity", "is required: the heading of the column with the identity")
+			return cmr.FieldErrorf(name+".identity", "is required: the heading of the column with the identity").
+				NL("is verplicht: de kop van de kolom met de identiteit")
 		}
 		t, err := waswordt.Read(e.File)
 		if err != nil {
 			if rep, ok := err.(*waswordt.Report); ok {
-				return &cmr.Error{Kind: cmr.KindInvalid, Field: name + ".file", Message: rep.Problems[0].EN, Details: map[string]any{"problems": rep.Problems}}
+				return &cmr.Error{Kind: cmr.KindInvalid, Field: name + ".file", Message: rep.Problems[0].EN, MessageNL: rep.Problems[0].NL, Details: map[string]any{"problems": rep.Problems}}
 			}
 			return err
 		}
@@ -765,7 +786,7 @@ func (s *Server) buildWordt(c echo.Context) error {
 		OldKey: req.OldKey, NewKey: req.NewKey, Pattern: req.Pattern, FirstName: req.FirstName, Infix: req.Infix, LastName: req.LastName, InfixMode: req.InfixMode,
 	})
 	if err != nil {
-		return cmr.Errorf(cmr.KindInvalid, "%v", err)
+		return err // the builder's refusals are the domain's, in both languages
 	}
 	return c.JSON(http.StatusOK, res)
 }

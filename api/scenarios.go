@@ -29,16 +29,19 @@ type scenarioRequest struct {
 
 func (e *endpointJSON) domain(sector cmr.Sector, side string) (cmr.Endpoint, error) {
 	if e == nil {
-		return cmr.Endpoint{}, cmr.FieldErrorf(side, "is required: where the school comes from and goes to")
+		return cmr.Endpoint{}, cmr.FieldErrorf(side, "is required: where the school comes from and goes to").
+			NL("is verplicht: waar de school vandaan komt en naartoe gaat")
 	}
 	if sector == cmr.SectorVO {
 		if e.Quadrant == 0 {
-			return cmr.Endpoint{}, cmr.FieldErrorf(side+".quadrant", "is required for VO: 1, 2, 3 or 4")
+			return cmr.Endpoint{}, cmr.FieldErrorf(side+".quadrant", "is required for VO: 1, 2, 3 or 4").
+				NL("is verplicht voor VO: kies kwadrant 1, 2, 3 of 4")
 		}
 		return cmr.Endpoint{Quadrant: e.Quadrant, IdP: e.IdP}, nil
 	}
 	if e.ECK == nil {
-		return cmr.Endpoint{}, cmr.FieldErrorf(side+".eck", "is required for MBO: true when the school uses ECK iD, false for activation codes (NON-ECK)")
+		return cmr.Endpoint{}, cmr.FieldErrorf(side+".eck", "is required for MBO: true when the school uses ECK iD, false for activation codes (NON-ECK)").
+			NL("is verplicht voor MBO: kies Ja als de school ECK iD gebruikt, Nee bij activeringscodes (NON-ECK)")
 	}
 	return cmr.Endpoint{ECK: *e.ECK, Kind: cmr.IdPKind(e.Kind)}, nil
 }

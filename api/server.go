@@ -118,7 +118,8 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		h := c.Request().Header.Get(echo.HeaderAuthorization)
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || token == "" {
-			return &cmr.Error{Kind: cmr.KindUnauthorized, Message: "send an API token as \"Authorization: Bearer <token>\"; create one with `cmr token create --user EMAIL`"}
+			return &cmr.Error{Kind: cmr.KindUnauthorized, Message: "send an API token as \"Authorization: Bearer <token>\"; create one with `cmr token create --user EMAIL`",
+				MessageNL: "u bent niet aangemeld; meld u eerst aan"}
 		}
 		u, err := s.Store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {
@@ -143,7 +144,10 @@ func viewer(c echo.Context) gormdb.Viewer {
 
 // errorBody is every error's JSON shape.
 type errorBody struct {
-	Error     string         `json:"error"`
+	Error string `json:"error"`
+	// ErrorNL says the same in Dutch, for a party's system that shows the
+	// refusal to its own Dutch-speaking users.
+	ErrorNL   string         `json:"error_nl,omitempty"`
 	Field     string         `json:"field,omitempty"`
 	Details   map[string]any `json:"details,omitempty"`
 	RequestID string         `json:"request_id,omitempty"`
@@ -176,6 +180,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 			status = http.StatusInternalServerError
 		}
 		body = errorBody{Error: de.Error(), Field: de.Field, Details: de.Details}
+		if de.MessageNL != "" {
+			body.ErrorNL = de.MessageNL
+			if de.Field != "" {
+				body.ErrorNL = de.Field + ": " + de.MessageNL
+			}
+		}
 		if de.Kind == cmr.KindUnavailable {
 			c.Response().Header().Set("Retry-After", "5")
 		}
@@ -215,21 +225,25 @@ func bind(c echo.Context, v any) error {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te):
-			return cmr.FieldErrorf(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind()), te.Value)
+			return cmr.FieldErrorf(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind()), te.Value).
+				NL("moet %s zijn, geen JSON-%s", jsonKindNL(te.Type.Kind()), te.Value)
 		case errors.As(err, &se):
-			return cmr.Errorf(cmr.KindInvalid, "the body is not valid JSON (at byte %d)", se.Offset)
+			return cmr.Errorf(cmr.KindInvalid, "the body is not valid JSON (at byte %d)", se.Offset).
+				NL("het verzoek is geen geldige JSON (fout bij byte %d)", se.Offset)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return cmr.FieldErrorf(f, "is not a field of this request")
+			return cmr.FieldErrorf(f, "is not a field of this request").NL("is geen veld van dit verzoek")
 		case err.Error() == "EOF":
-			return cmr.Errorf(cmr.KindInvalid, "the body is empty: send a JSON object")
+			return cmr.Errorf(cmr.KindInvalid, "the body is empty: send a JSON object").NL("het verzoek is leeg: stuur een JSON-object")
 		case strings.Contains(err.Error(), "too large"):
-			return cmr.Errorf(cmr.KindInvalid, "the request body is larger than 1 MB")
+			return cmr.Errorf(cmr.KindInvalid, "the request body is larger than 1 MB").NL("het verzoek is groter dan 1 MB")
 		}
-		return cmr.Errorf(cmr.KindInvalid, "the body could not be read as JSON: %v", err)
+		return cmr.Errorf(cmr.KindInvalid, "the body could not be read as JSON: %v", err).
+			NL("het verzoek kon niet als JSON worden gelezen: %v", err)
 	}
 	if dec.More() {
-		return cmr.Errorf(cmr.KindInvalid, "the body holds more than one JSON value: send one object")
+		return cmr.Errorf(cmr.KindInvalid, "the body holds more than one JSON value: send one object").
+			NL("het verzoek bevat meer dan één JSON-waarde: stuur één object")
 	}
 	return nil
 }
@@ -257,7 +271,8 @@ func (s *Server) listOrganisations(c echo.Context) error {
 	var roles []cmr.Role
 	if r := c.QueryParam("role"); r != "" {
 		if !cmr.Role(r).Valid() {
-			return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet")
+			return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet").
+				NL("moet school, distributeur, uitgever of Kennisnet zijn")
 		}
 		roles = append(roles, cmr.Role(r))
 	}
@@ -284,4 +299,19 @@ func jsonKind(k reflect.Kind) string {
 		return "a list"
 	}
 	return "an object"
+}
+
+// jsonKindNL is jsonKind in Dutch.
+func jsonKindNL(k reflect.Kind) string {
+	switch k {
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:
+		return "een getal"
+	case reflect.String:
+		return "een tekst"
+	case reflect.Bool:
+		return "true of false"
+	case reflect.Slice, reflect.Array:
+		return "een lijst"
+	}
+	return "een object"
 }

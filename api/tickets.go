@@ -23,12 +23,13 @@ func (s *Server) listTickets(c echo.Context) error {
 	switch cmr.TicketState(f.State) {
 	case "", cmr.TicketAwaitingList, cmr.TicketOpen, cmr.TicketClosed, cmr.TicketWaived, cmr.TicketCancelled:
 	default:
-		return cmr.FieldErrorf("state", "must be awaiting_list, open, closed, waived or cancelled")
+		return cmr.FieldErrorf("state", "must be awaiting_list, open, closed, waived or cancelled").
+			NL("moet een van deze zijn: wacht op lijst, open, afgemeld, vervallen of geannuleerd")
 	}
 	if v := c.QueryParam("overdue"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return cmr.FieldErrorf("overdue", "must be true or false")
+			return cmr.FieldErrorf("overdue", "must be true or false").NL("moet ja of nee zijn")
 		}
 		f.Overdue = b
 	}
@@ -67,10 +68,11 @@ func (s *Server) closeTicket(c echo.Context) error {
 		return err
 	}
 	if req.Reason != "" {
-		return cmr.FieldErrorf("reason", "a LiKa closes a ticket with a \"note\"; a reason is for waiving")
+		return cmr.FieldErrorf("reason", "a LiKa closes a ticket with a \"note\"; a reason is for waiving").
+			NL("een LiKa meldt een ticket af met een toelichting; een reden hoort bij het laten vervallen van een ticket")
 	}
 	if len(req.Note) > 2000 {
-		return cmr.FieldErrorf("note", "is longer than 2000 characters")
+		return cmr.FieldErrorf("note", "is longer than 2000 characters").NL("is langer dan 2000 tekens")
 	}
 	data := map[string]any{"note": strings.TrimSpace(req.Note)}
 	if len(req.Unprocessed) > 0 {
@@ -95,7 +97,7 @@ func (s *Server) waiveTicket(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	if err := requireText("reason", req.Reason, "why the ticket is waived"); err != nil {
+	if err := requireText("reason", req.Reason, "why the ticket is waived", "waarom het ticket vervalt"); err != nil {
 		return err
 	}
 	return s.resolveTicket(c, cmr.TicketWaived, map[string]any{"reason": strings.TrimSpace(req.Reason)})
@@ -110,13 +112,16 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	}
 	switch {
 	case to == cmr.TicketClosed && (me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID):
-		return cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID)
+		return cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
+			NL("alleen de LiKa van ticket %s kan het afmelden; de distributeur kan het laten vervallen", t.ID)
 	case to == cmr.TicketWaived && me.Role != cmr.RoleDistributor:
-		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can waive ticket %s", t.ID)
+		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can waive ticket %s", t.ID).
+			NL("alleen de distributeur van de zaak kan ticket %s laten vervallen", t.ID)
 	case t.State.Resolved():
-		return cmr.Errorf(cmr.KindConflict, "ticket %s is already %s", t.ID, t.State)
+		return cmr.Errorf(cmr.KindConflict, "ticket %s is already %s", t.ID, t.State).NL("ticket %s is al %s", t.ID, ticketStateNL(t.State))
 	case to == cmr.TicketClosed && t.State == cmr.TicketAwaitingList:
-		return cmr.Errorf(cmr.KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", t.ID)
+		return cmr.Errorf(cmr.KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", t.ID).
+			NL("ticket %s kan nog niet worden afgemeld: de aangevulde was-wordt-lijst is nog niet aan de LiKa teruggegeven (stap 8c)", t.ID)
 	}
 	if _, err := casework.ResolveTicket(ctx, s.Store, s.Engine, me, t, to, data); err != nil {
 		return err
@@ -149,14 +154,16 @@ func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) 
 		return err
 	}
 	if me.Role != cmr.RoleDistributor {
-		return cmr.Errorf(cmr.KindForbidden, "the distributor returns the completed list to each publisher")
+		return cmr.Errorf(cmr.KindForbidden, "the distributor returns the completed list to each publisher").
+			NL("de distributeur geeft de aangevulde lijst terug aan elke uitgever")
 	}
 	cs, err := s.Store.Case(ctx, asViewer(me), t.CaseID)
 	if err != nil {
 		return err
 	}
 	if t.State != cmr.TicketAwaitingList {
-		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID)
+		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID).
+			NL("de lijst is al teruggegeven aan de LiKa van ticket %s", t.ID)
 	}
 	if s.Lists != nil {
 		if err := s.listPrecheck(ctx, asViewer(me), cs, "8c", map[string]any{}); err != nil {
@@ -175,7 +182,7 @@ func (s *Server) UnprocessedData(ctx context.Context, me cmr.Actor, t cmr.Ticket
 		return map[string]any{}, nil
 	}
 	if s.Lists == nil {
-		return nil, cmr.FieldErrorf("unprocessed", "this case has no list to refer to")
+		return nil, cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen")
 	}
 	lv, err := s.checkUnprocessed(ctx, asViewer(me), t, rows)
 	if err != nil {

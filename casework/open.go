@@ -41,7 +41,7 @@ type Settings struct {
 // FindSchool finds a school by organisation ID or BRIN.
 func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisation, error) {
 	if key == "" {
-		return cmr.Organisation{}, cmr.FieldErrorf("school", "is required: the school's organisation ID or BRIN")
+		return cmr.Organisation{}, cmr.FieldErrorf("school", "is required: the school's organisation ID or BRIN").NL("is verplicht: kies de school")
 	}
 	schools, err := dir.Organisations(ctx, cmr.RoleSchool)
 	if err != nil {
@@ -52,7 +52,8 @@ func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisatio
 			return o, nil
 		}
 	}
-	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key)
+	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key).
+		NL("er is geen school met nummer of BRIN %q; kies een school uit de lijst", key)
 }
 
 // CheckTiming fills in what a new case assumes when it is not given: the
@@ -65,7 +66,8 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 		t.RequestedOn = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	}
 	if !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
-		return t, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout))
+		return t, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout)).
+			NL("%s ligt vóór de aanvraagdatum %s", t.SwitchOn.Format("02-01-2006"), t.RequestedOn.Format("02-01-2006"))
 	}
 	if sector == cmr.SectorMBO && t.ListOpensOn.IsZero() && !t.SwitchOn.IsZero() {
 		t.ListOpensOn = time.Date(t.SwitchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)
@@ -78,7 +80,7 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 // switch date. It returns the new case's ID.
 func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req OpenRequest, set Settings) (string, error) {
 	if me.Role != cmr.RoleDistributor {
-		return "", cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role)
+		return "", cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role).NL("alleen een distributeur opent zaken")
 	}
 	school, err := FindSchool(ctx, dir, req.School)
 	if err != nil {
@@ -86,13 +88,14 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 	}
 	sc := req.Scenario
 	if school.Sector != "" && sc.Sector != school.Sector {
-		return "", cmr.FieldErrorf("sector", "%s is a %s school, not %s", school.Name, school.Sector, sc.Sector)
+		return "", cmr.FieldErrorf("sector", "%s is a %s school, not %s", school.Name, school.Sector, sc.Sector).
+			NL("%s is een %s-school, geen %s-school", school.Name, school.Sector, sc.Sector)
 	}
 	if err := sc.Validate(); err != nil { // also normalises IdP names and kinds
 		return "", err
 	}
 	if req.Timing.SwitchOn.IsZero() {
-		return "", cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD")
+		return "", cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: de geplande overstapdatum")
 	}
 	timing, err := CheckTiming(req.Timing, sc.Sector, set.Today)
 	if err != nil {
@@ -104,8 +107,9 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 	}
 	if check.Outcome != cmr.OutcomeSupported {
 		return "", &cmr.Error{Kind: cmr.KindInvalid, Field: "scenario",
-			Message: fmt.Sprintf("this switch cannot be handled as a case (%s): %s", check.Outcome, strings.Join(check.Reasons, " ")),
-			Details: map[string]any{"outcome": check.Outcome, "reasons": check.Reasons}}
+			Message:   fmt.Sprintf("this switch cannot be handled as a case (%s): %s", check.Outcome, strings.Join(check.Reasons, " ")),
+			MessageNL: "deze overstap kan niet als zaak worden behandeld: " + strings.Join(check.ReasonsNL, " "),
+			Details:   map[string]any{"outcome": check.Outcome, "reasons": check.Reasons}}
 	}
 	likas, err := checkLiKas(ctx, dir, req.LiKas)
 	if err != nil {
@@ -147,7 +151,8 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 
 func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
 	if len(ids) == 0 {
-		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (publisher organisation ID); GET /api/v1/organisations?role=publisher lists them")
+		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (publisher organisation ID); GET /api/v1/organisations?role=publisher lists them").
+			NL("kies ten minste één LiKa")
 	}
 	pubs, err := dir.Organisations(ctx, cmr.RolePublisher)
 	if err != nil {
@@ -161,9 +166,10 @@ func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, err
 	for i, id := range ids {
 		switch {
 		case !known[id]:
-			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; GET /api/v1/organisations?role=publisher lists them", id)
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; GET /api/v1/organisations?role=publisher lists them", id).
+				NL("%q is geen uitgever/LiKa; kies uit de lijst", id)
 		case seen[id]:
-			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is named twice", id)
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is named twice", id).NL("%q is twee keer gekozen", id)
 		}
 		seen[id] = true
 	}

@@ -57,7 +57,8 @@ func (s *Store) CaseKey(ctx context.Context, caseID string, create func() ([]byt
 	err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Take(&row).Error
 	switch {
 	case err == nil && row.PurgedAt != nil:
-		return nil, cmr.Errorf(cmr.KindConflict, "the lists of case %s were deleted after the retention period", caseID)
+		return nil, cmr.Errorf(cmr.KindConflict, "the lists of case %s were deleted after the retention period", caseID).
+			NL("de lijsten van zaak %s zijn na de bewaartermijn verwijderd", caseID)
 	case err == nil:
 		return row.WrappedKey, nil
 	case err != gorm.ErrRecordNotFound:
@@ -92,7 +93,8 @@ func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []by
 			return err
 		}
 		if v.Version != last+1 {
-			return cmr.Errorf(cmr.KindConflict, "another upload of this list arrived at the same time; upload again")
+			return cmr.Errorf(cmr.KindConflict, "another upload of this list arrived at the same time; upload again").
+				NL("tegelijk kwam er een andere upload van deze lijst binnen; upload opnieuw")
 		}
 		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ? AND current = ?", v.CaseID, v.TicketID, v.Kind, true).Update("current", false).Error; err != nil {
 			return err

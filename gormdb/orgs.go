@@ -66,7 +66,8 @@ func deref(s *string) string {
 // UpsertOrganisation creates or updates an organisation.
 func (s *Store) UpsertOrganisation(ctx context.Context, o cmr.Organisation) error {
 	if !o.Role.Valid() {
-		return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet, got %q", o.Role)
+		return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet, got %q", o.Role).
+			NL("moet school, distributor, publisher of kennisnet zijn, niet %q", o.Role)
 	}
 	row := organisationRow{ID: o.ID, Name: o.Name, Role: string(o.Role), BRIN: optional(o.BRIN), Sector: optional(string(o.Sector)), CreatedAt: now()}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoUpdates: clause.AssignmentColumns([]string{"name", "role", "brin", "sector"})}).Create(&row).Error
@@ -108,7 +109,8 @@ func (s *Store) UpsertUser(ctx context.Context, u cmr.User) (cmr.User, error) {
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	if existing, err := s.UserByEmail(ctx, u.Email); err == nil && existing.OrganisationID != u.OrganisationID {
 		// Its tokens would act for the new organisation: refuse.
-		return cmr.User{}, cmr.Errorf(cmr.KindConflict, "%s already belongs to organisation %s; a person moves by getting a new account", u.Email, existing.OrganisationID)
+		return cmr.User{}, cmr.Errorf(cmr.KindConflict, "%s already belongs to organisation %s; a person moves by getting a new account", u.Email, existing.OrganisationID).
+			NL("%s hoort al bij organisatie %s; wie van organisatie wisselt, krijgt een nieuw account", u.Email, existing.OrganisationID)
 	}
 	if u.ID == "" {
 		u.ID = newID("u")
@@ -169,7 +171,8 @@ func hashToken(token string) string {
 
 // Authenticate returns the user a valid, unrevoked token belongs to.
 func (s *Store) Authenticate(ctx context.Context, token string) (cmr.User, error) {
-	unauthorized := &cmr.Error{Kind: cmr.KindUnauthorized, Message: "the API token is unknown or revoked; create one with `cmr token create --user EMAIL`"}
+	unauthorized := &cmr.Error{Kind: cmr.KindUnauthorized, Message: "the API token is unknown or revoked; create one with `cmr token create --user EMAIL`",
+		MessageNL: "het API-token is onbekend of ingetrokken; maak een nieuw aan"}
 	if !strings.HasPrefix(token, "cmr_") {
 		return cmr.User{}, unauthorized
 	}

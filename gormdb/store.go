@@ -129,10 +129,12 @@ func wrap(op string, err error) error {
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return cmr.ErrNotFound
-	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return &cmr.Error{Kind: cmr.KindConflict, Message: op + ": already exists"}
+	case errors.Is(err, gorm.ErrDuplicatedKey), strings.Contains(err.Error(), "UNIQUE constraint failed"):
+		// The SQLite dialector translates only its cgo driver's errors;
+		// modernc's unique violations arrive as text.
+		return &cmr.Error{Kind: cmr.KindConflict, Message: op + ": already exists", MessageNL: "bestaat al"}
 	case isUnavailable(err):
-		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the database is not reachable; try again shortly"})
+		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the database is not reachable; try again shortly", MessageNL: "de database is even niet bereikbaar; probeer het zo opnieuw"})
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

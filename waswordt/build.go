@@ -1,11 +1,12 @@
 package waswordt
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/cmr-idp/cmr"
 )
 
 // Match statuses of the wordt builder.
@@ -54,14 +55,17 @@ type BuildResult struct {
 	Ambiguous int        `json:"ambiguous"`
 }
 
-func column(t Table, heading, what string) (int, error) {
+// column finds heading in t; what and whatNL name the column for the
+// person who chose it, in English and Dutch.
+func column(t Table, heading, what, whatNL string) (int, error) {
 	want := normaliseHeading(heading)
 	for i, h := range t.Header {
 		if normaliseHeading(h) == want && want != "" {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("%s: the export has no column %q (it has %d columns; check the heading row)", what, heading, len(t.Header))
+	return 0, cmr.Errorf(cmr.KindInvalid, "%s: the export has no column %q (it has %d columns; check the heading row)", what, heading, len(t.Header)).
+		NL("%s: de export heeft geen kolom %q (hij heeft %d kolommen; controleer de kopregel)", whatNL, heading, len(t.Header))
 }
 
 func cell(rec []string, i int) string {
@@ -75,11 +79,11 @@ func cell(rec []string, i int) string {
 // new export, by a shared key or by a naming pattern. A match is made only
 // where exactly one new user fits and no other old user claims it.
 func Build(req BuildRequest) (BuildResult, error) {
-	oldID, err := column(req.Old.Table, req.Old.Identity, "old export")
+	oldID, err := column(req.Old.Table, req.Old.Identity, "old export", "oude export")
 	if err != nil {
 		return BuildResult{}, err
 	}
-	newID, err := column(req.New.Table, req.New.Identity, "new export")
+	newID, err := column(req.New.Table, req.New.Identity, "new export", "nieuwe export")
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -87,9 +91,10 @@ func Build(req BuildRequest) (BuildResult, error) {
 	var newKey func(rec []string) string
 	switch {
 	case req.Pattern != "" && req.OldKey != "":
-		return BuildResult{}, fmt.Errorf("choose one method: a key to join on, or a naming pattern")
+		return BuildResult{}, cmr.Errorf(cmr.KindInvalid, "choose one method: a key to join on, or a naming pattern").
+			NL("kies één methode: koppelen op een sleutel, of een naamgevingspatroon")
 	case req.OldKey != "":
-		ok, err := column(req.Old.Table, req.OldKey, "old export key")
+		ok, err := column(req.Old.Table, req.OldKey, "old export key", "sleutel in de oude export")
 		if err != nil {
 			return BuildResult{}, err
 		}
@@ -97,7 +102,7 @@ func Build(req BuildRequest) (BuildResult, error) {
 		if nk == "" {
 			nk = req.OldKey
 		}
-		nki, err := column(req.New.Table, nk, "new export key")
+		nki, err := column(req.New.Table, nk, "new export key", "sleutel in de nieuwe export")
 		if err != nil {
 			return BuildResult{}, err
 		}
@@ -111,7 +116,8 @@ func Build(req BuildRequest) (BuildResult, error) {
 		keyOf = derive
 		newKey = func(rec []string) string { return strings.ToLower(cell(rec, newID)) }
 	default:
-		return BuildResult{}, fmt.Errorf("give a key to join on (old_key) or a naming pattern")
+		return BuildResult{}, cmr.Errorf(cmr.KindInvalid, "give a key to join on (old_key) or a naming pattern").
+			NL("geef een sleutel om op te koppelen of een naamgevingspatroon")
 	}
 
 	index := map[string][]int{}
@@ -162,28 +168,30 @@ func Build(req BuildRequest) (BuildResult, error) {
 // patternFunc compiles a naming pattern into a function of an old row.
 func patternFunc(req BuildRequest) (func([]string) string, error) {
 	t := req.Old.Table
-	first, err := column(t, req.FirstName, "first-name column")
+	first, err := column(t, req.FirstName, "first-name column", "kolom voornaam")
 	if err != nil {
 		return nil, err
 	}
-	last, err := column(t, req.LastName, "last-name column")
+	last, err := column(t, req.LastName, "last-name column", "kolom achternaam")
 	if err != nil {
 		return nil, err
 	}
 	infix := -1
 	if req.Infix != "" {
-		if infix, err = column(t, req.Infix, "tussenvoegsel column"); err != nil {
+		if infix, err = column(t, req.Infix, "tussenvoegsel column", "kolom tussenvoegsel"); err != nil {
 			return nil, err
 		}
 	}
 	if !strings.Contains(req.Pattern, "[") || !strings.Contains(req.Pattern, "@") {
-		return nil, fmt.Errorf("a pattern holds placeholders and a realm, e.g. [voornaam].[achternaam]@school.nl")
+		return nil, cmr.Errorf(cmr.KindInvalid, "a pattern holds placeholders and a realm, e.g. [voornaam].[achternaam]@school.nl").
+			NL("een patroon bestaat uit plaatshouders en een realm, bijvoorbeeld [voornaam].[achternaam]@school.nl")
 	}
 	for _, tok := range placeholders(req.Pattern) {
 		switch tok {
 		case "[voornaam]", "[achternaam]", "[v]", "[a]", "[tussenvoegsel]":
 		default:
-			return nil, fmt.Errorf("unknown placeholder %s; use [voornaam], [achternaam], [v], [a], [tussenvoegsel]", tok)
+			return nil, cmr.Errorf(cmr.KindInvalid, "unknown placeholder %s; use [voornaam], [achternaam], [v], [a], [tussenvoegsel]", tok).
+				NL("onbekende plaatshouder %s; gebruik [voornaam], [achternaam], [v], [a] of [tussenvoegsel]", tok)
 		}
 	}
 	return func(rec []string) string {

@@ -203,11 +203,11 @@ func (s *Server) request(form url.Values, school cmr.Organisation) (casework.Ope
 		}
 		q := form.Get(side.name + "_quadrant")
 		if q == "" {
-			return req, cmr.FieldErrorf(side.name+".quadrant", "is required for VO: 1, 2, 3 or 4")
+			return req, cmr.FieldErrorf(side.name+".quadrant", "is required for VO: 1, 2, 3 or 4").NL("is verplicht voor VO: 1, 2, 3 of 4")
 		}
 		n, err := strconv.Atoi(q)
 		if err != nil {
-			return req, cmr.FieldErrorf(side.name+".quadrant", "must be 1, 2, 3 or 4")
+			return req, cmr.FieldErrorf(side.name+".quadrant", "must be 1, 2, 3 or 4").NL("moet 1, 2, 3 of 4 zijn")
 		}
 		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
 	}
@@ -257,7 +257,7 @@ func (s *Server) checkCase(c echo.Context) error {
 	ss := current(c)
 	form, err := c.FormParams()
 	if err != nil {
-		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read"))
+		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read").NL("het formulier kon niet worden gelezen"))
 	}
 	w, err := s.wizard(c, ss, form)
 	if err != nil {
@@ -277,7 +277,7 @@ func (s *Server) openCase(c echo.Context) error {
 	ss := current(c)
 	form, err := c.FormParams()
 	if err != nil {
-		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read"))
+		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read").NL("het formulier kon niet worden gelezen"))
 	}
 	w, err := s.wizard(c, ss, form)
 	if err != nil {

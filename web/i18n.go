@@ -294,13 +294,15 @@ func (s *Server) refusal(c echo.Context, err error) string {
 	if i := strings.IndexByte(field, '['); i > 0 {
 		field = field[:i]
 	}
+	lang := language(c)
+	msg := e.Text(lang)
 	if label, ok := fieldLabels[field]; ok {
-		if language(c) == "en" {
+		if lang == "en" {
 			label = englishLabels[field]
 		}
-		return label + ": " + e.Message
+		return label + ": " + msg
 	}
-	return e.Message
+	return msg
 }
 
 var englishLabels = map[string]string{

@@ -123,22 +123,22 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 
 // readFile reads the form's file named field; missing says what to choose
 // when there is none.
-func readFile(c echo.Context, field, missing string) ([]byte, error) {
+func readFile(c echo.Context, field, missing, missingNL string) ([]byte, error) {
 	fh, err := c.FormFile(field)
 	if err != nil {
-		return nil, cmr.FieldErrorf(field, "%s", missing)
+		return nil, cmr.FieldErrorf(field, "%s", missing).NL("%s", missingNL)
 	}
 	if fh.Size > waswordt.MaxUploadBytes {
-		return nil, cmr.FieldErrorf(field, "the file is larger than %d MB", waswordt.MaxUploadBytes>>20)
+		return nil, cmr.FieldErrorf(field, "the file is larger than %d MB", waswordt.MaxUploadBytes>>20).NL("het bestand is groter dan %d MB", waswordt.MaxUploadBytes>>20)
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
+		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
 	}
 	defer f.Close()
 	var b bytes.Buffer
 	if _, err := b.ReadFrom(io.LimitReader(f, waswordt.MaxUploadBytes+1)); err != nil {
-		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again")
+		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
 	}
 	return b.Bytes(), nil
 }
@@ -168,7 +168,7 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	data, err := readFile(c, "file", "choose a file to upload")
+	data, err := readFile(c, "file", "choose a file to upload", "kies een bestand om te uploaden")
 	if err == nil {
 		_, err = s.Lists.UploadCaseList(ctx, actorOf(ss), cs.ID, data, c.FormValue("several_realms") == "true")
 	}
@@ -187,7 +187,7 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	data, err := readFile(c, "file", "choose a file to upload")
+	data, err := readFile(c, "file", "choose a file to upload", "kies een bestand om te uploaden")
 	if err == nil {
 		_, err = s.Lists.UploadTicketList(ctx, actorOf(ss), t.ID, data)
 	}
@@ -303,7 +303,8 @@ func parseRows(text string) ([]cmr.UnprocessedRow, error) {
 		num, reason, ok := strings.Cut(line, ":")
 		n, err := strconv.Atoi(strings.TrimSpace(num))
 		if !ok || err != nil {
-			return nil, cmr.FieldErrorf("unprocessed", "line %d (%q) is not \"row number: reason\"", i+1, truncate(line, 40))
+			return nil, cmr.FieldErrorf("unprocessed", "line %d (%q) is not \"row number: reason\"", i+1, truncate(line, 40)).
+				NL("regel %d (%q) heeft niet de vorm \"regelnummer: reden\"", i+1, truncate(line, 40))
 		}
 		rows = append(rows, cmr.UnprocessedRow{Row: n, Reason: strings.TrimSpace(reason)})
 	}
@@ -343,10 +344,11 @@ func (s *Server) closeTicket(c echo.Context) error {
 		return s.showTicket(c, ss, t, statusOf(err), s.refusal(c, err), note, rowsText)
 	}
 	if t.LiKaID != ss.User.OrganisationID || ss.User.Role != cmr.RolePublisher {
-		return refuse(cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID))
+		return refuse(cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
+			NL("alleen de LiKa van ticket %s kan het sluiten; de distributeur kan het laten vervallen", t.ID))
 	}
 	if len(note) > 2000 {
-		return refuse(cmr.FieldErrorf("note", "is longer than 2000 characters"))
+		return refuse(cmr.FieldErrorf("note", "is longer than 2000 characters").NL("is langer dan 2000 tekens"))
 	}
 	data := map[string]any{"note": note}
 	rows, err := parseRows(rowsText)
@@ -355,7 +357,7 @@ func (s *Server) closeTicket(c echo.Context) error {
 	}
 	if len(rows) > 0 {
 		if s.Lists == nil {
-			return refuse(cmr.FieldErrorf("unprocessed", "this case has no list to refer to"))
+			return refuse(cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen"))
 		}
 		extra, err := s.Lists.UnprocessedData(ctx, actorOf(ss), t, rows)
 		if err != nil {

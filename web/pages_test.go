@@ -402,7 +402,7 @@ func TestScenarioCheck(t *testing.T) {
 	bad.Set("from_idp", "Plaatjesboek")
 	p := s.send(postForm("/cases/new/check", bad, htmx), dist)
 	if p.status != 200 || strings.Contains(p.body, "<html") || !strings.Contains(p.body, "Kon niet controleren") ||
-		!strings.Contains(p.body, "Van: IdP: unknown IdP") || strings.Contains(p.body, `id="outcome"`) {
+		!strings.Contains(p.body, "Van: IdP: onbekende IdP") || strings.Contains(p.body, `id="outcome"`) {
 		t.Errorf("unknown IdP: %d\n%s", p.status, p.body)
 	}
 
@@ -450,7 +450,7 @@ func TestOpenCase(t *testing.T) {
 	if p.status != http.StatusBadRequest || len(s.opener.inputs) != 0 {
 		t.Fatalf("open without a LiKa: %d, %d opened", p.status, len(s.opener.inputs))
 	}
-	if !strings.Contains(p.body, `id="problem"`) || !strings.Contains(p.body, "name at least one LiKa") {
+	if !strings.Contains(p.body, `id="problem"`) || !strings.Contains(p.body, "kies ten minste één LiKa") {
 		t.Errorf("the problem is not shown:\n%s", p.body)
 	}
 	if !strings.Contains(p.body, `<fieldset class="span" aria-invalid="true" aria-describedby="problem">`) {
@@ -488,7 +488,7 @@ func TestOpenCase(t *testing.T) {
 	unsupported := voForm("school2", token)
 	unsupported["likas"] = []string{"lika1"}
 	unsupported.Set("to_quadrant", "3")
-	if p := s.do("POST", "/cases", unsupported, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Scenario: this switch cannot be handled as a case") || len(s.opener.inputs) != 2 {
+	if p := s.do("POST", "/cases", unsupported, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Scenario: deze overstap kan niet als zaak worden behandeld") || len(s.opener.inputs) != 2 {
 		t.Errorf("unsupported scenario: %d, %d opened", p.status, len(s.opener.inputs))
 	}
 	if p := s.do("POST", "/cases", url.Values{"_csrf": {token}, "school": {"nope"}}, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Kies een school uit de lijst.") {
@@ -695,7 +695,7 @@ func TestTicketPage(t *testing.T) {
 		t.Errorf("another LiKa closes the ticket: %d", p.status)
 	}
 	bad := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "text": {"bijna klaar"}, "unprocessed": {"14: leerling onbekend\nabc"}}, lika)
-	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="close-problem"`) || !strings.Contains(bad.body, "Regels die niet verwerkt konden worden: line 2") {
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="close-problem"`) || !strings.Contains(bad.body, "Regels die niet verwerkt konden worden: regel 2 (&#34;abc&#34;) heeft niet de vorm") {
 		t.Fatalf("a bad line: %d\n%s", bad.status, bad.body)
 	}
 	if !strings.Contains(bad.body, ">bijna klaar</textarea>") || !strings.Contains(bad.body, ">14: leerling onbekend\nabc</textarea>") {
@@ -727,8 +727,12 @@ func TestTicketPage(t *testing.T) {
 	}
 
 	// From the case page (no from=ticket) a refusal shows on the case.
-	if p := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "unprocessed": {"abc"}}, lika); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Logboek") || !strings.Contains(p.body, "line 1") {
+	if p := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "unprocessed": {"abc"}}, lika); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Logboek") || !strings.Contains(p.body, "regel 1") {
 		t.Errorf("bad line from the case page: %d", p.status)
+	}
+	// The refusal speaks the page's language: English after the switch.
+	if p := s.send(postForm(path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc"}}, nil), lika, english); !strings.Contains(p.body, "Rows that could not be processed: line 1") || strings.Contains(p.body, "heeft niet de vorm") {
+		t.Errorf("bad line in English: %d\n%s", p.status, p.body)
 	}
 }
 

@@ -44,8 +44,9 @@ type Store interface {
 
 // Server holds the pages' dependencies.
 type Server struct {
-	Store    Store
-	Sessions *Sessions
+	Store Store
+	// Sessions keeps who is signed in; in memory when nil (tests).
+	Sessions SessionStore
 	Calendar cmr.CalendarConfig
 	// DevSignIn lists the users to pick from at /login: `cmr dev` only.
 	DevSignIn bool
@@ -62,9 +63,10 @@ type Server struct {
 	Now   func() time.Time
 
 	// pages holds the parsed templates per language and page.
-	pages map[string]map[string]*template.Template
-	cal   *cmr.Calendar
-	loc   *time.Location
+	pages    map[string]map[string]*template.Template
+	sessions *sessions
+	cal      *cmr.Calendar
+	loc      *time.Location
 }
 
 // Register mounts the pages on e.
@@ -73,8 +75,9 @@ func (s *Server) Register(e *echo.Echo) error {
 		s.Now = time.Now
 	}
 	if s.Sessions == nil {
-		s.Sessions = NewSessions(s.Now)
+		s.Sessions = newMemorySessions()
 	}
+	s.sessions = &sessions{store: s.Sessions, users: s.Store, now: s.Now}
 	cal, err := cmr.NewCalendar(s.Calendar)
 	if err != nil {
 		cal = cmr.MustCalendar(cmr.DefaultCalendarConfig())
@@ -216,7 +219,9 @@ func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 		ck, err := c.Cookie(cookieName)
 		var ss *session
 		if err == nil {
-			ss, _ = s.Sessions.get(ck.Value)
+			if ss, err = s.sessions.get(c.Request().Context(), ck.Value); err != nil {
+				return s.fail(c, nil, err)
+			}
 		}
 		if ss == nil {
 			return c.Redirect(http.StatusSeeOther, "/login")
@@ -296,6 +301,8 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 		status, msg = http.StatusForbidden, s.refusal(c, err)
 	case cmr.KindConflict, cmr.KindInvalid:
 		status, msg = statusOf(err), s.refusal(c, err)
+	case cmr.KindUnavailable:
+		status, msg = http.StatusServiceUnavailable, s.refusal(c, err)
 	}
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound
@@ -362,7 +369,10 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, nil, err)
 	}
-	id, _ := s.Sessions.start(u)
+	id, err := s.sessions.start(c.Request().Context(), u)
+	if err != nil {
+		return s.fail(c, nil, err)
+	}
 	c.SetCookie(sessionCookie(id, int(AbsoluteTimeout.Seconds())))
 	c.SetCookie(&http.Cookie{Name: "__Host-cmr-login", Value: "", Path: "/", Secure: true, HttpOnly: true, MaxAge: -1})
 	return c.Redirect(http.StatusSeeOther, "/")
@@ -371,7 +381,9 @@ func (s *Server) login(c echo.Context) error {
 // logout handles POST /logout: the session ends on the server.
 func (s *Server) logout(c echo.Context) error {
 	if ck, err := c.Cookie(cookieName); err == nil {
-		s.Sessions.end(ck.Value)
+		if err := s.sessions.end(c.Request().Context(), ck.Value); err != nil {
+			return s.fail(c, nil, err)
+		}
 	}
 	c.SetCookie(sessionCookie("", -1))
 	return c.Redirect(http.StatusSeeOther, "/login")

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 	"github.com/cmr-idp/cmr/web"
 	"github.com/cmr-idp/cmr/workflows"
@@ -29,6 +32,8 @@ func (f *fakeEngine) Update(_ context.Context, caseID, name string, arg any) (wo
 }
 
 type site struct {
+	store  *gormdb.Store
+	dev    bool
 	engine *fakeEngine
 	t      *testing.T
 	e      *echo.Echo
@@ -76,14 +81,22 @@ func newSite(t *testing.T, dev bool) *site {
 			t.Fatal(err)
 		}
 	}
-	s.e = echo.New()
 	s.engine = &fakeEngine{}
-	srv := &web.Server{Store: store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: dev, Now: func() time.Time { return s.now },
-		Engine: s.engine, Submissions: store}
-	if err := srv.Register(s.e); err != nil {
-		t.Fatal(err)
-	}
+	s.store, s.dev = store, dev
+	s.e = s.restart()
 	return s
+}
+
+// restart serves the pages anew over the same store, as a restarted (or a
+// second) `cmr serve` would.
+func (s *site) restart() *echo.Echo {
+	e := echo.New()
+	srv := &web.Server{Store: s.store, Sessions: s.store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: s.dev, Now: func() time.Time { return s.now },
+		Engine: s.engine, Submissions: s.store}
+	if err := srv.Register(e); err != nil {
+		s.t.Fatal(err)
+	}
+	return e
 }
 
 type page struct {
@@ -208,6 +221,51 @@ func TestSessionsEnd(t *testing.T) {
 	s.now = s.now.Add(web.IdleTimeout + time.Minute)
 	if p := s.do("GET", "/", nil, c); p.status != http.StatusSeeOther {
 		t.Errorf("session alive after the idle timeout: %d", p.status)
+	}
+}
+
+// TestSessionsInTheDatabase: a restart keeps people signed in; the
+// database holds only a hash of the browser's session ID; the absolute
+// timeout ends even a busy session.
+func TestSessionsInTheDatabase(t *testing.T) {
+	s := newSite(t, true)
+	ctx := context.Background()
+	c := s.signIn("school")
+	if _, err := s.store.Session(ctx, c.Value); err != cmr.ErrNotFound {
+		t.Errorf("the session ID itself is stored: %v", err)
+	}
+	sum := sha256.Sum256([]byte(c.Value))
+	stored, err := s.store.Session(ctx, hex.EncodeToString(sum[:]))
+	if err != nil || stored.UserID != s.users["school"].ID {
+		t.Fatalf("no session under the ID's hash: %+v %v", stored, err)
+	}
+
+	s.e = s.restart()
+	if p := s.do("GET", "/", nil, c); p.status != http.StatusOK || !strings.Contains(p.body, "Het Lyceum") {
+		t.Fatalf("signed out by a restart: %d", p.status)
+	}
+	// The CSRF token lives with the session, so a form loaded before the
+	// restart still posts after it.
+	token := csrfField.FindStringSubmatch(s.do("GET", "/", nil, c).body)[1]
+	s.e = s.restart()
+	if p := s.do("POST", "/logout", url.Values{"_csrf": {token}}, c); p.status != http.StatusSeeOther {
+		t.Errorf("logout with a token from before the restart: %d", p.status)
+	}
+	if _, err := s.store.Session(ctx, hex.EncodeToString(sum[:])); err != cmr.ErrNotFound {
+		t.Errorf("logout left the session in the database: %v", err)
+	}
+
+	busy := s.signIn("dist")
+	start := s.now
+	for s.now.Sub(start) < web.AbsoluteTimeout-time.Minute {
+		if p := s.do("GET", "/", nil, busy); p.status != http.StatusOK {
+			t.Fatalf("signed out after %s of use: %d", s.now.Sub(start), p.status)
+		}
+		s.now = s.now.Add(25 * time.Minute)
+	}
+	s.now = start.Add(web.AbsoluteTimeout + time.Minute)
+	if p := s.do("GET", "/", nil, busy); p.status != http.StatusSeeOther {
+		t.Errorf("session alive after the absolute timeout: %d", p.status)
 	}
 }
 

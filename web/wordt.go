@@ -63,23 +63,20 @@ func (s *Server) wordt(c echo.Context) error {
 func (s *Server) buildWordt(c echo.Context, form map[string]string) (waswordt.BuildResult, error) {
 	tables := map[string]waswordt.Table{}
 	for _, side := range []string{"old", "new"} {
-		data, err := readFile(c, side+"_file", "choose the "+side+" IdP's export (CSV or XLSX)")
+		data, err := readFile(c, side+"_file", "choose the "+side+" IdP's export (CSV or XLSX)", "kies de export van de "+map[string]string{"old": "oude", "new": "nieuwe"}[side]+" IdP (CSV of XLSX)")
 		if err != nil {
 			return waswordt.BuildResult{}, err
 		}
 		t, err := waswordt.Read(data)
 		if err != nil {
 			if rep, ok := err.(*waswordt.Report); ok && len(rep.Problems) > 0 {
-				msg := rep.Problems[0].EN
-				if language(c) == "nl" {
-					msg = rep.Problems[0].NL
-				}
-				return waswordt.BuildResult{}, cmr.FieldErrorf(side+"_file", "%s", msg)
+				return waswordt.BuildResult{}, cmr.FieldErrorf(side+"_file", "%s", rep.Problems[0].EN).NL("%s", rep.Problems[0].NL)
 			}
 			return waswordt.BuildResult{}, err
 		}
 		if form[side+"_identity"] == "" {
-			return waswordt.BuildResult{}, cmr.FieldErrorf(side+"_identity", "is required: the heading of the column with the identity")
+			return waswordt.BuildResult{}, cmr.FieldErrorf(side+"_identity", "is required: the heading of the column with the identity").
+				NL("is verplicht: de kop van de kolom met de identiteit")
 		}
 		tables[side] = t
 	}
@@ -89,7 +86,7 @@ func (s *Server) buildWordt(c echo.Context, form map[string]string) (waswordt.Bu
 		FirstName: form["first_name"], Infix: form["infix"], LastName: form["last_name"], InfixMode: form["infix_mode"],
 	})
 	if err != nil {
-		return res, cmr.Errorf(cmr.KindInvalid, "%v", err)
+		return res, err // the builder's refusals are the domain's, in both languages
 	}
 	return res, nil
 }

@@ -99,7 +99,8 @@ func (c *caseRun) registerHandlers(ctx workflow.Context) error {
 		{UpdateOpened, c.awaitOpened, nil},
 		{UpdateCompleteStep, c.completeStep, func(ctx workflow.Context, r StepRequest) error {
 			if d, ok := cmr.FindStep(c.state.Plan, r.Step); ok && d.Kind == cmr.StepTest {
-				return refusal(cmr.Errorf(cmr.KindInvalid, "step %s is the final test: report its outcome with passed true or false", r.Step))
+				return refusal(cmr.Errorf(cmr.KindInvalid, "step %s is the final test: report its outcome with passed true or false", r.Step).
+					NL("stap %s is de eindtest: geef aan of de test geslaagd is", r.Step))
 			}
 			return refusal(c.state.CanComplete(r.Actor, r.Step))
 		}},
@@ -108,13 +109,15 @@ func (c *caseRun) registerHandlers(ctx workflow.Context) error {
 		}},
 		{UpdateResolveTicket, c.resolveTicket, func(ctx workflow.Context, r TicketRequest) error {
 			if r.To != cmr.TicketClosed && r.To != cmr.TicketWaived {
-				return refusal(cmr.FieldErrorf("to", "a ticket can be closed or waived, not %q", r.To))
+				return refusal(cmr.FieldErrorf("to", "a ticket can be closed or waived, not %q", r.To).
+					NL("een ticket kunt u alleen afmelden of laten vervallen, niet %q", r.To))
 			}
 			if err := c.state.CanResolveTicket(r.Actor, r.TicketID, r.To); err != nil {
 				return refusal(err)
 			}
 			if c.resolving[r.TicketID] {
-				return refusal(cmr.Errorf(cmr.KindConflict, "ticket %s is being closed or waived by another request", r.TicketID))
+				return refusal(cmr.Errorf(cmr.KindConflict, "ticket %s is being closed or waived by another request", r.TicketID).
+					NL("voor ticket %s loopt al een ander verzoek om het af te melden of te laten vervallen", r.TicketID))
 			}
 			return nil
 		}},
@@ -219,7 +222,8 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 		return UpdateResult{}, refusal(cmr.ErrNotFound)
 	}
 	if c.resolving[r.TicketID] {
-		return UpdateResult{}, refusal(cmr.Errorf(cmr.KindConflict, "ticket %s is being closed or waived by another request", r.TicketID))
+		return UpdateResult{}, refusal(cmr.Errorf(cmr.KindConflict, "ticket %s is being closed or waived by another request", r.TicketID).
+			NL("voor ticket %s loopt al een ander verzoek om het af te melden of te laten vervallen", r.TicketID))
 	}
 	c.resolving[r.TicketID] = true
 	if err := child.SignalChildWorkflow(ctx, SignalResolve, r).Get(ctx, nil); err != nil {

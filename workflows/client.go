@@ -88,29 +88,35 @@ func translate(op string, err error) error {
 			if kind == cmr.KindNotFound {
 				return cmr.ErrNotFound
 			}
-			return &cmr.Error{Kind: kind, Message: app.Message()}
+			refused := &cmr.Error{Kind: kind, Message: app.Message(), MessageNL: app.Message()}
+			var d RefusalDetail
+			if app.HasDetails() && app.Details(&d) == nil && d.Message != "" {
+				refused.Field, refused.Message, refused.MessageNL = d.Field, d.Message, d.MessageNL
+			}
+			return refused
 		}
 	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return cmr.Errorf(cmr.KindConflict, "a case with this ID already exists")
+		return cmr.Errorf(cmr.KindConflict, "a case with this ID already exists").NL("er bestaat al een zaak met dit nummer")
 	}
 	var multi *serviceerror.MultiOperationExecution
 	if errors.As(err, &multi) {
 		for _, e := range multi.OperationErrors() {
 			if errors.As(e, &started) {
-				return cmr.Errorf(cmr.KindConflict, "a case with this ID already exists")
+				return cmr.Errorf(cmr.KindConflict, "a case with this ID already exists").NL("er bestaat al een zaak met dit nummer")
 			}
 		}
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return cmr.Errorf(cmr.KindConflict, "this case is no longer running (completed or cancelled): nothing can change any more")
+		return cmr.Errorf(cmr.KindConflict, "this case is no longer running (completed or cancelled): nothing can change any more").
+			NL("deze zaak loopt niet meer (afgerond of geannuleerd): er kan niets meer veranderen")
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
 	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the workflow engine is not reachable; try again shortly"})
+		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the workflow engine is not reachable; try again shortly", MessageNL: "het systeem dat de procedure bewaakt is even niet bereikbaar; probeer het zo opnieuw"})
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

@@ -7,6 +7,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -101,7 +102,21 @@ func refusal(err error) error {
 	if kind == "" {
 		kind = cmr.KindConflict
 	}
-	return temporal.NewNonRetryableApplicationError(err.Error(), string(kind), nil)
+	var detail RefusalDetail
+	var e *cmr.Error
+	if errors.As(err, &e) {
+		detail = RefusalDetail{Field: e.Field, Message: e.Message, MessageNL: e.MessageNL}
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), string(kind), nil, detail)
+}
+
+// RefusalDetail travels with a refused update so that the caller rebuilds
+// the domain error whole: the field at fault and the Dutch message, which
+// the application error's one message string cannot hold.
+type RefusalDetail struct {
+	Field     string `json:"field,omitempty"`
+	Message   string `json:"message,omitempty"`
+	MessageNL string `json:"message_nl,omitempty"`
 }
 
 func activityOptions(ctx workflow.Context) workflow.Context {

@@ -101,7 +101,7 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (wor
 func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool) (*echo.Echo, error) {
 	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
 	e := api.NewRouter(srv)
-	pages := &web.Server{Store: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
+	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
 		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv}
 	if err := pages.Register(e); err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)

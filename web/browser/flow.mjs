@@ -229,6 +229,11 @@ try {
       await dist.locator(`#f-${side}-kind`).selectOption(e.kind);
     }
   }
+  // A date in the past is refused at once, in Dutch, by the live check.
+  await dist.locator('#f-switch').fill('2020-01-15');
+  await dist.locator('#f-switch').dispatchEvent('change');
+  await dist.getByText(/ligt vóór de aanvraagdatum/).first().waitFor({ timeout: 10000 })
+    .catch(async () => fail(`a switch date in the past: no Dutch refusal in the live check (${await refusal(dist)})`));
   await dist.locator('#f-switch').fill(scenario.switchOn);
   await dist.locator('#f-switch').dispatchEvent('change');
   for (const l of likas) await dist.locator(`input[name=likas][value="${l.org}"]`).check();

@@ -1,0 +1,116 @@
+package cmr_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// TestEveryErrorHasDutch walks the module's source: every error the system
+// makes for its users (Errorf, FieldErrorf, an Error literal with a
+// Message) must also say it in Dutch, because the web pages are Dutch.
+func TestEveryErrorHasDutch(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case "testdata", "node_modules", ".git":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		checked++
+		inCmr := f.Name.Name == "cmr"
+		isErrorType := func(x ast.Expr) bool {
+			switch x := x.(type) {
+			case *ast.Ident:
+				return inCmr && x.Name == "Error"
+			case *ast.SelectorExpr:
+				id, ok := x.X.(*ast.Ident)
+				return ok && id.Name == "cmr" && x.Sel.Name == "Error"
+			}
+			return false
+		}
+		isMaker := func(fun ast.Expr) bool {
+			switch fun := fun.(type) {
+			case *ast.Ident:
+				return inCmr && (fun.Name == "Errorf" || fun.Name == "FieldErrorf")
+			case *ast.SelectorExpr:
+				id, ok := fun.X.(*ast.Ident)
+				return ok && id.Name == "cmr" && (fun.Sel.Name == "Errorf" || fun.Sel.Name == "FieldErrorf")
+			}
+			return false
+		}
+		withDutch := map[ast.Node]bool{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok && sel.Sel.Name == "NL" {
+				withDutch[sel.X] = true
+			}
+			return true
+		})
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.FuncDecl:
+				// The constructors themselves build the literal.
+				return !(inCmr && n.Recv == nil && (n.Name.Name == "Errorf" || n.Name.Name == "FieldErrorf"))
+			case *ast.CallExpr:
+				if isMaker(n.Fun) && !withDutch[n] {
+					t.Errorf("%s: error without Dutch: add .NL(...)", fset.Position(n.Pos()))
+				}
+			case *ast.CompositeLit:
+				if !isErrorType(n.Type) {
+					return true
+				}
+				keys := map[string]bool{}
+				for _, el := range n.Elts {
+					if kv, ok := el.(*ast.KeyValueExpr); ok {
+						if id, ok := kv.Key.(*ast.Ident); ok {
+							keys[id.Name] = true
+						}
+					}
+				}
+				if keys["Message"] && !keys["MessageNL"] && !withDutch[n] {
+					t.Errorf("%s: Error literal without MessageNL", fset.Position(n.Pos()))
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 40 {
+		t.Fatalf("checked only %d files: is the walk rooted at the module?", checked)
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	e := cmr.FieldErrorf("note", "is longer than %d characters", 2000).NL("is langer dan %d tekens", 2000)
+	if got := e.Text("nl"); got != "is langer dan 2000 tekens" {
+		t.Errorf("nl: %q", got)
+	}
+	if got := e.Text("en"); got != "is longer than 2000 characters" {
+		t.Errorf("en: %q", got)
+	}
+	if got := cmr.Errorf(cmr.KindConflict, "only English").Text("nl"); got != "only English" {
+		t.Errorf("fallback: %q", got)
+	}
+}
