@@ -72,6 +72,9 @@ type User struct {
 	Email          string
 	Name           string
 	Role           Role
+	// Admin may manage the organisation's people, e-mail patterns and API
+	// tokens.
+	Admin bool
 }
 
 // Actor identifies who performs an action: IDs only, so it may travel in

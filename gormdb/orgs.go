@@ -41,6 +41,7 @@ func (userRow) TableName() string { return "users" }
 type tokenRow struct {
 	ID         string
 	UserID     string
+	Label      string
 	TokenHash  string
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
@@ -130,14 +131,15 @@ type userWithRole struct {
 	Email          string
 	Name           string
 	Role           string
+	Admin          bool
 }
 
 func (r userWithRole) domain() cmr.User {
-	return cmr.User{ID: r.ID, OrganisationID: r.OrganisationID, Email: r.Email, Name: r.Name, Role: cmr.Role(r.Role)}
+	return cmr.User{ID: r.ID, OrganisationID: r.OrganisationID, Email: r.Email, Name: r.Name, Role: cmr.Role(r.Role), Admin: r.Admin}
 }
 
 func (s *Store) users(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Table("users").Select("users.id, users.organisation_id, users.email, users.name, organisations.role").Joins("JOIN organisations ON organisations.id = users.organisation_id")
+	return s.db.WithContext(ctx).Table("users").Select("users.id, users.organisation_id, users.email, users.name, users.admin, organisations.role").Joins("JOIN organisations ON organisations.id = users.organisation_id")
 }
 
 // UserByEmail finds a user by e-mail address.
@@ -152,12 +154,18 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (cmr.User, error)
 // CreateToken makes a new API token for a user. The token is returned once;
 // only its SHA-256 hash is stored.
 func (s *Store) CreateToken(ctx context.Context, userID string) (string, error) {
+	return s.CreateNamedToken(ctx, userID, "")
+}
+
+// CreateNamedToken makes a new API token for a user with a label saying
+// what it is for (the system that uses it).
+func (s *Store) CreateNamedToken(ctx context.Context, userID, label string) (string, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
 	}
 	token := "cmr_" + base64.RawURLEncoding.EncodeToString(secret)
-	row := tokenRow{ID: newID("tok"), UserID: userID, TokenHash: hashToken(token), CreatedAt: now()}
+	row := tokenRow{ID: newID("tok"), UserID: userID, Label: strings.TrimSpace(label), TokenHash: hashToken(token), CreatedAt: now()}
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return "", wrap("create token", err)
 	}

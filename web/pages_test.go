@@ -664,8 +664,8 @@ func TestListDownload(t *testing.T) {
 			t.Errorf("%s: %d %q", path, p.status, p.header.Get("Content-Disposition"))
 		}
 	}
-	if p := s.do("GET", "/cases/"+caseVO+"/lists/L1?type=csv", nil); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login" {
-		t.Errorf("anonymous download: %d", p.status)
+	if p := s.do("GET", "/cases/"+caseVO+"/lists/L1?type=csv", nil); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login?return="+url.QueryEscape("/cases/"+caseVO+"/lists/L1?type=csv") {
+		t.Errorf("anonymous download: %d %q", p.status, p.header.Get("Location"))
 	}
 }
 

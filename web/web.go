@@ -12,10 +12,12 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
@@ -50,6 +52,13 @@ type Server struct {
 	Calendar cmr.CalendarConfig
 	// DevSignIn lists the users to pick from at /login: `cmr dev` only.
 	DevSignIn bool
+	// Providers are the OpenID Connect identity providers people sign in
+	// with; SignIn keeps what that needs, and PublicURL is this site's
+	// address as browsers reach it (the providers send people back there).
+	Providers  []Provider
+	SignIn     SignInStore
+	PublicURL  string
+	HTTPClient *http.Client // for talking to providers; http.DefaultClient when nil
 	// Engine, Submissions and Guard make the action forms work; without
 	// an Engine the pages are read-only.
 	Engine      Engine
@@ -58,6 +67,9 @@ type Server struct {
 	// Opener starts case workflows: the new-case wizard needs it.
 	Opener  casework.Opener
 	SLADays int
+	// Admin serves an organisation admin's page (people, sign-in, API
+	// tokens); without it the page is absent.
+	Admin AdminStore
 	// Lists serves the was-wordt list pages; without it they are absent.
 	Lists Lists
 	Now   func() time.Time
@@ -65,6 +77,7 @@ type Server struct {
 	// pages holds the parsed templates per language and page.
 	pages    map[string]map[string]*template.Template
 	sessions *sessions
+	oidc     oidcClients
 	cal      *cmr.Calendar
 	loc      *time.Location
 }
@@ -78,6 +91,7 @@ func (s *Server) Register(e *echo.Echo) error {
 		s.Sessions = newMemorySessions()
 	}
 	s.sessions = &sessions{store: s.Sessions, users: s.Store, now: s.Now}
+	s.oidc.providers = map[string]*oidc.Provider{}
 	cal, err := cmr.NewCalendar(s.Calendar)
 	if err != nil {
 		cal = cmr.MustCalendar(cmr.DefaultCalendarConfig())
@@ -91,6 +105,10 @@ func (s *Server) Register(e *echo.Echo) error {
 	g.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
 	g.GET("/login", s.loginPage)
 	g.POST("/login", s.login)
+	g.GET("/login/callback", s.callback)
+	if s.Admin != nil {
+		s.registerAdmin(g)
+	}
 	g.POST("/logout", s.logout, s.signedIn)
 	g.GET("/", s.home, s.signedIn)
 	g.GET("/lang", s.switchLanguage)
@@ -187,7 +205,7 @@ func (s *Server) parse() error {
 			"versions": func(vs []cmr.ListVersion) any { return struct{ Lists []cmr.ListVersion }{vs} },
 		}
 		s.pages[lang] = map[string]*template.Template{}
-		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists", "wordt"} {
+		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists", "wordt", "admin"} {
 			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+page+".html")
 			if err != nil {
 				return err
@@ -224,7 +242,7 @@ func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		if ss == nil {
-			return c.Redirect(http.StatusSeeOther, "/login")
+			return c.Redirect(http.StatusSeeOther, loginURL(c))
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
 		if c.Request().Method == http.MethodPost && !sameToken(c.FormValue("_csrf"), ss.CSRF) {
@@ -314,9 +332,13 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 
 type loginPage struct {
 	page
-	Token  string
-	Groups []userGroup
-	Dev    bool
+	// SignInOrgs are the organisations whose people sign in at their own
+	// identity provider; Return is where to go after.
+	SignInOrgs []cmr.Organisation
+	Return     string
+	Token      string
+	Groups     []userGroup
+	Dev        bool
 }
 
 type userGroup struct {
@@ -326,7 +348,32 @@ type userGroup struct {
 
 // loginPage handles GET /login: in `cmr dev` the demo users to pick from.
 func (s *Server) loginPage(c echo.Context) error {
-	p := loginPage{page: page{Title: s.tr(c, "Inloggen")}, Dev: s.DevSignIn}
+	if org := c.QueryParam("org"); org != "" && s.SignIn != nil {
+		// Only a registered organisation is a valid deep link.
+		orgs, err := s.Store.Organisations(c.Request().Context())
+		if err != nil {
+			return s.fail(c, nil, err)
+		}
+		if !slices.ContainsFunc(orgs, func(o cmr.Organisation) bool { return o.ID == org }) {
+			return s.fail(c, nil, cmr.ErrNotFound)
+		}
+		return s.startSignIn(c, org)
+	}
+	p := loginPage{page: page{Title: s.tr(c, "Inloggen")}, Dev: s.DevSignIn, Return: c.QueryParam("return")}
+	if !localPath(p.Return) {
+		p.Return = ""
+	}
+	if s.SignIn != nil && len(s.Providers) > 0 {
+		orgs, err := s.Store.Organisations(c.Request().Context())
+		if err != nil {
+			return s.fail(c, nil, err)
+		}
+		for _, o := range orgs {
+			if _, ok := s.providerFor(o.ID); ok {
+				p.SignInOrgs = append(p.SignInOrgs, o)
+			}
+		}
+	}
 	if s.DevSignIn {
 		users, err := s.Store.Users(c.Request().Context())
 		if err != nil {
@@ -375,6 +422,9 @@ func (s *Server) login(c echo.Context) error {
 	}
 	c.SetCookie(sessionCookie(id, int(AbsoluteTimeout.Seconds())))
 	c.SetCookie(&http.Cookie{Name: "__Host-cmr-login", Value: "", Path: "/", Secure: true, HttpOnly: true, MaxAge: -1})
+	if back := c.FormValue("return"); localPath(back) {
+		return c.Redirect(http.StatusSeeOther, back)
+	}
 	return c.Redirect(http.StatusSeeOther, "/")
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/waswordt"
 )
 
 // runMigrate applies the embedded migrations.
@@ -82,6 +83,9 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 
 // runOrg registers an organisation.
 func runOrg(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "patterns" {
+		return runPatterns(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return errors.New("usage: cmr org add --id ID --name NAME --role school|distributor|publisher|kennisnet [--brin BRIN --sector VO|MBO]")
 	}
@@ -112,8 +116,68 @@ func runOrg(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
+// runPatterns sets the e-mail patterns a first OIDC login is matched on.
+func runPatterns(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("org patterns", flag.ContinueOnError)
+	org := fs.String("org", "", "organisation ID")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *org == "" {
+		return errors.New("usage: cmr org patterns --org ORG_ID '[firstname].[lastname]@school.nl' ...")
+	}
+	return withStore(ctx, func(s *gormdb.Store) error {
+		if err := s.SetEmailPatterns(ctx, *org, fs.Args()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d e-mail pattern(s) saved for %s\n", len(fs.Args()), *org)
+		return nil
+	})
+}
+
+// runImport registers an organisation's people from its staff list.
+func runImport(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user import", flag.ContinueOnError)
+	org := fs.String("org", "", "organisation ID")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *org == "" || fs.NArg() != 1 {
+		return errors.New("usage: cmr user import --org ORG_ID staff.csv|staff.xlsx (columns Voornaam, Achternaam, E-mail; optional Beheerder, Code, OIDC-gebruikersnaam)")
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	t, err := waswordt.Read(data)
+	if err != nil {
+		return err
+	}
+	list, probs := cmr.ParseStaff(t.Header, t.Rows)
+	if len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintf(stdout, "row %d, %s: %s\n", p.Row, p.Column, p.EN)
+		}
+		return fmt.Errorf("%d problem(s): nothing imported", len(probs))
+	}
+	return withStore(ctx, func(s *gormdb.Store) error {
+		added, updated, err := s.ImportStaff(ctx, *org, list)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%d added, %d updated for %s\n", added, updated, *org)
+		return nil
+	})
+}
+
 // runUser registers a person for an organisation.
 func runUser(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "import" {
+		return runImport(ctx, args[1:], stdout)
+	}
+	if len(args) > 0 && args[0] == "admin" {
+		return runSetAdmin(ctx, args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "add" {
 		return errors.New("usage: cmr user add --email EMAIL --name NAME --org ORG_ID")
 	}
@@ -136,6 +200,30 @@ func runUser(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "user %s saved for %s (%s); create a token with `cmr token create --user %s`\n", u.Email, u.OrganisationID, u.Role, u.Email)
+		return nil
+	})
+}
+
+// runSetAdmin makes a person an admin of their organisation (or not).
+func runSetAdmin(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user admin", flag.ContinueOnError)
+	email := fs.String("user", "", "the user's e-mail address")
+	off := fs.Bool("off", false, "take the admin right away")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("usage: cmr user admin --user EMAIL [--off]")
+	}
+	return withStore(ctx, func(s *gormdb.Store) error {
+		u, err := s.UserByEmail(ctx, *email)
+		if err != nil {
+			return fmt.Errorf("no user with e-mail %s", *email)
+		}
+		if err := s.SetAdmin(ctx, u.ID, !*off); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s admin of %s: %v\n", u.Email, u.OrganisationID, !*off)
 		return nil
 	})
 }

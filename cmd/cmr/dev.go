@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -106,7 +107,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer w.Stop()
 
-	router, err := newRouter(store, c, cal, keys, logger, true)
+	signIn, err := signInConfig(url)
+	if err != nil {
+		return err
+	}
+	router, err := newRouter(store, c, cal, keys, logger, true, signIn)
 	if err != nil {
 		return err
 	}
@@ -135,6 +140,15 @@ func seedDemo(ctx context.Context, store *gormdb.Store, tokenFile string) (map[s
 		}
 		u, err := store.UpsertUser(ctx, cmr.User{OrganisationID: d.org.ID, Email: d.email, Name: d.name})
 		if err != nil {
+			return nil, err
+		}
+		// Each demo user administers its organisation, so that the admin
+		// page (people, sign-in, API tokens) can be tried.
+		first, last, _ := strings.Cut(d.name, " ")
+		if err := store.SetPerson(ctx, cmr.Person{UserID: u.ID, FirstName: first, LastName: last}); err != nil {
+			return nil, err
+		}
+		if err := store.SetAdmin(ctx, u.ID, true); err != nil {
 			return nil, err
 		}
 		if tok, ok := tokens[d.email]; ok {

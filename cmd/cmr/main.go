@@ -29,7 +29,10 @@ Usage:
   cmr token create --user EMAIL                  make an API token (shown once)
   cmr token revoke --user EMAIL                  revoke every token of a user
   cmr org add --id ID --name NAME --role ROLE [--brin BRIN --sector VO|MBO]
+  cmr org patterns --org ORG_ID PATTERN...      e-mail patterns a first OIDC login is matched on
   cmr user add --email EMAIL --name NAME --org ORG_ID
+  cmr user import --org ORG_ID FILE             register staff from CSV/XLSX (Voornaam, Achternaam, E-mail, ...)
+  cmr user admin --user EMAIL [--off]           make a person an admin of their organisation
 
 Settings (environment):
   DATABASE_URL         postgres://user@host:5432/db?sslmode=disable (serve, worker, migrate, token, org, user)
@@ -41,6 +44,8 @@ Settings (environment):
   CMR_END_OF_DAY       when a working day ends for the SLA, default 17:00
   CMR_GOOD_FRIDAY_OFF  true to count Good Friday as a day off (default: a working day)
   CMR_MASTER_KEY       base64 32-byte key that encrypts was-wordt lists (serve; dev keeps one in its data dir)
+  CMR_OIDC_PROVIDERS   JSON list (or @file) of {name, issuer, client_id, client_secret, organisations}
+  CMR_PUBLIC_URL       this site's address as browsers reach it (the OIDC redirect comes back there)
   CMR_LIST_RETENTION_DAYS  days list data is kept after a case ends, default 30 (dev, worker)
 `
 

@@ -73,7 +73,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	in.logger.Info("cmr serve listening", "url", url)
 	fmt.Fprintln(stdout, "CMR API at "+url+"/api/v1")
-	router, err := newRouter(in.store, in.client, cal, keys, in.logger, false)
+	signIn, err := signInConfig("")
+	if err != nil {
+		return err
+	}
+	router, err := newRouter(in.store, in.client, cal, keys, in.logger, false, signIn)
 	if err != nil {
 		return err
 	}

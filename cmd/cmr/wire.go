@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,11 +99,14 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (wor
 
 // newRouter wires the API and the pages; devSignIn offers the demo users
 // at /login (cmr dev only).
-func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool) (*echo.Echo, error) {
+func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool, signIn signInSettings) (*echo.Echo, error) {
 	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
 	e := api.NewRouter(srv)
 	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
-		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv}
+		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Providers: signIn.Providers, PublicURL: signIn.PublicURL}
+	if len(signIn.Providers) > 0 {
+		pages.SignIn = store
+	}
 	if err := pages.Register(e); err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
@@ -189,4 +193,49 @@ func purgeLists(ctx context.Context, store *gormdb.Store, keep, every time.Durat
 		case <-time.After(every):
 		}
 	}
+}
+
+// signInSettings are the identity providers people sign in with and the
+// site's public address, which the providers send people back to.
+type signInSettings struct {
+	Providers []web.Provider
+	PublicURL string
+}
+
+// signInConfig reads CMR_OIDC_PROVIDERS (a JSON list, or @file holding
+// one) and CMR_PUBLIC_URL; listenURL is the fallback address (cmr dev).
+func signInConfig(listenURL string) (signInSettings, error) {
+	set := signInSettings{PublicURL: strings.TrimRight(envOr("CMR_PUBLIC_URL", listenURL), "/")}
+	raw := strings.TrimSpace(os.Getenv("CMR_OIDC_PROVIDERS"))
+	if raw == "" {
+		return set, nil
+	}
+	if file, ok := strings.CutPrefix(raw, "@"); ok {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return set, fmt.Errorf("CMR_OIDC_PROVIDERS: %w", err)
+		}
+		raw = string(b)
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&set.Providers); err != nil {
+		return set, fmt.Errorf("CMR_OIDC_PROVIDERS: want a JSON list of {name, issuer, client_id, client_secret, organisations}: %w", err)
+	}
+	seen := map[string]bool{}
+	for i, p := range set.Providers {
+		switch {
+		case p.Name == "" || seen[p.Name]:
+			return set, fmt.Errorf("CMR_OIDC_PROVIDERS[%d]: each provider needs its own name", i)
+		case !strings.HasPrefix(p.Issuer, "https://") && !strings.HasPrefix(p.Issuer, "http://localhost") && !strings.HasPrefix(p.Issuer, "http://127.0.0.1"):
+			return set, fmt.Errorf("CMR_OIDC_PROVIDERS[%d] (%s): the issuer must be an https:// address", i, p.Name)
+		case p.ClientID == "" || len(p.Organisations) == 0:
+			return set, fmt.Errorf("CMR_OIDC_PROVIDERS[%d] (%s): client_id and at least one organisation are required", i, p.Name)
+		}
+		seen[p.Name] = true
+	}
+	if set.PublicURL == "" {
+		return set, errors.New("CMR_PUBLIC_URL is required with CMR_OIDC_PROVIDERS: the address people reach this site at, e.g. https://cmr.example.nl")
+	}
+	return set, nil
 }

@@ -1,0 +1,258 @@
+package gormdb
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// People lists the enabled registered people of an organisation with what
+// a first login is matched on.
+func (s *Store) People(ctx context.Context, orgID string) ([]cmr.Person, error) {
+	var rows []struct {
+		ID, OrganisationID, FirstName, LastName, ShortCode string
+		OIDCUsername                                       string `gorm:"column:oidc_username"`
+	}
+	err := s.db.WithContext(ctx).Table("users").
+		Select("id, organisation_id, first_name, last_name, short_code, oidc_username").
+		Where("organisation_id = ? AND disabled = ?", orgID, false).Order("id").Scan(&rows).Error
+	if err != nil {
+		return nil, wrap("people", err)
+	}
+	out := make([]cmr.Person, len(rows))
+	for i, r := range rows {
+		out[i] = cmr.Person{UserID: r.ID, OrganisationID: r.OrganisationID, FirstName: r.FirstName, LastName: r.LastName, ShortCode: r.ShortCode, OIDCUsername: r.OIDCUsername}
+	}
+	return out, nil
+}
+
+// SetPerson records what a person's first login is matched on; p.UserID
+// names the user.
+func (s *Store) SetPerson(ctx context.Context, p cmr.Person) error {
+	res := s.db.WithContext(ctx).Table("users").Where("id = ?", p.UserID).Updates(map[string]any{
+		"first_name": strings.TrimSpace(p.FirstName), "last_name": strings.TrimSpace(p.LastName),
+		"short_code": strings.TrimSpace(p.ShortCode), "oidc_username": strings.ToLower(strings.TrimSpace(p.OIDCUsername)),
+	})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return cmr.ErrNotFound
+	}
+	return wrap("save person", res.Error)
+}
+
+// SetEmailPatterns replaces an organisation's e-mail patterns, after
+// checking each.
+func (s *Store) SetEmailPatterns(ctx context.Context, orgID string, patterns []string) error {
+	var keep []string
+	for _, p := range patterns {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := cmr.CompileEmailPattern(p); err != nil {
+			return err
+		}
+		keep = append(keep, strings.ToLower(p))
+	}
+	res := s.db.WithContext(ctx).Table("organisations").Where("id = ?", orgID).Update("email_patterns", strings.Join(keep, "\n"))
+	if res.Error == nil && res.RowsAffected == 0 {
+		return cmr.ErrNotFound
+	}
+	return wrap("save e-mail patterns", res.Error)
+}
+
+// EmailPatterns returns an organisation's e-mail patterns.
+func (s *Store) EmailPatterns(ctx context.Context, orgID string) ([]string, error) {
+	var text string
+	if err := s.db.WithContext(ctx).Table("organisations").Select("email_patterns").Where("id = ?", orgID).Take(&text).Error; err != nil {
+		return nil, wrap("e-mail patterns", err)
+	}
+	var out []string
+	for _, p := range strings.Split(text, "\n") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+type identityRow struct {
+	Issuer      string `gorm:"primaryKey"`
+	Subject     string `gorm:"primaryKey"`
+	UserID      string
+	CreatedAt   time.Time
+	LastLoginAt time.Time
+}
+
+func (identityRow) TableName() string { return "user_identities" }
+
+// UserByIdentity returns the enabled user an identity provider's account
+// (issuer, subject) is linked to, and records the login.
+func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (cmr.User, error) {
+	var id identityRow
+	if err := s.db.WithContext(ctx).Where("issuer = ? AND subject = ?", issuer, subject).Take(&id).Error; err != nil {
+		return cmr.User{}, wrap("identity", err)
+	}
+	u, err := s.User(ctx, id.UserID)
+	if err != nil {
+		return cmr.User{}, err
+	}
+	s.db.WithContext(ctx).Model(&identityRow{}).Where("issuer = ? AND subject = ?", issuer, subject).Update("last_login_at", now())
+	return u, nil
+}
+
+// LinkIdentity links an identity provider's account to a user, after a
+// first login was matched to them.
+func (s *Store) LinkIdentity(ctx context.Context, issuer, subject, userID string) error {
+	t := now()
+	return wrap("link identity", s.db.WithContext(ctx).Create(&identityRow{Issuer: issuer, Subject: subject, UserID: userID, CreatedAt: t, LastLoginAt: t}).Error)
+}
+
+// OIDCLogin is a sign-in under way at a provider.
+type OIDCLogin struct {
+	StateHash      string `gorm:"primaryKey"`
+	Nonce          string
+	Verifier       string
+	Provider       string
+	OrganisationID string
+	ReturnTo       string
+	CreatedAt      time.Time
+}
+
+// TableName maps OIDCLogin to its table.
+func (OIDCLogin) TableName() string { return "oidc_logins" }
+
+// SaveOIDCLogin stores a sign-in that is about to go to its provider.
+func (s *Store) SaveOIDCLogin(ctx context.Context, l OIDCLogin) error {
+	l.CreatedAt = l.CreatedAt.UTC()
+	return wrap("save sign-in", s.db.WithContext(ctx).Create(&l).Error)
+}
+
+// TakeOIDCLogin returns and deletes the sign-in stored under stateHash,
+// so that a callback works once. Sign-ins begun before notBefore are
+// expired: not found.
+func (s *Store) TakeOIDCLogin(ctx context.Context, stateHash string, notBefore time.Time) (OIDCLogin, error) {
+	var l OIDCLogin
+	if err := s.db.WithContext(ctx).Where("state_hash = ?", stateHash).Take(&l).Error; err != nil {
+		return OIDCLogin{}, wrap("sign-in", err)
+	}
+	res := s.db.WithContext(ctx).Where("state_hash = ?", stateHash).Delete(&OIDCLogin{})
+	if res.Error != nil {
+		return OIDCLogin{}, wrap("sign-in", res.Error)
+	}
+	if res.RowsAffected == 0 || l.CreatedAt.Before(notBefore) {
+		return OIDCLogin{}, cmr.ErrNotFound // another request took it, or it is too old
+	}
+	s.db.WithContext(ctx).Where("created_at < ?", notBefore.UTC()).Delete(&OIDCLogin{})
+	return l, nil
+}
+
+// ImportStaff registers an organisation's people from its staff list, in
+// one transaction: new addresses become users, known ones are updated
+// (names, code, OIDC user name, admin). Nobody is removed.
+func (s *Store) ImportStaff(ctx context.Context, orgID string, list cmr.StaffImport) (added, updated int, err error) {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, r := range list.Rows {
+			var existing userRow
+			err := tx.Where("email = ?", r.Email).Take(&existing).Error
+			switch {
+			case err == nil && existing.OrganisationID != orgID:
+				return cmr.Errorf(cmr.KindConflict, "row %d: %s belongs to another organisation", r.Row, r.Email).
+					NL("regel %d: %s hoort bij een andere organisatie", r.Row, r.Email)
+			case err == nil:
+				updated++
+			case errors.Is(err, gorm.ErrRecordNotFound):
+				existing = userRow{ID: newID("u"), OrganisationID: orgID, Email: r.Email, CreatedAt: now()}
+				if err := tx.Create(&existing).Error; err != nil {
+					return err
+				}
+				added++
+			default:
+				return err
+			}
+			set := map[string]any{"name": strings.TrimSpace(r.FirstName + " " + r.LastName), "first_name": r.FirstName, "last_name": r.LastName}
+			if list.HasCode {
+				set["short_code"] = r.ShortCode
+			}
+			if list.HasOIDC {
+				set["oidc_username"] = r.OIDCUsername
+			}
+			if list.HasAdmin {
+				set["admin"] = r.Admin
+			}
+			if err := tx.Table("users").Where("id = ?", existing.ID).Updates(set).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cmr.KindOf(err) != "" {
+		return 0, 0, err
+	}
+	return added, updated, wrap("import staff", err)
+}
+
+// SetAdmin makes a user an admin of their organisation, or not.
+func (s *Store) SetAdmin(ctx context.Context, userID string, admin bool) error {
+	res := s.db.WithContext(ctx).Table("users").Where("id = ?", userID).Update("admin", admin)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return cmr.ErrNotFound
+	}
+	return wrap("save admin", res.Error)
+}
+
+// TokenInfo is an API token as its organisation's admin sees it: never
+// the token itself, which is shown once at creation.
+type TokenInfo struct {
+	ID         string
+	Label      string
+	UserID     string
+	UserName   string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time
+}
+
+// Tokens lists the API tokens of an organisation's people, newest first.
+func (s *Store) Tokens(ctx context.Context, orgID string) ([]TokenInfo, error) {
+	var out []TokenInfo
+	err := s.db.WithContext(ctx).Table("api_tokens").
+		Select("api_tokens.id, api_tokens.label, api_tokens.user_id, users.name AS user_name, api_tokens.created_at, api_tokens.last_used_at, api_tokens.revoked_at").
+		Joins("JOIN users ON users.id = api_tokens.user_id").Where("users.organisation_id = ?", orgID).
+		Order("api_tokens.created_at DESC, api_tokens.id").Scan(&out).Error
+	return out, wrap("tokens", err)
+}
+
+// RevokeToken revokes one token of an organisation; a token of another
+// organisation is not found.
+func (s *Store) RevokeToken(ctx context.Context, orgID, tokenID string) error {
+	res := s.db.WithContext(ctx).Model(&tokenRow{}).
+		Where("id = ? AND revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE organisation_id = ?)", tokenID, orgID).
+		Update("revoked_at", now())
+	if res.Error == nil && res.RowsAffected == 0 {
+		return cmr.ErrNotFound
+	}
+	return wrap("revoke token", res.Error)
+}
+
+// DisableUser disables a person of an organisation: their sessions end and
+// their API tokens stop working at once. A person of another organisation
+// is not found.
+func (s *Store) DisableUser(ctx context.Context, orgID, userID string) error {
+	return wrap("disable user", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Table("users").Where("id = ? AND organisation_id = ?", userID, orgID).Update("disabled", true)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		if err := tx.Where("user_id = ?", userID).Delete(&WebSession{}).Error; err != nil {
+			return err
+		}
+		return tx.Model(&tokenRow{}).Where("user_id = ? AND revoked_at IS NULL", userID).Update("revoked_at", now()).Error
+	}))
+}
