@@ -103,6 +103,10 @@ func (s *Server) Register(e *echo.Echo) {
 func NewRouter(s *Server) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	// The client's address is the connection's, not a header anyone can
+	// send; `cmr serve` trusts forwarding headers from its configured
+	// proxies only (CMR_TRUSTED_PROXIES).
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID(), middleware.Recover(), middleware.Secure())
 	s.Register(e)
 	return e

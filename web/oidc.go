@@ -172,6 +172,9 @@ func (s *Server) callback(c echo.Context) error {
 		return s.refuseSignIn(c, signInRefused("the answer of your organisation's sign-in service could not be trusted (signature, audience, expiry or nonce); sign in again",
 			"het antwoord van de inlogdienst van uw organisatie is niet te vertrouwen (handtekening, doelgroep, geldigheid of nonce); log opnieuw in"))
 	}
+	if !s.byAccount.allow(idToken.Issuer+"\x00"+idToken.Subject, s.Now()) {
+		return s.tooManySignIns(c)
+	}
 	var claims struct {
 		Email         string `json:"email"`
 		EmailVerified *bool  `json:"email_verified"`

@@ -78,6 +78,8 @@ type Server struct {
 	pages    map[string]map[string]*template.Template
 	sessions *sessions
 	oidc     oidcClients
+	// byAddress and byAccount limit sign-in attempts.
+	byAddress, byAccount *limiter
 	cal      *cmr.Calendar
 	loc      *time.Location
 }
@@ -92,6 +94,8 @@ func (s *Server) Register(e *echo.Echo) error {
 	}
 	s.sessions = &sessions{store: s.Sessions, users: s.Store, now: s.Now}
 	s.oidc.providers = map[string]*oidc.Provider{}
+	s.byAddress = newLimiter(signInPerAddress, signInRefill)
+	s.byAccount = newLimiter(signInPerAccount, accountRefill)
 	cal, err := cmr.NewCalendar(s.Calendar)
 	if err != nil {
 		cal = cmr.MustCalendar(cmr.DefaultCalendarConfig())
@@ -103,9 +107,9 @@ func (s *Server) Register(e *echo.Echo) error {
 	static, _ := fs.Sub(staticFS, "static")
 	g := e.Group("", s.headers)
 	g.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
-	g.GET("/login", s.loginPage)
-	g.POST("/login", s.login)
-	g.GET("/login/callback", s.callback)
+	g.GET("/login", s.loginPage, s.limitSignIn)
+	g.POST("/login", s.login, s.limitSignIn)
+	g.GET("/login/callback", s.callback, s.limitSignIn)
 	if s.Admin != nil {
 		s.registerAdmin(g)
 	}
@@ -411,6 +415,9 @@ func (s *Server) login(c echo.Context) error {
 	ck, err := c.Cookie("__Host-cmr-login")
 	if err != nil || !sameToken(c.FormValue("_csrf"), ck.Value) {
 		return s.render(c, http.StatusForbidden, "error", errorPage{page: page{Title: s.tr(c, "Niet toegestaan")}, Message: s.tr(c, "Het inlogformulier is verlopen. Laad de pagina opnieuw.")})
+	}
+	if !s.byAccount.allow("dev\x00"+c.FormValue("user"), s.Now()) {
+		return s.tooManySignIns(c)
 	}
 	u, err := s.Store.User(c.Request().Context(), c.FormValue("user"))
 	if err != nil {

@@ -46,6 +46,7 @@ Settings (environment):
   CMR_MASTER_KEY       base64 32-byte key that encrypts was-wordt lists (serve; dev keeps one in its data dir)
   CMR_OIDC_PROVIDERS   JSON list (or @file) of {name, issuer, client_id, client_secret, organisations}
   CMR_PUBLIC_URL       this site's address as browsers reach it (the OIDC redirect comes back there)
+  CMR_TRUSTED_PROXIES  address ranges of reverse proxies whose X-Forwarded-For is believed, e.g. 10.0.0.0/8
   CMR_LIST_RETENTION_DAYS  days list data is kept after a case ends, default 30 (dev, worker)
 `
 

@@ -102,6 +102,13 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (wor
 func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool, signIn signInSettings) (*echo.Echo, error) {
 	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
 	e := api.NewRouter(srv)
+	if len(signIn.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range signIn.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
 		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Providers: signIn.Providers, PublicURL: signIn.PublicURL}
 	if len(signIn.Providers) > 0 {
@@ -200,12 +207,22 @@ func purgeLists(ctx context.Context, store *gormdb.Store, keep, every time.Durat
 type signInSettings struct {
 	Providers []web.Provider
 	PublicURL string
+	// TrustedProxies may set X-Forwarded-For: the client address that
+	// sign-in attempts are limited by comes from them only.
+	TrustedProxies []*net.IPNet
 }
 
 // signInConfig reads CMR_OIDC_PROVIDERS (a JSON list, or @file holding
 // one) and CMR_PUBLIC_URL; listenURL is the fallback address (cmr dev).
 func signInConfig(listenURL string) (signInSettings, error) {
 	set := signInSettings{PublicURL: strings.TrimRight(envOr("CMR_PUBLIC_URL", listenURL), "/")}
+	for _, cidr := range strings.FieldsFunc(os.Getenv("CMR_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		_, n, err := net.ParseCIDR(cidr)
+		if err != nil {
+			return set, fmt.Errorf("CMR_TRUSTED_PROXIES: %q is not an address range like 10.0.0.0/8", cidr)
+		}
+		set.TrustedProxies = append(set.TrustedProxies, n)
+	}
 	raw := strings.TrimSpace(os.Getenv("CMR_OIDC_PROVIDERS"))
 	if raw == "" {
 		return set, nil
