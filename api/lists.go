@@ -415,7 +415,10 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 				out = append(out, v)
 			}
 		case cmr.ListReturned:
-			if own.State != cmr.TicketAwaitingList && v.Current {
+			// Only once the distributor returned it to this LiKa, which
+			// starts the ticket's clock: a ticket that left "awaiting
+			// list" by being waived or cancelled never got the list.
+			if own.ClockStartedAt != nil && v.Current {
 				out = append(out, v)
 			}
 		}
