@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -430,6 +431,14 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 func (s *Server) downloadList(c echo.Context) error {
 	kind, err := fileKind(c)
 	if err != nil {
+		// A list the caller may not see is not found, whatever ?type says.
+		vs, lerr := s.CaseLists(c.Request().Context(), actor(c), c.Param("id"))
+		if lerr != nil {
+			return lerr
+		}
+		if !slices.ContainsFunc(vs, func(v cmr.ListVersion) bool { return v.ID == c.Param("list") }) {
+			return cmr.ErrNotFound
+		}
 		return err
 	}
 	name, data, err := s.ListFile(c.Request().Context(), actor(c), c.Param("id"), c.Param("list"), kind)

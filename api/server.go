@@ -75,28 +75,51 @@ func (s *Server) Register(e *echo.Echo) {
 	e.HTTPErrorHandler = s.handleError
 	// Uploads have their own limit; everything else takes at most 1 MB.
 	up := e.Group("/api/v1", middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)*2)), s.authenticate)
-	up.POST("/cases/:id/lists", s.uploadCaseList)
-	up.POST("/tickets/:id/list", s.uploadTicketList)
-	up.POST("/cases/:id/wordt", s.buildWordt)
+	up.POST("/cases/:id/lists", s.uploadCaseList, s.partyToCase)
+	up.POST("/tickets/:id/list", s.uploadTicketList, s.partyToTicket)
+	up.POST("/cases/:id/wordt", s.buildWordt, s.partyToCase)
 	g := e.Group("/api/v1", middleware.BodyLimit("1M"), s.authenticate)
 	g.GET("/lists/templates/:format", s.template)
-	g.GET("/cases/:id/lists", s.listVersions)
-	g.GET("/cases/:id/lists/merged", s.mergedList)
-	g.GET("/cases/:id/lists/:list", s.downloadList)
+	g.GET("/cases/:id/lists", s.listVersions, s.partyToCase)
+	g.GET("/cases/:id/lists/merged", s.mergedList, s.partyToCase)
+	g.GET("/cases/:id/lists/:list", s.downloadList, s.partyToCase)
 	g.POST("/scenarios/check", s.checkScenario)
 	g.POST("/cases", s.openCase)
 	g.GET("/cases", s.listCases)
-	g.GET("/cases/:id", s.getCase)
-	g.POST("/cases/:id/steps/:step", s.completeStep)
-	g.POST("/cases/:id/cancel", s.cancelCase)
-	g.GET("/cases/:id/events", s.listEvents)
+	g.GET("/cases/:id", s.getCase, s.partyToCase)
+	g.POST("/cases/:id/steps/:step", s.completeStep, s.partyToCase)
+	g.POST("/cases/:id/cancel", s.cancelCase, s.partyToCase)
+	g.GET("/cases/:id/events", s.listEvents, s.partyToCase)
 	g.GET("/tickets", s.listTickets)
-	g.GET("/tickets/:id", s.getTicket)
-	g.POST("/tickets/:id/close", s.closeTicket)
-	g.POST("/tickets/:id/waive", s.waiveTicket)
-	g.POST("/tickets/:id/return", s.returnList)
+	g.GET("/tickets/:id", s.getTicket, s.partyToTicket)
+	g.POST("/tickets/:id/close", s.closeTicket, s.partyToTicket)
+	g.POST("/tickets/:id/waive", s.waiveTicket, s.partyToTicket)
+	g.POST("/tickets/:id/return", s.returnList, s.partyToTicket)
 	g.GET("/organisations", s.listOrganisations)
 	g.GET("/me", s.me)
+}
+
+// partyToCase answers 404 to a caller whose organisation is not a party to
+// the case in the path, before anything of the request is read: what a
+// non-party sends can never change the answer. The handlers check again
+// (roles, states, which lists a LiKa may see).
+func (s *Server) partyToCase(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := s.Store.Case(c.Request().Context(), viewer(c), c.Param("id")); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// partyToTicket is partyToCase for a ticket: a LiKa sees only its own.
+func (s *Server) partyToTicket(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id")); err != nil {
+			return err
+		}
+		return next(c)
+	}
 }
 
 // NewRouter returns an Echo instance with the API and the usual middleware.
