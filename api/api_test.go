@@ -89,8 +89,14 @@ var parties = []cmr.Organisation{
 }
 
 func newEnv(t testing.TB, store *gormdb.Store) *env {
+	return newEnvLogging(t, store, slog.New(slog.DiscardHandler))
+}
+
+// newEnvLogging is newEnv with the API's, the worker's and the SDK's logs
+// going to logger.
+func newEnvLogging(t testing.TB, store *gormdb.Store, logger *slog.Logger) *env {
 	ns := <-nextNamespace
-	c, err := client.Dial(client.Options{HostPort: temporalHostPort, Namespace: ns, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	c, err := client.Dial(client.Options{HostPort: temporalHostPort, Namespace: ns, Logger: tlog.NewStructuredLogger(logger)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +128,7 @@ func newEnv(t testing.TB, store *gormdb.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cmr.DefaultCalendarConfig(), Lists: store, Keyring: keys})
+	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cmr.DefaultCalendarConfig(), Lists: store, Keyring: keys, Logger: logger})
 	return en
 }
 

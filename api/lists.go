@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"slices"
@@ -445,6 +446,7 @@ func (s *Server) downloadList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.securityEvent(c, slog.LevelInfo, eventListDownload, "format", string(kind))
 	return sendFile(c, kind, name, data)
 }
 
@@ -562,6 +564,7 @@ func (s *Server) mergedList(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.securityEvent(c, slog.LevelInfo, eventListDownload, "merged", true, "format", string(kind))
 	return sendFile(c, kind, name, data)
 }
 

@@ -150,9 +150,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		u, err := s.Store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {
+			if cmr.KindOf(err) == cmr.KindUnauthorized {
+				s.securityEvent(c, slog.LevelWarn, eventTokenRefused)
+			}
 			return err
 		}
 		c.Set(string(userKey), u)
+		s.securityEvent(c, slog.LevelInfo, eventTokenUsed)
 		return next(c)
 	}
 }
@@ -228,6 +232,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 			msg = "the request body is larger than 1 MB"
 		}
 		body = errorBody{Error: msg}
+	}
+	if status == http.StatusForbidden || (status == http.StatusNotFound && c.Path() != "" && de != nil) {
+		if _, signedIn := c.Get(string(userKey)).(cmr.User); signedIn {
+			s.securityEvent(c, slog.LevelWarn, eventAccessDenied, "status", status)
+		}
 	}
 	if status >= 500 {
 		s.Logger.Error("request failed", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "error", err)

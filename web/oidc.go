@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -204,6 +205,7 @@ func (s *Server) callback(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, nil, err)
 	}
+	s.securityEvent(c, slog.LevelInfo, "sign_in", "via", "oidc", "provider", p.Name, "user_id", u.ID, "organisation_id", u.OrganisationID)
 	c.SetCookie(sessionCookie(id, int(AbsoluteTimeout.Seconds())))
 	return c.Redirect(http.StatusSeeOther, login.ReturnTo)
 }
@@ -236,6 +238,11 @@ func (s *Server) refuseSignIn(c echo.Context, err error) error {
 	if errors.As(err, &e) {
 		msg = e.Text(language(c))
 	}
+	reason := "internal"
+	if e != nil {
+		reason = e.Message // English, and without personal data
+	}
+	s.securityEvent(c, slog.LevelWarn, "sign_in_refused", "reason", reason)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return s.render(c, http.StatusForbidden, "error", errorPage{page: page{Title: s.tr(c, "Inloggen niet gelukt"), Path: "/login"}, Message: msg})
 }

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,10 +22,11 @@ import (
 type oidcSite struct {
 	*site
 	idp, other *oidctest.Provider
+	logs       *bytes.Buffer
 }
 
 func newOIDCSite(t *testing.T) *oidcSite {
-	s := &oidcSite{site: newSite(t, false)}
+	s := &oidcSite{site: newSite(t, false), logs: &bytes.Buffer{}}
 	s.idp = oidctest.New(t, "cmr", "geheim")
 	s.other = oidctest.New(t, "cmr-dist", "ook-geheim")
 	s.idp.Now = func() time.Time { return s.now }
@@ -53,6 +56,7 @@ func newOIDCSite(t *testing.T) *oidcSite {
 		}
 		srv.SignIn, srv.PublicURL = s.store, "https://cmr.example"
 		srv.HTTPClient = s.idp.Client()
+		srv.Logger = slog.New(slog.NewJSONHandler(s.logs, nil))
 	})
 	return s
 }
@@ -177,6 +181,20 @@ func TestOIDCSignIn(t *testing.T) {
 	linked, err := s.store.UserByIdentity(ctx, s.idp.URL, "sub-jan2")
 	if err != nil || linked.ID != s.users["jan2@lyceum.nl"].ID {
 		t.Errorf("jan2 linked to %+v, %v", linked, err)
+	}
+
+	// Every sign-in and refusal is a security event, with IDs and no
+	// names or addresses.
+	logs := s.logs.String()
+	for _, want := range []string{`"event":"sign_in"`, `"via":"oidc"`, `"event":"sign_in_refused"`, `"user_id":"` + linked.ID + `"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("no %s in the security log:\n%s", want, logs)
+		}
+	}
+	for _, personal := range []string{"lyceum.nl", "mustermann", "Mustermann", "Jansen", "elders.example"} {
+		if strings.Contains(logs, personal) {
+			t.Errorf("the security log holds %q", personal)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -69,6 +70,7 @@ func (s *Server) limitSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 func (s *Server) tooManySignIns(c echo.Context) error {
+	s.securityEvent(c, slog.LevelWarn, "sign_in_limited")
 	c.Response().Header().Set("Retry-After", "60")
 	return s.render(c, http.StatusTooManyRequests, "error", errorPage{page: page{Title: s.tr(c, "Inloggen niet gelukt"), Path: "/login"},
 		Message: s.tr(c, "Te veel inlogpogingen. Wacht een minuut en probeer het opnieuw.")})

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"slices"
 	"sort"
@@ -73,6 +74,9 @@ type Server struct {
 	// Lists serves the was-wordt list pages; without it they are absent.
 	Lists Lists
 	Now   func() time.Time
+	// Logger receives the security events (sign-in, sign-out, refusals);
+	// discarded when nil.
+	Logger *slog.Logger
 
 	// pages holds the parsed templates per language and page.
 	pages    map[string]map[string]*template.Template
@@ -80,8 +84,8 @@ type Server struct {
 	oidc     oidcClients
 	// byAddress and byAccount limit sign-in attempts.
 	byAddress, byAccount *limiter
-	cal      *cmr.Calendar
-	loc      *time.Location
+	cal                  *cmr.Calendar
+	loc                  *time.Location
 }
 
 // Register mounts the pages on e.
@@ -91,6 +95,9 @@ func (s *Server) Register(e *echo.Echo) error {
 	}
 	if s.Sessions == nil {
 		s.Sessions = newMemorySessions()
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
 	}
 	s.sessions = &sessions{store: s.Sessions, users: s.Store, now: s.Now}
 	s.oidc.providers = map[string]*oidc.Provider{}
@@ -329,6 +336,9 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound
 	}
+	if ss != nil && (status == http.StatusNotFound || status == http.StatusForbidden) {
+		s.securityEvent(c, slog.LevelWarn, "access_denied", "status", status)
+	}
 	pg := s.base(c, ss, s.tr(c, "Melding"))
 	pg.Path = "/" // a refused address is not repeated on the page
 	return s.render(c, status, "error", errorPage{page: pg, Message: msg})
@@ -427,6 +437,7 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, nil, err)
 	}
+	s.securityEvent(c, slog.LevelInfo, "sign_in", "via", "dev", "user_id", u.ID, "organisation_id", u.OrganisationID)
 	c.SetCookie(sessionCookie(id, int(AbsoluteTimeout.Seconds())))
 	c.SetCookie(&http.Cookie{Name: "__Host-cmr-login", Value: "", Path: "/", Secure: true, HttpOnly: true, MaxAge: -1})
 	if back := c.FormValue("return"); localPath(back) {
@@ -441,6 +452,7 @@ func (s *Server) logout(c echo.Context) error {
 		if err := s.sessions.end(c.Request().Context(), ck.Value); err != nil {
 			return s.fail(c, nil, err)
 		}
+		s.securityEvent(c, slog.LevelInfo, "sign_out")
 	}
 	c.SetCookie(sessionCookie("", -1))
 	return c.Redirect(http.StatusSeeOther, "/login")

@@ -110,7 +110,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
-		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Providers: signIn.Providers, PublicURL: signIn.PublicURL}
+		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Logger: logger, Providers: signIn.Providers, PublicURL: signIn.PublicURL}
 	if len(signIn.Providers) > 0 {
 		pages.SignIn = store
 	}
