@@ -124,7 +124,7 @@ func runPatterns(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *org == "" {
-		return errors.New("usage: cmr org patterns --org ORG_ID '[firstname].[lastname]@school.nl' ...")
+		return errors.New("usage: cmr org patterns --org ORG_ID PATTERN [PATTERN], e.g. '[firstname].[lastname]@school.nl'")
 	}
 	return withStore(ctx, func(s *gormdb.Store) error {
 		if err := s.SetEmailPatterns(ctx, *org, fs.Args()); err != nil {
