@@ -48,6 +48,16 @@ func ResolveTicket(ctx context.Context, subs Submissions, eng Engine, me cmr.Act
 	if to == cmr.TicketWaived {
 		kind = "ticket:waive"
 	}
+	// Who may resolve is checked before anything is stored: the workflow
+	// would refuse too, but a refused party must leave no submission.
+	switch {
+	case to == cmr.TicketWaived && me.Role != cmr.RoleDistributor:
+		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindForbidden, "only the case's distributor can waive ticket %s", t.ID).
+			NL("alleen de distributeur van de zaak kan ticket %s laten vervallen", t.ID)
+	case to == cmr.TicketClosed && (me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID):
+		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
+			NL("alleen de LiKa van ticket %s kan het afmelden; de distributeur kan het laten vervallen", t.ID)
+	}
 	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: t.CaseID, Kind: kind, Data: data, Actor: me})
 	if err != nil {
 		return workflows.UpdateResult{}, err

@@ -99,14 +99,14 @@ func (s *Server) completeStep(c echo.Context) error {
 	data := s.formData(c, def.StepDef)
 	if s.Guard != nil {
 		if err := s.Guard(ctx, viewer(ss), cs, key, data); err != nil {
-			return s.showCase(c, ss, cs, http.StatusConflict, key, err.Error())
+			return s.showCase(c, ss, cs, http.StatusConflict, key, s.refusal(c, err))
 		}
 	}
 	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs.ID, def.StepDef, data); err != nil {
 		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 			return s.fail(c, ss, err)
 		}
-		return s.showCase(c, ss, cs, statusOf(err), key, err.Error())
+		return s.showCase(c, ss, cs, statusOf(err), key, s.refusal(c, err))
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#stap-"+key)
 }
@@ -135,7 +135,7 @@ func (s *Server) waiveTicket(c echo.Context) error {
 		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 			return s.fail(c, ss, err)
 		}
-		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, err.Error())
+		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#tickets")
 }

@@ -237,11 +237,6 @@ func (s *Server) disablePerson(c echo.Context) error {
 // acts as the chosen person of the organisation and is shown once.
 func (s *Server) createToken(c echo.Context) error {
 	ss := current(c)
-	label := strings.TrimSpace(c.FormValue("label"))
-	if label == "" || len(label) > 100 {
-		return s.adminAnswer(c, "", cmr.FieldErrorf("label", "is required: say which system uses the token (at most 100 characters)").
-			NL("is verplicht: zeg welk systeem het token gebruikt (hoogstens 100 tekens)"), nil)
-	}
 	userID := c.FormValue("user")
 	if userID == "" {
 		userID = ss.User.ID
@@ -250,6 +245,11 @@ func (s *Server) createToken(c echo.Context) error {
 	c.SetParamValues(userID)
 	if _, err := s.ownPerson(c); err != nil {
 		return s.fail(c, ss, err)
+	}
+	label := strings.TrimSpace(c.FormValue("label"))
+	if label == "" || len(label) > 100 {
+		return s.adminAnswer(c, "", cmr.FieldErrorf("label", "is required: say which system uses the token (at most 100 characters)").
+			NL("is verplicht: zeg welk systeem het token gebruikt (hoogstens 100 tekens)"), nil)
 	}
 	token, err := s.Admin.CreateNamedToken(c.Request().Context(), userID, label)
 	return s.adminAnswer(c, s.tr(c, "Het token is gemaakt. Kopieer het nu: het wordt niet nog eens getoond."), err, func(p *adminPage) { p.NewToken = token })

@@ -138,6 +138,9 @@ var errSignInExpired = signInRefused("this sign-in has expired or was already us
 // compared; then the account is found by (issuer, subject) or, at a first
 // login, matched to a registered person of the organisation.
 func (s *Server) callback(c echo.Context) error {
+	if s.SignIn == nil {
+		return s.fail(c, nil, cmr.ErrNotFound) // no providers configured
+	}
 	ctx := c.Request().Context()
 	state := c.QueryParam("state")
 	if state == "" {

@@ -259,3 +259,11 @@ func TestOIDCSignInGuards(t *testing.T) {
 		t.Errorf("an account of the school through the distributor's provider: %d", p.status)
 	}
 }
+
+// Without providers the callback does not exist (it used to crash).
+func TestCallbackWithoutProviders(t *testing.T) {
+	s := newSite(t, true)
+	if p := s.do("GET", "/login/callback?state=x&code=y", nil); p.status != http.StatusNotFound {
+		t.Errorf("callback without providers: %d", p.status)
+	}
+}
