@@ -297,7 +297,7 @@ func TestActionForms(t *testing.T) {
 		t.Errorf("form without its token: %d", p.status)
 	}
 	bad := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"_csrf": {token}}, dist)
-	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "change: is required") || len(s.engine.calls) != 0 {
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, "Wat wijzigt (realm, portaal, userid): is verplicht") || len(s.engine.calls) != 0 {
 		t.Errorf("missing field: %d, %d calls", bad.status, len(s.engine.calls))
 	}
 	ok := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"_csrf": {token}, "change": {"realm @magister → @som"}}, dist)
