@@ -147,7 +147,7 @@ async function doSteps(page, caseURL, actor) {
     await page.waitForLoadState();
     const why = await refusal(page);
     // MBO 8a waits for every publisher's part: the others come first.
-    if (why && sector === 'MBO' && key === '8a' && why.includes('still missing')) return done;
+    if (why && sector === 'MBO' && key === '8a' && why.includes('nog niet ontvangen')) return done;
     if (why) fail(`${actor}: step ${key} refused: ${why}`);
     log(`${actor} completed step ${key}`);
     done++;
