@@ -131,3 +131,14 @@ func Open(dataKey, sealed, aad []byte) ([]byte, error) {
 	}
 	return open(a, sealed, aad)
 }
+
+// Rewrap re-wraps a case's data key under the keyring to, for rotating the
+// master key: the lists themselves are not touched, since their data keys
+// stay the same.
+func (k *Keyring) Rewrap(caseID string, wrapped []byte, to *Keyring) ([]byte, error) {
+	key, err := k.Unwrap(caseID, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	return seal(to.master, key, keyBinding(caseID)), nil
+}

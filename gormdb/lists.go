@@ -209,3 +209,31 @@ func (s *Store) PurgeLists(ctx context.Context, closedBefore time.Time) ([]strin
 	}
 	return ids, nil
 }
+
+// RewrapCaseKeys replaces every stored wrapped data key by rewrap's result,
+// in one transaction: if any key cannot be re-wrapped (another master key
+// than the one given), nothing changes. It returns how many were re-wrapped.
+func (s *Store) RewrapCaseKeys(ctx context.Context, rewrap func(caseID string, wrapped []byte) ([]byte, error)) (int, error) {
+	n := 0
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var rows []caseKeyRow
+		if err := tx.Where("wrapped_key IS NOT NULL").Order("case_id").Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, r := range rows {
+			w, err := rewrap(r.CaseID, r.WrappedKey)
+			if err != nil {
+				return fmt.Errorf("case %s: %w", r.CaseID, err)
+			}
+			if err := tx.Model(&caseKeyRow{}).Where("case_id = ?", r.CaseID).Update("wrapped_key", w).Error; err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("rewrap case keys", err)
+	}
+	return n, nil
+}

@@ -33,6 +33,9 @@ type Lists interface {
 var uploadLimit = middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)+1))
 
 // wordtLimit lets two exports through.
+// uploadRoutes carry files: they have their own body limits.
+var uploadRoutes = map[string]bool{"/cases/:id/lists": true, "/tickets/:id/list": true, "/cases/:id/wordt": true, "/admin/people/import": true}
+
 var wordtLimit = middleware.BodyLimit(fmt.Sprintf("%dM", 2*(waswordt.MaxUploadBytes>>20)+1))
 
 func actorOf(ss *session) cmr.Actor {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,20 @@ func TestSignInRateLimits(t *testing.T) {
 		if p.status != want {
 			t.Errorf("sign-in %d of one account: %d, want %d", i+1, p.status, want)
 		}
+	}
+}
+
+// A form larger than 1 MB is refused before it is read; uploads have
+// their own, larger limit.
+func TestFormBodyLimit(t *testing.T) {
+	s := newSite(t, true)
+	c := s.signIn("dist")
+	token := s.token(c)
+	big := url.Values{"_csrf": {token}, "text": {strings.Repeat("x", 2<<20)}}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", big, c); p.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 2 MB form: %d", p.status)
+	}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {token}, "text": {strings.Repeat("x", 3000)}}, c); p.status == http.StatusRequestEntityTooLarge {
+		t.Errorf("a small form refused as too large")
 	}
 }

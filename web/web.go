@@ -20,6 +20,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/casework"
@@ -112,7 +113,9 @@ func (s *Server) Register(e *echo.Echo) error {
 		return err
 	}
 	static, _ := fs.Sub(staticFS, "static")
-	g := e.Group("", s.headers)
+	// Forms take at most 1 MB; the upload routes have their own limits.
+	g := e.Group("", s.headers, middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
+		Skipper: func(c echo.Context) bool { return uploadRoutes[c.Path()] }}))
 	g.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
 	g.GET("/login", s.loginPage, s.limitSignIn)
 	g.POST("/login", s.login, s.limitSignIn)

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/waswordt"
 )
@@ -224,6 +225,35 @@ func runSetAdmin(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s admin of %s: %v\n", u.Email, u.OrganisationID, !*off)
+		return nil
+	})
+}
+
+// runKey rotates the master key: every case's data key is re-wrapped from
+// CMR_MASTER_KEY to CMR_NEW_MASTER_KEY in one transaction. Stop serve and
+// worker first, and start them again with the new key.
+func runKey(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		return errors.New("usage: CMR_MASTER_KEY=old CMR_NEW_MASTER_KEY=new cmr key rotate")
+	}
+	oldKeys, err := masterKeyring()
+	if err != nil {
+		return err
+	}
+	raw, err := aesgcm.ParseKey(os.Getenv("CMR_NEW_MASTER_KEY"))
+	if err != nil {
+		return fmt.Errorf("CMR_NEW_MASTER_KEY: %w", err)
+	}
+	newKeys, err := aesgcm.NewKeyring(raw)
+	if err != nil {
+		return err
+	}
+	return withStore(ctx, func(s *gormdb.Store) error {
+		n, err := s.RewrapCaseKeys(ctx, func(caseID string, wrapped []byte) ([]byte, error) { return oldKeys.Rewrap(caseID, wrapped, newKeys) })
+		if err != nil {
+			return fmt.Errorf("nothing changed: %w (is CMR_MASTER_KEY the key in use?)", err)
+		}
+		fmt.Fprintf(stdout, "%d case key(s) re-wrapped; start serve and worker with CMR_MASTER_KEY set to the new key\n", n)
 		return nil
 	})
 }

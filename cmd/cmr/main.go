@@ -33,6 +33,7 @@ Usage:
   cmr user add --email EMAIL --name NAME --org ORG_ID
   cmr user import --org ORG_ID FILE             register staff from CSV/XLSX (Voornaam, Achternaam, E-mail, ...)
   cmr user admin --user EMAIL [--off]           make a person an admin of their organisation
+  cmr key rotate                                re-wrap every case key from CMR_MASTER_KEY to CMR_NEW_MASTER_KEY
 
 Settings (environment):
   DATABASE_URL         postgres://user@host:5432/db?sslmode=disable (serve, worker, migrate, token, org, user)
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runOrg(ctx, rest, stdout)
 	case "user":
 		return runUser(ctx, rest, stdout)
+	case "key":
+		return runKey(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

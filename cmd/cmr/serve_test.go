@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -132,4 +133,23 @@ func TestServeAndWorkerOnPostgres(t *testing.T) {
 	}
 	runCmr(t, env, "token", "revoke", "--user", "lika@example.org")
 	p.call(t, "lika", "GET", "/tickets", nil, 401)
+
+	// Sign-in administration and key rotation from the command line.
+	staff := filepath.Join(t.TempDir(), "personeel.csv")
+	if err := os.WriteFile(staff, []byte("Voornaam;Achternaam;E-mail;Beheerder\nMax;Mustermann;max@school.example;ja\nJan;Jansen;jan@school.example;nee\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := runCmr(t, env, "user", "import", "--org", "school", staff); !strings.Contains(out, "2 added, 0 updated") {
+		t.Errorf("user import: %s", out)
+	}
+	if out := runCmr(t, env, "org", "patterns", "--org", "school", "[firstname].[lastname]@school.example"); !strings.Contains(out, "1 e-mail pattern(s) saved") {
+		t.Errorf("org patterns: %s", out)
+	}
+	if out := runCmr(t, env, "user", "admin", "--user", "jan@school.example"); !strings.Contains(out, "admin of school: true") {
+		t.Errorf("user admin: %s", out)
+	}
+	rotated := append(env, "CMR_NEW_MASTER_KEY="+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32)))
+	if out := runCmr(t, rotated, "key", "rotate"); !strings.Contains(out, "re-wrapped") {
+		t.Errorf("key rotate: %s", out)
+	}
 }
