@@ -1,6 +1,7 @@
 package waswordt
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"slices"
@@ -271,15 +272,23 @@ func checkList(f Format, cols []Column, list List, opt Options, rep *Report) {
 		return -1
 	}
 	oldI, newI := col(KindOldIdentity), col(KindNewIdentity)
-	person := func(r Row) string {
-		var parts []string
+	// person is the row's name and address, lower case, joined by NULs,
+	// in a buffer reused for every row: the map keeps a copy only of the
+	// first row of each person (50,000 rows, one allocation each).
+	var buf []byte
+	person := func(r Row) []byte {
+		buf = buf[:0]
+		first := true
 		for i, c := range cols {
 			if c.Kind == KindText || c.Kind == KindPostcode || c.Kind == KindHouseNumber {
-				parts = append(parts, strings.ToLower(r.Cells[i]))
+				if !first {
+					buf = append(buf, 0)
+				}
+				first = false
+				buf = appendLower(buf, r.Cells[i])
 			}
-			_ = c
 		}
-		return strings.Join(parts, "\x00")
+		return buf
 	}
 	n := len(list.Rows)
 	firstOld, firstNew, firstPerson := make(map[string]int, n), make(map[string]int, n), make(map[string]int, n)
@@ -319,13 +328,13 @@ func checkList(f Format, cols []Column, list List, opt Options, rep *Report) {
 		}
 		// Without an old identity (MBO NON-ECK) two students may share a
 		// name and location: only identities can tell them apart.
-		if p := person(r); oldI >= 0 && strings.Trim(p, "\x00") != "" {
-			if first, dup := firstPerson[p]; dup {
+		if p := person(r); oldI >= 0 && len(bytes.Trim(p, "\x00")) > 0 {
+			if first, dup := firstPerson[string(p)]; dup {
 				rep.add(Problem{Row: r.Line, Code: "duplicate_person",
 					NL: fmt.Sprintf("Deze leerling (zelfde naam en gegevens) staat ook op regel %d; verwijder een van beide regels.", first),
 					EN: fmt.Sprintf("This pupil (same name and details) is also on row %d; remove one of the two rows.", first)})
 			} else {
-				firstPerson[p] = r.Line
+				firstPerson[string(p)] = r.Line
 			}
 		}
 	}
@@ -347,4 +356,22 @@ func checkList(f Format, cols []Column, list List, opt Options, rep *Report) {
 			}
 		}
 	}
+}
+
+// appendLower appends s in lower case; ASCII without a copy of s.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
