@@ -12,14 +12,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+	"github.com/cmr-idp/cmr/internal/authzmatrix"
 )
 
 // The authorization matrix: every route of the API router × every kind of
@@ -419,29 +417,9 @@ func (fx *azFixture) caseByID(id string) *azCase {
 // checkRoutes lists the router's routes under /api/v1 and matches them
 // with the policy table, both ways.
 func (fx *azFixture) checkRoutes() {
-	seen := map[string]bool{}
-	for _, r := range fx.en.e.Routes() {
-		if r.Method == echo.RouteNotFound || !strings.HasPrefix(r.Path, "/api/v1/") {
-			continue
-		}
-		key := r.Method + " " + r.Path
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		fx.routes = append(fx.routes, key)
-		if _, ok := azPolicies[key]; !ok {
-			fx.t.Errorf("route %s has no entry in the authorization policy table (azPolicies): decide who may call it", key)
-		}
-	}
-	sort.Strings(fx.routes)
-	for key := range azPolicies {
-		if !seen[key] {
-			fx.t.Errorf("policy for %s, which the router does not have", key)
-		}
-	}
+	fx.routes = authzmatrix.Routes(fx.t, fx.en.e, func(path string) bool { return strings.HasPrefix(path, "/api/v1/") }, azPolicies, "azPolicies")
 	if len(fx.routes) < 20 {
-		fx.t.Errorf("only %d routes under /api/v1: %v", len(fx.routes), fx.routes)
+		fx.t.Errorf("only %d routes: %v", len(fx.routes), fx.routes)
 	}
 }
 
@@ -567,16 +545,6 @@ func (fx *azFixture) wantFor(p azPolicy, class string, c azCaller) ([]int, bool)
 	return w, ok
 }
 
-func azFill(path string, params map[string]string) string {
-	parts := strings.Split(path, "/")
-	for i, s := range parts {
-		if name, ok := strings.CutPrefix(s, ":"); ok {
-			parts[i] = params[name]
-		}
-	}
-	return strings.Join(parts, "/")
-}
-
 func (fx *azFixture) send(c azCaller, method, target string, v azVariant) (int, string) {
 	req := httptest.NewRequest(method, target, strings.NewReader(v.body))
 	if v.ctype != "" {
@@ -598,7 +566,7 @@ func (fx *azFixture) run(phase string, keep func(class string) bool) {
 		p := azPolicies[route]
 		method, path, _ := strings.Cut(route, " ")
 		for _, o := range fx.objects(path) {
-			target := azFill(path, o.params)
+			target := authzmatrix.Fill(path, o.params)
 			for _, c := range fx.callers {
 				class := fx.class(c, o)
 				if !keep(class) {
@@ -787,15 +755,8 @@ func (fx *azFixture) sameSnapshot(phase string, before, after map[string]string)
 			i++
 		}
 		from := max(0, i-80)
-		fx.t.Errorf("%s: the requests changed %s; from byte %d:\nbefore …%s\nafter  …%s", phase, k, i, azCut(b[from:], 400), azCut(a[from:], 400))
+		fx.t.Errorf("%s: the requests changed %s; from byte %d:\nbefore …%s\nafter  …%s", phase, k, i, authzmatrix.Cut(b[from:], 400), authzmatrix.Cut(a[from:], 400))
 	}
-}
-
-func azCut(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // azBody shortens a response body for the mismatch table.
@@ -803,12 +764,12 @@ func azBody(body string) string {
 	body = strings.TrimSpace(body)
 	switch {
 	case strings.HasPrefix(body, "{"):
-		return azCut(body, 120)
+		return authzmatrix.Cut(body, 120)
 	case !utf8.ValidString(body) || strings.ContainsRune(body, 0):
 		return fmt.Sprintf("<%d bytes of a file>", len(body))
 	}
 	lines := strings.Split(body, "\n")
-	return fmt.Sprintf("<file: %d lines> %s", len(lines), azCut(strings.TrimPrefix(lines[0], "\ufeff"), 80))
+	return fmt.Sprintf("<file: %d lines> %s", len(lines), authzmatrix.Cut(strings.TrimPrefix(lines[0], "\ufeff"), 80))
 }
 
 // deliberateWrites makes the writes that succeed, by the parties whose
@@ -877,30 +838,9 @@ func (fx *azFixture) distOf(c *azCase) string {
 // table renders the mismatches: a count per route, class and answer, then
 // the rows (at most 200).
 func (fx *azFixture) table() string {
-	var sb strings.Builder
-	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
-	counts := map[string]int{}
-	for _, m := range fx.mismatches {
-		counts[fmt.Sprintf("%s\t%s\tgot %s\twant %s", m.route, m.class, m.got, m.want)]++
-	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	fmt.Fprintln(w, "COUNT\tROUTE\tCLASS\tGOT\tWANT")
-	for _, k := range keys {
-		fmt.Fprintf(w, "%d\t%s\n", counts[k], k)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "PHASE\tROUTE\tCALLER\tCLASS\tOBJECT\tVARIANT\tGOT\tWANT\tBODY")
+	ms := make([]authzmatrix.Mismatch, len(fx.mismatches))
 	for i, m := range fx.mismatches {
-		if i == 200 {
-			fmt.Fprintf(w, "… and %d more\n", len(fx.mismatches)-200)
-			break
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.phase, m.route, m.caller, m.class, m.object, m.variant, m.got, m.want, azBody(m.body))
+		ms[i] = authzmatrix.Mismatch{Phase: m.phase, Route: m.route, Caller: m.caller, Object: m.object, Variant: m.variant, Class: m.class, Got: m.got, Want: m.want, Body: m.body}
 	}
-	w.Flush()
-	return sb.String()
+	return authzmatrix.Table(ms, azBody)
 }

@@ -15,16 +15,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/internal/authzmatrix"
 	"github.com/cmr-idp/cmr/web"
 )
 
@@ -568,27 +566,9 @@ func (fx *wzFixture) caseByID(id string) *wzCase {
 // checkRoutes lists the server's routes (not the API's, not the static
 // files) and matches them with the policy table, both ways.
 func (fx *wzFixture) checkRoutes() {
-	seen := map[string]bool{}
-	for _, r := range fx.s.e.Routes() {
-		if r.Method == echo.RouteNotFound || strings.HasPrefix(r.Path, "/api/v1") || strings.HasPrefix(r.Path, "/static/") {
-			continue
-		}
-		key := r.Method + " " + r.Path
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		fx.routes = append(fx.routes, key)
-		if _, ok := wzPolicies[key]; !ok {
-			fx.t.Errorf("route %s has no entry in the pages' authorization policy table (wzPolicies): decide who may call it", key)
-		}
-	}
-	sort.Strings(fx.routes)
-	for key := range wzPolicies {
-		if !seen[key] {
-			fx.t.Errorf("policy for %s, which the server does not have", key)
-		}
-	}
+	fx.routes = authzmatrix.Routes(fx.t, fx.s.e, func(path string) bool {
+		return !strings.HasPrefix(path, "/api/v1") && !strings.HasPrefix(path, "/static/")
+	}, wzPolicies, "wzPolicies")
 	if len(fx.routes) < 30 {
 		fx.t.Errorf("only %d routes: %v", len(fx.routes), fx.routes)
 	}
@@ -776,16 +756,6 @@ func (fx *wzFixture) wantFor(p wzPolicy, method, class string, c wzCaller) []int
 	return w
 }
 
-func wzFill(path string, params map[string]string) string {
-	parts := strings.Split(path, "/")
-	for i, s := range parts {
-		if name, ok := strings.CutPrefix(s, ":"); ok {
-			parts[i] = params[name]
-		}
-	}
-	return strings.Join(parts, "/")
-}
-
 type wzAnswer struct {
 	status         int
 	body, location string
@@ -869,7 +839,7 @@ func (fx *wzFixture) run(phase string, keep func(class string) bool, csrf string
 			continue
 		}
 		for _, o := range fx.objects(path) {
-			target := wzFill(path, o.params)
+			target := authzmatrix.Fill(path, o.params)
 			for i, c := range fx.callers {
 				class := fx.class(p, c, o)
 				if !keep(class) {
@@ -945,8 +915,8 @@ func (fx *wzFixture) check(phase, route, method, target string, c wzCaller, o wz
 				i++
 			}
 			from := max(0, i-40)
-			mm.got = fmt.Sprintf("%d, differing from the unknown ID's at byte %d: …%s", got.status, i, wzCut(norm[from:], 120))
-			mm.want = "as the unknown ID's: …" + wzCut(ref[from:], 120)
+			mm.got = fmt.Sprintf("%d, differing from the unknown ID's at byte %d: …%s", got.status, i, authzmatrix.Cut(norm[from:], 120))
+			mm.want = "as the unknown ID's: …" + authzmatrix.Cut(ref[from:], 120)
 			fx.mismatches = append(fx.mismatches, mm)
 		}
 	}
@@ -1132,15 +1102,8 @@ func (fx *wzFixture) sameSnapshot(phase string, before, after map[string]string)
 			i++
 		}
 		from := max(0, i-80)
-		fx.t.Errorf("%s: the requests changed %s; from byte %d:\nbefore …%s\nafter  …%s", phase, k, i, wzCut(b[from:], 400), wzCut(a[from:], 400))
+		fx.t.Errorf("%s: the requests changed %s; from byte %d:\nbefore …%s\nafter  …%s", phase, k, i, authzmatrix.Cut(b[from:], 400), authzmatrix.Cut(a[from:], 400))
 	}
-}
-
-func wzCut(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }
 
 // wzBody shortens a response body for the mismatch table: an HTML page
@@ -1156,7 +1119,7 @@ func wzBody(body string) string {
 		body = m[1]
 	}
 	body = regexp.MustCompile(`<[^>]+>`).ReplaceAllString(body, " ")
-	return wzCut(strings.Join(strings.Fields(body), " "), 140)
+	return authzmatrix.Cut(strings.Join(strings.Fields(body), " "), 140)
 }
 
 // deliberateWrites makes a few writes that succeed, by the callers whose
@@ -1199,25 +1162,9 @@ func (fx *wzFixture) deliberateWrites() {
 // table renders the mismatches: a count per route, class and answer, then
 // the rows (at most 200).
 func (fx *wzFixture) table() string {
-	var sb strings.Builder
-	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
-	counts := map[string]int{}
-	for _, m := range fx.mismatches {
-		counts[fmt.Sprintf("%s\t%s\t%s\tgot %s\twant %s", m.phase, m.route, m.class, m.got, m.want)]++
-	}
-	fmt.Fprintln(w, "COUNT\tPHASE\tROUTE\tCLASS\tGOT\tWANT")
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		fmt.Fprintf(w, "%d\t%s\n", counts[k], k)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "PHASE\tROUTE\tCALLER\tCLASS\tOBJECT\tVARIANT\tGOT\tWANT\tBODY")
+	ms := make([]authzmatrix.Mismatch, len(fx.mismatches))
 	for i, m := range fx.mismatches {
-		if i == 200 {
-			fmt.Fprintf(w, "… and %d more\n", len(fx.mismatches)-200)
-			break
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.phase, m.route, m.caller, m.class, m.object, m.variant, m.got, m.want, wzBody(m.body))
+		ms[i] = authzmatrix.Mismatch{Phase: m.phase, Route: m.route, Caller: m.caller, Object: m.object, Variant: m.variant, Class: m.class, Got: m.got, Want: m.want, Body: m.body}
 	}
-	w.Flush()
-	return sb.String()
+	return authzmatrix.Table(ms, wzBody)
 }
