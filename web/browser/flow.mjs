@@ -287,6 +287,13 @@ try {
   await shot(lika[0].page, 'lika-home');
   await kn.goto(caseURL);
   await shot(kn, 'kennisnet-case');
+  // The organisation's admin page (every demo user administers its own).
+  await dist.getByRole('link', { name: 'Beheer' }).click();
+  if (!(await dist.getByRole('heading', { name: 'API-tokens' }).isVisible())) fail('no API tokens on the admin page');
+  await dist.getByLabel('Waarvoor (welk systeem)').fill('Ticketsysteem');
+  await dist.getByRole('button', { name: 'Token maken' }).click();
+  if (!(await dist.locator('#token-value').isVisible())) fail(`no new token shown: ${await refusal(dist)}`);
+  await shot(dist, 'admin');
   // A tablet (800px wide): the pages fit without sideways scrolling.
   for (const [page, path, name] of [[dist, caseURL, 'case-tablet'], [dist, base + '/cases/new?school=' + scenario.school, 'wizard-tablet'], [lika[0].page, base + '/', 'lika-home-tablet']]) {
     await page.setViewportSize({ width: 800, height: 1000 });
