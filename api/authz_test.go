@@ -275,23 +275,9 @@ func TestAuthzMatrix(t *testing.T) {
 	fx.leaks("leaks after writes")
 
 	elapsed := time.Since(start).Round(time.Millisecond)
-	knownTotal := 0
-	for _, k := range slices.Sorted(maps.Keys(azKnown)) {
-		knownTotal += fx.known[k]
-		switch {
-		case *azStrict:
-		case fx.known[k] == 0:
-			t.Errorf("known deviation %s no longer occurs: remove it from azKnown", k)
-		default:
-			t.Logf("known deviation (non-party gets 400, not 404): %-55s %4d requests: %s", k, fx.known[k], azKnown[k])
-		}
-	}
-	var answers []string
-	for _, code := range slices.Sorted(maps.Keys(fx.statuses)) {
-		answers = append(answers, fmt.Sprintf("%d×%d", fx.statuses[code], code))
-	}
+	knownTotal := authzmatrix.Known(t, azKnown, fx.known, *azStrict, "azKnown")
 	t.Logf("authz matrix: %d routes, %d callers, %d cases; %d requests (%d skipped as they could succeed; answers %s), %d mismatches, %d known deviations, %s",
-		len(fx.routes), len(fx.callers), len(fx.cases), fx.requests, fx.skipped, strings.Join(answers, " "), len(fx.mismatches), knownTotal, elapsed)
+		len(fx.routes), len(fx.callers), len(fx.cases), fx.requests, fx.skipped, authzmatrix.Answers(fx.statuses), len(fx.mismatches), knownTotal, elapsed)
 	if fx.requests < 2000 {
 		t.Errorf("only %d requests; the matrix should send at least 2,000", fx.requests)
 	}

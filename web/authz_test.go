@@ -384,23 +384,9 @@ func TestAuthzMatrixPages(t *testing.T) {
 	fx.deliberateWrites()
 
 	elapsed := time.Since(start).Round(time.Millisecond)
-	knownTotal := 0
-	for _, k := range slices.Sorted(maps.Keys(wzKnown)) {
-		knownTotal += fx.known[k]
-		switch {
-		case *wzStrict:
-		case fx.known[k] == 0:
-			t.Errorf("known deviation %s no longer occurs: remove it from wzKnown", k)
-		default:
-			t.Logf("known deviation %s: %d requests: %s", k, fx.known[k], wzKnown[k])
-		}
-	}
-	var answers []string
-	for _, code := range slices.Sorted(maps.Keys(fx.statuses)) {
-		answers = append(answers, fmt.Sprintf("%d×%d", fx.statuses[code], code))
-	}
+	knownTotal := authzmatrix.Known(t, wzKnown, fx.known, *wzStrict, "wzKnown")
 	t.Logf("pages authz matrix: %d routes, %d callers, %d cases; %d requests (%d skipped as they could succeed; answers %s), %d mismatches, %d known deviations, %s",
-		len(fx.routes), len(fx.callers), len(fx.cases), fx.requests, fx.skipped, strings.Join(answers, " "), len(fx.mismatches), knownTotal, elapsed)
+		len(fx.routes), len(fx.callers), len(fx.cases), fx.requests, fx.skipped, authzmatrix.Answers(fx.statuses), len(fx.mismatches), knownTotal, elapsed)
 	if fx.requests < 1000 {
 		t.Errorf("only %d requests; the matrix should send at least 1,000", fx.requests)
 	}

@@ -6,6 +6,7 @@ package authzmatrix
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -97,4 +98,33 @@ func Table(ms []Mismatch, body func(string) string) string {
 	}
 	w.Flush()
 	return sb.String()
+}
+
+// Known reports the tolerated deviations (known: key → reason; counts: key
+// → requests that showed it) and returns how many requests they covered.
+// Unless strict, each is logged, and one that no longer occurs fails t so
+// that the list shrinks as handlers are fixed. table names the map.
+func Known(t testing.TB, known map[string]string, counts map[string]int, strict bool, table string) int {
+	t.Helper()
+	total := 0
+	for _, k := range slices.Sorted(maps.Keys(known)) {
+		total += counts[k]
+		switch {
+		case strict:
+		case counts[k] == 0:
+			t.Errorf("known deviation %s no longer occurs: remove it from %s", k, table)
+		default:
+			t.Logf("known deviation %s: %d requests: %s", k, counts[k], known[k])
+		}
+	}
+	return total
+}
+
+// Answers summarises the statuses a run got, e.g. "813×200 6038×404".
+func Answers(statuses map[int]int) string {
+	var out []string
+	for _, code := range slices.Sorted(maps.Keys(statuses)) {
+		out = append(out, fmt.Sprintf("%d×%d", statuses[code], code))
+	}
+	return strings.Join(out, " ")
 }
