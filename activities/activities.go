@@ -23,6 +23,17 @@ type Store interface {
 // to its methods through a nil *Activities.
 type Activities struct {
 	Store Store
+	// Announcer starts the notifications of the events a transition
+	// wrote; nil sends none. The notification activities (notify.go) use
+	// the fields after it.
+	Announcer Announcer
+	Notices   NoticeStore
+	Mail      Mailer
+	Webhooks  WebhookPoster
+	// PublicURL is the site's address, for the links in messages.
+	PublicURL string
+	Calendar  cmr.CalendarConfig
+	Counter   DeliveryCounter
 }
 
 // SaveCaseInput is a snapshot of a case after a transition, with the audit
@@ -41,6 +52,9 @@ type SaveCaseResult struct{}
 // SaveCase writes the case projection and appends the events.
 func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) (SaveCaseResult, error) {
 	err := a.Store.SaveCase(ctx, in.Header, in.State, in.Version, in.CancelSubmissionID, in.Events)
+	if err == nil {
+		err = a.announce(ctx, in.Events)
+	}
 	return SaveCaseResult{}, classify(fmt.Sprintf("save case %s v%d", in.State.CaseID, in.Version), err)
 }
 
@@ -56,6 +70,9 @@ type SaveTicketResult struct{}
 // SaveTicket writes the ticket projection and appends the events.
 func (a *Activities) SaveTicket(ctx context.Context, in SaveTicketInput) (SaveTicketResult, error) {
 	err := a.Store.SaveTicket(ctx, in.Ticket, in.Events)
+	if err == nil {
+		err = a.announce(ctx, in.Events)
+	}
 	return SaveTicketResult{}, classify("save ticket "+in.Ticket.ID, err)
 }
 

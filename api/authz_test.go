@@ -27,7 +27,9 @@ import (
 // one fails the test, so that no route is added without deciding who may
 // call it. Whatever the table says, two rules hold for every route:
 //
-//   - without a valid token the answer is 401;
+//   - without a valid token the answer is 401 (but for the routes marked
+//     public: the API's own documentation, which a partner reads before it
+//     has a token);
 //   - a caller that is not party to the object (a case it is not on, a
 //     ticket of another LiKa, a list its LiKa may not see, an ID that does
 //     not exist) gets 404, never 403 or 2xx, whatever the body or the query
@@ -64,13 +66,16 @@ type azVariant struct {
 }
 
 type azPolicy struct {
+	// public: the route needs no token; want then gives anon's statuses
+	// too.
+	public bool
 	// mutating: a 2xx answer changes the case; such requests go to callers
 	// allowed to write only with safe variants.
 	mutating bool
 	// want is the set of statuses per class: a party's role (school,
 	// distributor, publisher, kennisnet), owner, missing, or
 	// <role>-missing. anon (401) and nonparty (404) are the same for all
-	// routes and not listed.
+	// routes and not listed, but anon's statuses are for a public route.
 	want     map[string][]int
 	variants []azVariant
 }
@@ -115,9 +120,16 @@ var azWordtBody = fmt.Sprintf(`{"old":{"file":%q,"identity":"Login"},"new":{"fil
 	base64.StdEncoding.EncodeToString([]byte("Stamnr;Voornaam;Achternaam;Login\n1;Jan;Berg;jberg@magis\n")),
 	base64.StdEncoding.EncodeToString([]byte("employeeNumber,UPN\n1,jan.berg@lyceum.nl\n")))
 
+// azPublic is the API's documentation: everyone gets it, with a token,
+// with a forged one or without.
+var azPublic = azPolicy{public: true, want: map[string][]int{azAnon: azSet(200), "school": azSet(200), "distributor": azSet(200),
+	"publisher": azSet(200), "kennisnet": azSet(200)}, variants: []azVariant{vNone}}
+
 // azPolicies is the policy table, keyed by "METHOD path" as Echo lists
 // the routes.
 var azPolicies = map[string]azPolicy{
+	"GET /api/v1/openapi.yaml":  azPublic,
+	"GET /api/v1/openapi.json":  azPublic,
 	"GET /api/v1/me":            {want: azRoles(200), variants: []azVariant{vNone}},
 	"GET /api/v1/organisations": {want: azRoles(200, 400), variants: azQueries("", "?role=publisher", "?role=bogus")},
 	"GET /api/v1/lists/templates/:format": {want: azRoles(200, 400),
@@ -519,6 +531,10 @@ func (fx *azFixture) class(c azCaller, o azObject) string {
 func (fx *azFixture) wantFor(p azPolicy, class string, c azCaller) ([]int, bool) {
 	switch class {
 	case azAnon:
+		if p.public {
+			w, ok := p.want[azAnon]
+			return w, ok
+		}
 		return []int{401}, true
 	case azNonParty:
 		return []int{404}, true

@@ -130,8 +130,12 @@ func NewRouter(s *Server) *echo.Echo {
 	// send; `cmr serve` trusts forwarding headers from its configured
 	// proxies only (CMR_TRUSTED_PROXIES).
 	e.IPExtractor = echo.ExtractIPDirect()
-	e.Use(middleware.RequestID(), middleware.Recover(), middleware.Secure())
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	e.Use(middleware.RequestID(), s.accessLog, middleware.Recover(), middleware.Secure())
 	s.Register(e)
+	registerDocs(e)
 	return e
 }
 

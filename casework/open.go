@@ -138,7 +138,7 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 		if header.ID, err = newCaseID(ctx, dir, school, timing.SwitchOn); err != nil {
 			return "", err
 		}
-		_, err = eng.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me})
+		_, err = eng.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me, SchoolBRIN: school.BRIN})
 		if err == nil {
 			return header.ID, nil
 		}

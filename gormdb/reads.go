@@ -209,17 +209,21 @@ func (s *Store) Events(ctx context.Context, v Viewer, caseID string) ([]cmr.Even
 	}
 	out := make([]cmr.Event, 0, len(rows))
 	for _, r := range rows {
-		e := cmr.Event{Key: r.Key, CaseID: r.CaseID, TicketID: r.TicketID, Type: r.Type, Step: r.Step, At: r.At.UTC(), SubmissionID: r.SubmissionID}
-		if r.Actor != nil {
-			e.Actor = &cmr.Actor{}
-			_ = json.Unmarshal([]byte(*r.Actor), e.Actor)
-		}
-		if r.Details != nil {
-			_ = json.Unmarshal([]byte(*r.Details), &e.Details)
-		}
-		out = append(out, e)
+		out = append(out, r.domain())
 	}
 	return out, nil
+}
+
+func (r eventRow) domain() cmr.Event {
+	e := cmr.Event{Key: r.Key, CaseID: r.CaseID, TicketID: r.TicketID, Type: r.Type, Step: r.Step, At: r.At.UTC(), SubmissionID: r.SubmissionID}
+	if r.Actor != nil {
+		e.Actor = &cmr.Actor{}
+		_ = json.Unmarshal([]byte(*r.Actor), e.Actor)
+	}
+	if r.Details != nil {
+		_ = json.Unmarshal([]byte(*r.Details), &e.Details)
+	}
+	return e
 }
 
 func (s *Store) caseVisible(ctx context.Context, v Viewer, caseID string) (bool, error) {

@@ -187,6 +187,12 @@ var (
 			with("old_identity", "Account", "new_identity", "Login", "old_key", "Leerlingnummer", "new_key", "Stamnr")
 )
 
+var (
+	wzReportSLA     = map[string][]int{"school": wzSet(404), "distributor": wzSet(200, 400), "publisher": wzSet(200, 400), "kennisnet": wzSet(200, 400)}
+	wzReportCases   = map[string][]int{"school": wzSet(404), "publisher": wzSet(404), "distributor": wzSet(200), "kennisnet": wzSet(200)}
+	wzReportPeriods = wzQueries("", "?from=2027-01-01&to=2027-06-10", "?from=2027-06-11&to=2027-06-10", "?from=bogus", "?to=2027-02-30", "?from=1999-01-01")
+)
+
 // wzPolicies is the policy table, keyed by "METHOD path" as Echo lists
 // the routes.
 var wzPolicies = map[string]wzPolicy{
@@ -255,6 +261,15 @@ var wzPolicies = map[string]wzPolicy{
 	"GET /cases/:id/wordt": {want: wzOnly("school", 200), variants: wzNone},
 	"POST /cases/:id/wordt": {want: wzOnly("school", 200, 400),
 		variants: []wzVariant{wzFile("no files", true), wzJunkForm, wzWordtValid}},
+
+	// Reports (reports.go): the SLA per LiKa for LiKas, distributors and
+	// Kennisnet; the distributors' cases for distributors and Kennisnet; a
+	// case's audit trail as CSV for every party. Refused periods are 400.
+	"GET /reports/sla":          {want: wzReportSLA, variants: wzReportPeriods},
+	"GET /reports/sla.csv":      {want: wzReportSLA, variants: wzReportPeriods},
+	"GET /reports/cases":        {want: wzReportCases, variants: wzQueries("", "?from=bogus")},
+	"GET /reports/cases.csv":    {want: wzReportCases, variants: wzQueries("", "?from=bogus")},
+	"GET /cases/:id/events.csv": {want: wzRoles(200), variants: wzQueries("", "?type=xlsx")},
 
 	// An organisation admin's page.
 	"GET /admin": {admin: true, want: map[string][]int{wzOwn: wzSet(200)}, variants: wzNone},
@@ -481,6 +496,7 @@ func wzBuild(t *testing.T) *wzFixture {
 		srv.Engine, srv.Submissions, srv.Opener, srv.SLADays = p.names, p.subs, p.opener, 3
 		srv.Lists, srv.Guard = lists, lists.StepPrecheck
 		srv.Admin, srv.SignIn = store, store
+		srv.Reports = store
 	})
 
 	fx.callers = []wzCaller{{name: "anonymous"}, {name: "forged session", cookie: &http.Cookie{Name: "__Host-cmr", Value: "forged-session-id"}}}
@@ -1016,8 +1032,26 @@ func (fx *wzFixture) leaks(phase string) {
 			check("/cases?q="+url.QueryEscape(cs.id), foreignSchools)
 			check("/cases?status=&q="+cs.id[:4], foreignSchools)
 		}
+		// The reports hold no IDs or school names the caller may not see
+		// (Kennisnet's see the whole chain by design, gormdb/reports.go).
+		var otherLiKas []string
+		for _, o := range fx.orgs {
+			if o.Role == cmr.RolePublisher && o.ID != c.org {
+				otherLiKas = append(otherLiKas, o.Name)
+			}
+		}
+		switch c.role {
+		case cmr.RolePublisher:
+			check("/reports/sla", append(slices.Clone(foreignSchools), otherLiKas...))
+			check("/reports/sla.csv", append(slices.Clone(foreignSchools), otherLiKas...))
+		case cmr.RoleDistributor:
+			for _, r := range []string{"/reports/sla", "/reports/sla.csv", "/reports/cases", "/reports/cases.csv"} {
+				check(r, foreignSchools)
+			}
+		}
 		for _, cs := range party {
 			check("/cases/"+cs.id, nil)
+			check("/cases/"+cs.id+"/events.csv", nil)
 			check("/cases/"+cs.id+"/lists", nil)
 			for _, tk := range cs.c.Tickets {
 				if c.role != cmr.RolePublisher || tk.LiKaID == c.org {

@@ -79,6 +79,10 @@ type Server struct {
 	// discarded when nil.
 	Logger *slog.Logger
 
+	// Reports serves the reports (reports.go); without it they are absent
+	// (a case's audit trail as CSV is always there).
+	Reports ReportStore
+
 	// pages holds the parsed templates per language and page.
 	pages    map[string]map[string]*template.Template
 	sessions *sessions
@@ -143,6 +147,9 @@ func (s *Server) Register(e *echo.Echo) error {
 		g.POST("/tickets/:id/list", s.uploadTicketList, uploadLimit, s.signedIn)
 		g.GET("/cases/:id/wordt", s.wordt, s.signedIn)
 		g.POST("/cases/:id/wordt", s.wordt, wordtLimit, s.signedIn)
+	}
+	if err := s.registerReports(g); err != nil {
+		return err
 	}
 	if s.Engine != nil && s.Submissions != nil {
 		g.POST("/cases/:id/steps/:step", s.completeStep, s.signedIn)

@@ -20,6 +20,8 @@ type CaseInput struct {
 	Parties  cmr.Parties    `json:"parties"`
 	Plan     []cmr.StepDef  `json:"plan"`
 	OpenedBy cmr.Actor      `json:"opened_by"`
+	// SchoolBRIN is the school's institution code, a search attribute.
+	SchoolBRIN string `json:"school_brin,omitempty"`
 }
 
 // CaseResult is how the case ended.
@@ -81,10 +83,27 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	if err := workflow.Await(ctx, func() bool { return c.state.Status != cmr.CaseOpen }); err != nil {
 		return CaseResult{}, err
 	}
+	c.searchableStatus(ctx)
 	if err := workflow.Await(ctx, func() bool { return c.running == 0 && workflow.AllHandlersFinished(ctx) }); err != nil {
 		return CaseResult{}, err
 	}
 	return CaseResult{Status: c.state.Status}, nil
+}
+
+// searchableStatus shows the case's final status in the Temporal UI. Cases
+// started before this existed replay without it (versioned), and a case
+// started without search attributes (not registered on its cluster) skips
+// it, since upserting an unknown attribute would fail the workflow task.
+func (c *caseRun) searchableStatus(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, "search-status", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(SearchCaseID); !ok {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchCaseStatus.ValueSet(string(c.state.Status))); err != nil {
+		workflow.GetLogger(ctx).Warn("search attribute status", "case", c.in.Header.ID, "error", err)
+	}
 }
 
 func (c *caseRun) registerHandlers(ctx workflow.Context) error {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -19,29 +20,64 @@ import (
 // the domain's errors.
 type Engine struct {
 	Client client.Client
+	// Searchable starts cases with the search attributes (CmrCaseId,
+	// CmrSchoolBrin, CmrCaseStatus); set it once they are registered.
+	Searchable bool
+}
+
+// startOptions are the case workflow's start options.
+func (e *Engine) startOptions(in CaseInput) client.StartWorkflowOptions {
+	opts := client.StartWorkflowOptions{
+		ID:                       CaseWorkflowID(in.Header.ID),
+		TaskQueue:                TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}
+	if e.Searchable {
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(
+			SearchCaseID.ValueSet(in.Header.ID),
+			SearchSchoolBRIN.ValueSet(in.SchoolBRIN),
+			SearchCaseStatus.ValueSet(string(cmr.CaseOpen)))
+	}
+	return opts
+}
+
+// RegisterSearchAttributes adds the case search attributes to namespace
+// where they are missing. It needs the operator API (a cluster admin's
+// rights): where that is refused, run it once with rights, or leave
+// Engine.Searchable off.
+func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, typ := range SearchAttributes() {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = typ
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing}); err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
 }
 
 // OpenCase starts the case workflow and waits until the opening is
 // written, in one round trip (update-with-start). A case whose ID is
 // already taken is a conflict.
 func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, error) {
-	start := e.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       CaseWorkflowID(in.Header.ID),
-		TaskQueue:                TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, CaseWorkflow, in)
+	start := e.Client.NewWithStartWorkflowOperation(e.startOptions(in), CaseWorkflow, in)
 	h, err := e.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: UpdateOpened, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	if err != nil && multiOperationDisabled(err) {
 		// An older server without update-with-start: start, then ask.
-		if _, err := e.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID: CaseWorkflowID(in.Header.ID), TaskQueue: TaskQueue,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		}, CaseWorkflow, in); err != nil {
+		if _, err := e.Client.ExecuteWorkflow(ctx, e.startOptions(in), CaseWorkflow, in); err != nil {
 			return UpdateResult{}, translate("open case "+in.Header.ID, err)
 		}
 		return e.Update(ctx, in.Header.ID, UpdateOpened, nil)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -41,6 +42,26 @@ const (
 type TicketRecorded struct {
 	TicketID string          `json:"ticket_id"`
 	State    cmr.TicketState `json:"state"`
+}
+
+// Search attributes let operators find a case's workflow in the Temporal
+// UI by case ID, school BRIN or status. They hold IDs only. Cases are
+// started with them only where they are registered (see
+// RegisterSearchAttributes); the workflow upserts the status only when it
+// was started with them, so an unregistered cluster never fails a task.
+var (
+	SearchCaseID     = temporal.NewSearchAttributeKeyKeyword("CmrCaseId")
+	SearchSchoolBRIN = temporal.NewSearchAttributeKeyKeyword("CmrSchoolBrin")
+	SearchCaseStatus = temporal.NewSearchAttributeKeyKeyword("CmrCaseStatus")
+)
+
+// SearchAttributes are the custom search attributes to register, by name.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	out := map[string]enumspb.IndexedValueType{}
+	for _, k := range []temporal.SearchAttributeKeyKeyword{SearchCaseID, SearchSchoolBRIN, SearchCaseStatus} {
+		out[k.GetName()] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return out
 }
 
 // CaseWorkflowID is the workflow ID of a case: its business key.

@@ -16,8 +16,11 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
 	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/metrics"
+	"github.com/cmr-idp/cmr/smtpmail"
 	"github.com/cmr-idp/cmr/temporalserver"
 )
 
@@ -93,7 +96,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	c, err := dialTemporal(ctx, ts.HostPort(), "default", logger)
+	m := metrics.New(store, logger)
+	defer m.Close()
+	c, err := dialTemporal(ctx, ts.HostPort(), "default", logger, m)
 	if err != nil {
 		return err
 	}
@@ -101,7 +106,21 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// After a restart the server still routes cached workflows to the
 	// previous process's sticky queue until this timeout: keep it short,
 	// since in dev there is only ever one worker.
-	w, err := startWorker(c, store, worker.Options{StickyScheduleToStartTimeout: time.Second})
+	mail, err := mailer()
+	if err != nil {
+		return err
+	}
+	anytime, err := notifyAnytime()
+	if err != nil {
+		return err
+	}
+	mailDir := filepath.Join(*dataDir, "mail")
+	if mail == nil {
+		// No mail server in dev: messages are written as .eml files.
+		mail = &smtpmail.Dir{Path: mailDir, From: "CMR dev <cmr@localhost>"}
+	}
+	w, err := startWorker(c, store, worker.Options{StickyScheduleToStartTimeout: time.Second},
+		notifications{mail: mail, publicURL: envOr("CMR_PUBLIC_URL", url), metrics: m, calendar: cal, anytime: anytime})
 	if err != nil {
 		return err
 	}
@@ -111,7 +130,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	router, err := newRouter(store, c, cal, keys, logger, true, signIn)
+	router, err := newRouter(store, c, cal, keys, logger, true, signIn,
+		operations{metrics: m, metricsToken: os.Getenv("CMR_METRICS_TOKEN"), searchable: searchable(ctx, c, "default", logger)})
 	if err != nil {
 		return err
 	}
@@ -122,9 +142,16 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nData in %s (Temporal %s). Stop with Ctrl-C; start again to carry on.\n", *dataDir, ts.HostPort())
-	fmt.Fprintf(stdout, "Sign in at %s/login (pick a demo user).\n", url)
+	fmt.Fprintf(stdout, "Sign in at %s/login (pick a demo user). Notification e-mails: %s\n", url, mailShown(mail, mailDir))
 	fmt.Fprintf(stdout, "CMR ready at %s (API %s/api/v1) in %.1fs\n", url, url, time.Since(start).Seconds())
 	return serveHTTP(ctx, l, router)
+}
+
+func mailShown(m activities.Mailer, dir string) string {
+	if _, ok := m.(*smtpmail.Dir); ok {
+		return dir + " (.eml files)"
+	}
+	return "sent through " + os.Getenv("CMR_SMTP_HOST")
 }
 
 // seedDemo creates the demo organisations and users, and an API token for

@@ -3,17 +3,23 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/quotedprintable"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	smtpmock "github.com/mocktools/go-smtp-mock/v2"
 )
 
 // TestMain lets the test binary act as the cmr command, so the end-to-end
@@ -36,10 +42,10 @@ type devProcess struct {
 
 var readyLine = regexp.MustCompile(`CMR ready at (http://\S+) `)
 
-func startDev(t *testing.T, dataDir string) *devProcess {
+func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "dev", "--data", dataDir, "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "CMR_E2E_AS_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "CMR_E2E_AS_MAIN=1"), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +213,16 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 		t.Skip("starts cmr dev as a process")
 	}
 	dataDir := t.TempDir()
-	p := startDev(t, dataDir)
+	// Notification e-mail goes to an SMTP server in the test, at once
+	// (not held for working hours).
+	smtp := smtpmock.New(smtpmock.ConfigurationAttr{MultipleMessageReceiving: true})
+	if err := smtp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer smtp.Stop()
+	mailEnv := []string{"CMR_SMTP_HOST=127.0.0.1", fmt.Sprintf("CMR_SMTP_PORT=%d", smtp.PortNumber()), "CMR_SMTP_TLS=none",
+		"CMR_SMTP_FROM=CMR <noreply@cmr.example>", "CMR_NOTIFY_ANYTIME=true"}
+	p := startDev(t, dataDir, mailEnv...)
 	if len(p.tokens) != 8 {
 		t.Fatalf("want a token for each of 8 demo users, got %v", p.tokens)
 	}
@@ -236,7 +251,7 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	t0 := time.Now()
 	p.stop(t)
 	t.Logf("stopped in %s", time.Since(t0).Round(time.Millisecond))
-	p = startDev(t, dataDir)
+	p = startDev(t, dataDir, mailEnv...)
 	for org, tok := range tokens {
 		if p.tokens[org] != tok {
 			t.Errorf("token of %s changed across the restart", org)
@@ -263,5 +278,92 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	if strings.Count(all, "case.completed") != 1 || strings.Count(all, "ticket.closed") != 2 || strings.Count(all, "ticket.created") != 2 {
 		t.Errorf("audit trail after restart: %s", all)
 	}
+	checkMail(t, smtp, p, dataDir)
 	p.stop(t)
+}
+
+// unsent lists the deliveries the delivery log has not marked sent.
+func unsent(dataDir string) string {
+	db, err := sql.Open("sqlite", filepath.Join(dataDir, "cmr.db"))
+	if err != nil {
+		return err.Error()
+	}
+	defer db.Close()
+	rows, err := db.Query("SELECT id, state, attempts, last_error FROM deliveries WHERE state <> 'sent'")
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var out strings.Builder
+	for rows.Next() {
+		var id, state, last string
+		var attempts int
+		_ = rows.Scan(&id, &state, &attempts, &last)
+		fmt.Fprintf(&out, "\n  %s %s after %d: %s", id, state, attempts, last)
+	}
+	return out.String()
+}
+
+// checkMail waits for the case's notices: each party that had a step to
+// do, each LiKa's ticket and the completion, once each across the restart,
+// in Dutch, and with nothing of the list in them.
+func checkMail(t *testing.T, smtp *smtpmock.Server, p *devProcess, dataDir string) {
+	t.Helper()
+	want := []string{"Nieuwe IdP-migratiezaak", "er wacht een stap op u", "nieuw ticket voor Uitgeverij Alfa", "nieuw ticket voor Uitgeverij Beta",
+		"bevestig de eindtest", "is afgerond"}
+	var msgs []smtpmock.Message
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		msgs = msgs[:0]
+		for _, m := range smtp.Messages() {
+			if m.Msg() { // a session that delivered a message
+				msgs = append(msgs, m)
+			}
+		}
+		all := ""
+		for _, m := range msgs {
+			all += m.MsgRequest()
+		}
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(all, w) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail with %q after 30 s; got %d messages; deliveries not sent: %s", missing, len(msgs), unsent(dataDir))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ids := map[string]int{}
+	for _, m := range msgs {
+		body := m.MsgRequest()
+		parsed, err := mail.ReadMessage(strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("mail does not parse: %v", err)
+		}
+		id := []string{"", parsed.Header.Get("Message-Id")}
+		if id[1] == "" {
+			t.Fatalf("mail without Message-ID: %.300s", body)
+		}
+		ids[id[1]]++
+		for _, pii := range []string{"Jan", "Sara", "jberg", "sdijk", "1234 AB", "lyceum.example"} {
+			if strings.Contains(body, pii) {
+				t.Errorf("mail %s contains list data %q", id[1], pii)
+			}
+		}
+		text, _ := io.ReadAll(quotedprintable.NewReader(parsed.Body))
+		if !regexp.MustCompile(`http://127\.0\.0\.1:\d+/(cases|tickets)/01AB-`).Match(text) {
+			t.Errorf("mail %s has no link to the site", id[1])
+		}
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("mail %s sent %d times", id, n)
+		}
+	}
+	t.Logf("%d notification mails, each once", len(msgs))
 }

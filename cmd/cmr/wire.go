@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,10 @@ import (
 	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/metrics"
+	"github.com/cmr-idp/cmr/smtpmail"
 	"github.com/cmr-idp/cmr/web"
+	"github.com/cmr-idp/cmr/webhook"
 	"github.com/cmr-idp/cmr/workflows"
 )
 
@@ -65,7 +69,7 @@ func calendarConfig() (cmr.CalendarConfig, error) {
 	return cfg, nil
 }
 
-func dialTemporal(ctx context.Context, hostPort, namespace string, logger *slog.Logger) (client.Client, error) {
+func dialTemporal(ctx context.Context, hostPort, namespace string, logger *slog.Logger, m *metrics.Metrics) (client.Client, error) {
 	if namespace == "" {
 		namespace = "default"
 	}
@@ -73,7 +77,7 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, logger *slog.
 	var err error
 	// The server may still be starting (docker compose): retry for a while.
 	for attempt := 0; attempt < 60; attempt++ {
-		c, err = client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: tlog.NewStructuredLogger(logger)})
+		c, err = client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Logger: tlog.NewStructuredLogger(logger), MetricsHandler: m.Temporal()})
 		if err == nil {
 			return c, nil
 		}
@@ -86,22 +90,98 @@ func dialTemporal(ctx context.Context, hostPort, namespace string, logger *slog.
 	return nil, fmt.Errorf("connect to Temporal at %s: %w", hostPort, err)
 }
 
-func startWorker(c client.Client, store *gormdb.Store, opts worker.Options) (worker.Worker, error) {
+// searchable registers the case search attributes; where the cluster
+// refuses (no operator rights), cases run without them.
+func searchable(ctx context.Context, c client.Client, namespace string, logger *slog.Logger) bool {
+	if namespace == "" {
+		namespace = "default"
+	}
+	if err := workflows.RegisterSearchAttributes(ctx, c, namespace); err != nil {
+		logger.Warn("Temporal search attributes not registered: cases will not be searchable by case ID, BRIN or status in the Temporal UI; register CmrCaseId, CmrSchoolBrin and CmrCaseStatus (Keyword) once with operator rights", "error", err)
+		return false
+	}
+	return true
+}
+
+// notifications are the worker's channels: e-mail (nil: none) and
+// webhooks, and the site address messages link to.
+type notifications struct {
+	mail      activities.Mailer
+	publicURL string
+	metrics   *metrics.Metrics
+	calendar  cmr.CalendarConfig
+	anytime   bool
+}
+
+// mailer reads CMR_SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _FROM and _TLS;
+// without a host there is no e-mail (nil).
+func mailer() (activities.Mailer, error) {
+	host := os.Getenv("CMR_SMTP_HOST")
+	if host == "" {
+		return nil, nil
+	}
+	port := 0
+	if v := os.Getenv("CMR_SMTP_PORT"); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p <= 0 || p > 65535 {
+			return nil, fmt.Errorf("CMR_SMTP_PORT: want a port number, got %q", v)
+		}
+		port = p
+	}
+	return smtpmail.New(smtpmail.Config{Host: host, Port: port, Username: os.Getenv("CMR_SMTP_USERNAME"), Password: os.Getenv("CMR_SMTP_PASSWORD"),
+		From: envOr("CMR_SMTP_FROM", "CMR <noreply@"+host+">"), TLS: os.Getenv("CMR_SMTP_TLS")})
+}
+
+// notifyAnytime reads CMR_NOTIFY_ANYTIME: true sends notices at once,
+// also outside working hours.
+func notifyAnytime() (bool, error) {
+	v := os.Getenv("CMR_NOTIFY_ANYTIME")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("CMR_NOTIFY_ANYTIME: want true or false, got %q", v)
+	}
+	return b, nil
+}
+
+func startWorker(c client.Client, store *gormdb.Store, opts worker.Options, n notifications) (worker.Worker, error) {
 	w := worker.New(c, workflows.TaskQueue, opts)
 	w.RegisterWorkflow(workflows.CaseWorkflow)
 	w.RegisterWorkflow(workflows.TicketWorkflow)
-	w.RegisterActivity(&activities.Activities{Store: store})
+	w.RegisterWorkflow(workflows.NotifyWorkflow)
+	acts := &activities.Activities{Store: store, Announcer: &workflows.Announcer{Client: c, Calendar: n.calendar, Anytime: n.anytime},
+		Notices: store, Webhooks: &webhook.Client{}, PublicURL: n.publicURL, Calendar: n.calendar}
+	if n.mail != nil {
+		acts.Mail = n.mail
+	}
+	if n.metrics != nil {
+		acts.Counter = n.metrics
+	}
+	w.RegisterActivity(acts)
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
 }
 
+// operations is what the operators' endpoints need: the metrics registry,
+// the token Prometheus scrapes /metrics with (empty: open, for cmr dev on
+// loopback only), and whether the case search attributes are registered.
+type operations struct {
+	metrics      *metrics.Metrics
+	metricsToken string
+	searchable   bool
+}
+
 // newRouter wires the API and the pages; devSignIn offers the demo users
 // at /login (cmr dev only).
-func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool, signIn signInSettings) (*echo.Echo, error) {
-	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
+func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool, signIn signInSettings, ops operations) (*echo.Echo, error) {
+	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
 	e := api.NewRouter(srv)
+	e.Use(ops.metrics.Middleware())
+	e.GET("/metrics", echo.WrapHandler(ops.metrics.Handler()), metricsAuth(ops.metricsToken))
 	if len(signIn.TrustedProxies) > 0 {
 		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
 		for _, n := range signIn.TrustedProxies {
@@ -110,15 +190,34 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
-		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Logger: logger, Providers: signIn.Providers, PublicURL: signIn.PublicURL}
+		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Logger: logger, Providers: signIn.Providers, PublicURL: signIn.PublicURL, Reports: store}
 	if len(signIn.Providers) > 0 {
 		pages.SignIn = store
 	}
 	if err := pages.Register(e); err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
-	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	api.RegisterHealth(e, logger,
+		api.Probe{Name: "database", Check: store.Ping},
+		api.Probe{Name: "temporal", Check: func(ctx context.Context) error {
+			_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		}})
 	return e, nil
+}
+
+// metricsAuth asks for the scrape token when one is set; without one the
+// metrics are open (cmr dev listens on loopback).
+func metricsAuth(token string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			got, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+			if token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				return echo.NewHTTPError(http.StatusNotFound)
+			}
+			return next(c)
+		}
+	}
 }
 
 // listen binds addr first, so that the printed address is the real one

@@ -1,0 +1,109 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
+)
+
+// NotifyInput names one event whose notices are to be sent.
+type NotifyInput struct {
+	EventKey string             `json:"event_key"`
+	At       time.Time          `json:"at"`
+	Urgent   bool               `json:"urgent,omitempty"`
+	Calendar cmr.CalendarConfig `json:"calendar"`
+}
+
+// NotifyResult counts what was delivered and what failed.
+type NotifyResult struct {
+	Sent   int `json:"sent"`
+	Failed int `json:"failed"`
+}
+
+// NotifyWorkflowID is the workflow of one event's notices: one per event,
+// ever, so an event is never announced twice.
+func NotifyWorkflowID(eventKey string) string { return "notify/" + eventKey }
+
+// NotifyWorkflow sends the notices of one event: it waits for working
+// hours unless the event is urgent (a breach), decides then who is to hear
+// of it (a step done in the meantime is not announced), and delivers each
+// notice with retries.
+func NotifyWorkflow(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
+	cal, err := cmr.NewCalendar(in.Calendar)
+	if err != nil {
+		return NotifyResult{}, temporal.NewNonRetryableApplicationError("notify calendar: "+err.Error(), string(cmr.KindInvalid), nil)
+	}
+	if wait := cal.SendAt(in.At, in.Urgent).Sub(workflow.Now(ctx)); wait > 0 {
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return NotifyResult{}, err
+		}
+	}
+	var plan activities.PlanNoticesResult
+	if err := workflow.ExecuteActivity(activityOptions(ctx), a.PlanNotices, activities.PlanNoticesInput{EventKey: in.EventKey}).Get(ctx, &plan); err != nil {
+		return NotifyResult{}, err
+	}
+	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    10 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Hour,
+			MaximumAttempts:    activities.DeliverAttempts,
+		},
+	})
+	futures := make([]workflow.Future, len(plan.Deliveries))
+	for i, d := range plan.Deliveries {
+		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverInput{Delivery: d})
+	}
+	var res NotifyResult
+	for _, f := range futures {
+		if err := f.Get(ctx, nil); err != nil {
+			res.Failed++
+			continue
+		}
+		res.Sent++
+	}
+	return res, nil
+}
+
+// Announcer starts NotifyWorkflow for each notifiable event; the save
+// activities call it after writing.
+type Announcer struct {
+	Client   client.Client
+	Calendar cmr.CalendarConfig
+	// Anytime sends every notice at once, also at night and at weekends
+	// (demos and tests; CMR_NOTIFY_ANYTIME).
+	Anytime bool
+}
+
+// Announce starts one notification workflow per notifiable event. A
+// second start for the same event (a retried save) is refused by Temporal
+// and ignored here.
+func (an *Announcer) Announce(ctx context.Context, events []cmr.Event) error {
+	for _, e := range events {
+		notify, urgent := cmr.Notifiable(e.Type)
+		if !notify {
+			continue
+		}
+		_, err := an.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                       NotifyWorkflowID(e.Key),
+			TaskQueue:                TaskQueue,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		}, NotifyWorkflow, NotifyInput{EventKey: e.Key, At: e.At, Urgent: urgent || an.Anytime, Calendar: an.Calendar})
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if err != nil && !errors.As(err, &started) {
+			return err
+		}
+	}
+	return nil
+}
