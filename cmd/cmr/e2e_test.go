@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/quotedprintable"
 	"net/http"
 	"net/mail"
@@ -20,6 +22,11 @@ import (
 	"time"
 
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/cmr-idp/cmr/workflows"
 )
 
 // TestMain lets the test binary act as the cmr command, so the end-to-end
@@ -34,13 +41,17 @@ func TestMain(m *testing.M) {
 
 // devProcess is a running `cmr dev`.
 type devProcess struct {
-	cmd    *exec.Cmd
-	url    string
-	tokens map[string]string // organisation ID → token
-	stderr *bytes.Buffer
+	cmd      *exec.Cmd
+	url      string
+	tokens   map[string]string // organisation ID → token
+	stderr   *bytes.Buffer
+	temporal string // the embedded server's frontend
 }
 
-var readyLine = regexp.MustCompile(`CMR ready at (http://\S+) `)
+var (
+	readyLine    = regexp.MustCompile(`CMR ready at (http://\S+) `)
+	temporalLine = regexp.MustCompile(`\(Temporal (\S+)\)`)
+)
 
 func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
 	t.Helper()
@@ -77,6 +88,9 @@ func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
 			}
 			if m := readyLine.FindStringSubmatch(line); m != nil {
 				p.url = m[1]
+			}
+			if m := temporalLine.FindStringSubmatch(line); m != nil {
+				p.temporal = m[1]
 			}
 		case <-timeout:
 			t.Fatalf("cmr dev not ready after 90s: %s", p.stderr)
@@ -279,7 +293,35 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 		t.Errorf("audit trail after restart: %s", all)
 	}
 	checkMail(t, smtp, p, dataDir)
+	checkSearchAttributes(t, p, id)
 	p.stop(t)
+}
+
+// checkSearchAttributes: an operator finds the case's workflow in Temporal
+// by case ID, BRIN and final status.
+func checkSearchAttributes(t *testing.T, p *devProcess, id string) {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: p.temporal, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d, err := c.DescribeWorkflowExecution(context.Background(), workflows.CaseWorkflowID(id), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for name, payload := range d.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
+		var v string
+		_ = converter.GetDefaultDataConverter().FromPayload(payload, &v)
+		got[name] = v
+	}
+	want := map[string]string{"CmrCaseId": id, "CmrSchoolBrin": "01AB", "CmrCaseStatus": "completed"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("search attribute %s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
 }
 
 // unsent lists the deliveries the delivery log has not marked sent.

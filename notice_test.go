@@ -1,0 +1,140 @@
+package cmr
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noticeCase() Case {
+	c := Case{Status: CaseOpen, Parties: Parties{SchoolID: "school", DistributorID: "dist", LiKaIDs: []string{"lika-a", "lika-b"}, KennisnetIDs: []string{"kn"}}}
+	c.ID, c.Sector = "01AB-20270715", SectorVO
+	c.Steps = []Step{
+		{StepDef: StepDef{Key: "3", Owner: RoleSchool, Kind: StepHuman, WaitsFor: []string{"2"}}, State: StepOpen},
+		{StepDef: StepDef{Key: "4", Owner: RoleSchool, Kind: StepHuman, WaitsFor: []string{"2"}}, State: StepOpen},
+		{StepDef: StepDef{Key: "5", Owner: RoleKennisnet, Kind: StepHuman, WaitsFor: []string{"3"}}, State: StepPending},
+		{StepDef: StepDef{Key: "9", Owner: RoleSchool, Kind: StepTest, WaitsFor: []string{"8"}}, State: StepPending},
+	}
+	due := time.Date(2026, 11, 25, 16, 0, 0, 0, time.UTC)
+	c.Tickets = []Ticket{{ID: "T1", LiKaID: "lika-a", State: TicketOpen, DueAt: &due}, {ID: "T2", LiKaID: "lika-b", State: TicketClosed}}
+	return c
+}
+
+func TestNoticesFor(t *testing.T) {
+	c := noticeCase()
+	done := c
+	done.Status = CaseCompleted
+	testOpen := noticeCase()
+	testOpen.Steps[3].State = StepOpen
+	tests := []struct {
+		name string
+		e    Event
+		c    Case
+		want []string // kind org step ticket urgent
+	}{
+		{"opened: owners of open steps, once per party", Event{Type: EventCaseOpened}, c, []string{"case_opened school 3 - false"}},
+		{"two steps opened by one step: one message", Event{Type: EventStepCompleted, Step: "2"}, c, []string{"step_waiting school 3, 4 - false"}},
+		{"a step that was already open is not announced again", Event{Type: EventStepCompleted, Step: "7"}, c, nil},
+		{"the test opens", Event{Type: EventStepCompleted, Step: "8"}, testOpen, []string{"test_requested school 9 - false"}},
+		{"failed test: the reopened step", Event{Type: EventTestFailed, Step: "9", Details: map[string]any{"reopened": []any{"3"}}}, c, []string{"step_waiting school 3 - false"}},
+		{"ticket created: its LiKa", Event{Type: EventTicketCreated, TicketID: "T1"}, c, []string{"ticket_created lika-a - T1 false"}},
+		{"ticket already closed: nothing", Event{Type: EventTicketCreated, TicketID: "T2"}, c, nil},
+		{"warning: the LiKa", Event{Type: EventTicketSLAWarning, TicketID: "T1"}, c, []string{"sla_warning lika-a - T1 false"}},
+		{"breach: LiKa and distributor, urgent", Event{Type: EventTicketOverdue, TicketID: "T1"}, c, []string{"sla_breach lika-a - T1 true", "sla_breach dist - T1 true"}},
+		{"VO clock start: told at creation", Event{Type: EventTicketClockStarted, TicketID: "T1"}, c, nil},
+		{"completed: every party but Kennisnet", Event{Type: EventCaseCompleted}, done, []string{"case_completed school - - false", "case_completed dist - - false", "case_completed lika-a - - false", "case_completed lika-b - - false"}},
+		{"steps of a case no longer open: nothing", Event{Type: EventStepCompleted, Step: "2"}, done, nil},
+		{"list events notify nobody", Event{Type: EventListUploaded}, c, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, n := range NoticesFor(tt.e, tt.c) {
+				step, ticket := n.Step, n.TicketID
+				if step == "" {
+					step = "-"
+				}
+				if ticket == "" {
+					ticket = "-"
+				}
+				got = append(got, strings.Join([]string{string(n.Kind), n.OrganisationID, step, ticket, map[bool]string{true: "true", false: "false"}[n.Urgent]}, " "))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMBOClockStartTellsTheLiKa(t *testing.T) {
+	c := noticeCase()
+	c.Sector = SectorMBO
+	got := NoticesFor(Event{Type: EventTicketClockStarted, TicketID: "T1"}, c)
+	if len(got) != 1 || got[0].Kind != NoticeStepWaiting || got[0].OrganisationID != "lika-a" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestSendAt(t *testing.T) {
+	cal := MustCalendar(DefaultCalendarConfig())
+	ams := cal.Location()
+	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, ams) }
+	tests := []struct {
+		name   string
+		t      time.Time
+		urgent bool
+		want   time.Time
+	}{
+		{"working hours: at once", at(2026, 11, 24, 10, 0), false, at(2026, 11, 24, 10, 0)},
+		{"before 8: that morning", at(2026, 11, 24, 6, 30), false, at(2026, 11, 24, 8, 0)},
+		{"evening: next morning", at(2026, 11, 24, 18, 0), false, at(2026, 11, 25, 8, 0)},
+		{"Friday night: Monday", at(2026, 11, 27, 22, 0), false, at(2026, 11, 30, 8, 0)},
+		{"Sunday afternoon: Monday", at(2026, 11, 22, 16, 0), false, at(2026, 11, 23, 8, 0)},
+		{"Christmas Eve evening: after Boxing Day", at(2026, 12, 24, 19, 0), false, at(2026, 12, 28, 8, 0)},
+		{"King's Day: the next day", at(2027, 4, 27, 11, 0), false, at(2027, 4, 28, 8, 0)},
+		{"urgent at night: at once", at(2026, 11, 28, 3, 0), true, at(2026, 11, 28, 3, 0)},
+	}
+	for _, tt := range tests {
+		if got := cal.SendAt(tt.t, tt.urgent); !got.Equal(tt.want) {
+			t.Errorf("%s: SendAt(%s) = %s, want %s", tt.name, tt.t, got.In(ams), tt.want)
+		}
+	}
+}
+
+func TestRecipientWants(t *testing.T) {
+	r := Recipient{Email: "a@b.example", EmailOn: true, Muted: []NoticeKind{NoticeCaseOpened, NoticeSLABreach}}
+	if r.Wants(NoticeCaseOpened) || !r.Wants(NoticeStepWaiting) {
+		t.Error("muting a kind")
+	}
+	if !r.Wants(NoticeSLABreach) {
+		t.Error("a breach must reach everyone with an address, muted or not")
+	}
+	r.EmailOn = false
+	if r.Wants(NoticeStepWaiting) || !r.Wants(NoticeSLABreach) {
+		t.Error("e-mail off")
+	}
+}
+
+func TestComposeEveryKind(t *testing.T) {
+	c := noticeCase()
+	for _, kind := range NoticeKinds() {
+		for _, lang := range []string{"nl", "en"} {
+			nc := NoticeContext{Case: c, Notice: Notice{Kind: kind, Step: "3", TicketID: "T1"}, SchoolName: "Lyceum De Linde", LiKaName: "Uitgeverij Alfa",
+				StepTitle: "Koppeling", Due: "25-11-2026 17:00", Link: "https://cmr.example/tickets/T1", Organisation: "Distri Noord"}
+			m := Compose(lang, nc)
+			if !strings.HasPrefix(m.Subject, "[CMR] ") || !strings.Contains(m.Subject, c.ID) {
+				t.Errorf("%s/%s subject %q", kind, lang, m.Subject)
+			}
+			if !strings.Contains(m.Text, nc.Link) || strings.Contains(m.Text, "%!") {
+				t.Errorf("%s/%s text %q", kind, lang, m.Text)
+			}
+			if lang == "nl" && strings.Contains(m.Text, "You receive") || lang == "en" && strings.Contains(m.Text, "U ontvangt") {
+				t.Errorf("%s/%s in the wrong language", kind, lang)
+			}
+		}
+		if kind.Title("nl") == "" || kind.Title("en") == "" {
+			t.Errorf("%s has no title", kind)
+		}
+	}
+}
