@@ -42,6 +42,12 @@ type adminPage struct {
 	Field    string
 	Staff    []cmr.StaffProblem
 	English  bool
+	// Notices: the webhook section and the delivery log are shown.
+	Notices    bool
+	Webhook    webhookView
+	Deliveries []deliveryView
+	// NewSecret is a webhook secret just made: shown this once.
+	NewSecret string
 }
 
 type adminPerson struct {
@@ -95,8 +101,12 @@ func (s *Server) adminView(c echo.Context) (adminPage, error) {
 		return p, err
 	}
 	byID := map[string]cmr.User{}
+	names := map[string]string{}
 	for _, u := range users {
 		byID[u.ID] = u
+		if u.OrganisationID == org {
+			names[u.ID] = u.Name
+		}
 	}
 	for _, person := range people {
 		u := byID[person.UserID]
@@ -110,6 +120,9 @@ func (s *Server) adminView(c echo.Context) (adminPage, error) {
 	if p.Tokens, err = s.Admin.Tokens(ctx, org); err != nil {
 		return p, err
 	}
+	if err := s.noticesView(c, &p, names); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 
@@ -118,6 +131,7 @@ func (s *Server) adminHome(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, current(c), err)
 	}
+	s.takeFlash(c, &p)
 	return s.render(c, http.StatusOK, "admin", p)
 }
 

@@ -286,6 +286,24 @@ var wzPolicies = map[string]wzPolicy{
 	"POST /admin/tokens": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200, 400), wzForeign: wzSet(404)},
 		variants: []wzVariant{wzPost("no label", true), wzPost("long label", true, "label", strings.Repeat("x", 101)), wzPost("label", false, "label", "Roosterpakket")}},
 	"POST /admin/tokens/:id/revoke": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200)}, variants: []wzVariant{wzPost("-", false)}},
+
+	// Notification preferences (notices.go): every signed-in person's
+	// own; an unknown kind or language is refused (400).
+	"GET /settings": {want: wzRoles(200), variants: wzNone},
+	"POST /settings": {mutating: true, want: wzRoles(200, 400),
+		variants: []wzVariant{wzPost("empty", true), wzPost("unknown kind", true, "language", "nl", "email", "true", "kind", "case_opened", "kind", "bogus"),
+			wzPost("unknown language", true, "language", "de", "kind", "case_opened"), wzJunkForm,
+			wzPost("preferences", false, "language", "en", "email", "true", "kind", "case_opened")}},
+	// The organisation's webhook: its admins'. The server does not allow
+	// http:// webhooks here.
+	"POST /admin/webhook": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200, 400)},
+		variants: []wzVariant{wzPost("no address", true), wzPost("http", true, "url", "http://localhost:8080/hook"), wzPost("garbage", true, "url", "javascript:alert(1)"),
+			wzPost("private address", true, "url", "https://10.0.0.1/hook"), wzPost("address", false, "url", "https://hooks.example.org/cmr")}},
+	"POST /admin/webhook/secret": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200, 409)}, variants: []wzVariant{wzPost("-", false)}},
+	"POST /admin/webhook/delete": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200)}, variants: []wzVariant{wzPost("-", false)}},
+	// :id is a delivery of the admin's own organisation (another's is not
+	// found); an e-mail delivery is not redelivered here (409).
+	"POST /admin/deliveries/:id/redeliver": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(303, 409)}, variants: []wzVariant{wzPost("-", false)}},
 }
 
 // wzKnown are tolerated deviations, each with its reason: counted unless
@@ -359,6 +377,10 @@ type wzFixture struct {
 	known      map[string]int
 	statuses   map[int]int
 	refs       map[string]string
+	// deliveries are the seeded notification deliveries; redelivered the
+	// IDs the server's Redeliver was called with.
+	deliveries  []cmr.Delivery
+	redelivered []string
 }
 
 func TestAuthzMatrixPages(t *testing.T) {
@@ -491,12 +513,37 @@ func wzBuild(t *testing.T) *wzFixture {
 		must(store.SaveTicket(ctx, tk, []cmr.Event{{Key: tk.ID, CaseID: tk.CaseID, TicketID: tk.ID, Type: cmr.EventTicketCreated, At: p.now.Add(time.Duration(10+i) * time.Second)}}))
 	}
 
+	// Notifications: the school has a webhook; deliveries of the school
+	// (webhook and e-mail), dist2 and lika1.
+	must(store.SetWebhook(ctx, "school", "https://hooks.lyceum.example/cmr", "geheim-van-het-lyceum"))
+	for _, d := range []cmr.Delivery{
+		{EventKey: caseVO + "#2.1", CaseID: caseVO, TicketID: ticketOverdue, Kind: cmr.NoticeSLABreach, Channel: cmr.ChannelWebhook, OrganisationID: "school"},
+		{EventKey: caseVO + "#2.1", CaseID: caseVO, TicketID: ticketOverdue, Kind: cmr.NoticeSLABreach, Channel: cmr.ChannelEmail, OrganisationID: "school", UserID: p.users["school"].ID},
+		{EventKey: caseOther + "-open", CaseID: caseOther, Kind: cmr.NoticeCaseOpened, Channel: cmr.ChannelWebhook, OrganisationID: "dist2"},
+		{EventKey: caseVO + "-open", CaseID: caseVO, Kind: cmr.NoticeCaseOpened, Channel: cmr.ChannelWebhook, OrganisationID: "lika1"},
+	} {
+		recipient := d.OrganisationID
+		if d.UserID != "" {
+			recipient = d.UserID
+		}
+		d.ID = cmr.DeliveryID(d.EventKey, d.Kind, d.Channel, recipient)
+		_, err := store.BeginDelivery(ctx, d)
+		must(err)
+		must(store.FinishDelivery(ctx, d.ID, cmr.DeliveryFailed, 503, "<b>unavailable</b>"))
+		fx.deliveries = append(fx.deliveries, d)
+	}
+
 	p.site.store, p.site.dev = store, true
 	p.e = p.restartWith(func(srv *web.Server) {
 		srv.Engine, srv.Submissions, srv.Opener, srv.SLADays = p.names, p.subs, p.opener, 3
 		srv.Lists, srv.Guard = lists, lists.StepPrecheck
 		srv.Admin, srv.SignIn = store, store
 		srv.Reports = store
+		srv.Notices = store
+		srv.Redeliver = func(_ context.Context, d cmr.Delivery) error {
+			fx.redelivered = append(fx.redelivered, d.ID)
+			return nil
+		}
 	})
 
 	fx.callers = []wzCaller{{name: "anonymous"}, {name: "forged session", cookie: &http.Cookie{Name: "__Host-cmr", Value: "forged-session-id"}}}
@@ -647,6 +694,13 @@ func (fx *wzFixture) objects(path string) []wzObject {
 		for _, id := range slices.Sorted(maps.Keys(fx.tokens)) {
 			u := fx.s.users[fx.tokens[id]]
 			out = append(out, wzObject{label: "token of " + fx.tokens[id], params: map[string]string{"id": id}, org: u.OrganisationID})
+		}
+		return out
+	case strings.HasPrefix(path, "/admin/deliveries/:id"):
+		out := []wzObject{{label: "unknown delivery", params: map[string]string{"id": url.PathEscape(cmr.DeliveryID("nope#1.1", cmr.NoticeCaseOpened, cmr.ChannelWebhook, "school"))},
+			org: "-", ref: true}}
+		for _, d := range fx.deliveries {
+			out = append(out, wzObject{label: d.Channel + " delivery to " + d.OrganisationID, params: map[string]string{"id": url.PathEscape(d.ID)}, org: d.OrganisationID})
 		}
 		return out
 	case path == "/admin/tokens":
@@ -805,7 +859,7 @@ func (fx *wzFixture) send(c wzCaller, method, target string, v wzVariant, o wzOb
 	if c.cookie != nil {
 		cookies = append(cookies, c.cookie)
 	}
-	engine, opened, subs := len(fx.s.names.names), len(fx.s.opener.inputs), len(fx.s.subs.subs)
+	engine, opened, subs, redelivered := len(fx.s.names.names), len(fx.s.opener.inputs), len(fx.s.subs.subs), len(fx.redelivered)
 	pg := fx.s.send(req, cookies...)
 	fx.requests++
 	fx.statuses[pg.status]++
@@ -818,6 +872,9 @@ func (fx *wzFixture) send(c wzCaller, method, target string, v wzVariant, o wzOb
 	}
 	if d := len(fx.s.subs.subs) - subs; d > 0 {
 		a.changed += fmt.Sprintf(" %d submissions stored", d)
+	}
+	if d := len(fx.redelivered) - redelivered; d > 0 {
+		a.changed += fmt.Sprintf(" %d deliveries redelivered", d)
 	}
 	return a
 }
@@ -1105,9 +1162,19 @@ func (fx *wzFixture) snapshot(ignoreDownloads bool) map[string]string {
 		put(o.ID+" patterns", patterns, err)
 		tokens, err := store.Tokens(ctx, o.ID)
 		put(o.ID+" tokens", tokens, err)
+		hook, secret, err := store.Webhook(ctx, o.ID)
+		put(o.ID+" webhook", []string{hook, secret}, err)
+		for _, ch := range []string{cmr.ChannelWebhook, cmr.ChannelEmail} {
+			ds, err := store.Deliveries(ctx, o.ID, ch, 500)
+			put(o.ID+" "+ch+" deliveries", ds, err)
+		}
 	}
 	users, err := store.Users(ctx)
 	put("users", users, err)
+	for _, u := range users {
+		prefs, err := store.NoticePreferences(ctx, u.ID)
+		put(u.ID+" notice preferences", prefs, err)
+	}
 	return out
 }
 
@@ -1177,6 +1244,34 @@ func (fx *wzFixture) deliberateWrites() {
 		}
 	}
 	post("dist2", "/admin/patterns", wzPost("patterns", false, "patterns", "[firstname]@distri.nl"), 200, "admin saves e-mail patterns")
+
+	// Notifications: anyone saves their preferences; an admin sets the
+	// webhook (the secret shown once), makes a new secret, redelivers one
+	// of the organisation's webhook deliveries, removes a webhook.
+	ctx := context.Background()
+	post("lika1", "/settings", wzPost("preferences", false, "language", "en", "email", "true", "kind", "case_opened"), 200, "a person saves their settings")
+	if prefs, err := fx.s.store.NoticePreferences(ctx, fx.s.users["lika1"].ID); err != nil || prefs.Language != "en" || !prefs.Email ||
+		slices.Contains(prefs.Muted, cmr.NoticeCaseOpened) || slices.Contains(prefs.Muted, cmr.NoticeSLABreach) {
+		fx.t.Errorf("settings stored: %+v %v", prefs, err)
+	}
+	got = post("school", "/admin/webhook", wzPost("address", false, "url", "https://hooks.example.org/cmr"), 200, "admin sets the webhook")
+	if !secretShown.MatchString(got.body) {
+		fx.t.Error("the new webhook secret is not shown")
+	}
+	got = post("school", "/admin/webhook/secret", wzPost("-", false), 200, "admin makes a new webhook secret")
+	if !secretShown.MatchString(got.body) {
+		fx.t.Error("the new webhook secret is not shown")
+	}
+	redelivered := len(fx.redelivered)
+	post("school", "/admin/deliveries/"+url.PathEscape(fx.deliveries[0].ID)+"/redeliver", wzPost("-", false), 303, "admin redelivers a webhook delivery")
+	if len(fx.redelivered) != redelivered+1 || fx.redelivered[redelivered] != fx.deliveries[0].ID {
+		fx.t.Errorf("redelivered %v, want %s", fx.redelivered[redelivered:], fx.deliveries[0].ID)
+	}
+	post("school", "/admin/deliveries/"+url.PathEscape(fx.deliveries[1].ID)+"/redeliver", wzPost("-", false), 409, "admin redelivers an e-mail")
+	post("school", "/admin/webhook/delete", wzPost("-", false), 200, "admin removes the webhook")
+	if hook, secret, err := fx.s.store.Webhook(ctx, "school"); err != nil || hook != "" || secret != "" {
+		fx.t.Errorf("webhook after removal: %q %q %v", hook, secret, err)
+	}
 }
 
 // table renders the mismatches: a count per route, class and answer, then

@@ -83,6 +83,16 @@ type Server struct {
 	// (a case's audit trail as CSV is always there).
 	Reports ReportStore
 
+	// Notices serves /settings (a person's notification preferences) and,
+	// with Admin, the webhook and delivery log on the admin page; without
+	// it they are absent.
+	Notices NoticeStore
+	// AllowHTTPWebhooks lets admins set http://localhost and
+	// http://127.0.0.1 webhooks (cmr dev); otherwise only https://.
+	AllowHTTPWebhooks bool
+	// Redeliver sends a webhook delivery again; nil: no redelivery.
+	Redeliver func(ctx context.Context, d cmr.Delivery) error
+
 	// pages holds the parsed templates per language and page.
 	pages    map[string]map[string]*template.Template
 	sessions *sessions
@@ -126,6 +136,9 @@ func (s *Server) Register(e *echo.Echo) error {
 	g.GET("/login/callback", s.callback, s.limitSignIn)
 	if s.Admin != nil {
 		s.registerAdmin(g)
+	}
+	if s.Notices != nil {
+		s.registerNotices(g)
 	}
 	g.POST("/logout", s.logout, s.signedIn)
 	g.GET("/", s.home, s.signedIn)
@@ -226,7 +239,7 @@ func (s *Server) parse() error {
 			"versions": func(vs []cmr.ListVersion) any { return struct{ Lists []cmr.ListVersion }{vs} },
 		}
 		s.pages[lang] = map[string]*template.Template{}
-		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists", "wordt", "admin"} {
+		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists", "wordt", "admin", "settings"} {
 			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+page+".html")
 			if err != nil {
 				return err
