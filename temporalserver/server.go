@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -208,7 +209,20 @@ func stablePort(file string) (int, error) {
 	return p, nil
 }
 
+// freePort picks a port below Linux's ephemeral range (32768-60999): a
+// port the kernel handed out for port 0 and that was closed again may be
+// given to an outgoing connection before the server binds it, and the
+// server's services then fail to start.
 func freePort() (int, error) {
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
