@@ -289,7 +289,9 @@ try {
   await shot(kn, 'kennisnet-case');
   // The organisation's admin page (every demo user administers its own).
   await dist.getByRole('link', { name: 'Beheer' }).click();
-  if (!(await dist.getByRole('heading', { name: 'API-tokens' }).isVisible())) fail('no API tokens on the admin page');
+  // Wait for the page: isVisible() does not, and the click only starts navigating.
+  await dist.waitForURL('**/admin');
+  if (!(await dist.getByRole('heading', { name: 'API-tokens' }).waitFor({ timeout: 10000 }).then(() => true, () => false))) fail('no API tokens on the admin page');
   await dist.getByLabel('Waarvoor (welk systeem)').fill('Ticketsysteem');
   await dist.getByRole('button', { name: 'Token maken' }).click();
   if (!(await dist.locator('#token-value').isVisible())) fail(`no new token shown: ${await refusal(dist)}`);
