@@ -17,6 +17,10 @@ const (
 	NoticeSLABreach     NoticeKind = "sla_breach"     // a ticket passed its due moment
 	NoticeTestRequested NoticeKind = "test_requested" // the school is asked to confirm the final test
 	NoticeCaseCompleted NoticeKind = "case_completed" // the case is done
+	// NoticeEvent is any other event of a case, for webhooks only: a
+	// party's system hears of everything on its cases, people only of what
+	// they must act on.
+	NoticeEvent NoticeKind = "event"
 )
 
 // NoticeKinds lists every kind, in the order preference pages show them.
@@ -29,11 +33,11 @@ func (k NoticeKind) Title(lang string) string {
 	nl, en := map[NoticeKind]string{
 		NoticeCaseOpened: "Zaak geopend", NoticeStepWaiting: "Stap wacht op u", NoticeTicketCreated: "Ticket aangemaakt",
 		NoticeSLAWarning: "Nog één werkdag (SLA)", NoticeSLABreach: "SLA verstreken", NoticeTestRequested: "Eindtest gevraagd",
-		NoticeCaseCompleted: "Zaak afgerond",
+		NoticeCaseCompleted: "Zaak afgerond", NoticeEvent: "Gebeurtenis (alleen webhook)",
 	}, map[NoticeKind]string{
 		NoticeCaseOpened: "Case opened", NoticeStepWaiting: "A step waits for you", NoticeTicketCreated: "Ticket created",
 		NoticeSLAWarning: "One working day left (SLA)", NoticeSLABreach: "SLA breached", NoticeTestRequested: "Final test requested",
-		NoticeCaseCompleted: "Case completed",
+		NoticeCaseCompleted: "Case completed", NoticeEvent: "Event (webhook only)",
 	}
 	if lang == "en" {
 		return en[k]
@@ -166,6 +170,23 @@ func (c Case) ticket(id string) (Ticket, bool) {
 	return Ticket{}, false
 }
 
+// WebhookParties are the organisations whose systems hear of e: every
+// party to the case, except that a ticket's events go to its own LiKa
+// only, as the API shows them.
+func WebhookParties(e Event, c Case) []string {
+	var owner string
+	if t, ok := c.ticket(e.TicketID); ok {
+		owner = t.LiKaID
+	}
+	out := []string{c.Parties.SchoolID, c.Parties.DistributorID}
+	for _, l := range c.Parties.LiKaIDs {
+		if e.TicketID == "" || l == owner {
+			out = append(out, l)
+		}
+	}
+	return append(out, c.Parties.KennisnetIDs...)
+}
+
 // all lists the school, distributor and LiKas (Kennisnet is told only of
 // steps it owns).
 func (p Parties) all() []string {
@@ -282,13 +303,15 @@ type NoticePreferences struct {
 	Muted    []NoticeKind
 }
 
-// Notifiable reports whether events of type typ may notify anyone, and
-// whether they are urgent (sent at once, also at night).
+// Notifiable reports whether events of type typ are announced (to people
+// where NoticesFor says so, to webhooks always), and whether they are
+// urgent: e-mailed at once, also at night.
 func Notifiable(typ string) (notify, urgent bool) {
 	switch typ {
 	case EventTicketOverdue:
 		return true, true
-	case EventCaseOpened, EventStepCompleted, EventTestFailed, EventTicketCreated, EventTicketClockStarted, EventTicketSLAWarning, EventCaseCompleted:
+	case EventCaseOpened, EventStepCompleted, EventTestFailed, EventTicketCreated, EventTicketClockStarted, EventTicketSLAWarning,
+		EventCaseCompleted, EventCaseCancelled, EventTicketClosed, EventTicketWaived, EventTicketCancelled:
 		return true, false
 	}
 	return false, false

@@ -138,3 +138,18 @@ func TestComposeEveryKind(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookParties(t *testing.T) {
+	c := noticeCase()
+	if got := WebhookParties(Event{Type: EventStepCompleted, Step: "2"}, c); !slices.Equal(got, []string{"school", "dist", "lika-a", "lika-b", "kn"}) {
+		t.Errorf("a case event goes to every party: %v", got)
+	}
+	if got := WebhookParties(Event{Type: EventTicketClosed, TicketID: "T1"}, c); !slices.Equal(got, []string{"school", "dist", "lika-a", "kn"}) {
+		t.Errorf("a ticket event goes to its own LiKa only: %v", got)
+	}
+	for _, typ := range []string{EventTicketClosed, EventTicketWaived, EventCaseCancelled, EventTicketCancelled} {
+		if notify, _ := Notifiable(typ); !notify {
+			t.Errorf("%s does not reach the webhooks", typ)
+		}
+	}
+}

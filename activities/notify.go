@@ -70,9 +70,11 @@ type DeliveryRef struct {
 	TicketID       string         `json:"ticket_id,omitempty"`
 }
 
-// PlanNoticesInput names the event to notify about.
+// PlanNoticesInput names the event to notify about, and the channel to
+// plan (e-mail waits for working hours, webhooks do not).
 type PlanNoticesInput struct {
 	EventKey string `json:"event_key"`
+	Channel  string `json:"channel"`
 }
 
 // PlanNoticesResult is who gets what, by which channel.
@@ -80,10 +82,12 @@ type PlanNoticesResult struct {
 	Deliveries []DeliveryRef `json:"deliveries"`
 }
 
-// PlanNotices decides, as the case stands now, who hears of the event: the
-// people of each party concerned who want this kind by e-mail, and the
-// party's webhook. Each delivery is recorded (pending) so that the admin's
-// delivery log shows it from the start.
+// PlanNotices decides, as the case stands now, who hears of the event: by
+// e-mail, the people of each party concerned who want this kind; by
+// webhook, every party to the case that has one (a ticket's events its own
+// LiKa only), with the notice's kind where the party has a notice and
+// "event" where not. Each delivery is recorded (pending) so that the
+// admin's delivery log shows it from the start.
 func (a *Activities) PlanNotices(ctx context.Context, in PlanNoticesInput) (PlanNoticesResult, error) {
 	op := "plan notices " + in.EventKey
 	e, err := a.Notices.Event(ctx, in.EventKey)
@@ -94,32 +98,39 @@ func (a *Activities) PlanNotices(ctx context.Context, in PlanNoticesInput) (Plan
 	if err != nil {
 		return PlanNoticesResult{}, classify(op, err)
 	}
+	notices := cmr.NoticesFor(e, c)
 	var out PlanNoticesResult
-	for _, n := range cmr.NoticesFor(e, c) {
-		ref := DeliveryRef{EventKey: e.Key, Kind: n.Kind, OrganisationID: n.OrganisationID, Step: n.Step, TicketID: n.TicketID}
-		if a.Mail != nil {
+	switch {
+	case in.Channel == cmr.ChannelEmail && a.Mail != nil:
+		for _, n := range notices {
 			people, err := a.Notices.Recipients(ctx, n.OrganisationID)
 			if err != nil {
 				return PlanNoticesResult{}, classify(op, err)
 			}
 			for _, p := range people {
 				if p.Wants(n.Kind) {
-					r := ref
-					r.Channel, r.UserID = cmr.ChannelEmail, p.UserID
-					out.Deliveries = append(out.Deliveries, r)
+					out.Deliveries = append(out.Deliveries, DeliveryRef{EventKey: e.Key, Kind: n.Kind, Channel: cmr.ChannelEmail,
+						OrganisationID: n.OrganisationID, UserID: p.UserID, Step: n.Step, TicketID: n.TicketID})
 				}
 			}
 		}
-		if a.Webhooks != nil {
-			url, _, err := a.Notices.Webhook(ctx, n.OrganisationID)
+	case in.Channel == cmr.ChannelWebhook && a.Webhooks != nil:
+		for _, org := range cmr.WebhookParties(e, c) {
+			url, _, err := a.Notices.Webhook(ctx, org)
 			if err != nil {
 				return PlanNoticesResult{}, classify(op, err)
 			}
-			if url != "" {
-				r := ref
-				r.Channel = cmr.ChannelWebhook
-				out.Deliveries = append(out.Deliveries, r)
+			if url == "" {
+				continue
 			}
+			r := DeliveryRef{EventKey: e.Key, Kind: cmr.NoticeEvent, Channel: cmr.ChannelWebhook, OrganisationID: org, TicketID: e.TicketID}
+			for _, n := range notices {
+				if n.OrganisationID == org {
+					r.Kind, r.Step, r.TicketID = n.Kind, n.Step, n.TicketID
+					break
+				}
+			}
+			out.Deliveries = append(out.Deliveries, r)
 		}
 	}
 	for i, d := range out.Deliveries {

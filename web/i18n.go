@@ -223,6 +223,7 @@ var englishTexts = map[string]string{
 	"Reden":                                        "Reason",
 	"Laten vervallen":                              "Waive",
 	"Logboek":                                      "Audit trail",
+	"Logboek downloaden (CSV)":                     "Download the audit trail (CSV)",
 	"stap":                                         "step",
 	"Was-wordt":                                    "Was-wordt",
 	"Lijsten":                                      "Lists",

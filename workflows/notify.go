@@ -33,23 +33,47 @@ type NotifyResult struct {
 // ever, so an event is never announced twice.
 func NotifyWorkflowID(eventKey string) string { return "notify/" + eventKey }
 
-// NotifyWorkflow sends the notices of one event: it waits for working
-// hours unless the event is urgent (a breach), decides then who is to hear
-// of it (a step done in the meantime is not announced), and delivers each
-// notice with retries.
+// NotifyWorkflow announces one event: to the parties' webhooks at once,
+// and by e-mail in working hours unless it is urgent (a breach); each
+// delivery with retries.
 func NotifyWorkflow(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	cal, err := cmr.NewCalendar(in.Calendar)
 	if err != nil {
 		return NotifyResult{}, temporal.NewNonRetryableApplicationError("notify calendar: "+err.Error(), string(cmr.KindInvalid), nil)
+	}
+	// Webhooks serve the parties' systems: at once. People are e-mailed in
+	// working hours unless it is urgent, and who is e-mailed is decided
+	// then, so a step done in the meantime is not announced.
+	webhooks, err := planAndDeliver(ctx, in.EventKey, cmr.ChannelWebhook)
+	if err != nil {
+		return NotifyResult{}, err
 	}
 	if wait := cal.SendAt(in.At, in.Urgent).Sub(workflow.Now(ctx)); wait > 0 {
 		if err := workflow.Sleep(ctx, wait); err != nil {
 			return NotifyResult{}, err
 		}
 	}
-	var plan activities.PlanNoticesResult
-	if err := workflow.ExecuteActivity(activityOptions(ctx), a.PlanNotices, activities.PlanNoticesInput{EventKey: in.EventKey}).Get(ctx, &plan); err != nil {
+	mails, err := planAndDeliver(ctx, in.EventKey, cmr.ChannelEmail)
+	if err != nil {
 		return NotifyResult{}, err
+	}
+	var res NotifyResult
+	for _, f := range append(webhooks, mails...) {
+		if err := f.Get(ctx, nil); err != nil {
+			res.Failed++
+			continue
+		}
+		res.Sent++
+	}
+	return res, nil
+}
+
+// planAndDeliver plans one channel's deliveries and starts each, retried
+// with backoff.
+func planAndDeliver(ctx workflow.Context, eventKey, channel string) ([]workflow.Future, error) {
+	var plan activities.PlanNoticesResult
+	if err := workflow.ExecuteActivity(activityOptions(ctx), a.PlanNotices, activities.PlanNoticesInput{EventKey: eventKey, Channel: channel}).Get(ctx, &plan); err != nil {
+		return nil, err
 	}
 	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
@@ -64,15 +88,7 @@ func NotifyWorkflow(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	for i, d := range plan.Deliveries {
 		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverInput{Delivery: d})
 	}
-	var res NotifyResult
-	for _, f := range futures {
-		if err := f.Get(ctx, nil); err != nil {
-			res.Failed++
-			continue
-		}
-		res.Sent++
-	}
-	return res, nil
+	return futures, nil
 }
 
 // Announcer starts NotifyWorkflow for each notifiable event; the save

@@ -16,7 +16,7 @@ import (
 // TestNotifyWaitsForTheWorkingMorning: a notice about something that
 // happened on Saturday night is planned (who hears of it) and sent at
 // 08:00 on Monday; a delivery that fails is retried; a breach goes out at
-// once.
+// once; webhooks never wait.
 func TestNotifyWaitsForTheWorkingMorning(t *testing.T) {
 	ams, _ := time.LoadLocation("Europe/Amsterdam")
 	saturdayNight := time.Date(2026, 11, 28, 22, 30, 0, 0, ams)
@@ -31,11 +31,14 @@ func TestNotifyWaitsForTheWorkingMorning(t *testing.T) {
 			env := s.NewTestWorkflowEnvironment()
 			env.SetStartTime(saturdayNight)
 			env.RegisterActivity(&activities.Activities{})
-			var plannedAt time.Time
-			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#2.1"}).Return(func(_ context.Context, _ activities.PlanNoticesInput) (activities.PlanNoticesResult, error) {
+			var plannedAt, hooksAt time.Time
+			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#2.1", Channel: cmr.ChannelEmail}).Return(func(_ context.Context, _ activities.PlanNoticesInput) (activities.PlanNoticesResult, error) {
 				plannedAt = env.Now()
-				return activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{
-					{ID: "c#2.1/step_waiting/email/u1", Channel: cmr.ChannelEmail}, {ID: "c#2.1/step_waiting/webhook/school", Channel: cmr.ChannelWebhook}}}, nil
+				return activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{{ID: "c#2.1/step_waiting/email/u1", Channel: cmr.ChannelEmail}}}, nil
+			})
+			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#2.1", Channel: cmr.ChannelWebhook}).Return(func(_ context.Context, _ activities.PlanNoticesInput) (activities.PlanNoticesResult, error) {
+				hooksAt = env.Now()
+				return activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{{ID: "c#2.1/step_waiting/webhook/school", Channel: cmr.ChannelWebhook}}}, nil
 			})
 			attempts := map[string]int{}
 			env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DeliverInput) (activities.DeliverResult, error) {
@@ -54,7 +57,10 @@ func TestNotifyWaitsForTheWorkingMorning(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !plannedAt.Equal(tt.want) {
-				t.Errorf("planned at %s, want %s", plannedAt.In(ams), tt.want)
+				t.Errorf("e-mail planned at %s, want %s", plannedAt.In(ams), tt.want)
+			}
+			if !hooksAt.Equal(saturdayNight) {
+				t.Errorf("webhooks planned at %s, want at once (%s)", hooksAt.In(ams), saturdayNight)
 			}
 			if res.Sent != 2 || res.Failed != 0 || attempts["c#2.1/step_waiting/webhook/school"] != 3 || attempts["c#2.1/step_waiting/email/u1"] != 1 {
 				t.Errorf("result %+v, attempts %v", res, attempts)
@@ -70,7 +76,8 @@ func TestNotifyGivesUpAfterTheLastAttempt(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
 	env.RegisterActivity(&activities.Activities{})
-	env.OnActivity(a.PlanNotices, mock.Anything, mock.Anything).Return(activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{{ID: "x", Channel: cmr.ChannelWebhook}}}, nil)
+	env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelWebhook}).Return(activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{{ID: "x", Channel: cmr.ChannelWebhook}}}, nil)
+	env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelEmail}).Return(activities.PlanNoticesResult{}, nil)
 	n := 0
 	env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.DeliverInput) (activities.DeliverResult, error) {
 		n++
