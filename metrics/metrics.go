@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -145,17 +146,8 @@ func (d *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil || err2 != nil {
 		ok = 0
 		if d.logger != nil {
-			d.logger.Warn("metrics: database gauges unavailable", "error", errorOf(err, err2))
+			d.logger.Warn("metrics: database gauges unavailable", "error", errors.Join(err, err2))
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(scrapeDesc, prometheus.GaugeValue, ok)
-}
-
-func errorOf(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }
