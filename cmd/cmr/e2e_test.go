@@ -188,7 +188,13 @@ var demoOwner = map[string]string{"school": "lyceum-de-linde", "distributor": "d
 
 // advance completes one open human step, or closes open tickets; it
 // reports false when nothing could be done.
-func advance(t *testing.T, p *devProcess, id string, stopAtTickets bool) (map[string]any, bool) {
+//
+// before, if set, runs before a LiKa closes its ticket ("ticket:<LiKa
+// ID>") and before the school confirms the final test ("test"): as people
+// would, the test waits there for the notice to arrive (who is told is
+// decided when the notice is sent, and what is already done by then is not
+// announced).
+func advance(t *testing.T, p *devProcess, id string, stopAtTickets bool, before func(what string)) (map[string]any, bool) {
 	c := p.call(t, "distri-noord", "GET", "/cases/"+id, nil, 200)
 	if c["status"] != "open" {
 		return c, false
@@ -199,6 +205,9 @@ func advance(t *testing.T, p *devProcess, id string, stopAtTickets bool) (map[st
 	for _, x := range c["tickets"].([]any) {
 		tk := x.(map[string]any)
 		if tk["state"] == "open" {
+			if before != nil {
+				before("ticket:" + tk["lika_id"].(string))
+			}
 			p.call(t, tk["lika_id"].(string), "POST", "/tickets/"+tk["id"].(string)+"/close", map[string]any{"note": "verwerkt"}, 200)
 			return c, true
 		}
@@ -211,6 +220,9 @@ func advance(t *testing.T, p *devProcess, id string, stopAtTickets bool) (map[st
 		body := map[string]any{"data": sampleData(st["records"].([]any))}
 		if st["kind"] == "test" {
 			body = map[string]any{"passed": true}
+			if before != nil {
+				before("test")
+			}
 		}
 		if st["key"] == "11" {
 			p.upload(t, "lyceum-de-linde", "/cases/"+id+"/lists", "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)\n"+
@@ -248,7 +260,7 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	p.call(t, "boekhuis-zuid", "GET", "/cases/"+id, nil, 404)
 
 	for moved := true; moved; {
-		c, moved = advance(t, p, id, true)
+		c, moved = advance(t, p, id, true, nil)
 	}
 	tickets := c["tickets"].([]any)
 	if len(tickets) != 2 {
@@ -277,7 +289,16 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	}
 	t0 = time.Now()
 	for moved := true; moved; {
-		c, moved = advance(t, p, id, false)
+		c, moved = advance(t, p, id, false, func(what string) {
+			switch what {
+			case "test":
+				waitForMail(t, smtp, "bevestig de eindtest")
+			case "ticket:uitgeverij-alfa":
+				waitForMail(t, smtp, "nieuw ticket voor Uitgeverij Alfa")
+			case "ticket:uitgeverij-beta":
+				waitForMail(t, smtp, "nieuw ticket voor Uitgeverij Beta")
+			}
+		})
 	}
 	t.Logf("finished after restart in %s", time.Since(t0).Round(time.Millisecond))
 	if c["status"] != "completed" {
@@ -322,6 +343,19 @@ func checkSearchAttributes(t *testing.T, p *devProcess, id string) {
 			t.Errorf("search attribute %s = %q, want %q (all: %v)", k, got[k], v, got)
 		}
 	}
+}
+
+// waitForMail waits until a delivered mail contains text.
+func waitForMail(t *testing.T, smtp *smtpmock.Server, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for _, m := range smtp.Messages() {
+			if m.Msg() && strings.Contains(m.MsgRequest(), text) {
+				return
+			}
+		}
+	}
+	t.Fatalf("no mail with %q after 30 s", text)
 }
 
 // unsent lists the deliveries the delivery log has not marked sent.
