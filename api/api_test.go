@@ -42,7 +42,7 @@ var updateHistories = flag.Bool("update-histories", false, "write workflow histo
 // test gets its own namespace so that its worker writes to its own store.
 var temporalHostPort string
 
-const namespaces = 16
+const namespaces = 20
 
 func TestMain(m *testing.M) {
 	var names []string

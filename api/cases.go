@@ -136,7 +136,7 @@ func (s *Server) listCases(c echo.Context) error {
 
 // getCase handles GET /api/v1/cases/:id.
 func (s *Server) getCase(c echo.Context) error {
-	return s.respondCase(c, http.StatusOK, c.Param("id"))
+	return c.JSON(http.StatusOK, s.caseJSON(ownTickets(c, checkedCase(c))))
 }
 
 func (s *Server) respondCase(c echo.Context, status int, id string) error {
@@ -175,10 +175,7 @@ type stepRequest struct {
 func (s *Server) completeStep(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := actor(c)
-	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
+	cs := checkedCase(c)
 	key := c.Param("step")
 	var step *cmr.Step
 	for i := range cs.Steps {
@@ -299,10 +296,7 @@ type reasonRequest struct {
 func (s *Server) cancelCase(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := actor(c)
-	cs, err := s.Store.Case(ctx, viewer(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
+	cs := checkedCase(c)
 	if me.Role != cmr.RoleDistributor {
 		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can cancel it").NL("alleen de distributeur van de zaak kan de zaak annuleren")
 	}

@@ -28,12 +28,18 @@ func endpointOut(sector cmr.Sector, e cmr.Endpoint) map[string]any {
 	return map[string]any{"eck": e.ECK, "kind": e.Kind, "label": cmr.MBOLabel(e)}
 }
 
+// calendar is built once per server: building one loads the time zone
+// from disk, which per ticket in a LiKa's queue took nearly half of the
+// request (the calendar is safe for concurrent use and caches holidays).
 func (s *Server) calendar() *cmr.Calendar {
-	cal, err := cmr.NewCalendar(s.Calendar)
-	if err != nil {
-		return cmr.MustCalendar(cmr.DefaultCalendarConfig())
-	}
-	return cal
+	s.builtCalendar.Do(func() {
+		cal, err := cmr.NewCalendar(s.Calendar)
+		if err != nil {
+			cal = cmr.MustCalendar(cmr.DefaultCalendarConfig())
+		}
+		s.cal = cal
+	})
+	return s.cal
 }
 
 func (s *Server) caseSummary(c cmr.Case, ticketAtRisk bool) map[string]any {

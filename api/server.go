@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -58,6 +59,22 @@ type Server struct {
 	// list routes answer 503.
 	Lists   ListStore
 	Keyring *aesgcm.Keyring
+	// MaxInFlight caps the requests served at once, web pages included
+	// (default DefaultMaxInFlight; negative: no cap). One that finds
+	// every slot taken for QueueWait (default DefaultQueueWait) is
+	// answered 503 with Retry-After. Health checks and metrics are never
+	// capped. Set them before NewRouter.
+	MaxInFlight int
+	QueueWait   time.Duration
+	// RequestTimeout bounds an API request (default
+	// DefaultRequestTimeout; list uploads UploadTimeout, default
+	// DefaultUploadTimeout): one still waiting for Temporal or the
+	// database then ends with 503 instead of hanging.
+	RequestTimeout time.Duration
+	UploadTimeout  time.Duration
+
+	builtCalendar sync.Once
+	cal           *cmr.Calendar
 }
 
 // Register mounts the API on e under /api/v1 and installs the error
@@ -72,13 +89,15 @@ func (s *Server) Register(e *echo.Echo) {
 	if s.SLADays == 0 {
 		s.SLADays = 3
 	}
+	s.overloadDefaults()
 	e.HTTPErrorHandler = s.handleError
-	// Uploads have their own limit; everything else takes at most 1 MB.
-	up := e.Group("/api/v1", middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)*2)), s.authenticate)
+	// Uploads have their own limits, of size and time; everything else
+	// takes at most 1 MB.
+	up := e.Group("/api/v1", deadline(s.UploadTimeout), middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)*2)), s.authenticate)
 	up.POST("/cases/:id/lists", s.uploadCaseList, s.partyToCase)
 	up.POST("/tickets/:id/list", s.uploadTicketList, s.partyToTicket)
 	up.POST("/cases/:id/wordt", s.buildWordt, s.partyToCase)
-	g := e.Group("/api/v1", middleware.BodyLimit("1M"), s.authenticate)
+	g := e.Group("/api/v1", deadline(s.RequestTimeout), middleware.BodyLimit("1M"), s.authenticate)
 	g.GET("/lists/templates/:format", s.template)
 	g.GET("/cases/:id/lists", s.listVersions, s.partyToCase)
 	g.GET("/cases/:id/lists/merged", s.mergedList, s.partyToCase)
@@ -105,9 +124,11 @@ func (s *Server) Register(e *echo.Echo) {
 // (roles, states, which lists a LiKa may see).
 func (s *Server) partyToCase(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if _, err := s.Store.Case(c.Request().Context(), viewer(c), c.Param("id")); err != nil {
+		cs, err := s.Store.Case(c.Request().Context(), viewer(c), c.Param("id"))
+		if err != nil {
 			return err
 		}
+		c.Set(string(caseKey), cs)
 		return next(c)
 	}
 }
@@ -115,14 +136,18 @@ func (s *Server) partyToCase(next echo.HandlerFunc) echo.HandlerFunc {
 // partyToTicket is partyToCase for a ticket: a LiKa sees only its own.
 func (s *Server) partyToTicket(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if _, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id")); err != nil {
+		t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
+		if err != nil {
 			return err
 		}
+		c.Set(string(ticketKey), t)
 		return next(c)
 	}
 }
 
-// NewRouter returns an Echo instance with the API and the usual middleware.
+// NewRouter returns an Echo instance with the API and the usual middleware,
+// including the cap on requests in flight, which also covers the routes
+// added to the instance later (web pages; not health checks or metrics).
 func NewRouter(s *Server) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -133,7 +158,8 @@ func NewRouter(s *Server) *echo.Echo {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
-	e.Use(middleware.RequestID(), s.accessLog, middleware.Recover(), middleware.Secure())
+	s.overloadDefaults()
+	e.Use(middleware.RequestID(), s.accessLog, middleware.Recover(), middleware.Secure(), limitInFlight(s.MaxInFlight, s.QueueWait))
 	s.Register(e)
 	registerDocs(e)
 	return e
@@ -141,7 +167,20 @@ func NewRouter(s *Server) *echo.Echo {
 
 type ctxKey string
 
-const userKey ctxKey = "user"
+const (
+	userKey ctxKey = "user"
+	// caseKey and ticketKey hold what partyToCase and partyToTicket read,
+	// so that the handler after them does not read it a second time.
+	caseKey   ctxKey = "case"
+	ticketKey ctxKey = "ticket"
+)
+
+// checkedCase is the case partyToCase found the caller a party to, as it
+// was when the request began.
+func checkedCase(c echo.Context) cmr.Case { return c.Get(string(caseKey)).(cmr.Case) }
+
+// checkedTicket is the ticket partyToTicket found the caller may see.
+func checkedTicket(c echo.Context) cmr.Ticket { return c.Get(string(ticketKey)).(cmr.Ticket) }
 
 // authenticate resolves the bearer token to a user.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
@@ -243,7 +282,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	if status >= 500 {
-		s.Logger.Error("request failed", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "error", err)
+		if status == http.StatusServiceUnavailable || errors.Is(err, context.Canceled) {
+			// Busy, a dependency briefly down, or a client that gave up:
+			// a burst of these must not flood the log at error level.
+			s.Logger.Warn("request not served", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "status", status, "error", err)
+		} else {
+			s.Logger.Error("request failed", "request_id", rid, "method", c.Request().Method, "route", c.Path(), "error", err)
+		}
 		body.RequestID = rid
 	}
 	if c.Request().Method == http.MethodHead {

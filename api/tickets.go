@@ -46,10 +46,7 @@ func (s *Server) listTickets(c echo.Context) error {
 
 // getTicket handles GET /api/v1/tickets/:id.
 func (s *Server) getTicket(c echo.Context) error {
-	t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
+	t := checkedTicket(c)
 	return c.JSON(http.StatusOK, s.ticketJSON(t))
 }
 
@@ -76,10 +73,7 @@ func (s *Server) closeTicket(c echo.Context) error {
 	}
 	data := map[string]any{"note": strings.TrimSpace(req.Note)}
 	if len(req.Unprocessed) > 0 {
-		t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
-		if err != nil {
-			return err
-		}
+		t := checkedTicket(c)
 		// The rows refer to the list version the ticket works from.
 		extra, err := s.UnprocessedData(c.Request().Context(), actor(c), t, req.Unprocessed)
 		if err != nil {
@@ -106,10 +100,7 @@ func (s *Server) waiveTicket(c echo.Context) error {
 func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[string]any) error {
 	ctx := c.Request().Context()
 	me := actor(c)
-	t, err := s.Store.Ticket(ctx, viewer(c), c.Param("id"))
-	if err != nil {
-		return err
-	}
+	t := checkedTicket(c)
 	switch {
 	case to == cmr.TicketClosed && (me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID):
 		return cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
@@ -126,7 +117,7 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	if _, err := casework.ResolveTicket(ctx, s.Store, s.Engine, me, t, to, data); err != nil {
 		return err
 	}
-	t, err = s.Store.Ticket(ctx, viewer(c), t.ID)
+	t, err := s.Store.Ticket(ctx, viewer(c), t.ID)
 	if err != nil {
 		return err
 	}

@@ -122,7 +122,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 // wrap turns storage errors into the domain's: not found stays not found,
-// unique violations become conflicts, lost connections unavailable.
+// unique violations become conflicts, a database that cannot be reached
+// unavailable (see unavailable.go). Every method returns its errors
+// through here, so that the API maps them to a status in one place.
 func wrap(op string, err error) error {
 	switch {
 	case err == nil:
@@ -133,20 +135,15 @@ func wrap(op string, err error) error {
 		// The SQLite dialector translates only its cgo driver's errors;
 		// modernc's unique violations arrive as text.
 		return &cmr.Error{Kind: cmr.KindConflict, Message: op + ": already exists", MessageNL: "bestaat al"}
-	case isUnavailable(err):
-		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the database is not reachable; try again shortly", MessageNL: "de database is even niet bereikbaar; probeer het zo opnieuw"})
+	case cmr.KindOf(err) != "":
+		// Classified further down (a helper inside a transaction).
+		return fmt.Errorf("%s: %w", op, err)
+	case unavailable(err):
+		// The driver's error stays in the chain for the log; the caller
+		// sees only the domain error's sentence.
+		return fmt.Errorf("%s: %w: %w", op, errUnavailable(), err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-func isUnavailable(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"connection refused", "broken pipe", "connection reset", "failed to connect", "the database system is", "conn closed", "unexpected EOF"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

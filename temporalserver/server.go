@@ -77,8 +77,15 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("temporal data dir: %w", err)
 		}
 		sqlCfg.ConnectAttributes["mode"] = "rwc"
-		sqlCfg.ConnectAttributes["_journal_mode"] = "wal"
-		sqlCfg.ConnectAttributes["_synchronous"] = "2"
+		// The plugin turns every attribute it does not know into a PRAGMA
+		// of that name, so these are spelled as SQLite spells them (an
+		// unknown pragma is silently ignored). WAL lets readers run beside
+		// the one writer; synchronous=NORMAL syncs at checkpoints, not at
+		// every commit: a crash of the process loses nothing, a power cut
+		// at most the last commits of a development server.
+		sqlCfg.ConnectAttributes["journal_mode"] = "wal"
+		sqlCfg.ConnectAttributes["synchronous"] = "normal"
+		sqlCfg.ConnectAttributes["busy_timeout"] = "10000"
 		sqlCfg.DatabaseName = filepath.Join(cfg.Dir, "temporal.db")
 		p, err := stablePort(filepath.Join(cfg.Dir, "temporal.port"))
 		if err != nil {

@@ -365,5 +365,5 @@ func (c *caseRun) save(ctx workflow.Context, cancelSubmission string, events ...
 		events[i].Key = fmt.Sprintf("%s#%d.%d", c.in.Header.ID, c.version, i+1)
 	}
 	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
-	return workflow.ExecuteActivity(activityOptions(ctx), a.SaveCase, in).Get(ctx, nil)
+	return saveProjection(ctx, a.SaveCase, in)
 }

@@ -78,16 +78,16 @@ func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, erro
 	if err != nil && multiOperationDisabled(err) {
 		// An older server without update-with-start: start, then ask.
 		if _, err := e.Client.ExecuteWorkflow(ctx, e.startOptions(in), CaseWorkflow, in); err != nil {
-			return UpdateResult{}, translate("open case "+in.Header.ID, err)
+			return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
 		}
 		return e.Update(ctx, in.Header.ID, UpdateOpened, nil)
 	}
 	if err != nil {
-		return UpdateResult{}, translate("open case "+in.Header.ID, err)
+		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
 	}
 	var res UpdateResult
 	if err := h.Get(ctx, &res); err != nil {
-		return UpdateResult{}, translate("open case "+in.Header.ID, err)
+		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
 	}
 	return res, nil
 }
@@ -106,13 +106,23 @@ func (e *Engine) Update(ctx context.Context, caseID, name string, arg any) (Upda
 	}
 	h, err := e.Client.UpdateWorkflow(ctx, opts)
 	if err != nil {
-		return UpdateResult{}, translate(name+" "+caseID, err)
+		return UpdateResult{}, translate(name+" "+caseID, withContext(ctx, err))
 	}
 	var res UpdateResult
 	if err := h.Get(ctx, &res); err != nil {
-		return UpdateResult{}, translate(name+" "+caseID, err)
+		return UpdateResult{}, translate(name+" "+caseID, withContext(ctx, err))
 	}
 	return res, nil
+}
+
+// withContext adds the context's own error to err when the context ended:
+// the SDK reports an update it stopped waiting for ("timeout or
+// cancellation waiting for update") without wrapping it.
+func withContext(ctx context.Context, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return errors.Join(err, ctx.Err())
+	}
+	return err
 }
 
 // translate maps Temporal's errors to the domain's kinds: a refused update
@@ -151,7 +161,7 @@ func translate(op string, err error) error {
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the workflow engine is not reachable; try again shortly", MessageNL: "het systeem dat de procedure bewaakt is even niet bereikbaar; probeer het zo opnieuw"})
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -190,7 +190,7 @@ func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", r.in.TicketID, r.seq, i+1)
 	}
-	if err := workflow.ExecuteActivity(activityOptions(ctx), a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events}).Get(ctx, nil); err != nil {
+	if err := saveProjection(ctx, a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events}); err != nil {
 		return err
 	}
 	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {

@@ -135,6 +135,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if err := startProfiling(ctx, stdout, logger); err != nil {
+		return err
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROLE\tORGANISATION\tUSER\tAPI TOKEN")
 	for _, d := range demoOrganisations {

@@ -53,7 +53,7 @@ var (
 	temporalLine = regexp.MustCompile(`\(Temporal (\S+)\)`)
 )
 
-func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
+func startDev(t testing.TB, dataDir string, env ...string) *devProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "dev", "--data", dataDir, "--addr", "127.0.0.1:0")
 	cmd.Env = append(append(os.Environ(), "CMR_E2E_AS_MAIN=1"), env...)
@@ -105,7 +105,7 @@ func startDev(t *testing.T, dataDir string, env ...string) *devProcess {
 }
 
 // stop interrupts the process as Ctrl-C would and waits for it to exit.
-func (p *devProcess) stop(t *testing.T) {
+func (p *devProcess) stop(t testing.TB) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)

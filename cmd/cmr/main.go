@@ -1,7 +1,8 @@
 // Command cmr is the CMR for IdP-migration cases: one binary that runs
 // everything in one process for development (`cmr dev`), or the API and
 // the worker against a real Temporal cluster and PostgreSQL (`cmr serve`,
-// `cmr worker`), plus the administration commands (`cmr migrate`,
+// `cmr worker`; `cmr temporal` runs a Temporal server for them where
+// there is no cluster), plus the administration commands (`cmr migrate`,
 // `cmr token`, `cmr org`, `cmr user`). This is the only place that reads
 // the environment and wires the packages together.
 package main
@@ -25,6 +26,7 @@ Usage:
   cmr dev     [--data DIR] [--addr HOST:PORT]    everything in one process, zero setup
   cmr serve   [--addr HOST:PORT]                 the API (needs DATABASE_URL, TEMPORAL_ADDRESS)
   cmr worker                                     the workflow worker (same settings)
+  cmr temporal [--data DIR] [--port PORT]        only the embedded Temporal server, for serve and worker without Docker
   cmr migrate [--sqlite FILE]                    apply the database migrations
   cmr token create --user EMAIL                  make an API token (shown once)
   cmr token revoke --user EMAIL                  revoke every token of a user
@@ -75,6 +77,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, rest, stdout, stderr)
 	case "worker":
 		return runWorker(ctx, rest, stdout, stderr)
+	case "temporal":
+		return runTemporal(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout)
 	case "token":

@@ -88,6 +88,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if ops.metricsToken == "" {
 		in.logger.Warn("CMR_METRICS_TOKEN is not set: /metrics answers anyone who reaches this address")
 	}
+	if err := startProfiling(ctx, stdout, in.logger); err != nil {
+		return err
+	}
 	router, err := newRouter(in.store, in.client, cal, keys, in.logger, false, signIn, ops)
 	if err != nil {
 		return err
@@ -143,6 +146,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}()
 		in.logger.Info("worker metrics", "url", url+"/metrics")
+	}
+	if err := startProfiling(ctx, stdout, in.logger); err != nil {
+		return err
 	}
 	keep, err := retention()
 	if err != nil {

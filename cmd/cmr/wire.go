@@ -178,7 +178,12 @@ type operations struct {
 // newRouter wires the API and the pages; devSignIn offers the demo users
 // at /login (cmr dev only).
 func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool, signIn signInSettings, ops operations) (*echo.Echo, error) {
-	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys}
+	inFlight, err := maxInFlight()
+	if err != nil {
+		return nil, err
+	}
+	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys,
+		MaxInFlight: inFlight}
 	e := api.NewRouter(srv)
 	e.Use(ops.metrics.Middleware())
 	e.GET("/metrics", echo.WrapHandler(ops.metrics.Handler()), metricsAuth(ops.metricsToken))
@@ -283,6 +288,24 @@ func retention() (time.Duration, error) {
 		days = n
 	}
 	return time.Duration(days) * 24 * time.Hour, nil
+}
+
+// maxInFlight is how many requests are served at once before the rest are
+// answered 503: CMR_MAX_INFLIGHT (default api.DefaultMaxInFlight; 0 turns
+// the cap off, for a proxy that limits in front).
+func maxInFlight() (int, error) {
+	v := strings.TrimSpace(os.Getenv("CMR_MAX_INFLIGHT"))
+	if v == "" {
+		return api.DefaultMaxInFlight, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("CMR_MAX_INFLIGHT: want a number of requests (0: no cap), got %q", v)
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	return n, nil
 }
 
 // purgeLists deletes, every interval, the lists and keys of cases closed

@@ -1,0 +1,139 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
+)
+
+// bareQueue is the task queue of the baseline workflow, apart from the
+// case workflows so that their tasks never wait for each other.
+const bareQueue = "bench-bare"
+
+// bareWorkflow is the baseline: a workflow whose update does nothing but
+// answer, so a round trip measures Temporal alone.
+func bareWorkflow(ctx workflow.Context) error {
+	n := 0
+	if err := workflow.SetUpdateHandler(ctx, "bump", func(ctx workflow.Context) (int, error) {
+		n++
+		return n, nil
+	}); err != nil {
+		return err
+	}
+	return workflow.Await(ctx, func() bool { return false })
+}
+
+// BenchmarkStepTransition is a distributor completing a step through the
+// real router: API call → validated Workflow Update → projection written
+// → response. Each iteration also sends one bare update to a workflow that
+// only answers, on the same server and worker process, so the ratio of the
+// two medians is measured under the same conditions. Run with
+// -benchtime 200x: every iteration opens a case (not timed) first.
+func BenchmarkStepTransition(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchStep(b, gormdbtest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchStep(b, gormdbtest.Postgres(b)) })
+}
+
+func benchStep(b *testing.B, store *gormdb.Store) {
+	en := newEnv(b, store)
+	w := worker.New(en.client, bareQueue, worker.Options{})
+	w.RegisterWorkflow(bareWorkflow)
+	if err := w.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	ctx := context.Background()
+	bareID := fmt.Sprintf("bench-bare-%d", time.Now().UnixNano())
+	if _, err := en.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: bareID, TaskQueue: bareQueue}, bareWorkflow); err != nil {
+		b.Fatal(err)
+	}
+	defer en.client.TerminateWorkflow(ctx, bareID, "", "benchmark done")
+	bare := func() time.Duration {
+		start := time.Now()
+		h, err := en.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: bareID, UpdateName: "bump", WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	srv := httptest.NewServer(en.e)
+	defer srv.Close()
+	call := func(org, path, body string, want int) (time.Duration, map[string]any) {
+		start := time.Now()
+		r := en.viaHTTP(srv.URL, org, "POST", path, body)
+		took := time.Since(start)
+		en.want(r, want, path)
+		return took, r.Body
+	}
+	bare() // warm up the workflow's cache and the connections
+	var apiTook, bareTook []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		_, c := call("dist", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, 201)
+		bareTook = append(bareTook, bare())
+		b.StartTimer()
+		took, _ := call("dist", "/api/v1/cases/"+c["id"].(string)+"/steps/plan.identity", `{"data":{"change":"realm"}}`, 200)
+		apiTook = append(apiTook, took)
+	}
+	b.StopTimer()
+	ap50, ap99 := percentile(apiTook, 50), percentile(apiTook, 99)
+	bp50, bp99 := percentile(bareTook, 50), percentile(bareTook, 99)
+	b.ReportMetric(ms(ap50), "p50-ms")
+	b.ReportMetric(ms(ap99), "p99-ms")
+	b.ReportMetric(ms(bp50), "bare-p50-ms")
+	b.ReportMetric(ms(bp99), "bare-p99-ms")
+	b.ReportMetric(float64(ap50)/float64(bp50), "p50-ratio")
+	b.Logf("%d step transitions: p50 %.1f ms, p99 %.1f ms; bare update p50 %.1f ms, p99 %.1f ms; p50 ratio %.2f×",
+		len(apiTook), ms(ap50), ms(ap99), ms(bp50), ms(bp99), float64(ap50)/float64(bp50))
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[min(max(i-1, 0), len(s)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// viaHTTP is do over a real connection to base, for benchmarks that
+// should count the HTTP round trip too.
+func (en *env) viaHTTP(base, org, method, path, body string) response {
+	en.t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		en.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+en.tokens[org])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		en.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{Status: res.StatusCode, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}

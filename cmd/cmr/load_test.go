@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cmr-idp/cmr/internal/loadgen"
+)
+
+var (
+	// loadTests opts in to TestMixedLoad: on the 2-core CI machine `cmr
+	// dev` does not yet meet its goal (README, performance), so it is a
+	// figure to take by hand, not a gate.
+	loadTests    = flag.Bool("load", false, "run TestMixedLoad (cmr dev under issue 7's load)")
+	loadDuration = flag.Duration("load-duration", 2*time.Minute, "TestMixedLoad: how long the mixed load runs (with -short: 20s)")
+	loadRate     = flag.Float64("load-rate", 100, "TestMixedLoad: requests per second (issue 7's goal is for 100)")
+)
+
+// TestMixedLoad runs `cmr dev` as a process and puts issue 7's load on it:
+// 100 requests per second, open model, of 80% reads and 20% writes (see
+// mix.request), for -load-duration. Goal: p99 below 250 ms, no 5xx, no
+// transport error or timeout. The embedded Temporal server and SQLite run
+// in the same process as the API, as in `cmr dev`.
+func TestMixedLoad(t *testing.T) {
+	if !*loadTests {
+		t.Skip("opt in with -load (see README, performance)")
+	}
+	d := *loadDuration
+	if testing.Short() {
+		d = 20 * time.Second
+	}
+	p := startDev(t, t.TempDir(), "CMR_NOTIFY_ANYTIME=1")
+	m := newMix(t, p, time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC))
+	m.warmUp(t, 10)
+	r := loadgen.Run(context.Background(), loadgen.Config{Rate: *loadRate, Duration: d, Timeout: 10 * time.Second}, m.request)
+	t.Logf("mixed load: %s", r)
+	m.log(t)
+	defer logStderr(t, p)
+	if r.P99 >= 250*time.Millisecond {
+		t.Errorf("p99 %s, goal < 250 ms", r.P99)
+	}
+	if n := r.Count(500, 599); n > 0 {
+		t.Errorf("%d answers 5xx", n)
+	}
+	if r.Errors+r.Timeouts+r.Dropped > 0 {
+		t.Errorf("%d transport errors, %d timeouts, %d dropped", r.Errors, r.Timeouts, r.Dropped)
+	}
+	if n := r.Count(400, 499); n > 0 {
+		t.Errorf("%d answers 4xx: the load itself sends only valid requests", n)
+	}
+	p.stop(t)
+}
+
+// TestOverload sends the same mix at 1,500 requests per second for 5 s,
+// far beyond what `cmr dev` handles: every request must still be answered
+// within a client's 10 s, with 2xx, or 429/503 to say "not now" — never a
+// timeout, a 500 or a reset connection. Afterwards the service answers as
+// before.
+func TestOverload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts cmr dev as a process")
+	}
+	p := startDev(t, t.TempDir(), "CMR_NOTIFY_ANYTIME=1")
+	m := newMix(t, p, time.Date(2028, 1, 3, 0, 0, 0, 0, time.UTC))
+	m.warmUp(t, 10)
+	r := loadgen.Run(context.Background(), loadgen.Config{Rate: 1500, Duration: 5 * time.Second, Timeout: 10 * time.Second, MaxInFlight: 20_000}, m.request)
+	t.Logf("overload: %s", r)
+	t.Logf("answered %d of %d: %d 2xx, %d refused (429/503), in %s", r.Count(0, 999), r.Scheduled, r.OK(), r.Status[429]+r.Status[503], r.Elapsed.Round(time.Millisecond))
+	m.log(t)
+	defer logStderr(t, p)
+	if r.Errors+r.Timeouts+r.Dropped > 0 {
+		t.Errorf("%d transport errors, %d timeouts, %d dropped: beyond capacity the service must refuse, not hang or reset", r.Errors, r.Timeouts, r.Dropped)
+	}
+	for status, n := range r.Status {
+		if (status < 200 || status > 299) && status != 429 && status != 503 {
+			t.Errorf("%d answers %d, want only 2xx, 429 or 503", n, status)
+		}
+	}
+	start := time.Now()
+	p.call(t, "distri-noord", "GET", "/cases", nil, 200)
+	t.Logf("first case list after the burst: %s", time.Since(start).Round(time.Millisecond))
+	p.stop(t)
+}
+
+// logStderr shows the end of what `cmr dev` logged (warnings and errors)
+// when the test failed.
+func logStderr(t *testing.T, p *devProcess) {
+	if !t.Failed() {
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+	t.Logf("cmr dev logged %d lines; the last:\n%s", len(lines), strings.Join(lines[max(0, len(lines)-20):], "\n"))
+}
+
+// mix is the load of TestMixedLoad: reads of the distributor's case list,
+// case details and a LiKa's queue, and writes that open cases and complete
+// their steps, each case advancing step by step as its owners would.
+type mix struct {
+	p        *devProcess
+	c        *http.Client
+	switchOn time.Time // the first new case's switch date; each next one a day later
+
+	mu     sync.Mutex
+	opened int
+	cases  []string
+	queued map[string]bool // "case/step" handed out for completion
+	todo   []stepTodo
+	kinds  map[string]map[int]int     // request kind → status → count
+	took   map[string][]time.Duration // request kind → time from sending to the whole answer
+	bad    []string                   // a few non-2xx answers, to say why
+}
+
+type stepTodo struct {
+	caseID, key, org string
+	body             map[string]any
+}
+
+func newMix(t *testing.T, p *devProcess, switchOn time.Time) *mix {
+	return &mix{p: p, c: loadgen.NewClient(), switchOn: switchOn, queued: map[string]bool{}, kinds: map[string]map[int]int{}, took: map[string][]time.Duration{}}
+}
+
+// warmUp opens n cases, so that the first detail reads have cases to read.
+func (m *mix) warmUp(t *testing.T, n int) {
+	t.Helper()
+	var took []time.Duration
+	for range n {
+		start := time.Now()
+		status, err := m.openCase(context.Background())
+		if err != nil || status != 201 {
+			t.Fatalf("warm-up: open case: %d %v %v", status, err, m.bad)
+		}
+		took = append(took, time.Since(start))
+	}
+	p50, _, _, mx := loadgen.Summarize(took)
+	t.Logf("warm-up: %d cases opened one at a time, median %s, max %s", n, p50.Round(time.Millisecond), mx.Round(time.Millisecond))
+}
+
+// request is the i-th request of the mix: 10% open a case, 10% complete
+// a step (or open a case when no step is waiting), 30% the distributor's
+// case list, 30% a case's details, 20% a LiKa's queue.
+func (m *mix) request(ctx context.Context, i int) (int, error) {
+	switch n := i % 20; {
+	case n < 2:
+		return m.openCase(ctx)
+	case n < 4:
+		return m.completeStep(ctx)
+	case n < 10:
+		return m.send(ctx, "case list", "distri-noord", "GET", "/cases", nil, nil)
+	case n < 16:
+		m.mu.Lock()
+		id := m.cases[i%len(m.cases)]
+		m.mu.Unlock()
+		org := "distri-noord"
+		if i%2 == 0 {
+			org = "lyceum-de-linde"
+		}
+		return m.send(ctx, "case detail", org, "GET", "/cases/"+id, nil, nil)
+	default:
+		return m.send(ctx, "LiKa queue", "uitgeverij-alfa", "GET", "/tickets", nil, nil)
+	}
+}
+
+func (m *mix) openCase(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	on := m.switchOn.AddDate(0, 0, m.opened)
+	m.opened++
+	m.mu.Unlock()
+	var c map[string]any
+	status, err := m.send(ctx, "open case", "distri-noord", "POST", "/cases", map[string]any{
+		"school": "01AB", "from": map[string]any{"quadrant": 1, "idp": "Magister"}, "to": map[string]any{"quadrant": 1, "idp": "itslearning"},
+		"likas": []string{"uitgeverij-alfa", "uitgeverij-beta"}, "switch_on": on.Format("2006-01-02"),
+	}, &c)
+	if status == 201 {
+		m.mu.Lock()
+		m.cases = append(m.cases, c["id"].(string))
+		m.mu.Unlock()
+		m.queueSteps(c)
+	}
+	return status, err
+}
+
+func (m *mix) completeStep(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	if len(m.todo) == 0 {
+		m.mu.Unlock()
+		return m.openCase(ctx)
+	}
+	s := m.todo[0]
+	m.todo = m.todo[1:]
+	m.mu.Unlock()
+	var c map[string]any
+	status, err := m.send(ctx, "complete step", s.org, "POST", "/cases/"+s.caseID+"/steps/"+s.key, s.body, &c)
+	if status == 200 {
+		m.queueSteps(c)
+	}
+	return status, err
+}
+
+// queueSteps hands out the case's open steps that a person completes with
+// data alone: not the tickets or the test, and not step 11, which needs an
+// uploaded list first.
+func (m *mix) queueSteps(c map[string]any) {
+	id, _ := c["id"].(string)
+	steps, _ := c["steps"].([]any)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range steps {
+		st := x.(map[string]any)
+		key, _ := st["key"].(string)
+		org := demoOwner[fmt.Sprint(st["owner"])]
+		if st["state"] != "open" || st["kind"] == "tickets" || st["kind"] == "test" || key == "11" || org == "" || m.queued[id+"/"+key] {
+			continue
+		}
+		m.queued[id+"/"+key] = true
+		records, _ := st["records"].([]any)
+		m.todo = append(m.todo, stepTodo{caseID: id, key: key, org: org, body: map[string]any{"data": sampleData(records)}})
+	}
+}
+
+// send makes one API call, reads the whole answer and decodes it into out
+// when it is a 2xx; it counts the status by kind and keeps a few refusals.
+func (m *mix) send(ctx context.Context, kind, org, method, path string, body, out any) (int, error) {
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, m.p.url+"/api/v1"+path, r)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+m.p.tokens[org])
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := m.c.Do(req)
+	if err != nil {
+		m.count(kind, 0, time.Since(start))
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		m.count(kind, 0, time.Since(start))
+		return 0, err
+	}
+	m.count(kind, resp.StatusCode, time.Since(start))
+	if resp.StatusCode/100 == 2 {
+		if out != nil {
+			_ = json.Unmarshal(raw, out)
+		}
+	} else {
+		m.mu.Lock()
+		if len(m.bad) < 10 {
+			m.bad = append(m.bad, fmt.Sprintf("%s %s as %s: %d %.200s", method, path, org, resp.StatusCode, raw))
+		}
+		m.mu.Unlock()
+	}
+	return resp.StatusCode, nil
+}
+
+func (m *mix) count(kind string, status int, took time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.kinds[kind] == nil {
+		m.kinds[kind] = map[int]int{}
+	}
+	m.kinds[kind][status]++
+	m.took[kind] = append(m.took[kind], took)
+}
+
+func (m *mix) log(t *testing.T) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, k := range []string{"case list", "case detail", "LiKa queue", "open case", "complete step"} {
+		var codes []string
+		for _, s := range slices.Sorted(maps.Keys(m.kinds[k])) {
+			codes = append(codes, fmt.Sprintf("%d×%d", m.kinds[k][s], s))
+		}
+		p50, _, p99, mx := loadgen.Summarize(m.took[k])
+		t.Logf("  %-13s p50 %6.1fms p99 %7.1fms max %7.1fms (from sending) %v", k, loadgen.Ms(p50), loadgen.Ms(p99), loadgen.Ms(mx), codes)
+	}
+	t.Logf("  %d cases opened, %d steps waiting", len(m.cases), len(m.todo))
+	for _, b := range m.bad {
+		t.Logf("  refused: %s", b)
+	}
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
+)
+
+var (
+	seasonCases   = flag.Int("season-cases", 1000, "BenchmarkSeason: cases to open and drive to completed")
+	seasonLiKas   = flag.Int("season-likas", 10, "BenchmarkSeason: LiKa tickets per case")
+	seasonClients = flag.Int("season-clients", 32, "BenchmarkSeason: concurrent API clients")
+	seasonProfile = flag.String("season-cpuprofile", "", "BenchmarkSeason: write a CPU profile of the cmr dev process (first 30 s of the run) to this file")
+)
+
+// BenchmarkSeason is the summer rush: -season-cases VO cases with
+// -season-likas LiKa tickets each, opened and driven to completed over the
+// API of `cmr dev` (a separate process, its embedded Temporal server and
+// SQLite) by -season-clients concurrent clients, each case moved step by
+// step by its parties as people would: distributor and Kennisnet steps,
+// the school's list upload, every LiKa closing its ticket, the school's
+// final test. One run regardless of b.N (-benchtime 1x).
+func BenchmarkSeason(b *testing.B) {
+	dataDir := b.TempDir()
+	cast := seedSeason(b, dataDir, *seasonLiKas, *seasonCases)
+	var env []string
+	pprofAddr := ""
+	if *seasonProfile != "" {
+		pprofAddr = freeAddr(b)
+		env = append(env, "CMR_PPROF_ADDR="+pprofAddr)
+	}
+	p := startDev(b, dataDir, env...)
+	for id, tok := range cast.tokens {
+		p.tokens[id] = tok
+	}
+	d := &seasonDriver{base: p.url + "/api/v1", tokens: p.tokens, http: &http.Client{Timeout: 2 * time.Minute}}
+	if pprofAddr != "" {
+		go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", *seasonProfile)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	sem := make(chan struct{}, *seasonClients)
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	var firstErr sync.Once
+	for i := 0; i < *seasonCases; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := d.driveCase(cast.schools[i], cast.likas); err != nil {
+				failed.Add(1)
+				firstErr.Do(func() { b.Errorf("case %d: %v", i, err) })
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	b.StopTimer()
+	n := *seasonCases - int(failed.Load())
+	b.ReportMetric(took.Seconds(), "s-total")
+	b.ReportMetric(float64(d.calls.Load())/took.Seconds(), "calls/s")
+	b.ReportMetric(float64(n)/took.Seconds(), "cases/s")
+	b.Logf("%d cases × %d LiKas completed in %s by %d clients: %d API calls (%.0f/s), %d retried on 503, %d conflicts after them; %d failed",
+		n, *seasonLiKas, took.Round(time.Millisecond), *seasonClients, d.calls.Load(), float64(d.calls.Load())/took.Seconds(), d.retries.Load(), d.conflicts.Load(), failed.Load())
+	d.unavailable.Range(func(k, _ any) bool { b.Logf("503: %s", k); return true })
+	p.stop(b)
+}
+
+// seasonCast is who takes part: a school per case (one school rarely
+// migrates twice at once) and the LiKas every case has a ticket for.
+type seasonCast struct {
+	schools []string          // organisation IDs, one per case
+	likas   []string          // organisation IDs
+	tokens  map[string]string // organisation ID → API token
+}
+
+// seedSeason adds the schools and LiKas, with a user and token each, to
+// the dev database before `cmr dev` starts (it seeds only its demo cast).
+func seedSeason(b testing.TB, dataDir string, likas, schools int) seasonCast {
+	ctx := context.Background()
+	store, err := gormdb.OpenSQLite(filepath.Join(dataDir, "cmr.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cast := seasonCast{tokens: map[string]string{}}
+	add := func(o cmr.Organisation) {
+		if err := store.UpsertOrganisation(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+		u, err := store.UpsertUser(ctx, cmr.User{OrganisationID: o.ID, Email: o.ID + "@season.example", Name: o.Name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if cast.tokens[o.ID], err = store.CreateToken(ctx, u.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := 1; i <= likas; i++ {
+		id := fmt.Sprintf("lika-%02d", i)
+		add(cmr.Organisation{ID: id, Name: fmt.Sprintf("Licentiekantoor %02d", i), Role: cmr.RolePublisher})
+		cast.likas = append(cast.likas, id)
+	}
+	for i := 1; i <= schools; i++ {
+		id := fmt.Sprintf("school-%04d", i)
+		add(cmr.Organisation{ID: id, Name: fmt.Sprintf("School %04d", i), Role: cmr.RoleSchool, BRIN: fmt.Sprintf("%04dS", i), Sector: cmr.SectorVO})
+		cast.schools = append(cast.schools, id)
+	}
+	return cast
+}
+
+// seasonDriver drives cases over HTTP as their parties would, retrying a
+// call the service answered 503 (busy or briefly unavailable).
+type seasonDriver struct {
+	base    string
+	tokens  map[string]string
+	http    *http.Client
+	calls   atomic.Int64
+	retries atomic.Int64
+	// conflicts counts 409s: a step or ticket already done or being done
+	// by an attempt that was answered 503.
+	conflicts atomic.Int64
+	// unavailable holds the distinct reasons the service gave with 503.
+	unavailable sync.Map
+}
+
+func (d *seasonDriver) call(org, method, path, contentType string, body []byte, want int) (map[string]any, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequest(method, d.base+path, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+d.tokens[org])
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		d.calls.Add(1)
+		res, err := d.http.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == http.StatusServiceUnavailable && attempt < 20 {
+			d.retries.Add(1)
+			var e struct{ Error string }
+			_ = json.Unmarshal(raw, &e)
+			d.unavailable.Store(method+" "+strings.Split(path, "/")[1]+": "+e.Error, true)
+			time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
+			continue
+		}
+		if res.StatusCode == http.StatusConflict && method == "POST" && path != "/cases" {
+			// An earlier attempt whose answer came too late (503) went
+			// through after all, or is still under way: the caller looks
+			// at the case again.
+			d.conflicts.Add(1)
+			return nil, nil
+		}
+		if res.StatusCode != want {
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+		}
+		var out map[string]any
+		_ = json.Unmarshal(raw, &out)
+		return out, nil
+	}
+}
+
+func (d *seasonDriver) json(org, method, path string, body any, want int) (map[string]any, error) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	return d.call(org, method, path, "application/json", raw, want)
+}
+
+const seasonList = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)\n" +
+	"Jan;;Berg;1234 AB;1;jberg@magis.01AB;jan.berg@lyceum.example\nSara;van;Dijk;1234 AB;2;sdijk@magis.01AB;sara.vandijk@lyceum.example\n"
+
+// driveCase opens a VO case of school for likas and moves it to
+// completed.
+func (d *seasonDriver) driveCase(school string, likas []string) error {
+	c, err := d.json("distri-noord", "POST", "/cases", map[string]any{
+		"school": school, "from": map[string]any{"quadrant": 1, "idp": "Magister"}, "to": map[string]any{"quadrant": 1, "idp": "itslearning"},
+		"likas": likas, "switch_on": "2027-07-15",
+	}, 201)
+	if err != nil && strings.Contains(err.Error(), " 409 ") {
+		// An attempt answered 503 opened it after all: find it.
+		list, lerr := d.json("distri-noord", "GET", "/cases?school="+school, nil, 200)
+		if lerr != nil || len(list["cases"].([]any)) != 1 {
+			return err
+		}
+		c, err = list["cases"].([]any)[0].(map[string]any), nil
+	}
+	if err != nil {
+		return err
+	}
+	id := c["id"].(string)
+	for range 300 {
+		if c["status"] == "completed" {
+			return nil
+		}
+		if err := d.next(id, school, c); err != nil {
+			return err
+		}
+		if c, err = d.json("distri-noord", "GET", "/cases/"+id, nil, 200); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("case %s not completed after 300 moves: %v, steps %s", id, c["status"], stepStates(c))
+}
+
+// next does what the case waits for: every open ticket closed by its
+// LiKa, or the first open step.
+func (d *seasonDriver) next(id, school string, c map[string]any) error {
+	var open []map[string]any
+	for _, x := range c["tickets"].([]any) {
+		if tk := x.(map[string]any); tk["state"] == "open" {
+			open = append(open, tk)
+		}
+	}
+	// One client per case: its LiKas close one after another, so that
+	// -season-clients is the number of requests in flight.
+	for _, tk := range open {
+		if _, err := d.json(tk["lika_id"].(string), "POST", "/tickets/"+tk["id"].(string)+"/close", map[string]any{"note": "verwerkt"}, 200); err != nil {
+			return err
+		}
+	}
+	if len(open) > 0 {
+		return nil
+	}
+	for _, x := range c["steps"].([]any) {
+		st := x.(map[string]any)
+		if st["state"] != "open" || st["kind"] == "tickets" {
+			continue
+		}
+		body := map[string]any{"data": sampleData(st["records"].([]any))}
+		if st["kind"] == "test" {
+			body = map[string]any{"passed": true}
+		}
+		owner := demoOwner[st["owner"].(string)]
+		if st["owner"] == "school" {
+			owner = school
+		}
+		if st["key"] == "11" {
+			if _, err := d.call(owner, "POST", "/cases/"+id+"/lists", "text/csv", []byte(seasonList), 201); err != nil {
+				return err
+			}
+		}
+		_, err := d.json(owner, "POST", fmt.Sprintf("/cases/%s/steps/%s", id, st["key"]), body, 200)
+		return err
+	}
+	// A transition whose answer came too late (503) may still be under
+	// way, e.g. tickets being created: look again shortly.
+	time.Sleep(200 * time.Millisecond)
+	return nil
+}
+
+func stepStates(c map[string]any) string {
+	var s []string
+	for _, x := range c["steps"].([]any) {
+		st := x.(map[string]any)
+		s = append(s, fmt.Sprintf("%v=%v", st["key"], st["state"]))
+	}
+	return strings.Join(s, " ")
+}
+
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// saveProfile fetches a profile from a running process into file.
+func saveProfile(t testing.TB, url, file string) {
+	res, err := http.Get(url)
+	if err != nil {
+		t.Errorf("profile: %v", err)
+		return
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Errorf("profile: %v", err)
+	}
+}
