@@ -28,6 +28,7 @@ type NoticeStore interface {
 	Recipients(ctx context.Context, orgID string) ([]cmr.Recipient, error)
 	Webhook(ctx context.Context, orgID string) (url, secret string, err error)
 	BeginDelivery(ctx context.Context, d cmr.Delivery) (cmr.Delivery, error)
+	DropStalePlan(ctx context.Context, eventKey, channel string, keep []string) error
 	FinishDelivery(ctx context.Context, id, state string, status int, errText string) error
 }
 
@@ -143,6 +144,13 @@ func (a *Activities) PlanNotices(ctx context.Context, in PlanNoticesInput) (Plan
 			Kind: d.Kind, Channel: d.Channel, OrganisationID: d.OrganisationID, UserID: d.UserID}); err != nil {
 			return PlanNoticesResult{}, classify(op, err)
 		}
+	}
+	keep := make([]string, 0, len(out.Deliveries))
+	for _, d := range out.Deliveries {
+		keep = append(keep, d.ID)
+	}
+	if err := a.Notices.DropStalePlan(ctx, in.EventKey, in.Channel, keep); err != nil {
+		return PlanNoticesResult{}, classify(op, err)
 	}
 	return out, nil
 }

@@ -133,6 +133,26 @@ func TestNoticesEndToEndInTheStore(t *testing.T) {
 		if strings.Join(got, " ") != "email:school email:dist email:lika1 webhook:school" {
 			t.Fatalf("planned %v", got)
 		}
+		// Planning retried after the world moved on (here: Carla muted
+		// completions): her never-attempted delivery is dropped, not left
+		// pending for ever; planned again, it is back.
+		carla := people["support@dist.example"].ID
+		if err := s.SetNoticePreferences(ctx, carla, cmr.NoticePreferences{Email: true, Muted: []cmr.NoticeKind{cmr.NoticeCaseCompleted}}); err != nil {
+			t.Fatal(err)
+		}
+		planAll()
+		if log, _ := s.Deliveries(ctx, "dist", cmr.ChannelEmail, 10); len(log) != 0 {
+			t.Fatalf("a delivery no longer planned is kept: %+v", log)
+		}
+		if err := s.SetNoticePreferences(ctx, carla, cmr.NoticePreferences{Email: true}); err != nil {
+			t.Fatal(err)
+		}
+		if again := planAll(); len(again.Deliveries) != len(plan1.Deliveries) {
+			t.Fatalf("planned again: %v", again)
+		}
+		if log, _ := s.Deliveries(ctx, "dist", cmr.ChannelEmail, 10); len(log) != 1 || log[0].State != cmr.DeliveryPending {
+			t.Fatalf("delivery planned again: %+v", log)
+		}
 		for _, d := range plan1.Deliveries {
 			_, err := a.Deliver(ctx, activities.DeliverInput{Delivery: d})
 			if d.Channel == cmr.ChannelWebhook {

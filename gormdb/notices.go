@@ -171,6 +171,18 @@ func (s *Store) BeginDelivery(ctx context.Context, d cmr.Delivery) (cmr.Delivery
 	return row.domain(), nil
 }
 
+// DropStalePlan deletes the deliveries of an event and channel that were
+// planned but never attempted and are not in keep: when planning is
+// retried (a worker died) after the case moved on, a notice planned the
+// first time may no longer be due, and its row must not wait forever.
+func (s *Store) DropStalePlan(ctx context.Context, eventKey, channel string, keep []string) error {
+	q := s.db.WithContext(ctx).Where("event_key = ? AND channel = ? AND state = ? AND attempts = 0", eventKey, channel, cmr.DeliveryPending)
+	if len(keep) > 0 {
+		q = q.Where("id NOT IN ?", keep)
+	}
+	return wrap("drop stale plan", q.Delete(&deliveryRow{}).Error)
+}
+
 // FinishDelivery records one attempt's outcome.
 func (s *Store) FinishDelivery(ctx context.Context, id, state string, status int, errText string) error {
 	now := time.Now().UTC()

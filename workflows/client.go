@@ -161,7 +161,11 @@ func translate(op string, err error) error {
 	}
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	// WorkflowNotReady: the update was dropped with a failed workflow task
+	// (a worker that died mid-task, say); it was not applied, and the same
+	// request a moment later is.
+	var notReady *serviceerror.WorkflowNotReady
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &notReady) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the workflow engine is not reachable; try again shortly", MessageNL: "het systeem dat de procedure bewaakt is even niet bereikbaar; probeer het zo opnieuw"})
 	}
 	return fmt.Errorf("%s: %w", op, err)

@@ -217,7 +217,9 @@ func TestFaultsLoseNothing(t *testing.T) {
 // serve` against it.
 func startFaultProcesses(t *testing.T, env []string, logs string) (temporal, worker, serve *chaosProc) {
 	t.Helper()
-	temporal = &chaosProc{name: "temporal", args: []string{"temporal", "--data", filepath.Join(t.TempDir(), "temporal")},
+	// Temporal's data sits with the logs, so a failed run's histories
+	// can be read afterwards (`cmr temporal --data DIR`).
+	temporal = &chaosProc{name: "temporal", args: []string{"temporal", "--data", filepath.Join(logs, "temporal")},
 		env: env, ready: regexp.MustCompile(`Temporal ready at (\S+)`), logDir: logs}
 	t.Cleanup(temporal.cleanup)
 	if err := temporal.start(); err != nil {
@@ -1039,7 +1041,33 @@ func describeStuck(tc client.Client, id string) string {
 	if wt := d.GetPendingWorkflowTask(); wt != nil {
 		out += fmt.Sprintf("; workflow task %s attempt %d", wt.GetState(), wt.GetAttempt())
 	}
-	return out
+	// The end of its history says where it stopped.
+	var tail []string
+	it := tc.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			break
+		}
+		line := fmt.Sprintf("%d %s", ev.GetEventId(), strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"))
+		if a := ev.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			line += fmt.Sprintf(" (%s: %.200s)", a.GetCause(), a.GetFailure().GetMessage())
+		}
+		if a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
+			line += " (" + a.GetAcceptedRequest().GetInput().GetName() + " " + a.GetProtocolInstanceId() + ")"
+		}
+		if a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes(); a != nil {
+			line += " (" + a.GetMeta().GetUpdateId() + ")"
+		}
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			line += " (" + a.GetSignalName() + ")"
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			line += " (" + a.GetActivityType().GetName() + ")"
+		}
+		tail = append(tail, line)
+	}
+	return out + "; history ends: " + strings.Join(tail[max(0, len(tail)-25):], ", ")
 }
 
 func firstN(s []string, n int) []string {
