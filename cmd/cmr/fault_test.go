@@ -63,9 +63,11 @@ type faultPlan struct {
 // be completed, every ticket closed, no audit event and no notification
 // duplicated or missing, and no workflow task failed on non-determinism.
 //
-// Short by default (CI); -fault-long runs the full variant:
+// Opt-in: -fault runs the short variant (10 cases, 5 worker kills), and
+// -fault-long the full one:
 //
-//	go test ./cmd/cmr -run TestFaultsLoseNothing -v -fault-long -timeout 60m
+//	go test ./cmd/cmr -run TestFaultsLoseNothing -v -args -fault
+//	go test ./cmd/cmr -run TestFaultsLoseNothing -v -timeout 60m -args -fault-long
 func TestFaultsLoseNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes and kills them")
@@ -467,7 +469,16 @@ type faultClient struct {
 type faultCase struct {
 	i  int
 	id string
+	// refused is the request the API has refused with a conflict since
+	// refusedSince, and why: a refusal that lasts means that the case as
+	// written and its workflow disagree, and the case is stuck.
+	refused, refusedWhy string
+	refusedSince        time.Time
 }
+
+// stuckAfter is how long a refusal may last: longer than any retry of a
+// write cut off by a fault (an activity's 30 s), with room to spare.
+const stuckAfter = 2 * time.Minute
 
 // faultStats counts what the clients met.
 type faultStats struct {
@@ -685,7 +696,7 @@ func (fc *faultClient) driveAll(ctx context.Context, cases []*faultCase, progres
 				_, err = fc.open(ctx, c)
 				progress.Add(1)
 			} else {
-				done, err = fc.advance(ctx, c.id, progress)
+				done, err = fc.advance(ctx, c, progress)
 			}
 			switch {
 			case err != nil:
@@ -709,7 +720,8 @@ func (fc *faultClient) driveAll(ctx context.Context, cases []*faultCase, progres
 // advance reads the case and does its next action: close an open ticket,
 // or complete the first open step. It reports whether the case is
 // completed.
-func (fc *faultClient) advance(ctx context.Context, id string, progress *atomic.Int64) (bool, error) {
+func (fc *faultClient) advance(ctx context.Context, fcase *faultCase, progress *atomic.Int64) (bool, error) {
+	id := fcase.id
 	c, err := fc.get(ctx, "dist", "/cases/"+id)
 	if err != nil {
 		return false, err
@@ -764,10 +776,19 @@ func (fc *faultClient) advance(ctx context.Context, id string, progress *atomic.
 	case status == http.StatusConflict:
 		// Done by the engine but not written yet, say: read again.
 		fc.stats.count(func(s *faultStats) { s.conflicts++ })
+		if fcase.refused != path {
+			fcase.refused, fcase.refusedSince = path, time.Now()
+		}
+		fcase.refusedWhy, _ = res["error"].(string)
+		if time.Since(fcase.refusedSince) > stuckAfter {
+			return false, fmt.Errorf("stuck: POST %s as %s refused for %s (%s), while the case as written offers it: the projection and the workflow disagree",
+				path, org, stuckAfter, fcase.refusedWhy)
+		}
 		return false, pause(ctx, 200*time.Millisecond)
 	default:
 		return false, fmt.Errorf("POST %s as %s: %d %v", path, org, status, res["error"])
 	}
+	fcase.refused = ""
 	return false, nil
 }
 
@@ -959,7 +980,13 @@ func checkFaultWorkflows(ctx context.Context, t *testing.T, tc client.Client, db
 				t.Logf("list running workflows: %v", err)
 			}
 			for _, w := range resp.GetExecutions() {
-				t.Logf("still running: %s", describeStuck(tc, w.GetExecution().GetWorkflowId()))
+				id := w.GetExecution().GetWorkflowId()
+				var written string
+				if caseID, ok := strings.CutPrefix(id, "case/"); ok {
+					_ = db.QueryRow(`SELECT status FROM cases WHERE id = $1`, caseID).Scan(&written)
+					written = " (the case as written: " + written + ")"
+				}
+				t.Logf("still running%s: %s", written, describeStuck(tc, id))
 			}
 			return
 		}
