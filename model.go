@@ -24,6 +24,17 @@ type CaseHeader struct {
 	SLADays       int            `json:"sla_days"`
 }
 
+// Opening reserves a case ID for a distributor's request to open a case,
+// before the case workflow starts. A request sent again with the same
+// idempotency key (the client lost the first answer) finds its opening,
+// and so the case its first attempt opened, instead of opening another.
+type Opening struct {
+	CaseID         string
+	OrganisationID string
+	Key            string // the client's Idempotency-Key; empty when it sent none
+	RequestHash    string // what was asked, so a reused key with another request is refused
+}
+
 // Case is the read model of a case: what people search and read.
 type Case struct {
 	CaseHeader

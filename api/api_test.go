@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -128,7 +129,7 @@ func newEnvLogging(t testing.TB, store *gormdb.Store, logger *slog.Logger) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c}, Calendar: cmr.DefaultCalendarConfig(), Lists: store, Keyring: keys, Logger: logger})
+	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c, Projection: store}, Calendar: cmr.DefaultCalendarConfig(), Lists: store, Keyring: keys, Logger: logger})
 	return en
 }
 
@@ -146,6 +147,12 @@ type response struct {
 
 func (en *env) do(org, method, path string, body any) response {
 	en.t.Helper()
+	return en.doHeader(org, method, path, body, nil)
+}
+
+// doHeader is do with extra request headers.
+func (en *env) doHeader(org, method, path string, body any, header http.Header) response {
+	en.t.Helper()
 	var r *bytes.Reader
 	switch b := body.(type) {
 	case nil:
@@ -160,6 +167,9 @@ func (en *env) do(org, method, path string, body any) response {
 	req.Header.Set("Content-Type", "application/json")
 	if org != "" {
 		req.Header.Set("Authorization", "Bearer "+en.tokens[org])
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	rec := httptest.NewRecorder()
 	en.e.ServeHTTP(rec, req)
@@ -471,6 +481,64 @@ func TestOpenCaseRefusals(t *testing.T) {
 	en.want(en.do("dist", "POST", "/api/v1/cases", "{not json"), 400, "bad json")
 	en.want(en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"VO","from":{"quadrant":1,"idp":"SOM"},"to":{"quadrant":1,"idp":"SOM"}} trailing`), 400, "trailing data")
 	en.want(en.do("dist", "POST", "/api/v1/cases", strings.Repeat(" ", 2<<20)), 413, "too large")
+}
+
+// TestOpenCaseSentAgain: a client that lost the answer to POST /cases
+// sends it again with the same Idempotency-Key and gets the case its first
+// attempt opened, never a second case for the school.
+func TestOpenCaseSentAgain(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	body := `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-21"}`
+	key := func(k string) http.Header { return http.Header{"Idempotency-Key": {k}} }
+
+	first := en.want(en.doHeader("dist", "POST", "/api/v1/cases", body, key("open-1")), 201, "open")
+	again := en.want(en.doHeader("dist", "POST", "/api/v1/cases", body, key("open-1")), 201, "the same request again")
+	if first.Body["id"] != "01AB-20270721" || again.Body["id"] != first.Body["id"] {
+		t.Fatalf("sent again: %v, first %v", again.Body["id"], first.Body["id"])
+	}
+	// Sent three times at once: one case.
+	ids := make([]string, 3)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			if r := en.doHeader("dist", "POST", "/api/v1/cases", body, key("open-2")); r.Status == 201 {
+				ids[i] = r.Body["id"].(string)
+			}
+		})
+	}
+	wg.Wait()
+	if ids[0] != "01AB-20270721-2" || ids[1] != ids[0] || ids[2] != ids[0] {
+		t.Errorf("one key sent three times at once: %v", ids)
+	}
+	// Without a key, a second request is a second case.
+	if r := en.want(en.do("dist", "POST", "/api/v1/cases", body), 201, "open without a key"); r.Body["id"] != "01AB-20270721-3" {
+		t.Errorf("without a key: %v", r.Body["id"])
+	}
+	list := en.want(en.do("dist", "GET", "/api/v1/cases?school=01AB", nil), 200, "list")
+	if n := strings.Count(list.Raw, `"id":"01AB-20270721`); n != 3 {
+		t.Errorf("%d cases for the school and day, want 3: %s", n, list.Raw)
+	}
+
+	// The key belongs to its request: another request with it is refused,
+	// as is a key that cannot be one.
+	other := strings.Replace(body, "2027-07-21", "2027-07-22", 1)
+	if r := en.want(en.doHeader("dist", "POST", "/api/v1/cases", other, key("open-1")), 409, "the key with another request"); r.Body["field"] != "Idempotency-Key" || !strings.Contains(r.Raw, "01AB-20270721") {
+		t.Errorf("reused key: %s", r.Raw)
+	}
+	for name, k := range map[string]string{"too long": strings.Repeat("k", 201), "a space": "open 3", "non-ASCII": "sleutel-é"} {
+		if r := en.want(en.doHeader("dist", "POST", "/api/v1/cases", other, key(k)), 400, "key with "+name); r.Body["field"] != "Idempotency-Key" {
+			t.Errorf("key with %s: %s", name, r.Raw)
+		}
+	}
+	// Another distributor's keys are its own: the same key opens its case.
+	if r := en.want(en.doHeader("dist-other", "POST", "/api/v1/cases", body, key("open-1")), 201, "another distributor's key"); r.Body["id"] != "01AB-20270721-4" {
+		t.Errorf("another distributor with the same key: %v", r.Body["id"])
+	}
+	// A case that has ended answers as it stands.
+	en.want(en.doHeader("dist", "POST", "/api/v1/cases/"+first.Body["id"].(string)+"/cancel", `{"reason":"dubbel"}`, nil), 200, "cancel")
+	if r := en.want(en.doHeader("dist", "POST", "/api/v1/cases", body, key("open-1")), 201, "sent again after the case was cancelled"); r.Body["id"] != first.Body["id"] || r.Body["status"] != "cancelled" {
+		t.Errorf("sent again after cancelling: %v %v", r.Body["id"], r.Body["status"])
+	}
 }
 
 func TestMBOCaseAndCancel(t *testing.T) {

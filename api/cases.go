@@ -52,7 +52,9 @@ func (r openCaseRequest) options() cmr.CaseOptions {
 }
 
 // openCase handles POST /api/v1/cases: a distributor opens a case for a
-// school (see casework.OpenCase).
+// school (see casework.OpenCase). With an Idempotency-Key header the
+// request may be sent again after a lost answer: it answers with the case
+// the first attempt opened.
 func (s *Server) openCase(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := actor(c)
@@ -83,7 +85,8 @@ func (s *Server) openCase(c echo.Context) error {
 		return err
 	}
 	id, err := casework.OpenCase(ctx, s.Store, s.Engine, me,
-		casework.OpenRequest{School: req.School, Scenario: sc, Timing: timing, LiKas: req.LiKas, Options: req.options()},
+		casework.OpenRequest{School: req.School, Scenario: sc, Timing: timing, LiKas: req.LiKas, Options: req.options(),
+			IdempotencyKey: c.Request().Header.Get("Idempotency-Key")},
 		casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()})
 	if err != nil {
 		return err
@@ -91,9 +94,21 @@ func (s *Server) openCase(c echo.Context) error {
 	return s.respondCase(c, http.StatusCreated, id)
 }
 
-// listCases handles GET /api/v1/cases?status=&school=&at_risk=.
+// DefaultCasePage is how many cases a page of the case list holds unless
+// the caller asks for another number (limit, at most gormdb.MaxCasePage).
+const DefaultCasePage = 50
+
+// listCases handles GET /api/v1/cases?status=&school=&at_risk=&limit=&after=:
+// a page of the caller's cases, newest first, with the cursor of the next.
 func (s *Server) listCases(c echo.Context) error {
-	f := gormdb.CaseFilter{Status: c.QueryParam("status"), Now: s.Now(), Limit: 500}
+	f := gormdb.CaseFilter{Status: c.QueryParam("status"), Now: s.Now(), Limit: DefaultCasePage, After: c.QueryParam("after"), Summary: true}
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > gormdb.MaxCasePage {
+			return cmr.FieldErrorf("limit", "must be a number from 1 to %d", gormdb.MaxCasePage).NL("moet een getal van 1 tot en met %d zijn", gormdb.MaxCasePage)
+		}
+		f.Limit = n
+	}
 	switch f.Status {
 	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
 	default:
@@ -113,25 +128,27 @@ func (s *Server) listCases(c echo.Context) error {
 		}
 		f.AtRisk = &b
 	}
-	cases, err := s.Store.Cases(c.Request().Context(), viewer(c), f)
+	cases, next, err := s.Store.CasePage(c.Request().Context(), viewer(c), f)
 	if err != nil {
 		return err
 	}
-	tickets, err := s.Store.Tickets(c.Request().Context(), viewer(c), gormdb.TicketFilter{State: string(cmr.TicketOpen)})
+	ids := make([]string, len(cases))
+	for i, cs := range cases {
+		ids[i] = cs.ID
+	}
+	risky, err := s.Store.CasesAtRisk(c.Request().Context(), viewer(c), ids, s.Now())
 	if err != nil {
 		return err
-	}
-	risky := map[string]bool{}
-	for _, t := range tickets {
-		if t.AtRisk(s.Now()) {
-			risky[t.CaseID] = true
-		}
 	}
 	out := make([]map[string]any, len(cases))
 	for i, cs := range cases {
 		out[i] = s.caseSummary(cs, risky[cs.ID])
 	}
-	return c.JSON(http.StatusOK, map[string]any{"cases": out})
+	page := map[string]any{"cases": out}
+	if next != "" {
+		page["next"] = next
+	}
+	return c.JSON(http.StatusOK, page)
 }
 
 // getCase handles GET /api/v1/cases/:id.

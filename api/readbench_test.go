@@ -10,12 +10,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
@@ -135,8 +137,8 @@ func benchReads(b *testing.B, store *gormdb.Store, db *sql.DB, warningsSQL, anal
 	c := loadgen.NewClient()
 
 	routes := []*readRoute{
-		{name: "case list", key: "list", path: "/api/v1/cases", bare: "/cases", org: "dist", rows: 500},
-		{name: "LiKa queue", key: "queue", path: "/api/v1/tickets?state=open", bare: "/queue", org: "lika-a", rows: open["lika-a"]},
+		{name: "case list", key: "list", path: "/api/v1/cases", bare: "/cases", org: "dist", rows: api.DefaultCasePage},
+		{name: "LiKa queue", key: "queue", path: "/api/v1/tickets?state=open", bare: "/queue", org: "lika-a", rows: min(open["lika-a"], api.DefaultTicketPage)},
 	}
 	for _, r := range routes {
 		// Both answer the same rows before anything is timed; one at a
@@ -244,14 +246,21 @@ func countRows(b *testing.B, c *http.Client, url, token string) int {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body map[string][]json.RawMessage
-	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&body) != nil || len(body) != 1 {
+	var body map[string]json.RawMessage
+	if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&body) != nil {
 		b.Fatalf("GET %s: %d", url, resp.StatusCode)
 	}
-	for _, rows := range body {
-		return len(rows)
+	lists := 0
+	var rows []json.RawMessage
+	for _, v := range body {
+		if json.Unmarshal(v, &rows) == nil {
+			lists++
+		}
 	}
-	return 0
+	if lists != 1 {
+		b.Fatalf("GET %s: %d lists in the answer", url, lists)
+	}
+	return len(rows)
 }
 
 // readCase is one seeded case: who, and where it stands.
@@ -406,11 +415,11 @@ func bareReads(db *sql.DB, warningsSQL string, tokens map[string]string) http.Ha
 		EXISTS (SELECT 1 FROM tickets t WHERE t.case_id = c.id AND t.state = 'open' AND t.warn_at <= $2)
 	FROM cases c
 	WHERE EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = c.id AND p.organisation_id = $1)
-	ORDER BY c.created_at DESC, c.id LIMIT 500`
+	ORDER BY c.created_at DESC, c.id LIMIT ` + strconv.Itoa(api.DefaultCasePage)
 	queueSQL := `SELECT t.id, t.case_id, t.lika_id, t.state, t.clock_started_at, t.warn_at, t.due_at, t.warned_at, t.breached_at, t.resolved_at, t.note
-	FROM tickets t JOIN cases c ON c.id = t.case_id
-	WHERE EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = c.id AND p.organisation_id = $1) AND t.lika_id = $1 AND t.state = 'open'
-	ORDER BY t.due_at IS NULL, t.due_at, t.id`
+	FROM tickets t
+	WHERE t.lika_id = $1 AND t.state = 'open'
+	ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT ` + strconv.Itoa(api.DefaultTicketPage)
 	fail := func(w http.ResponseWriter, err error) { http.Error(w, err.Error(), http.StatusInternalServerError) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cases", func(w http.ResponseWriter, r *http.Request) {

@@ -34,9 +34,13 @@ type Store interface {
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
-	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
+	ReserveOpening(ctx context.Context, o cmr.Opening) error
+	OpeningByKey(ctx context.Context, organisationID, key string) (cmr.Opening, error)
+	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
+	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
 	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
+	TicketPage(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, string, error)
 	Ticket(ctx context.Context, v gormdb.Viewer, id string) (cmr.Ticket, error)
 	Events(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.Event, error)
 }
@@ -44,6 +48,7 @@ type Store interface {
 // Engine drives the case workflows.
 type Engine interface {
 	OpenCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error)
+	OpenOrAwaitCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error)
 	Update(ctx context.Context, caseID, name string, arg any) (workflows.UpdateResult, error)
 }
 

@@ -15,9 +15,13 @@ import (
 	"github.com/cmr-idp/cmr/workflows"
 )
 
-// listTickets handles GET /api/v1/tickets?overdue=&state=&case=: a LiKa's
-// queue (its own tickets), or the tickets of the caller's cases; most
-// urgent first.
+// DefaultTicketPage is how many tickets a page of the ticket list holds
+// unless the caller asks for another number (limit).
+const DefaultTicketPage = 100
+
+// listTickets handles GET /api/v1/tickets?overdue=&state=&case=&limit=&after=:
+// a page of a LiKa's queue (its own tickets), or of the tickets of the
+// caller's cases; most urgent first, with the cursor of the next page.
 func (s *Server) listTickets(c echo.Context) error {
 	f := gormdb.TicketFilter{State: c.QueryParam("state"), CaseID: c.QueryParam("case"), Now: s.Now()}
 	switch cmr.TicketState(f.State) {
@@ -33,7 +37,15 @@ func (s *Server) listTickets(c echo.Context) error {
 		}
 		f.Overdue = b
 	}
-	tickets, err := s.Store.Tickets(c.Request().Context(), viewer(c), f)
+	f.Limit, f.After = DefaultTicketPage, c.QueryParam("after")
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > gormdb.MaxTicketPage {
+			return cmr.FieldErrorf("limit", "must be a number from 1 to %d", gormdb.MaxTicketPage).NL("moet een getal van 1 tot en met %d zijn", gormdb.MaxTicketPage)
+		}
+		f.Limit = n
+	}
+	tickets, next, err := s.Store.TicketPage(c.Request().Context(), viewer(c), f)
 	if err != nil {
 		return err
 	}
@@ -41,7 +53,11 @@ func (s *Server) listTickets(c echo.Context) error {
 	for i, t := range tickets {
 		out[i] = s.ticketJSON(t)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tickets": out})
+	page := map[string]any{"tickets": out}
+	if next != "" {
+		page["next"] = next
+	}
+	return c.JSON(http.StatusOK, page)
 }
 
 // getTicket handles GET /api/v1/tickets/:id.

@@ -2,7 +2,12 @@ package casework
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,11 +20,16 @@ import (
 type Directory interface {
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
+	ReserveOpening(ctx context.Context, o cmr.Opening) error
+	OpeningByKey(ctx context.Context, organisationID, key string) (cmr.Opening, error)
 }
 
 // Opener starts a case workflow.
 type Opener interface {
 	OpenCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error)
+	// OpenOrAwaitCase starts the case workflow unless it runs already
+	// (started by the same request sent again), and waits for its opening.
+	OpenOrAwaitCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error)
 }
 
 // OpenRequest is what a distributor fills in to open a case.
@@ -29,6 +39,33 @@ type OpenRequest struct {
 	Timing   cmr.Timing
 	LiKas    []string
 	Options  cmr.CaseOptions
+	// IdempotencyKey, when the client sends one, makes the request safe
+	// to send again: a second request with the same key answers with the
+	// case the first one opened.
+	IdempotencyKey string `json:"-"`
+}
+
+// MaxIdempotencyKey is the longest idempotency key accepted.
+const MaxIdempotencyKey = 200
+
+func (r OpenRequest) hash() string {
+	b, _ := json.Marshal(r) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func checkIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKey {
+		return cmr.FieldErrorf("Idempotency-Key", "is %d characters long; use at most %d (a UUID is fine)", len(key), MaxIdempotencyKey).
+			NL("is %d tekens lang; gebruik er ten hoogste %d (een UUID volstaat)", len(key), MaxIdempotencyKey)
+	}
+	for _, r := range key {
+		if r < 0x21 || r > 0x7e {
+			return cmr.FieldErrorf("Idempotency-Key", "may hold only visible ASCII characters, no spaces (a UUID is fine)").
+				NL("mag alleen zichtbare ASCII-tekens bevatten, geen spaties (een UUID volstaat)")
+		}
+	}
+	return nil
 }
 
 // Settings are the deployment's rules a new case takes along.
@@ -82,6 +119,9 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 	if me.Role != cmr.RoleDistributor {
 		return "", cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role).NL("alleen een distributeur opent zaken")
 	}
+	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
+		return "", err
+	}
 	school, err := FindSchool(ctx, dir, req.School)
 	if err != nil {
 		return "", err
@@ -132,21 +172,66 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 		parties.KennisnetIDs = append(parties.KennisnetIDs, o.ID)
 	}
 	plan := cmr.Procedure(cmr.PlanInput{Sector: sc.Sector, Funding: check.Funding, Options: opts, MidYear: check.MidYear, WasWordt: check.WasWordt})
+	in := workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me, SchoolBRIN: school.BRIN}
+	opening := cmr.Opening{OrganisationID: me.OrganisationID, Key: req.IdempotencyKey, RequestHash: req.hash()}
+	if id, found, err := resumeOpening(ctx, dir, eng, opening, in); found || err != nil {
+		return id, err
+	}
 	// Two cases for one school and date opened at once race for the same
-	// business key: the loser takes the next suffix.
+	// business key: the loser of the reservation takes the next suffix.
 	for attempt := 0; ; attempt++ {
-		if header.ID, err = newCaseID(ctx, dir, school, timing.SwitchOn); err != nil {
+		if opening.CaseID, err = newCaseID(ctx, dir, school, timing.SwitchOn); err != nil {
 			return "", err
 		}
-		_, err = eng.OpenCase(ctx, workflows.CaseInput{Header: header, Parties: parties, Plan: plan, OpenedBy: me, SchoolBRIN: school.BRIN})
+		err = dir.ReserveOpening(ctx, opening)
 		if err == nil {
-			return header.ID, nil
+			break
 		}
 		if cmr.KindOf(err) != cmr.KindConflict || attempt >= 5 {
 			return "", err
 		}
-		time.Sleep(time.Duration(50*(attempt+1)) * time.Millisecond)
+		// The same key sent twice at once: the other request won.
+		if id, found, err := resumeOpening(ctx, dir, eng, opening, in); found || err != nil {
+			return id, err
+		}
+		time.Sleep(time.Duration(20*(attempt+1)) * time.Millisecond)
 	}
+	in.Header.ID = opening.CaseID
+	open := eng.OpenCase
+	if opening.Key != "" {
+		// The same request sent again meanwhile may have started it.
+		open = eng.OpenOrAwaitCase
+	}
+	if _, err := open(ctx, in); err != nil {
+		return "", err
+	}
+	return in.Header.ID, nil
+}
+
+// resumeOpening answers a request sent again with an idempotency key
+// already used: with the case that key opened (starting its workflow if
+// the first attempt reserved the ID but never started it). The same key
+// with a different request is refused.
+func resumeOpening(ctx context.Context, dir Directory, eng Opener, o cmr.Opening, in workflows.CaseInput) (string, bool, error) {
+	if o.Key == "" {
+		return "", false, nil
+	}
+	prev, err := dir.OpeningByKey(ctx, o.OrganisationID, o.Key)
+	switch {
+	case errors.Is(err, cmr.ErrNotFound):
+		return "", false, nil
+	case err != nil:
+		return "", false, err
+	case prev.RequestHash != o.RequestHash:
+		return "", true, &cmr.Error{Kind: cmr.KindConflict, Field: "Idempotency-Key",
+			Message:   fmt.Sprintf("was used before for a different request (case %s); send a new key for a new case", prev.CaseID),
+			MessageNL: fmt.Sprintf("is al eerder gebruikt voor een ander verzoek (zaak %s); stuur een nieuwe sleutel voor een nieuwe zaak", prev.CaseID)}
+	}
+	in.Header.ID = prev.CaseID
+	if _, err := eng.OpenOrAwaitCase(ctx, in); err != nil {
+		return "", true, err
+	}
+	return prev.CaseID, true, nil
 }
 
 func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
@@ -188,8 +273,12 @@ func newCaseID(ctx context.Context, dir Directory, school cmr.Organisation, swit
 	if err != nil {
 		return "", err
 	}
-	if len(taken) == 0 {
+	if !slices.Contains(taken, base) {
 		return base, nil
 	}
-	return fmt.Sprintf("%s-%d", base, len(taken)+1), nil
+	for n := len(taken) + 1; ; n++ {
+		if id := fmt.Sprintf("%s-%d", base, n); !slices.Contains(taken, id) {
+			return id, nil
+		}
+	}
 }

@@ -179,10 +179,19 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 			row := caseRow{ID: st.CaseID, SchoolID: header.SchoolID, DistributorID: header.DistributorID, Sector: string(header.Sector),
 				Header: mustJSON(header), SwitchOn: header.SwitchOn.Format(cmr.DateLayout), DeadlineOn: header.Deadline.Format(cmr.DateLayout),
 				Status: string(st.Status), Version: 0, CreatedAt: t, UpdatedAt: t}
-			if err := tx.Create(&row).Error; err != nil {
-				return err
+			// The API and the workflow write the same opening snapshot at
+			// about the same time (caller-writes): the second insert waits
+			// for the first and then finds the row.
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+			if res.Error != nil {
+				return res.Error
 			}
 			existing = row
+			if res.RowsAffected == 0 {
+				if err := tx.Where("id = ?", st.CaseID).Take(&existing).Error; err != nil {
+					return err
+				}
+			}
 			if err := saveParties(tx, st); err != nil {
 				return err
 			}

@@ -14,11 +14,7 @@ import (
 func TestListsVersionsAndPurge(t *testing.T) {
 	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
 		ctx := context.Background()
-		seed(t, s)
-		h, st := testCase(t)
-		if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
-			t.Fatal(err)
-		}
+		h, st := savedCase(t, s)
 		calls := 0
 		create := func() ([]byte, error) { calls++; return []byte("wrapped-key"), nil }
 		k1, err := s.CaseKey(ctx, st.CaseID, create)

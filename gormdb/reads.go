@@ -2,7 +2,10 @@ package gormdb
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,6 +33,66 @@ type CaseFilter struct {
 	AtRisk   *bool
 	Now      time.Time
 	Limit    int
+	// After is the cursor CasePage returned: the page starts after it.
+	After string
+	// Sector keeps the cases of one sector (VO, MBO).
+	Sector string
+	// Query keeps the cases whose ID holds it, or whose school's name
+	// holds it or BRIN is it (case-insensitive).
+	Query string
+	// Summary fills only what a list shows (ID, school, distributor,
+	// sector, status, switch date, deadline, warnings, times) and leaves
+	// the rest of the header empty: decoding every case's whole header
+	// was a third of a list request's time.
+	Summary bool
+}
+
+// MaxCasePage is the most cases one page holds.
+const MaxCasePage = 500
+
+// caseCursor is where a page of the case list (newest first) ended: the
+// last case's creation time and ID. It travels as an opaque string.
+type caseCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+func (c caseCursor) String() string {
+	return encodeCursor(c.CreatedAt.UTC().Format(time.RFC3339Nano), c.ID)
+}
+
+func parseCaseCursor(s string) (caseCursor, error) {
+	at, id, err := decodeCursor(s)
+	if err != nil {
+		return caseCursor{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return caseCursor{}, errBadCursor()
+	}
+	return caseCursor{CreatedAt: t, ID: id}, nil
+}
+
+// A cursor is where a page ended, "<sort key>|<ID>", as one opaque string.
+func encodeCursor(key, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(key + "|" + id))
+}
+
+func decodeCursor(s string) (key, id string, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", "", errBadCursor()
+	}
+	key, id, ok := strings.Cut(string(raw), "|")
+	if !ok || id == "" {
+		return "", "", errBadCursor()
+	}
+	return key, id, nil
+}
+
+func errBadCursor() error {
+	return cmr.FieldErrorf("after", "is not a cursor from this list: pass the \"next\" of the page before, unchanged").
+		NL("is geen cursor uit deze lijst: geef de \"next\" van de vorige pagina ongewijzigd door")
 }
 
 func atRiskSQL(db *gorm.DB, now time.Time) *gorm.DB {
@@ -39,14 +102,39 @@ func atRiskSQL(db *gorm.DB, now time.Time) *gorm.DB {
 			Or("cases.deadline_on <= ?", now.Add(AtRiskWindow).Format(cmr.DateLayout)))
 }
 
-// Cases lists the cases the viewer is a party to, newest first.
+// Cases lists the cases the viewer is a party to, newest first: the first
+// page (f.Limit, at most MaxCasePage).
 func (s *Store) Cases(ctx context.Context, v Viewer, f CaseFilter) ([]cmr.Case, error) {
+	cases, _, err := s.CasePage(ctx, v, f)
+	return cases, err
+}
+
+// CasePage lists a page of the cases the viewer is a party to, newest
+// first, from the cursor f.After; next is the cursor of the following
+// page, empty after the last. Pages are found through the index on the
+// list's order (keyset paging), so a late page costs what the first does.
+func (s *Store) CasePage(ctx context.Context, v Viewer, f CaseFilter) (cases []cmr.Case, next string, err error) {
 	q := s.db.WithContext(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Order("created_at DESC, id")
+	if f.After != "" {
+		cur, err := parseCaseCursor(f.After)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("cases.created_at < ? OR (cases.created_at = ? AND cases.id > ?)", cur.CreatedAt, cur.CreatedAt, cur.ID)
+	}
 	if f.Status != "" {
 		q = q.Where("cases.status = ?", f.Status)
 	}
 	if f.SchoolID != "" {
 		q = q.Where("cases.school_id = ?", f.SchoolID)
+	}
+	if f.Sector != "" {
+		q = q.Where("cases.sector = ?", f.Sector)
+	}
+	if query := strings.ToLower(strings.TrimSpace(f.Query)); query != "" {
+		like := "%" + likeEscaper.Replace(query) + "%"
+		q = q.Where(`LOWER(cases.id) LIKE ? ESCAPE '\' OR cases.school_id IN (SELECT o.id FROM organisations o WHERE LOWER(o.name) LIKE ? ESCAPE '\' OR LOWER(o.brin) = ?)`,
+			like, like, query)
 	}
 	if f.AtRisk != nil {
 		if *f.AtRisk {
@@ -55,20 +143,62 @@ func (s *Store) Cases(ctx context.Context, v Viewer, f CaseFilter) ([]cmr.Case, 
 			q = q.Not(atRiskSQL(s.db.Session(&gorm.Session{NewDB: true}).Model(&caseRow{}), f.Now))
 		}
 	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 500
+	if f.Limit <= 0 || f.Limit > MaxCasePage {
+		f.Limit = MaxCasePage
 	}
 	var rows []caseRow
-	if err := q.Limit(f.Limit).Find(&rows).Error; err != nil {
-		return nil, wrap("list cases", err)
+	if err := q.Limit(f.Limit + 1).Find(&rows).Error; err != nil {
+		return nil, "", wrap("list cases", err)
+	}
+	if len(rows) > f.Limit {
+		rows = rows[:f.Limit]
+		last := rows[len(rows)-1]
+		next = caseCursor{CreatedAt: last.CreatedAt, ID: last.ID}.String()
+	}
+	decode := caseRow.domain
+	if f.Summary {
+		decode = caseRow.summary
 	}
 	out := make([]cmr.Case, 0, len(rows))
 	for _, r := range rows {
-		c, err := r.domain()
+		c, err := decode(r)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		out = append(out, c)
+	}
+	return out, next, nil
+}
+
+// likeEscaper escapes LIKE's wildcards in what a person searches for.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
+
+// CaseSchools lists the schools the viewer has cases with (all of them,
+// not a page), for a filter to offer.
+func (s *Store) CaseSchools(ctx context.Context, v Viewer) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Distinct("school_id").Pluck("school_id", &ids).Error
+	return ids, wrap("case schools", err)
+}
+
+// CasesAtRisk tells which of the given cases have an open ticket past its
+// warning point, as the viewer sees them (a LiKa: its own tickets only).
+func (s *Store) CasesAtRisk(ctx context.Context, v Viewer, caseIDs []string, now time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(caseIDs) == 0 {
+		return out, nil
+	}
+	q := s.db.WithContext(ctx).Model(&ticketRow{}).Distinct("case_id").
+		Where("case_id IN ? AND state = ? AND warn_at <= ?", caseIDs, cmr.TicketOpen, now.UTC())
+	if v.Role == cmr.RolePublisher {
+		q = q.Where("lika_id = ?", v.OrganisationID)
+	}
+	var ids []string
+	if err := q.Pluck("case_id", &ids).Error; err != nil {
+		return nil, wrap("cases at risk", err)
+	}
+	for _, id := range ids {
+		out[id] = true
 	}
 	return out, nil
 }
@@ -77,6 +207,24 @@ func (r caseRow) domain() (cmr.Case, error) {
 	c := cmr.Case{Status: cmr.CaseStatus(r.Status), CancelReason: r.CancelReason, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utc(r.ClosedAt)}
 	if err := json.Unmarshal([]byte(r.Header), &c.CaseHeader); err != nil {
 		return cmr.Case{}, wrap("case "+r.ID, err)
+	}
+	return c, nil
+}
+
+// summary is domain for lists (CaseFilter.Summary): the columns, and of
+// the header JSON only the warnings.
+func (r caseRow) summary() (cmr.Case, error) {
+	var h struct {
+		Warnings []cmr.Warning `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(r.Header), &h); err != nil {
+		return cmr.Case{}, wrap("case "+r.ID, err)
+	}
+	c := cmr.Case{Status: cmr.CaseStatus(r.Status), CancelReason: r.CancelReason, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utc(r.ClosedAt)}
+	c.ID, c.SchoolID, c.DistributorID, c.Sector, c.Warnings = r.ID, r.SchoolID, r.DistributorID, cmr.Sector(r.Sector), h.Warnings
+	c.SwitchOn, _ = time.Parse(cmr.DateLayout, r.SwitchOn)
+	if d, err := time.Parse(cmr.DateLayout, r.DeadlineOn); err == nil && d.Year() > 1 {
+		c.Deadline = d
 	}
 	return c, nil
 }
@@ -114,16 +262,9 @@ func (s *Store) Case(ctx context.Context, v Viewer, id string) (cmr.Case, error)
 		return cmr.Case{}, wrap("case steps", err)
 	}
 	for _, r := range steps {
-		st := cmr.Step{Position: r.Position, State: cmr.StepState(r.State), DoneAt: utc(r.DoneAt), Attempt: r.Attempt}
-		if err := json.Unmarshal([]byte(r.Definition), &st.StepDef); err != nil {
-			return cmr.Case{}, wrap("case step", err)
-		}
-		if r.Data != nil {
-			_ = json.Unmarshal([]byte(*r.Data), &st.Data)
-		}
-		if r.DoneBy != nil {
-			st.DoneBy = &cmr.Actor{}
-			_ = json.Unmarshal([]byte(*r.DoneBy), st.DoneBy)
+		st, err := r.domain()
+		if err != nil {
+			return cmr.Case{}, err
 		}
 		c.Steps = append(c.Steps, st)
 	}
@@ -135,20 +276,138 @@ func (s *Store) Case(ctx context.Context, v Viewer, id string) (cmr.Case, error)
 	return c, nil
 }
 
+func (r stepRow) domain() (cmr.Step, error) {
+	st := cmr.Step{Position: r.Position, State: cmr.StepState(r.State), DoneAt: utc(r.DoneAt), Attempt: r.Attempt}
+	if err := json.Unmarshal([]byte(r.Definition), &st.StepDef); err != nil {
+		return cmr.Step{}, wrap("case step", err)
+	}
+	if r.Data != nil {
+		_ = json.Unmarshal([]byte(*r.Data), &st.Data)
+	}
+	if r.DoneBy != nil {
+		st.DoneBy = &cmr.Actor{}
+		_ = json.Unmarshal([]byte(*r.DoneBy), st.DoneBy)
+	}
+	return st, nil
+}
+
+// OpenSteps returns the open steps of the given cases that the viewer is
+// a party to, by case, in procedure order: one query for a whole list of
+// cases (the home page's "what waits for me").
+func (s *Store) OpenSteps(ctx context.Context, v Viewer, caseIDs []string) (map[string][]cmr.Step, error) {
+	out := map[string][]cmr.Step{}
+	if len(caseIDs) == 0 {
+		return out, nil
+	}
+	var rows []stepRow
+	err := s.db.WithContext(ctx).Where("case_id IN ? AND state = ?", caseIDs, cmr.StepOpen).
+		Where("EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = case_steps.case_id AND p.organisation_id = ?)", v.OrganisationID).
+		Order("case_id, position").Find(&rows).Error
+	if err != nil {
+		return nil, wrap("open steps", err)
+	}
+	for _, r := range rows {
+		st, err := r.domain()
+		if err != nil {
+			return nil, err
+		}
+		out[r.CaseID] = append(out[r.CaseID], st)
+	}
+	return out, nil
+}
+
 // TicketFilter narrows Tickets.
 type TicketFilter struct {
 	Overdue bool
 	State   string
 	CaseID  string
+	ID      string // one ticket
 	Now     time.Time
+	// Limit and After page the list (TicketPage); Tickets ignores them.
+	Limit int
+	After string
+}
+
+// MaxTicketPage is the most tickets one page holds.
+const MaxTicketPage = 1000
+
+// ticketCursor is where a page of tickets (most urgent first: by due
+// time, tickets without one last, then by ID) ended.
+type ticketCursor struct {
+	Due *time.Time
+	ID  string
+}
+
+func (c ticketCursor) String() string {
+	due := "-"
+	if c.Due != nil {
+		due = c.Due.UTC().Format(time.RFC3339Nano)
+	}
+	return encodeCursor(due, c.ID)
+}
+
+func parseTicketCursor(s string) (ticketCursor, error) {
+	due, id, err := decodeCursor(s)
+	if err != nil {
+		return ticketCursor{}, err
+	}
+	c := ticketCursor{ID: id}
+	if due != "-" {
+		t, err := time.Parse(time.RFC3339Nano, due)
+		if err != nil {
+			return ticketCursor{}, errBadCursor()
+		}
+		c.Due = &t
+	}
+	return c, nil
 }
 
 // Tickets lists tickets visible to the viewer: a LiKa sees its own queue,
 // the other parties the tickets of their cases. Most urgent first.
 func (s *Store) Tickets(ctx context.Context, v Viewer, f TicketFilter) ([]cmr.Ticket, error) {
-	q := s.db.WithContext(ctx).Joins("JOIN cases ON cases.id = tickets.case_id").Where(partyClause, v.OrganisationID)
+	return s.tickets(ctx, s.ticketQuery(ctx, v, f))
+}
+
+// TicketPage is a page of Tickets from the cursor f.After, f.Limit long
+// (at most MaxTicketPage); next is the cursor of the following page,
+// empty after the last.
+func (s *Store) TicketPage(ctx context.Context, v Viewer, f TicketFilter) (tickets []cmr.Ticket, next string, err error) {
+	q := s.ticketQuery(ctx, v, f)
+	if f.After != "" {
+		cur, err := parseTicketCursor(f.After)
+		if err != nil {
+			return nil, "", err
+		}
+		if cur.Due == nil {
+			q = q.Where("tickets.due_at IS NULL AND tickets.id > ?", cur.ID)
+		} else {
+			q = q.Where("tickets.due_at IS NULL OR tickets.due_at > ? OR (tickets.due_at = ? AND tickets.id > ?)", *cur.Due, *cur.Due, cur.ID)
+		}
+	}
+	if f.Limit <= 0 || f.Limit > MaxTicketPage {
+		f.Limit = MaxTicketPage
+	}
+	out, err := s.tickets(ctx, q.Limit(f.Limit+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		last := out[len(out)-1]
+		next = ticketCursor{Due: last.DueAt, ID: last.ID}.String()
+	}
+	return out, next, nil
+}
+
+func (s *Store) ticketQuery(ctx context.Context, v Viewer, f TicketFilter) *gorm.DB {
+	q := s.db.WithContext(ctx)
 	if v.Role == cmr.RolePublisher {
+		// A LiKa sees its own tickets, and a ticket's LiKa is always a
+		// party to its case (tickets are made for the case's LiKas), so
+		// the party check needs no join: the queue is one index range.
 		q = q.Where("tickets.lika_id = ?", v.OrganisationID)
+	} else {
+		q = q.Joins("JOIN cases ON cases.id = tickets.case_id").Where(partyClause, v.OrganisationID)
 	}
 	if f.Overdue {
 		q = q.Where("tickets.state = ? AND tickets.due_at < ?", cmr.TicketOpen, f.Now.UTC())
@@ -159,21 +418,25 @@ func (s *Store) Tickets(ctx context.Context, v Viewer, f TicketFilter) ([]cmr.Ti
 	if f.CaseID != "" {
 		q = q.Where("tickets.case_id = ?", f.CaseID)
 	}
-	return s.tickets(ctx, q)
+	if f.ID != "" {
+		q = q.Where("tickets.id = ?", f.ID)
+	}
+	return q
 }
 
 // Ticket returns one ticket visible to the viewer.
 func (s *Store) Ticket(ctx context.Context, v Viewer, id string) (cmr.Ticket, error) {
-	ts, err := s.Tickets(ctx, v, TicketFilter{})
+	if id == "" {
+		return cmr.Ticket{}, cmr.ErrNotFound
+	}
+	ts, err := s.Tickets(ctx, v, TicketFilter{ID: id})
 	if err != nil {
 		return cmr.Ticket{}, err
 	}
-	for _, t := range ts {
-		if t.ID == id {
-			return t, nil
-		}
+	if len(ts) != 1 {
+		return cmr.Ticket{}, cmr.ErrNotFound
 	}
-	return cmr.Ticket{}, cmr.ErrNotFound
+	return ts[0], nil
 }
 
 func (s *Store) tickets(ctx context.Context, q *gorm.DB) ([]cmr.Ticket, error) {
@@ -240,7 +503,21 @@ func (s *Store) caseVisible(ctx context.Context, v Viewer, caseID string) (bool,
 // CaseIDsWithPrefix lists existing case IDs that start with prefix (all
 // parties), to give a new case a unique business key.
 func (s *Store) CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
-	var ids []string
+	var ids, reserved []string
 	err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id = ? OR id LIKE ?", prefix, prefix+"-%").Pluck("id", &ids).Error
-	return ids, wrap("case ids", err)
+	if err != nil {
+		return nil, wrap("case ids", err)
+	}
+	// An ID reserved for an opening whose workflow has not written the
+	// case yet is taken too.
+	err = s.db.WithContext(ctx).Model(&openingRow{}).Where("case_id = ? OR case_id LIKE ?", prefix, prefix+"-%").Pluck("case_id", &reserved).Error
+	if err != nil {
+		return nil, wrap("case ids", err)
+	}
+	for _, id := range reserved {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }

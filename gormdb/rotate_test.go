@@ -27,11 +27,7 @@ func keyring(t *testing.T) *aesgcm.Keyring {
 func TestRotateMasterKey(t *testing.T) {
 	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
 		ctx := context.Background()
-		seed(t, s)
-		h, st := testCase(t)
-		if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
-			t.Fatal(err)
-		}
+		_, st := savedCase(t, s)
 		oldKeys, newKeys, wrong := keyring(t), keyring(t), keyring(t)
 		var dataKey []byte
 		wrapped, err := s.CaseKey(ctx, st.CaseID, func() ([]byte, error) {

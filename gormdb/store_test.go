@@ -2,6 +2,7 @@ package gormdb_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,6 +69,17 @@ func testCase(t *testing.T) (cmr.CaseHeader, *cmr.CaseState) {
 	st := cmr.NewCaseState("00AA-20270715", cmr.SectorVO, parties, plan, dist, time.Now())
 	h := cmr.CaseHeader{ID: st.CaseID, SchoolID: "school", DistributorID: "dist", Sector: cmr.SectorVO,
 		SwitchOn: time.Date(2027, 7, 15, 0, 0, 0, 0, time.UTC), Deadline: time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC)}
+	return h, st
+}
+
+// savedCase seeds the organisations and saves testCase's case (version 1).
+func savedCase(t *testing.T, s *gormdb.Store) (cmr.CaseHeader, *cmr.CaseState) {
+	t.Helper()
+	seed(t, s)
+	h, st := testCase(t)
+	if err := s.SaveCase(context.Background(), h, *st, 1, "", nil); err != nil {
+		t.Fatal(err)
+	}
 	return h, st
 }
 
@@ -160,11 +172,7 @@ func TestEventsAppendOnly(t *testing.T) {
 func TestTicketsAndFilters(t *testing.T) {
 	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
 		ctx := context.Background()
-		seed(t, s)
-		h, st := testCase(t)
-		if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
-			t.Fatal(err)
-		}
+		_, st := savedCase(t, s)
 		now := time.Now().UTC()
 		past, warnPast, future := now.Add(-time.Hour), now.Add(-2*time.Hour), now.Add(48*time.Hour)
 		overdue := cmr.Ticket{ID: st.CaseID + "-T1", CaseID: st.CaseID, LiKaID: "lika1", State: cmr.TicketOpen, WarnAt: &warnPast, DueAt: &past, Version: 1}
@@ -212,6 +220,131 @@ func TestTicketsAndFilters(t *testing.T) {
 		}
 		if cs, _ := s.Cases(ctx, dist, gormdb.CaseFilter{Status: "completed"}); len(cs) != 0 {
 			t.Errorf("status filter: %d", len(cs))
+		}
+	})
+}
+
+// TestSaveCaseTwiceAtOnce: the API and the workflow write the same
+// snapshot at about the same time (caller-writes); both succeed, and the
+// case, its steps and events are there once.
+func TestSaveCaseTwiceAtOnce(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		seed(t, s)
+		h, st := testCase(t)
+		events := []cmr.Event{{Key: h.ID + "#1.1", CaseID: h.ID, Type: cmr.EventCaseOpened, At: time.Now()}}
+		for round := range 20 {
+			h.ID = fmt.Sprintf("00AA-20270715-%d", round)
+			st.CaseID, events[0].Key, events[0].CaseID = h.ID, h.ID+"#1.1", h.ID
+			errs := make(chan error, 2)
+			for range 2 {
+				go func() { errs <- s.SaveCase(ctx, h, *st, 1, "", events) }()
+			}
+			for range 2 {
+				if err := <-errs; err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+			got, err := s.Case(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, h.ID)
+			if err != nil || len(got.Steps) != len(st.Steps) {
+				t.Fatalf("round %d: %d steps, %v", round, len(got.Steps), err)
+			}
+			ev, err := s.Events(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, h.ID)
+			if err != nil || len(ev) != 1 {
+				t.Fatalf("round %d: %d events, %v", round, len(ev), err)
+			}
+		}
+	})
+}
+
+// TestCaseSearch: the case list searches case IDs, school names and
+// BRINs in the database (so a search finds old cases too), with LIKE's
+// wildcards taken literally.
+func TestCaseSearch(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		seed(t, s)
+		h, st := testCase(t)
+		for _, id := range []string{"00AA-20270715", "00AA-20270716_X"} {
+			h.ID, st.CaseID = id, id
+			if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v := gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}
+		for _, tc := range []struct {
+			f    gormdb.CaseFilter
+			want int
+		}{
+			{gormdb.CaseFilter{Query: "lyceum"}, 2},
+			{gormdb.CaseFilter{Query: " 00aa "}, 2},
+			{gormdb.CaseFilter{Query: "0716"}, 1},
+			{gormdb.CaseFilter{Query: "_x"}, 1},
+			{gormdb.CaseFilter{Query: "%"}, 0},
+			{gormdb.CaseFilter{Query: "0_AA"}, 0},
+			{gormdb.CaseFilter{Query: "00A"}, 2}, // in the case IDs
+			{gormdb.CaseFilter{Sector: "VO"}, 2},
+			{gormdb.CaseFilter{Sector: "MBO"}, 0},
+		} {
+			got, _, err := s.CasePage(ctx, v, tc.f)
+			if err != nil || len(got) != tc.want {
+				t.Errorf("%+v: %d cases, %v; want %d", tc.f, len(got), err, tc.want)
+			}
+		}
+		if ids, err := s.CaseSchools(ctx, v); err != nil || len(ids) != 1 || ids[0] != "school" {
+			t.Errorf("case schools: %v %v", ids, err)
+		}
+		if ids, err := s.CaseSchools(ctx, gormdb.Viewer{OrganisationID: "dist2", Role: cmr.RoleDistributor}); err != nil || len(ids) != 0 {
+			t.Errorf("another distributor's case schools: %v %v", ids, err)
+		}
+	})
+}
+
+// TestOpenSteps: the open steps of many cases in one read, only for the
+// cases the viewer is a party to.
+func TestOpenSteps(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		h, st := savedCase(t, s)
+		want := st.OpenSteps()
+		got, err := s.OpenSteps(ctx, gormdb.Viewer{OrganisationID: "lika1", Role: cmr.RolePublisher}, []string{h.ID, "nope"})
+		if err != nil || len(got) != 1 || len(got[h.ID]) != len(want) {
+			t.Fatalf("open steps: %v %v; want %v", got, err, want)
+		}
+		for i, step := range got[h.ID] {
+			if step.Key != want[i] || step.State != cmr.StepOpen || step.Owner == "" {
+				t.Errorf("step %d: %+v, want %s", i, step, want[i])
+			}
+		}
+		if got, err := s.OpenSteps(ctx, gormdb.Viewer{OrganisationID: "dist2", Role: cmr.RoleDistributor}, []string{h.ID}); err != nil || len(got) != 0 {
+			t.Errorf("another distributor reads the open steps: %v %v", got, err)
+		}
+	})
+}
+
+// TestCaseSummary: a list's summary of a case (CaseFilter.Summary) has
+// what the list shows exactly as the whole case has it.
+func TestCaseSummary(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		seed(t, s)
+		h, st := testCase(t)
+		h.Warnings = []cmr.Warning{{Code: cmr.WarnShortNotice, Message: "short", NL: "kort"}}
+		st.Status = cmr.CaseCancelled
+		if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		v := gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}
+		whole, _, err1 := s.CasePage(ctx, v, gormdb.CaseFilter{})
+		sum, _, err2 := s.CasePage(ctx, v, gormdb.CaseFilter{Summary: true})
+		if err1 != nil || err2 != nil || len(whole) != 1 || len(sum) != 1 {
+			t.Fatalf("%d %v, %d %v", len(whole), err1, len(sum), err2)
+		}
+		w, g := whole[0], sum[0]
+		if g.ID != w.ID || g.SchoolID != w.SchoolID || g.DistributorID != w.DistributorID || g.Sector != w.Sector || g.Status != w.Status ||
+			!g.SwitchOn.Equal(w.SwitchOn) || !g.Deadline.Equal(w.Deadline) || len(g.Warnings) != 1 || g.Warnings[0] != w.Warnings[0] ||
+			!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) || (g.ClosedAt == nil) != (w.ClosedAt == nil) {
+			t.Errorf("summary %+v\nwhole %+v", g, w)
 		}
 	})
 }

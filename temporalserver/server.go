@@ -42,6 +42,10 @@ type Config struct {
 	// LogFile receives the server's own warnings and errors; empty
 	// discards them.
 	LogFile string
+	// Port is the frontend's port on 127.0.0.1; 0 picks one (with Dir:
+	// the one of the previous start when it is free). A Port that is
+	// taken is an error: clients configured with it would wait in vain.
+	Port int
 }
 
 // Server is a running embedded Temporal server.
@@ -87,14 +91,33 @@ func Start(cfg Config) (*Server, error) {
 		sqlCfg.ConnectAttributes["synchronous"] = "normal"
 		sqlCfg.ConnectAttributes["busy_timeout"] = "10000"
 		sqlCfg.DatabaseName = filepath.Join(cfg.Dir, "temporal.db")
-		p, err := stablePort(filepath.Join(cfg.Dir, "temporal.port"))
-		if err != nil {
-			return nil, err
+		if cfg.Port == 0 {
+			p, err := stablePort(filepath.Join(cfg.Dir, "temporal.port"))
+			if err != nil {
+				return nil, err
+			}
+			frontendPort = p
 		}
-		frontendPort = p
+	}
+	if cfg.Port != 0 {
+		if cfg.Port < 0 || cfg.Port > 65535 {
+			return nil, fmt.Errorf("temporal port: want a port number, got %d", cfg.Port)
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+		if err != nil {
+			return nil, fmt.Errorf("temporal port %d is taken: %w", cfg.Port, err)
+		}
+		l.Close()
+		frontendPort = cfg.Port
+		if !cfg.Ephemeral {
+			// The next start without a Port takes this one again.
+			if err := os.WriteFile(filepath.Join(cfg.Dir, "temporal.port"), []byte(strconv.Itoa(cfg.Port)+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("record temporal port: %w", err)
+			}
+		}
 	}
 	if frontendPort == 0 {
-		p, err := freePort()
+		p, err := freePort(nil)
 		if err != nil {
 			return nil, err
 		}
@@ -146,16 +169,20 @@ func Start(cfg Config) (*Server, error) {
 
 func serverConfig(sqlCfg config.SQL, frontendPort int) (*config.Config, error) {
 	services := map[string]config.Service{}
+	// Eight ports besides the frontend's: each must differ from the others
+	// (two equal picks made a service fail to listen, and the server
+	// panicked).
+	picked := map[int]bool{frontendPort: true}
 	for _, name := range []string{"frontend", "history", "matching", "worker"} {
 		grpc := frontendPort
 		if name != "frontend" {
-			p, err := freePort()
+			p, err := freePort(picked)
 			if err != nil {
 				return nil, err
 			}
 			grpc = p
 		}
-		membership, err := freePort()
+		membership, err := freePort(picked)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +233,7 @@ func stablePort(file string) (int, error) {
 			}
 		}
 	}
-	p, err := freePort()
+	p, err := freePort(nil)
 	if err != nil {
 		return 0, err
 	}
@@ -220,22 +247,25 @@ func stablePort(file string) (int, error) {
 // port the kernel handed out for port 0 and that was closed again may be
 // given to an outgoing connection before the server binds it, and the
 // server's services then fail to start.
-func freePort() (int, error) {
+//
+// A port in picked is skipped, and the one returned is added to it.
+func freePort(picked map[int]bool) (int, error) {
 	for range 100 {
 		port := 20000 + rand.IntN(12000)
+		if picked[port] {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			continue
 		}
 		l.Close()
+		if picked != nil {
+			picked[port] = true
+		}
 		return port, nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, errors.New("find a free port: 100 ports in 20000-31999 were taken")
 }
 
 // forgetMembers clears the cluster membership the previous run left: this

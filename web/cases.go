@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,7 +31,14 @@ type casesPage struct {
 	Status, School, Sector, Query string
 	AtRisk                        bool
 	CanOpen                       bool
+	// Next is the link to the next page, First to the first; Paged says
+	// this is not the first page.
+	Next, First string
+	Paged       bool
 }
+
+// casesPerPage is how many cases a page of the case list shows.
+const casesPerPage = 100
 
 // casesList handles GET /cases: the cases the caller's organisation is a
 // party to, filtered by status, school, sector and risk, and searched by
@@ -44,16 +52,24 @@ func (s *Server) casesList(c echo.Context) error {
 	if p.Status == "" && !c.QueryParams().Has("status") {
 		p.Status = string(cmr.CaseOpen)
 	}
-	f := gormdb.CaseFilter{Status: p.Status, SchoolID: p.School, Now: s.Now(), Limit: 500}
+	f := gormdb.CaseFilter{Status: p.Status, SchoolID: p.School, Now: s.Now(), Limit: casesPerPage, Query: p.Query, After: c.QueryParam("after"), Summary: true}
 	switch p.Status {
 	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
 	default:
 		f.Status = string(cmr.CaseOpen)
 	}
+	if p.Sector == string(cmr.SectorVO) || p.Sector == string(cmr.SectorMBO) {
+		f.Sector = p.Sector
+	}
 	if p.AtRisk {
 		f.AtRisk = &p.AtRisk
 	}
-	cases, err := s.Store.Cases(ctx, viewer(ss), f)
+	cases, next, err := s.Store.CasePage(ctx, viewer(ss), f)
+	if cmr.KindOf(err) == cmr.KindInvalid {
+		// A page link from before (a cursor changed by hand): start over.
+		f.After = ""
+		cases, next, err = s.Store.CasePage(ctx, viewer(ss), f)
+	}
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
@@ -65,45 +81,44 @@ func (s *Server) casesList(c echo.Context) error {
 	for _, o := range schools {
 		byID[o.ID] = o
 	}
-	risky := map[string]bool{}
-	if !p.AtRisk {
-		yes := true
-		atRisk, err := s.Store.Cases(ctx, viewer(ss), gormdb.CaseFilter{AtRisk: &yes, Now: s.Now(), Limit: 500})
-		if err != nil {
-			return s.fail(c, ss, err)
-		}
-		for _, cs := range atRisk {
-			risky[cs.ID] = true
-		}
+	ids := make([]string, len(cases))
+	for i, cs := range cases {
+		ids[i] = cs.ID
 	}
-	q := strings.ToLower(p.Query)
-	seen := map[string]bool{}
+	risky, err := s.Store.CasesAtRisk(ctx, viewer(ss), ids, s.Now())
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
 	for _, cs := range cases {
 		school := byID[cs.Parties.SchoolID]
 		if school.ID == "" {
 			school = byID[cs.SchoolID]
 		}
-		if p.Sector != "" && string(cs.Sector) != p.Sector {
-			continue
-		}
-		if q != "" && !strings.Contains(strings.ToLower(cs.ID), q) && !strings.Contains(strings.ToLower(school.Name), q) && !strings.EqualFold(school.BRIN, q) {
-			continue
-		}
-		p.Rows = append(p.Rows, caseRow{Case: cs, School: school, AtRisk: p.AtRisk || risky[cs.ID]})
-		seen[school.ID] = true
+		// As the at-risk filter (gormdb.CaseFilter.AtRisk) decides it.
+		deadlineNear := !cs.Deadline.IsZero() && !cs.Deadline.After(s.Now().Add(gormdb.AtRiskWindow))
+		atRisk := cs.Status == cmr.CaseOpen && (risky[cs.ID] || deadlineNear)
+		p.Rows = append(p.Rows, caseRow{Case: cs, School: school, AtRisk: p.AtRisk || atRisk})
 	}
+	if next != "" {
+		q := c.QueryParams()
+		q.Set("after", next)
+		p.Next = "/cases?" + q.Encode()
+	}
+	p.Paged = f.After != ""
 	// Only the schools the caller has cases with are offered as a filter.
-	all, err := s.Store.Cases(ctx, viewer(ss), gormdb.CaseFilter{Now: s.Now(), Limit: 500})
+	withCases, err := s.Store.CaseSchools(ctx, viewer(ss))
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	for _, cs := range all {
-		seen[cs.SchoolID] = true
-	}
 	for _, o := range schools {
-		if seen[o.ID] {
+		if slices.Contains(withCases, o.ID) {
 			p.Schools = append(p.Schools, o)
 		}
+	}
+	if p.Paged {
+		q := c.QueryParams()
+		q.Del("after")
+		p.First = "/cases?" + q.Encode()
 	}
 	return s.render(c, http.StatusOK, "cases", p)
 }
@@ -174,6 +189,12 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 	if w.LiKas, err = s.Store.Organisations(ctx, cmr.RolePublisher); err != nil {
 		return w, err
 	}
+	// The form carries a key of its own, so a form sent twice (a double
+	// click, a resend after a timeout) opens one case, not two.
+	if w.Form.Get("opening_key") == "" {
+		w.Form = cloneValues(form)
+		w.Form.Set("opening_key", randomToken())
+	}
 	if id := form.Get("school"); id != "" {
 		for i := range w.Schools {
 			if w.Schools[i].ID == id {
@@ -189,7 +210,7 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 
 // request turns the wizard's form into an opening request.
 func (s *Server) request(form url.Values, school cmr.Organisation) (casework.OpenRequest, error) {
-	req := casework.OpenRequest{School: school.ID, LiKas: form["likas"],
+	req := casework.OpenRequest{School: school.ID, LiKas: form["likas"], IdempotencyKey: form.Get("opening_key"),
 		Options: cmr.CaseOptions{Calamity: form.Get("calamity") == "true", KeepHistory: form.Get("keep_history") == "true"}}
 	sc := cmr.Scenario{Sector: school.Sector}
 	for _, side := range []struct {
@@ -292,7 +313,16 @@ func (s *Server) openCase(c echo.Context) error {
 	req, err := s.request(form, *w.School)
 	var id string
 	if err == nil {
-		id, err = casework.OpenCase(ctx, s.Store, s.Opener, me, req, casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()})
+		set := casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()}
+		id, err = casework.OpenCase(ctx, s.Store, s.Opener, me, req, set)
+		var e *cmr.Error
+		if errors.As(err, &e) && e.Field == "Idempotency-Key" {
+			// The person changed the form after an attempt that had
+			// reserved its case: this is a new request.
+			req.IdempotencyKey = randomToken()
+			w.Form.Set("opening_key", req.IdempotencyKey)
+			id, err = casework.OpenCase(ctx, s.Store, s.Opener, me, req, set)
+		}
 	}
 	if err != nil {
 		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
@@ -305,4 +335,12 @@ func (s *Server) openCase(c echo.Context) error {
 		return s.render(c, statusOf(err), "new", w)
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+id)
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }

@@ -155,6 +155,9 @@ var englishTexts = map[string]string{
 	"Klaar vóór":                            "Done before",
 	"risico":                                "at risk",
 	"Geen zaken gevonden met deze filters.": "No cases match these filters.",
+	"Pagina's":                              "Pages",
+	"Eerste pagina":                         "First page",
+	"Volgende pagina":                       "Next page",
 	// wizard
 	"1. School":                     "1. School",
 	"2. Overstap":                   "2. Switch",

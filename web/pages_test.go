@@ -9,6 +9,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -50,6 +51,10 @@ func (f *fakeOpener) OpenCase(_ context.Context, in workflows.CaseInput) (workfl
 		return workflows.UpdateResult{}, f.err
 	}
 	return workflows.UpdateResult{Status: cmr.CaseOpen}, nil
+}
+
+func (f *fakeOpener) OpenOrAwaitCase(ctx context.Context, in workflows.CaseInput) (workflows.UpdateResult, error) {
+	return f.OpenCase(ctx, in)
 }
 
 var _ casework.Opener = (*fakeOpener)(nil)
@@ -493,6 +498,93 @@ func TestOpenCase(t *testing.T) {
 	}
 	if p := s.do("POST", "/cases", url.Values{"_csrf": {token}, "school": {"nope"}}, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Kies een school uit de lijst.") {
 		t.Errorf("unknown school: %d", p.status)
+	}
+}
+
+// TestOpenCaseSentTwice: the wizard's form carries a key of its own, so
+// the same form sent twice (a double click, a resend after a timeout)
+// opens one case; a changed form is a new request.
+func TestOpenCaseSentTwice(t *testing.T) {
+	s := newPagesSite(t)
+	dist := s.signIn("dist")
+	token := s.token(dist)
+
+	step2 := s.do("GET", "/cases/new?school=school2", nil, dist)
+	m := regexp.MustCompile(`<input type="hidden" name="opening_key" value="([^"]{20,})">`).FindStringSubmatch(step2.body)
+	if step2.status != 200 || m == nil {
+		t.Fatalf("the wizard's form has no opening key: %d\n%s", step2.status, step2.body)
+	}
+	if again := s.do("GET", "/cases/new?school=school2", nil, dist); strings.Contains(again.body, m[1]) {
+		t.Error("two renderings of the form share their opening key")
+	}
+
+	form := voForm("school2", token)
+	form["likas"] = []string{"lika1"}
+	form.Set("opening_key", m[1])
+	first := s.do("POST", "/cases", form, dist)
+	second := s.do("POST", "/cases", form, dist)
+	if first.status != http.StatusSeeOther || second.status != http.StatusSeeOther || first.header.Get("Location") != "/cases/02CD-20270715" ||
+		second.header.Get("Location") != first.header.Get("Location") {
+		t.Fatalf("the same form twice: %d %q, %d %q", first.status, first.header.Get("Location"), second.status, second.header.Get("Location"))
+	}
+	if len(s.opener.inputs) != 2 || s.opener.inputs[1].Header.ID != s.opener.inputs[0].Header.ID {
+		t.Errorf("the second send did not resume the first opening: %+v", s.opener.inputs)
+	}
+
+	form.Set("keep_history", "true")
+	if p := s.do("POST", "/cases", form, dist); p.status != http.StatusSeeOther || p.header.Get("Location") != "/cases/02CD-20270715-2" {
+		t.Errorf("a changed form with the old key: %d %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+}
+
+// TestCaseListPages: the case list shows 100 cases a page with a link to
+// the next, and searching finds a case however old it is.
+func TestCaseListPages(t *testing.T) {
+	s := newPagesSite(t)
+	dist := s.signIn("dist")
+	ctx := context.Background()
+	parties := cmr.Parties{SchoolID: "school2", DistributorID: "dist", LiKaIDs: []string{"lika1"}, KennisnetIDs: []string{"kn"}}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	var ids []string
+	for i := range 120 {
+		id := fmt.Sprintf("02CD-2028%04d", i)
+		ids = append(ids, id)
+		st := cmr.NewCaseState(id, cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
+		h := cmr.CaseHeader{ID: id, SchoolID: "school2", DistributorID: "dist", Sector: cmr.SectorVO,
+			SwitchOn: time.Date(2028, 7, 1, 0, 0, 0, 0, time.UTC), Deadline: time.Date(2028, 8, 1, 0, 0, 0, 0, time.UTC), WasWordt: cmr.WasWordtSuppliers}
+		if err := s.store.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func(p page) int { return strings.Count(p.body, `<td><a href="/cases/`) }
+	first := s.do("GET", "/cases", nil, dist)
+	m := regexp.MustCompile(`<a href="(/cases\?[^"]*after=[^"]+)" rel="next">Volgende pagina</a>`).FindStringSubmatch(first.body)
+	if first.status != 200 || rows(first) != 100 || m == nil || strings.Contains(first.body, "Eerste pagina") {
+		t.Fatalf("first page: %d, %d rows, next link %v", first.status, rows(first), m)
+	}
+	// 120 new open cases and the two open ones from before: 22 on page 2.
+	second := s.do("GET", html.UnescapeString(m[1]), nil, dist)
+	if second.status != 200 || rows(second) != 22 || strings.Contains(second.body, `rel="next"`) || !strings.Contains(second.body, "Eerste pagina") {
+		t.Fatalf("second page: %d, %d rows\n%s", second.status, rows(second), second.body)
+	}
+	for _, id := range ids {
+		if strings.Contains(first.body, caseLink(id)) == strings.Contains(second.body, caseLink(id)) {
+			t.Errorf("case %s on both pages or on neither", id)
+		}
+	}
+	// The oldest case is on the last page, yet a search finds it; a search
+	// with a LIKE wildcard finds nothing.
+	if p := s.do("GET", "/cases?q="+ids[0], nil, dist); rows(p) != 1 || !strings.Contains(p.body, caseLink(ids[0])) {
+		t.Errorf("search for %s: %d rows", ids[0], rows(p))
+	}
+	if p := s.do("GET", "/cases?status=&q=%25", nil, dist); rows(p) != 0 {
+		t.Errorf("search for %%: %d rows", rows(p))
+	}
+	if p := s.do("GET", "/cases?q=het+college", nil, dist); rows(p) != 100 {
+		t.Errorf("search by school name: %d rows", rows(p))
+	}
+	if p := s.do("GET", "/cases?after=garbage", nil, dist); p.status != 200 || rows(p) != 100 {
+		t.Errorf("a broken page link: %d, %d rows", p.status, rows(p))
 	}
 }
 

@@ -39,11 +39,17 @@ type Store interface {
 	User(ctx context.Context, id string) (cmr.User, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
+	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
+	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
+	CaseSchools(ctx context.Context, v gormdb.Viewer) ([]string, error)
+	OpenSteps(ctx context.Context, v gormdb.Viewer, caseIDs []string) (map[string][]cmr.Step, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
 	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
 	Ticket(ctx context.Context, v gormdb.Viewer, id string) (cmr.Ticket, error)
 	Events(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.Event, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
+	ReserveOpening(ctx context.Context, o cmr.Opening) error
+	OpeningByKey(ctx context.Context, organisationID, key string) (cmr.Opening, error)
 }
 
 // Server holds the pages' dependencies.
@@ -513,13 +519,18 @@ func (s *Server) home(c echo.Context) error {
 		return s.fail(c, ss, err)
 	}
 	p := homePage{page: s.base(c, ss, s.tr(c, "Mijn werk")), Cases: cases}
-	for _, summary := range cases {
-		cs, err := s.Store.Case(ctx, v, summary.ID)
-		if err != nil {
-			return s.fail(c, ss, err)
-		}
-		for _, st := range cs.Steps {
-			if st.State == cmr.StepOpen && st.Owner == ss.User.Role && st.Kind != cmr.StepTickets {
+	ids := make([]string, len(cases))
+	for i, cs := range cases {
+		ids[i] = cs.ID
+	}
+	// One query for the open steps of every case, not one case read each.
+	open, err := s.Store.OpenSteps(ctx, v, ids)
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	for _, cs := range cases {
+		for _, st := range open[cs.ID] {
+			if st.Owner == ss.User.Role && st.Kind != cmr.StepTickets {
 				p.Work = append(p.Work, workItem{Case: cs, Step: st, Urgent: !cs.Deadline.IsZero() && cs.Deadline.Sub(s.Now()) < gormdb.AtRiskWindow})
 			}
 		}

@@ -37,11 +37,17 @@ type caseRun struct {
 	opened   bool
 	children map[string]workflow.ChildWorkflowFuture
 	running  int                        // ticket workflows not yet ended
+	saving   int                        // projection writes started by saveAsync, not yet done
 	recorded map[string]cmr.TicketState // what each ticket last reported written
 	settled  map[string]bool            // tickets whose end the case has written
 	// resolving marks tickets a close or waive was accepted for, so a
 	// second, concurrent request is refused instead of silently dropped.
 	resolving map[string]bool
+	// callerWrites: the case was started since callerWrites, so the
+	// opening and its updates answer with their snapshot (saveAsync).
+	callerWrites bool
+	// opening is the opening's snapshot, for the caller that started the case.
+	opening *activities.SaveCaseInput
 }
 
 // CaseWorkflow runs one IdP-migration case from opening to completion or
@@ -72,7 +78,10 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 			events = append(events, e)
 		}
 	}
-	if err := c.save(ctx, "", events...); err != nil {
+	c.callerWrites = workflow.GetVersion(ctx, callerWrites, workflow.DefaultVersion, 1) == 1
+	if c.callerWrites {
+		c.opening = c.saveAsync(ctx, "", events...)
+	} else if err := c.save(ctx, "", events...); err != nil {
 		return CaseResult{}, err
 	}
 	c.opened = true
@@ -84,7 +93,7 @@ func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 		return CaseResult{}, err
 	}
 	c.searchableStatus(ctx)
-	if err := workflow.Await(ctx, func() bool { return c.running == 0 && workflow.AllHandlersFinished(ctx) }); err != nil {
+	if err := workflow.Await(ctx, func() bool { return c.running == 0 && c.saving == 0 && workflow.AllHandlersFinished(ctx) }); err != nil {
 		return CaseResult{}, err
 	}
 	return CaseResult{Status: c.state.Status}, nil
@@ -155,8 +164,8 @@ func (c *caseRun) registerHandlers(ctx workflow.Context) error {
 	return nil
 }
 
-func (c *caseRun) result(reopened []string) UpdateResult {
-	return UpdateResult{Status: c.state.Status, OpenSteps: c.state.OpenSteps(), Reopened: reopened, Version: c.version}
+func (c *caseRun) result(reopened []string, written *activities.SaveCaseInput) UpdateResult {
+	return UpdateResult{Status: c.state.Status, OpenSteps: c.state.OpenSteps(), Reopened: reopened, Version: c.version, Write: written}
 }
 
 // awaitOpened answers once the opening is written, so that the caller that
@@ -165,7 +174,10 @@ func (c *caseRun) awaitOpened(ctx workflow.Context) (UpdateResult, error) {
 	if err := workflow.Await(ctx, func() bool { return c.opened }); err != nil {
 		return UpdateResult{}, err
 	}
-	return c.result(nil), nil
+	if c.opening != nil && c.version == c.opening.Version {
+		return c.result(nil, c.opening), nil
+	}
+	return c.result(nil, nil), nil
 }
 
 func (c *caseRun) completeStep(ctx workflow.Context, r StepRequest) (UpdateResult, error) {
@@ -179,7 +191,8 @@ func (c *caseRun) completeStep(ctx workflow.Context, r StepRequest) (UpdateResul
 	if eff.Completed {
 		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
 	}
-	if err := c.save(ctx, "", events...); err != nil {
+	written, err := c.saveForCaller(ctx, "", events...)
+	if err != nil {
 		return UpdateResult{}, err
 	}
 	c.applyEffects(ctx, eff)
@@ -197,7 +210,7 @@ func (c *caseRun) completeStep(ctx workflow.Context, r StepRequest) (UpdateResul
 			return UpdateResult{}, err
 		}
 	}
-	return c.result(nil), nil
+	return c.result(nil, written), nil
 }
 
 func (c *caseRun) confirmTest(ctx workflow.Context, r TestRequest) (UpdateResult, error) {
@@ -218,10 +231,11 @@ func (c *caseRun) confirmTest(ctx workflow.Context, r TestRequest) (UpdateResult
 	if eff.Completed {
 		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
 	}
-	if err := c.save(ctx, "", events...); err != nil {
+	written, err := c.saveForCaller(ctx, "", events...)
+	if err != nil {
 		return UpdateResult{}, err
 	}
-	return c.result(eff.Reopened), nil
+	return c.result(eff.Reopened, written), nil
 }
 
 func (c *caseRun) testKey() string {
@@ -251,7 +265,7 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 	if err := workflow.Await(ctx, func() bool { return c.settled[r.TicketID] }); err != nil {
 		return UpdateResult{}, err
 	}
-	return c.result(nil), nil
+	return c.result(nil, nil), nil
 }
 
 // returnList returns the completed list to one publisher and answers once
@@ -271,7 +285,8 @@ func (c *caseRun) returnList(ctx workflow.Context, r ReturnRequest) (UpdateResul
 	if eff.Completed {
 		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
 	}
-	if err := c.save(ctx, "", events...); err != nil {
+	written, err := c.saveForCaller(ctx, "", events...)
+	if err != nil {
 		return UpdateResult{}, err
 	}
 	if err := child.SignalChildWorkflow(ctx, SignalStartClock, nil).Get(ctx, nil); err != nil {
@@ -283,7 +298,7 @@ func (c *caseRun) returnList(ctx workflow.Context, r ReturnRequest) (UpdateResul
 	}); err != nil {
 		return UpdateResult{}, err
 	}
-	return c.result(nil), nil
+	return c.result(nil, written), nil
 }
 
 func (c *caseRun) cancel(ctx workflow.Context, r CancelRequest) (UpdateResult, error) {
@@ -293,7 +308,8 @@ func (c *caseRun) cancel(ctx workflow.Context, r CancelRequest) (UpdateResult, e
 	}
 	e := c.event(ctx, cmr.EventCaseCancelled, &r.Actor)
 	e.SubmissionID = r.SubmissionID
-	if err := c.save(ctx, r.SubmissionID, e); err != nil {
+	written, err := c.saveForCaller(ctx, r.SubmissionID, e)
+	if err != nil {
 		return UpdateResult{}, err
 	}
 	for _, t := range open {
@@ -301,7 +317,7 @@ func (c *caseRun) cancel(ctx workflow.Context, r CancelRequest) (UpdateResult, e
 			child.SignalChildWorkflow(ctx, SignalCancel, nil)
 		}
 	}
-	return c.result(nil), nil
+	return c.result(nil, written), nil
 }
 
 // applyEffects starts ticket workflows (VO 14, MBO 7) and their SLA
@@ -360,10 +376,51 @@ func (c *caseRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cmr.
 // save has the next version; event keys derive from it, so retries are
 // idempotent and replays produce the same keys.
 func (c *caseRun) save(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) error {
+	return saveProjection(ctx, a.SaveCase, c.snapshot(cancelSubmission, events...))
+}
+
+func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activities.SaveCaseInput {
 	c.version++
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", c.in.Header.ID, c.version, i+1)
 	}
-	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
-	return saveProjection(ctx, a.SaveCase, in)
+	return activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
+}
+
+// callerWrites is the change from which an update (and the opening)
+// answers with the snapshot it made, for the caller (Engine) to write,
+// instead of answering only once the SaveCase activity has written it: a
+// step then takes one trip through the server (the workflow task) instead
+// of three (workflow task, activity task, workflow task). The activity still
+// writes it, for when the caller dies first; both writes are idempotent
+// by version and event key. The caller writes only what the server has
+// recorded as the update's outcome, so the projection never runs ahead of
+// the workflow (as local activities inside updates did, see saveProjection).
+const callerWrites = "caller-writes"
+
+// saveForCaller saves a transition made in an update handler. In cases
+// started since callerWrites it starts the write and returns the snapshot
+// for the caller to write at once; before, it waits for the write.
+func (c *caseRun) saveForCaller(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) (*activities.SaveCaseInput, error) {
+	if !c.callerWrites {
+		return nil, c.save(ctx, cancelSubmission, events...)
+	}
+	return c.saveAsync(ctx, cancelSubmission, events...), nil
+}
+
+// saveAsync starts the SaveCase activity for a new snapshot and returns
+// the snapshot; the case does not end before the write has (c.saving).
+func (c *caseRun) saveAsync(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) *activities.SaveCaseInput {
+	in := c.snapshot(cancelSubmission, events...)
+	f := workflow.ExecuteActivity(activityOptions(ctx), a.SaveCase, in)
+	c.saving++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { c.saving-- }()
+		if err := f.Get(ctx, nil); err != nil {
+			// Retried until it succeeds unless the store refused it as
+			// invalid, which only a defect can cause.
+			workflow.GetLogger(ctx).Error("save case", "case", c.in.Header.ID, "version", in.Version, "error", err)
+		}
+	})
+	return &in
 }

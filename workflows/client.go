@@ -23,6 +23,17 @@ type Engine struct {
 	// Searchable starts cases with the search attributes (CmrCaseId,
 	// CmrSchoolBrin, CmrCaseStatus); set it once they are registered.
 	Searchable bool
+	// Projection is where Update writes the snapshot an update answers
+	// with (UpdateResult.Write) before it returns, so that a read right
+	// after the answer sees the transition. The workflow writes it too,
+	// a moment later; without a Projection a caller may read the case as
+	// it was.
+	Projection Projection
+}
+
+// Projection writes case snapshots: the store (gormdb).
+type Projection interface {
+	SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.CaseState, version int, cancelReasonSubmission string, events []cmr.Event) error
 }
 
 // startOptions are the case workflow's start options.
@@ -89,7 +100,37 @@ func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, erro
 	if err := h.Get(ctx, &res); err != nil {
 		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
 	}
-	return res, nil
+	return e.write(ctx, "open case "+in.Header.ID, res)
+}
+
+// OpenOrAwaitCase is OpenCase for a request that may be sent more than
+// once (an idempotency key, its case ID reserved in the database): it
+// starts the case workflow unless another attempt did, and waits for the
+// opening. A case that has already ended (cancelled at once) is not an
+// error.
+func (e *Engine) OpenOrAwaitCase(ctx context.Context, in CaseInput) (UpdateResult, error) {
+	opts := e.startOptions(in)
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	start := e.Client.NewWithStartWorkflowOperation(opts, CaseWorkflow, in)
+	h, err := e.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: UpdateOpened, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	if err != nil && multiOperationDisabled(err) {
+		return e.Update(ctx, in.Header.ID, UpdateOpened, nil)
+	}
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return UpdateResult{}, nil // ended before the request came again
+		}
+		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
+	}
+	var res UpdateResult
+	if err := h.Get(ctx, &res); err != nil {
+		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
+	}
+	return e.write(ctx, "open case "+in.Header.ID, res)
 }
 
 func multiOperationDisabled(err error) bool {
@@ -112,6 +153,21 @@ func (e *Engine) Update(ctx context.Context, caseID, name string, arg any) (Upda
 	if err := h.Get(ctx, &res); err != nil {
 		return UpdateResult{}, translate(name+" "+caseID, withContext(ctx, err))
 	}
+	return e.write(ctx, name+" "+caseID, res)
+}
+
+// write writes the snapshot an update answered with (UpdateResult.Write)
+// to the Projection. The server has recorded the transition, so writing
+// it cannot put the projection ahead of the workflow. If this write fails
+// the workflow's own write still lands; the caller answers 503, and a
+// resend finds the step done.
+func (e *Engine) write(ctx context.Context, op string, res UpdateResult) (UpdateResult, error) {
+	if w := res.Write; w != nil && e.Projection != nil {
+		if err := e.Projection.SaveCase(ctx, w.Header, w.State, w.Version, w.CancelSubmissionID, w.Events); err != nil {
+			return UpdateResult{}, fmt.Errorf("%s: write the case: %w", op, err)
+		}
+	}
+	res.Write = nil
 	return res, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
 )
 
 // TaskQueue is the queue the worker polls.
@@ -111,6 +112,9 @@ type UpdateResult struct {
 	OpenSteps []string       `json:"open_steps"`
 	Reopened  []string       `json:"reopened,omitempty"`
 	Version   int            `json:"version"`
+	// Write is the transition's snapshot for the caller to write before
+	// it answers (see callerWrites); nil where the workflow has written it.
+	Write *activities.SaveCaseInput `json:"write,omitempty"`
 }
 
 // refusal turns a domain error into the update's rejection; the API maps

@@ -433,3 +433,64 @@ func TestMBOListReturnedPerPublisher(t *testing.T) {
 		t.Errorf("%d list.returned events, want 2", n)
 	}
 }
+
+// TestUpdateAnswersWithItsWrite: a step's update answers with the snapshot
+// it made (for the API to write before it responds), and the workflow's
+// activity writes the same snapshot too; the case does not end before
+// that write has.
+func TestUpdateAnswersWithItsWrite(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	var answers []UpdateResult
+	send := func(name string, arg any) {
+		h.after(time.Minute, func() {
+			h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+				OnAccept: func() {}, OnReject: func(err error) { t.Errorf("%s rejected: %v", name, err) },
+				OnComplete: func(res any, err error) {
+					if err != nil {
+						t.Errorf("%s failed: %v", name, err)
+						return
+					}
+					answers = append(answers, res.(UpdateResult))
+				},
+			}, arg)
+		})
+	}
+	send(UpdateCompleteStep, StepRequest{Actor: distributor, Step: "plan.identity", SubmissionID: "sub-1"})
+	send(UpdateCancel, CancelRequest{Actor: distributor, SubmissionID: "sub-reason"})
+	if res := h.run(in); res.Status != cmr.CaseCancelled {
+		t.Fatalf("status %s", res.Status)
+	}
+	if len(answers) != 2 {
+		t.Fatalf("%d answers", len(answers))
+	}
+	step, cancel := answers[0].Write, answers[1].Write
+	if step == nil || cancel == nil {
+		t.Fatalf("an update answered without its write: %+v", answers)
+	}
+	if step.Version != 2 || answers[0].Version != 2 || len(step.Events) != 1 || step.Events[0].Key != in.Header.ID+"#2.1" ||
+		step.Events[0].SubmissionID != "sub-1" || step.State.Steps[stepIndex(step.State, "plan.identity")].State != cmr.StepDone {
+		t.Errorf("the step's write: %+v", step)
+	}
+	if cancel.Version != 3 || cancel.CancelSubmissionID != "sub-reason" || cancel.State.Status != cmr.CaseCancelled {
+		t.Errorf("the cancellation's write: version %d, submission %q, status %s", cancel.Version, cancel.CancelSubmissionID, cancel.State.Status)
+	}
+	// The workflow wrote both as well.
+	for _, e := range append(step.Events, cancel.Events...) {
+		if got, ok := h.store.events[e.Key]; !ok || got.Type != e.Type {
+			t.Errorf("event %s (%s) not written by the workflow", e.Key, e.Type)
+		}
+	}
+	if h.store.cases[in.Header.ID].Status != cmr.CaseCancelled {
+		t.Errorf("the workflow's last write: %s", h.store.cases[in.Header.ID].Status)
+	}
+}
+
+func stepIndex(st cmr.CaseState, key string) int {
+	for i, s := range st.Steps {
+		if s.Key == key {
+			return i
+		}
+	}
+	return -1
+}

@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/workflows"
 )
 
@@ -67,7 +68,13 @@ func startDev(t testing.TB, dataDir string, env ...string) *devProcess {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("cmr dev's log, last lines:\n%s", lastLines(p.stderr.String(), 40))
+		}
+	})
 	lines := make(chan string)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -102,6 +109,15 @@ func startDev(t testing.TB, dataDir string, env ...string) *devProcess {
 	}()
 	t.Logf("cmr dev ready in %s at %s", time.Since(start).Round(time.Millisecond), p.url)
 	return p
+}
+
+// lastLines is the end of a log, for a failure message.
+func lastLines(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // stop interrupts the process as Ctrl-C would and waits for it to exit.
@@ -158,6 +174,22 @@ func (p *devProcess) upload(t *testing.T, org, path, body string, want int) {
 	}
 }
 
+// nextStep is the first step the case waits on a person for, and what to
+// send to complete it: sample data for its records, or a passed test.
+func nextStep(c map[string]any) (step, body map[string]any, ok bool) {
+	for _, x := range c["steps"].([]any) {
+		st := x.(map[string]any)
+		switch {
+		case st["state"] != string(cmr.StepOpen):
+		case st["kind"] == string(cmr.StepTest):
+			return st, map[string]any{"passed": true}, true
+		case st["kind"] == string(cmr.StepHuman):
+			return st, map[string]any{"data": sampleData(st["records"].([]any))}, true
+		}
+	}
+	return nil, nil, false
+}
+
 func sampleData(records []any) map[string]any {
 	data := map[string]any{}
 	for _, r := range records {
@@ -212,17 +244,9 @@ func advance(t *testing.T, p *devProcess, id string, stopAtTickets bool, before 
 			return c, true
 		}
 	}
-	for _, x := range c["steps"].([]any) {
-		st := x.(map[string]any)
-		if st["state"] != "open" || st["kind"] == "tickets" {
-			continue
-		}
-		body := map[string]any{"data": sampleData(st["records"].([]any))}
-		if st["kind"] == "test" {
-			body = map[string]any{"passed": true}
-			if before != nil {
-				before("test")
-			}
+	if st, body, ok := nextStep(c); ok {
+		if st["kind"] == string(cmr.StepTest) && before != nil {
+			before("test")
 		}
 		if st["key"] == "11" {
 			p.upload(t, "lyceum-de-linde", "/cases/"+id+"/lists", "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)\n"+

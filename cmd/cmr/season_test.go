@@ -247,15 +247,7 @@ func (d *seasonDriver) next(id, school string, c map[string]any) error {
 	if len(open) > 0 {
 		return nil
 	}
-	for _, x := range c["steps"].([]any) {
-		st := x.(map[string]any)
-		if st["state"] != "open" || st["kind"] == "tickets" {
-			continue
-		}
-		body := map[string]any{"data": sampleData(st["records"].([]any))}
-		if st["kind"] == "test" {
-			body = map[string]any{"passed": true}
-		}
+	if st, body, ok := nextStep(c); ok {
 		owner := demoOwner[st["owner"].(string)]
 		if st["owner"] == "school" {
 			owner = school

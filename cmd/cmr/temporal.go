@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/cmr-idp/cmr/temporalserver"
@@ -25,29 +23,12 @@ func runTemporal(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *port < 0 || *port > 65535 {
-		return fmt.Errorf("--port: want a port number, got %d", *port)
-	}
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	if *port != 0 {
-		// The server takes the port recorded in its dir (temporal.port)
-		// when that port is free; recording the asked one first makes
-		// it the one tried.
-		if err := os.WriteFile(filepath.Join(*dataDir, "temporal.port"), []byte(strconv.Itoa(*port)+"\n"), 0o600); err != nil {
-			return fmt.Errorf("record temporal port: %w", err)
-		}
-	}
-	ts, err := temporalserver.Start(temporalserver.Config{Dir: *dataDir, LogFile: filepath.Join(*dataDir, "temporal.log")})
+	ts, err := temporalserver.Start(temporalserver.Config{Dir: *dataDir, LogFile: filepath.Join(*dataDir, "temporal.log"), Port: *port})
 	if err != nil {
 		return fmt.Errorf("embedded Temporal server: %w", err)
-	}
-	// A busy port makes the server pick another one silently; workers and
-	// APIs configured with the asked address would then wait in vain.
-	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)); *port != 0 && ts.HostPort() != want {
-		ts.Stop()
-		return fmt.Errorf("port %d is taken: the server would have listened on %s instead", *port, ts.HostPort())
 	}
 	fmt.Fprintf(stdout, "Temporal ready at %s (namespace default, data in %s) in %.1fs\n", ts.HostPort(), *dataDir, time.Since(start).Seconds())
 	<-ctx.Done()

@@ -182,7 +182,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 	if err != nil {
 		return nil, err
 	}
-	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys,
+	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable, Projection: store}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys,
 		MaxInFlight: inFlight}
 	e := api.NewRouter(srv)
 	e.Use(ops.metrics.Middleware())
