@@ -156,6 +156,12 @@ func Start(cfg Config) (*Server, error) {
 		temporal.WithLogger(logger),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+			// A stopping worker's outstanding polls are answered empty, so no
+			// task is handed to it as it goes: otherwise a workflow task
+			// dispatched in that moment is lost until its 10 s timeout, and
+			// an update sent right after a restart waited for it (and timed
+			// out).
+			dynamicconfig.EnableCancelWorkerPollsOnShutdown.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
 		}),
 	)
 	if err != nil {

@@ -103,9 +103,6 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer c.Close()
-	// After a restart the server still routes cached workflows to the
-	// previous process's sticky queue until this timeout: keep it short,
-	// since in dev there is only ever one worker.
 	mail, err := mailer()
 	if err != nil {
 		return err
@@ -119,6 +116,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// No mail server in dev: messages are written as .eml files.
 		mail = &smtpmail.Dir{Path: mailDir, From: "CMR dev <cmr@localhost>"}
 	}
+	// After a restart the server still routes cached workflows to the
+	// previous process's sticky queue until this timeout: keep it short,
+	// since in dev there is only ever one worker.
 	w, err := startWorker(c, store, worker.Options{StickyScheduleToStartTimeout: time.Second},
 		notifications{mail: mail, publicURL: envOr("CMR_PUBLIC_URL", url), metrics: m, calendar: cal, anytime: anytime})
 	if err != nil {

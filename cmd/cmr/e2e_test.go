@@ -22,6 +22,7 @@ import (
 	"time"
 
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
@@ -69,6 +70,9 @@ func startDev(t testing.TB, dataDir string, env ...string) *devProcess {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if t.Failed() && p.temporal != "" {
+			dumpHistories(t, p)
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
 		if t.Failed() {
@@ -466,4 +470,51 @@ func checkMail(t *testing.T, smtp *smtpmock.Server, p *devProcess, dataDir strin
 		}
 	}
 	t.Logf("%d notification mails, each once", len(msgs))
+}
+
+// dumpHistories logs, for a failed test, every workflow task that failed
+// or timed out and every activity that timed out, in all workflows: the
+// stalls that make an API call answer late or 503.
+func dumpHistories(t testing.TB, p *devProcess) {
+	c, err := client.Dial(client.Options{HostPort: p.temporal, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Logf("workflow histories: %v", err)
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var b strings.Builder
+	var token []byte
+	for {
+		page, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{NextPageToken: token})
+		if err != nil {
+			t.Logf("workflow histories: %v", err)
+			return
+		}
+		for _, w := range page.Executions {
+			id := w.Execution.GetWorkflowId()
+			it := c.GetWorkflowHistory(ctx, id, w.Execution.GetRunId(), false, 0)
+			for it.HasNext() {
+				e, err := it.Next()
+				if err != nil {
+					break
+				}
+				at := e.EventTime.AsTime().Format("15:04:05.000")
+				if a := e.GetWorkflowTaskFailedEventAttributes(); a != nil {
+					fmt.Fprintf(&b, "%s %s event %d: workflow task failed: %s %s\n", at, id, e.EventId, a.Cause, a.Failure.GetMessage())
+				}
+				if a := e.GetWorkflowTaskTimedOutEventAttributes(); a != nil {
+					fmt.Fprintf(&b, "%s %s event %d: workflow task timed out (%s)\n", at, id, e.EventId, a.TimeoutType)
+				}
+				if a := e.GetActivityTaskTimedOutEventAttributes(); a != nil {
+					fmt.Fprintf(&b, "%s %s event %d: activity timed out: %s\n", at, id, e.EventId, a.Failure.GetMessage())
+				}
+			}
+		}
+		if token = page.NextPageToken; len(token) == 0 {
+			break
+		}
+	}
+	t.Logf("stalls in the workflow histories:\n%s", b.String())
 }

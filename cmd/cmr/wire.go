@@ -146,7 +146,18 @@ func notifyAnytime() (bool, error) {
 	return b, nil
 }
 
+// workerStopTimeout is how long a stopping worker lets its running
+// activities finish. Without it they are cancelled at once and their
+// results never reach the server, so each stalls until its start-to-close
+// timeout (30 s) before it is retried: after a restart a case answers late
+// (a projection write, a ticket's notice), and an update waiting on one
+// times out. Well within the usual 30 s a process is given to stop.
+const workerStopTimeout = 10 * time.Second
+
 func startWorker(c client.Client, store *gormdb.Store, opts worker.Options, n notifications) (worker.Worker, error) {
+	if opts.WorkerStopTimeout == 0 {
+		opts.WorkerStopTimeout = workerStopTimeout
+	}
 	w := worker.New(c, workflows.TaskQueue, opts)
 	w.RegisterWorkflow(workflows.CaseWorkflow)
 	w.RegisterWorkflow(workflows.TicketWorkflow)
