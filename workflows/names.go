@@ -176,8 +176,18 @@ func saveProjection(ctx workflow.Context, activity, in any) error {
 	if workflow.GetVersion(ctx, localSave, workflow.DefaultVersion, 2) != 1 {
 		return workflow.ExecuteActivity(activityOptions(ctx), activity, in).Get(ctx, nil)
 	}
-	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+	return workflow.ExecuteLocalActivity(localActivityOptions(ctx), activity, in).Get(ctx, nil)
+}
+
+// localActivityOptions retry a local activity as long as activityOptions
+// would, starting sooner: it runs in the same worker, without a trip
+// through the server. Its attempts all end within the schedule-to-close
+// timeout, which is otherwise the start-to-close (10 s): a database down
+// for longer would fail the workflow.
+func localActivityOptions(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 30 * 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        100 * time.Millisecond,
 			BackoffCoefficient:     2,
@@ -185,5 +195,4 @@ func saveProjection(ctx workflow.Context, activity, in any) error {
 			NonRetryableErrorTypes: []string{string(cmr.KindInvalid), string(cmr.KindNotFound), string(cmr.KindForbidden)},
 		},
 	})
-	return workflow.ExecuteLocalActivity(ctx, activity, in).Get(ctx, nil)
 }

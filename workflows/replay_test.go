@@ -12,8 +12,10 @@ import (
 // TestReplayHistories replays saved histories of real VO and MBO cases
 // against the current workflow code: a change that would break running
 // cases (non-determinism) fails here. Refresh the fixtures with
-// `go test ./api -run 'VOCase|MBOCase' -update-histories`, and only for
-// changes that are versioned (workflow.GetVersion) or before go-live.
+// `go test ./api -run 'VOCase|MBOCase' -update-histories` (cases and
+// tickets) and `go test ./cmd/cmr -run DevEndToEndSurvivesRestart
+// -update-histories` (notices), and only for changes that are versioned
+// (workflow.GetVersion) or before go-live.
 func TestReplayHistories(t *testing.T) {
 	// Histories of cases started before a versioned change stay in a
 	// folder named after it, since such cases may still be running.
@@ -32,6 +34,7 @@ func TestReplayHistories(t *testing.T) {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflow(CaseWorkflow)
 	r.RegisterWorkflow(TicketWorkflow)
+	r.RegisterWorkflow(NotifyWorkflow)
 	logger := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	for _, f := range files {
 		name, _ := filepath.Rel(filepath.Join("testdata", "histories"), f)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,9 @@ import (
 	"time"
 
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -343,7 +347,45 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	}
 	checkMail(t, smtp, p, dataDir)
 	checkSearchAttributes(t, p, id)
+	saveNoticeHistories(t, p, id)
 	p.stop(t)
+}
+
+// updateHistories saves notification workflow histories as replay
+// fixtures for the workflows package (the case and ticket workflows' come
+// from the api tests).
+var updateHistories = flag.Bool("update-histories", false, "write notification workflow histories to ../../workflows/testdata/histories")
+
+// saveNoticeHistories writes the histories of the case-opened and the
+// first ticket-created notices, each e-mailed to its party.
+func saveNoticeHistories(t *testing.T, p *devProcess, caseID string) {
+	t.Helper()
+	if !*updateHistories {
+		return
+	}
+	c, err := client.Dial(client.Options{HostPort: p.temporal, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for name, eventKey := range map[string]string{"notify-case-opened": caseID + "#1.1", "notify-ticket-created": caseID + "-T1#1.1"} {
+		var events []*historypb.HistoryEvent
+		it := c.GetWorkflowHistory(context.Background(), workflows.NotifyWorkflowID(eventKey), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, e)
+		}
+		b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("..", "..", "workflows", "testdata", "histories", name+".json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // checkSearchAttributes: an operator finds the case's workflow in Temporal

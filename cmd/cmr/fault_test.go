@@ -211,7 +211,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 
 // startFaultProcesses starts `cmr temporal`, then `cmr worker` and `cmr
 // serve` against it.
-func startFaultProcesses(t *testing.T, env []string, logs string) (temporal, worker, serve *chaosProc) {
+func startFaultProcesses(t testing.TB, env []string, logs string) (temporal, worker, serve *chaosProc) {
 	t.Helper()
 	// Temporal's data sits with the logs, so a failed run's histories
 	// can be read afterwards (`cmr temporal --data DIR`).

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 )
 
 var (
@@ -35,9 +37,23 @@ var (
 // step by its parties as people would: distributor and Kennisnet steps,
 // the school's list upload, every LiKa closing its ticket, the school's
 // final test. One run regardless of b.N (-benchtime 1x).
+//
+// The postgres variant runs the same against `cmr serve` and `cmr worker`
+// on PostgreSQL, with `cmr temporal` (the embedded server on its own
+// SQLite) as a process of its own, as in the fault test.
 func BenchmarkSeason(b *testing.B) {
+	b.Run("sqlite", benchSeasonDev)
+	b.Run("postgres", benchSeasonPostgres)
+}
+
+func benchSeasonDev(b *testing.B) {
 	dataDir := b.TempDir()
-	cast := seedSeason(b, dataDir, *seasonLiKas, *seasonCases)
+	store, err := gormdb.OpenSQLite(filepath.Join(dataDir, "cmr.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cast := seedSeason(b, store, *seasonLiKas, *seasonCases)
+	store.Close()
 	var env []string
 	pprofAddr := ""
 	if *seasonProfile != "" {
@@ -52,6 +68,30 @@ func BenchmarkSeason(b *testing.B) {
 	if pprofAddr != "" {
 		go saveProfile(b, "http://"+pprofAddr+"/debug/pprof/profile?seconds=30", *seasonProfile)
 	}
+	d.season(b, cast)
+	p.stop(b)
+}
+
+// benchSeasonPostgres is the season against PostgreSQL: cmr serve and cmr
+// worker as processes on one database, Temporal in a process of its own.
+func benchSeasonPostgres(b *testing.B) {
+	dsn := gormdbtest.EmptyPostgres(b)
+	env := []string{"DATABASE_URL=" + dsn, "CMR_MASTER_KEY=" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)), "CMR_NOTIFY_ANYTIME=true"}
+	runCmr(b, env, "migrate")
+	store, err := gormdb.OpenPostgres(dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cast := seedSeason(b, store, *seasonLiKas, *seasonCases)
+	store.Close()
+	_, _, serve := startFaultProcesses(b, env, b.TempDir())
+	d := &seasonDriver{base: serve.addr + "/api/v1", tokens: cast.tokens, http: &http.Client{Timeout: 2 * time.Minute}}
+	d.season(b, cast)
+}
+
+// season drives every case of the cast to completed, -season-clients at a
+// time, and reports how long it took.
+func (d *seasonDriver) season(b *testing.B, cast seasonCast) {
 	b.ResetTimer()
 	start := time.Now()
 	sem := make(chan struct{}, *seasonClients)
@@ -79,7 +119,6 @@ func BenchmarkSeason(b *testing.B) {
 	b.Logf("%d cases × %d LiKas completed in %s by %d clients: %d API calls (%.0f/s), %d retried on 503, %d conflicts after them; %d failed",
 		n, *seasonLiKas, took.Round(time.Millisecond), *seasonClients, d.calls.Load(), float64(d.calls.Load())/took.Seconds(), d.retries.Load(), d.conflicts.Load(), failed.Load())
 	d.unavailable.Range(func(k, _ any) bool { b.Logf("503: %s", k); return true })
-	p.stop(b)
 }
 
 // seasonCast is who takes part: a school per case (one school rarely
@@ -91,14 +130,10 @@ type seasonCast struct {
 }
 
 // seedSeason adds the schools and LiKas, with a user and token each, to
-// the dev database before `cmr dev` starts (it seeds only its demo cast).
-func seedSeason(b testing.TB, dataDir string, likas, schools int) seasonCast {
+// the database before the service starts (`cmr dev` seeds only its demo
+// cast).
+func seedSeason(b testing.TB, store *gormdb.Store, likas, schools int) seasonCast {
 	ctx := context.Background()
-	store, err := gormdb.OpenSQLite(filepath.Join(dataDir, "cmr.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
 	if err := store.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -115,6 +150,10 @@ func seedSeason(b testing.TB, dataDir string, likas, schools int) seasonCast {
 			b.Fatal(err)
 		}
 	}
+	// The distributor and Kennisnet under the demo IDs: `cmr dev` keeps
+	// them (its own seed upserts the same organisations).
+	add(cmr.Organisation{ID: "distri-noord", Name: "Distri Noord", Role: cmr.RoleDistributor})
+	add(cmr.Organisation{ID: "kennisnet", Name: "Kennisnet", Role: cmr.RoleKennisnet})
 	for i := 1; i <= likas; i++ {
 		id := fmt.Sprintf("lika-%02d", i)
 		add(cmr.Organisation{ID: id, Name: fmt.Sprintf("Licentiekantoor %02d", i), Role: cmr.RolePublisher})

@@ -17,7 +17,7 @@ import (
 )
 
 // runCmr runs a cmr command to completion and returns its output.
-func runCmr(t *testing.T, env []string, args ...string) string {
+func runCmr(t testing.TB, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), "CMR_E2E_AS_MAIN=1"), env...)
