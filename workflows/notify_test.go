@@ -80,27 +80,42 @@ func TestNotifyWaitsForTheWorkingMorning(t *testing.T) {
 	}
 }
 
+// noticeOn is a test environment for a notice of event c#1.1 at start,
+// whose e-mail plan is empty: the tests mock the webhook plan and the
+// deliveries.
+func noticeOn(start time.Time) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.RegisterActivity(&activities.Activities{})
+	env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelEmail}).Return(activities.PlanNoticesResult{}, nil)
+	return env
+}
+
+// runNotice runs the notice, with local activities or activity tasks.
+func runNotice(env *testsuite.TestWorkflowEnvironment, local bool) (NotifyResult, error) {
+	env.ExecuteWorkflow(NotifyWorkflow, NotifyInput{EventKey: "c#1.1", At: env.Now(), Calendar: cmr.DefaultCalendarConfig(), Local: local})
+	var res NotifyResult
+	err := env.GetWorkflowResult(&res)
+	return res, err
+}
+
 // TestNotifyGivesUpAfterTheLastAttempt: a receiver that never answers is
 // tried DeliverAttempts times, then counted failed; the workflow ends. With
 // activity tasks and with local activities alike.
 func TestNotifyGivesUpAfterTheLastAttempt(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
 			start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-			env.SetStartTime(start)
-			env.RegisterActivity(&activities.Activities{})
+			env := noticeOn(start)
 			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelWebhook}).Return(activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{{ID: "x", Channel: cmr.ChannelWebhook}}}, nil)
-			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelEmail}).Return(activities.PlanNoticesResult{}, nil)
 			n := 0
 			env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.DeliverInput) (activities.DeliverResult, error) {
 				n++
 				return activities.DeliverResult{}, errors.New("connection refused")
 			})
-			env.ExecuteWorkflow(NotifyWorkflow, NotifyInput{EventKey: "c#1.1", At: env.Now(), Calendar: cmr.DefaultCalendarConfig(), Local: local})
-			var res NotifyResult
-			if err := env.GetWorkflowResult(&res); err != nil {
+			res, err := runNotice(env, local)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if n != activities.DeliverAttempts || res.Failed != 1 {
@@ -121,11 +136,8 @@ func TestNotifyGivesUpAfterTheLastAttempt(t *testing.T) {
 func TestNotifyPlanWaitsForTheDatabase(t *testing.T) {
 	for _, local := range []bool{false, true} {
 		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
-			var s testsuite.WorkflowTestSuite
-			env := s.NewTestWorkflowEnvironment()
 			start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-			env.SetStartTime(start)
-			env.RegisterActivity(&activities.Activities{})
+			env := noticeOn(start)
 			failures := 0
 			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelWebhook}).Return(func(_ context.Context, _ activities.PlanNoticesInput) (activities.PlanNoticesResult, error) {
 				// Two minutes: the test environment stops a regular
@@ -136,11 +148,9 @@ func TestNotifyPlanWaitsForTheDatabase(t *testing.T) {
 				}
 				return activities.PlanNoticesResult{Deliveries: []activities.DeliveryRef{{ID: "x", Channel: cmr.ChannelWebhook}}}, nil
 			})
-			env.OnActivity(a.PlanNotices, mock.Anything, activities.PlanNoticesInput{EventKey: "c#1.1", Channel: cmr.ChannelEmail}).Return(activities.PlanNoticesResult{}, nil)
 			env.OnActivity(a.Deliver, mock.Anything, mock.Anything).Return(activities.DeliverResult{Sent: true}, nil)
-			env.ExecuteWorkflow(NotifyWorkflow, NotifyInput{EventKey: "c#1.1", At: env.Now(), Calendar: cmr.DefaultCalendarConfig(), Local: local})
-			var res NotifyResult
-			if err := env.GetWorkflowResult(&res); err != nil {
+			res, err := runNotice(env, local)
+			if err != nil {
 				t.Fatalf("after %d failed plans: %v", failures, err)
 			}
 			if res.Sent != 1 || failures < 3 {
