@@ -21,7 +21,7 @@ type NotifyInput struct {
 	At       time.Time          `json:"at"`
 	Urgent   bool               `json:"urgent,omitempty"`
 	Calendar cmr.CalendarConfig `json:"calendar"`
-	// Local plans and sends with local activities (see planAndDeliver).
+	// Local plans with a local activity (see planAndDeliver).
 	// The Announcer sets it for every notice it starts; notices started
 	// before it replay with the activity tasks they had. It is carried in
 	// the input rather than asked with workflow.GetVersion, whose marker
@@ -77,16 +77,13 @@ func NotifyWorkflow(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 // planAndDeliver plans one channel's deliveries and starts each, retried
 // with backoff.
 //
-// Local (NotifyInput.Local): the plan and the deliveries run in the worker
-// running the workflow task instead of as activity tasks, two trips
-// through the server fewer per plan and per delivery; a notice takes one
-// workflow task where it took four or more. Both are safe to repeat: a
-// delivery's ID comes from the event, kind, channel and recipient, and one
-// already sent is not sent again, so what runs again after a lost workflow
-// task plans the same deliveries and sends none twice (e-mail stays at
-// least once, see README). A NotifyWorkflow takes no updates, so nothing
-// is answered before its task is recorded. Retries keep their backoff: a
-// local activity waits between attempts with a timer.
+// Local (NotifyInput.Local): the plan runs in the worker running the
+// workflow task instead of as an activity task, a trip through the server
+// fewer per plan. It is safe to repeat (a delivery's ID comes from the
+// event, kind, channel and recipient), and it sends nothing: a plan run
+// again after a lost workflow task plans the same deliveries, none of
+// which was started. A NotifyWorkflow takes no updates, so nothing is
+// answered before its task is recorded.
 func planAndDeliver(ctx workflow.Context, eventKey, channel string, local bool) ([]workflow.Future, error) {
 	var plan activities.PlanNoticesResult
 	in := activities.PlanNoticesInput{EventKey: eventKey, Channel: channel}
@@ -99,27 +96,24 @@ func planAndDeliver(ctx workflow.Context, eventKey, channel string, local bool) 
 	if err := planned.Get(ctx, &plan); err != nil {
 		return nil, err
 	}
-	// Each delivery is tried DeliverAttempts times, with backoff over
-	// about four hours.
-	retry := &temporal.RetryPolicy{
-		InitialInterval:    10 * time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    time.Hour,
-		MaximumAttempts:    activities.DeliverAttempts,
-	}
-	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute, RetryPolicy: retry})
-	// A local activity's attempts all end within its schedule-to-close
-	// timeout, which is otherwise its start-to-close (a minute): room for
-	// all of them.
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute, ScheduleToCloseTimeout: 6 * time.Hour, RetryPolicy: retry})
+	// Each delivery is an activity task, tried DeliverAttempts times with
+	// backoff over about four hours. Not a local activity: a worker killed
+	// after the mail went out and before the workflow task was recorded
+	// would plan again, and a plan made when the case has moved on drops a
+	// delivery it finds unrecorded, so the delivery log would miss a mail
+	// that was sent (found by the fault test).
+	dctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    10 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Hour,
+			MaximumAttempts:    activities.DeliverAttempts,
+		},
+	})
 	futures := make([]workflow.Future, len(plan.Deliveries))
 	for i, d := range plan.Deliveries {
-		in := activities.DeliverInput{Delivery: d}
-		if local {
-			futures[i] = workflow.ExecuteLocalActivity(lctx, a.Deliver, in)
-		} else {
-			futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, in)
-		}
+		futures[i] = workflow.ExecuteActivity(dctx, a.Deliver, activities.DeliverInput{Delivery: d})
 	}
 	return futures, nil
 }
