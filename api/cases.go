@@ -98,17 +98,28 @@ func (s *Server) openCase(c echo.Context) error {
 // the caller asks for another number (limit, at most gormdb.MaxCasePage).
 const DefaultCasePage = 50
 
+// pageLimit is a list's limit query parameter: def when absent, at most
+// max.
+func pageLimit(c echo.Context, def, max int) (int, error) {
+	v := c.QueryParam("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, cmr.FieldErrorf("limit", "must be a number from 1 to %d", max).NL("moet een getal van 1 tot en met %d zijn", max)
+	}
+	return n, nil
+}
+
 // listCases handles GET /api/v1/cases?status=&school=&at_risk=&limit=&after=:
 // a page of the caller's cases, newest first, with the cursor of the next.
 func (s *Server) listCases(c echo.Context) error {
-	f := gormdb.CaseFilter{Status: c.QueryParam("status"), Now: s.Now(), Limit: DefaultCasePage, After: c.QueryParam("after"), Summary: true}
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > gormdb.MaxCasePage {
-			return cmr.FieldErrorf("limit", "must be a number from 1 to %d", gormdb.MaxCasePage).NL("moet een getal van 1 tot en met %d zijn", gormdb.MaxCasePage)
-		}
-		f.Limit = n
+	limit, err := pageLimit(c, DefaultCasePage, gormdb.MaxCasePage)
+	if err != nil {
+		return err
 	}
+	f := gormdb.CaseFilter{Status: c.QueryParam("status"), Now: s.Now(), Limit: limit, After: c.QueryParam("after"), Summary: true}
 	switch f.Status {
 	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
 	default:

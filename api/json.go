@@ -44,7 +44,7 @@ func (s *Server) calendar() *cmr.Calendar {
 
 func (s *Server) caseSummary(c cmr.Case, ticketAtRisk bool) map[string]any {
 	now := s.Now()
-	deadlineNear := c.Status == cmr.CaseOpen && !c.Deadline.IsZero() && !c.Deadline.After(now.Add(gormdb.AtRiskWindow))
+	deadlineNear := cmr.AssessCase(c, now, gormdb.AtRiskWindow).DeadlineNear
 	return map[string]any{
 		"id":             c.ID,
 		"school_id":      c.SchoolID,

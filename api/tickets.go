@@ -37,14 +37,11 @@ func (s *Server) listTickets(c echo.Context) error {
 		}
 		f.Overdue = b
 	}
-	f.Limit, f.After = DefaultTicketPage, c.QueryParam("after")
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > gormdb.MaxTicketPage {
-			return cmr.FieldErrorf("limit", "must be a number from 1 to %d", gormdb.MaxTicketPage).NL("moet een getal van 1 tot en met %d zijn", gormdb.MaxTicketPage)
-		}
-		f.Limit = n
+	limit, err := pageLimit(c, DefaultTicketPage, gormdb.MaxTicketPage)
+	if err != nil {
+		return err
 	}
+	f.Limit, f.After = limit, c.QueryParam("after")
 	tickets, next, err := s.Store.TicketPage(c.Request().Context(), viewer(c), f)
 	if err != nil {
 		return err

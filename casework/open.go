@@ -56,12 +56,12 @@ func (r OpenRequest) hash() string {
 
 func checkIdempotencyKey(key string) error {
 	if len(key) > MaxIdempotencyKey {
-		return cmr.FieldErrorf("Idempotency-Key", "is %d characters long; use at most %d (a UUID is fine)", len(key), MaxIdempotencyKey).
+		return cmr.FieldErrorf(idempotencyKeyField, "is %d characters long; use at most %d (a UUID is fine)", len(key), MaxIdempotencyKey).
 			NL("is %d tekens lang; gebruik er ten hoogste %d (een UUID volstaat)", len(key), MaxIdempotencyKey)
 	}
 	for _, r := range key {
 		if r < 0x21 || r > 0x7e {
-			return cmr.FieldErrorf("Idempotency-Key", "may hold only visible ASCII characters, no spaces (a UUID is fine)").
+			return cmr.FieldErrorf(idempotencyKeyField, "may hold only visible ASCII characters, no spaces (a UUID is fine)").
 				NL("mag alleen zichtbare ASCII-tekens bevatten, geen spaties (een UUID volstaat)")
 		}
 	}
@@ -212,6 +212,16 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 // already used: with the case that key opened (starting its workflow if
 // the first attempt reserved the ID but never started it). The same key
 // with a different request is refused.
+// KeyReused reports whether err refused an opening because its
+// Idempotency-Key was used before for a different request.
+func KeyReused(err error) bool {
+	var e *cmr.Error
+	return errors.As(err, &e) && e.Kind == cmr.KindConflict && e.Field == idempotencyKeyField
+}
+
+// idempotencyKeyField names the header in refusals about it.
+const idempotencyKeyField = "Idempotency-Key"
+
 func resumeOpening(ctx context.Context, dir Directory, eng Opener, o cmr.Opening, in workflows.CaseInput) (string, bool, error) {
 	if o.Key == "" {
 		return "", false, nil
@@ -223,7 +233,7 @@ func resumeOpening(ctx context.Context, dir Directory, eng Opener, o cmr.Opening
 	case err != nil:
 		return "", false, err
 	case prev.RequestHash != o.RequestHash:
-		return "", true, &cmr.Error{Kind: cmr.KindConflict, Field: "Idempotency-Key",
+		return "", true, &cmr.Error{Kind: cmr.KindConflict, Field: idempotencyKeyField,
 			Message:   fmt.Sprintf("was used before for a different request (case %s); send a new key for a new case", prev.CaseID),
 			MessageNL: fmt.Sprintf("is al eerder gebruikt voor een ander verzoek (zaak %s); stuur een nieuwe sleutel voor een nieuwe zaak", prev.CaseID)}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"slices"
 	"strings"
 	"time"
 
@@ -503,21 +502,13 @@ func (s *Store) caseVisible(ctx context.Context, v Viewer, caseID string) (bool,
 // CaseIDsWithPrefix lists existing case IDs that start with prefix (all
 // parties), to give a new case a unique business key.
 func (s *Store) CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error) {
-	var ids, reserved []string
-	err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id = ? OR id LIKE ?", prefix, prefix+"-%").Pluck("id", &ids).Error
-	if err != nil {
-		return nil, wrap("case ids", err)
-	}
 	// An ID reserved for an opening whose workflow has not written the
 	// case yet is taken too.
-	err = s.db.WithContext(ctx).Model(&openingRow{}).Where("case_id = ? OR case_id LIKE ?", prefix, prefix+"-%").Pluck("case_id", &reserved).Error
+	var ids []string
+	err := s.db.WithContext(ctx).Raw(`SELECT id FROM cases WHERE id = ? OR id LIKE ?
+		UNION SELECT case_id FROM case_openings WHERE case_id = ? OR case_id LIKE ?`, prefix, prefix+"-%", prefix, prefix+"-%").Scan(&ids).Error
 	if err != nil {
 		return nil, wrap("case ids", err)
-	}
-	for _, id := range reserved {
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
 	}
 	return ids, nil
 }

@@ -103,16 +103,14 @@ func Start(cfg Config) (*Server, error) {
 		if cfg.Port < 0 || cfg.Port > 65535 {
 			return nil, fmt.Errorf("temporal port: want a port number, got %d", cfg.Port)
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
-		if err != nil {
+		if err := portFree(cfg.Port); err != nil {
 			return nil, fmt.Errorf("temporal port %d is taken: %w", cfg.Port, err)
 		}
-		l.Close()
 		frontendPort = cfg.Port
 		if !cfg.Ephemeral {
 			// The next start without a Port takes this one again.
-			if err := os.WriteFile(filepath.Join(cfg.Dir, "temporal.port"), []byte(strconv.Itoa(cfg.Port)+"\n"), 0o600); err != nil {
-				return nil, fmt.Errorf("record temporal port: %w", err)
+			if err := recordPort(filepath.Join(cfg.Dir, "temporal.port"), cfg.Port); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -233,8 +231,7 @@ func serverConfig(sqlCfg config.SQL, frontendPort int) (*config.Config, error) {
 func stablePort(file string) (int, error) {
 	if b, err := os.ReadFile(file); err == nil {
 		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p > 0 {
-			if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
-				_ = l.Close()
+			if portFree(p) == nil {
 				return p, nil
 			}
 		}
@@ -243,10 +240,28 @@ func stablePort(file string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := os.WriteFile(file, []byte(strconv.Itoa(p)+"\n"), 0o600); err != nil {
-		return 0, fmt.Errorf("record temporal port: %w", err)
+	if err := recordPort(file, p); err != nil {
+		return 0, err
 	}
 	return p, nil
+}
+
+// recordPort writes the frontend port for the next start to take again.
+func recordPort(file string, p int) error {
+	if err := os.WriteFile(file, []byte(strconv.Itoa(p)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("record temporal port: %w", err)
+	}
+	return nil
+}
+
+// portFree answers nil if port on the loopback address can be listened
+// on, and why not otherwise.
+func portFree(port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return l.Close()
 }
 
 // freePort picks a port below Linux's ephemeral range (32768-60999): a
@@ -261,11 +276,9 @@ func freePort(picked map[int]bool) (int, error) {
 		if picked[port] {
 			continue
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		if err != nil {
+		if portFree(port) != nil {
 			continue
 		}
-		l.Close()
 		if picked != nil {
 			picked[port] = true
 		}

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -81,22 +80,25 @@ func (s *Server) casesList(c echo.Context) error {
 	for _, o := range schools {
 		byID[o.ID] = o
 	}
-	ids := make([]string, len(cases))
-	for i, cs := range cases {
-		ids[i] = cs.ID
-	}
-	risky, err := s.Store.CasesAtRisk(ctx, viewer(ss), ids, s.Now())
-	if err != nil {
-		return s.fail(c, ss, err)
+	// With the at-risk filter every row is at risk already.
+	var risky map[string]bool
+	if !p.AtRisk {
+		ids := make([]string, len(cases))
+		for i, cs := range cases {
+			ids[i] = cs.ID
+		}
+		if risky, err = s.Store.CasesAtRisk(ctx, viewer(ss), ids, s.Now()); err != nil {
+			return s.fail(c, ss, err)
+		}
 	}
 	for _, cs := range cases {
 		school := byID[cs.Parties.SchoolID]
 		if school.ID == "" {
 			school = byID[cs.SchoolID]
 		}
-		// As the at-risk filter (gormdb.CaseFilter.AtRisk) decides it.
-		deadlineNear := !cs.Deadline.IsZero() && !cs.Deadline.After(s.Now().Add(gormdb.AtRiskWindow))
-		atRisk := cs.Status == cmr.CaseOpen && (risky[cs.ID] || deadlineNear)
+		// As the at-risk filter (gormdb.CaseFilter.AtRisk) decides it: a
+		// listed case has no tickets, so risky says whether one is at risk.
+		atRisk := cmr.AssessCase(cs, s.Now(), gormdb.AtRiskWindow).DeadlineNear || (cs.Status == cmr.CaseOpen && risky[cs.ID])
 		p.Rows = append(p.Rows, caseRow{Case: cs, School: school, AtRisk: p.AtRisk || atRisk})
 	}
 	if next != "" {
@@ -315,8 +317,7 @@ func (s *Server) openCase(c echo.Context) error {
 	if err == nil {
 		set := casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()}
 		id, err = casework.OpenCase(ctx, s.Store, s.Opener, me, req, set)
-		var e *cmr.Error
-		if errors.As(err, &e) && e.Field == "Idempotency-Key" {
+		if casework.KeyReused(err) {
 			// The person changed the form after an attempt that had
 			// reserved its case: this is a new request.
 			req.IdempotencyKey = randomToken()

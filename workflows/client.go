@@ -81,26 +81,7 @@ func RegisterSearchAttributes(ctx context.Context, c client.Client, namespace st
 // written, in one round trip (update-with-start). A case whose ID is
 // already taken is a conflict.
 func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, error) {
-	start := e.Client.NewWithStartWorkflowOperation(e.startOptions(in), CaseWorkflow, in)
-	h, err := e.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: UpdateOpened, WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	if err != nil && multiOperationDisabled(err) {
-		// An older server without update-with-start: start, then ask.
-		if _, err := e.Client.ExecuteWorkflow(ctx, e.startOptions(in), CaseWorkflow, in); err != nil {
-			return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
-		}
-		return e.Update(ctx, in.Header.ID, UpdateOpened, nil)
-	}
-	if err != nil {
-		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
-	}
-	var res UpdateResult
-	if err := h.Get(ctx, &res); err != nil {
-		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
-	}
-	return e.write(ctx, "open case "+in.Header.ID, res)
+	return e.open(ctx, in, false)
 }
 
 // OpenOrAwaitCase is OpenCase for a request that may be sent more than
@@ -109,28 +90,44 @@ func (e *Engine) OpenCase(ctx context.Context, in CaseInput) (UpdateResult, erro
 // opening. A case that has already ended (cancelled at once) is not an
 // error.
 func (e *Engine) OpenOrAwaitCase(ctx context.Context, in CaseInput) (UpdateResult, error) {
+	return e.open(ctx, in, true)
+}
+
+// open starts the case workflow, or with again joins the one another
+// attempt started, and waits for the opening.
+func (e *Engine) open(ctx context.Context, in CaseInput, again bool) (UpdateResult, error) {
+	op := "open case " + in.Header.ID
 	opts := e.startOptions(in)
-	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
-	start := e.Client.NewWithStartWorkflowOperation(opts, CaseWorkflow, in)
+	if again {
+		opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	h, err := e.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
+		StartWorkflowOperation: e.Client.NewWithStartWorkflowOperation(opts, CaseWorkflow, in),
 		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: UpdateOpened, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	if err != nil && multiOperationDisabled(err) {
+		// An older server without update-with-start: start (or, again,
+		// find the running case), then ask.
+		if _, err := e.Client.ExecuteWorkflow(ctx, opts, CaseWorkflow, in); err != nil {
+			if again && errors.As(err, &started) {
+				return UpdateResult{}, nil // ended before the request came again
+			}
+			return UpdateResult{}, translate(op, withContext(ctx, err))
+		}
 		return e.Update(ctx, in.Header.ID, UpdateOpened, nil)
 	}
 	if err != nil {
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if errors.As(err, &started) {
+		if again && errors.As(err, &started) {
 			return UpdateResult{}, nil // ended before the request came again
 		}
-		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
+		return UpdateResult{}, translate(op, withContext(ctx, err))
 	}
 	var res UpdateResult
 	if err := h.Get(ctx, &res); err != nil {
-		return UpdateResult{}, translate("open case "+in.Header.ID, withContext(ctx, err))
+		return UpdateResult{}, translate(op, withContext(ctx, err))
 	}
-	return e.write(ctx, "open case "+in.Header.ID, res)
+	return e.write(ctx, op, res)
 }
 
 func multiOperationDisabled(err error) bool {

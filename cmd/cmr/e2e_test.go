@@ -351,6 +351,22 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	p.stop(t)
 }
 
+// quietClient are the options of a Temporal client for the tests, its log
+// discarded.
+func quietClient(hostPort string) client.Options {
+	return client.Options{HostPort: hostPort, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))}
+}
+
+// dialQuiet connects the test to a Temporal server.
+func dialQuiet(t testing.TB, hostPort string) client.Client {
+	t.Helper()
+	c, err := client.Dial(quietClient(hostPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // updateHistories saves notification workflow histories as replay
 // fixtures for the workflows package (the case and ticket workflows' come
 // from the api tests).
@@ -363,10 +379,7 @@ func saveNoticeHistories(t *testing.T, p *devProcess, caseID string) {
 	if !*updateHistories {
 		return
 	}
-	c, err := client.Dial(client.Options{HostPort: p.temporal, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialQuiet(t, p.temporal)
 	defer c.Close()
 	for name, eventKey := range map[string]string{"notify-case-opened": caseID + "#1.1", "notify-ticket-created": caseID + "-T1#1.1"} {
 		var events []*historypb.HistoryEvent
@@ -392,10 +405,7 @@ func saveNoticeHistories(t *testing.T, p *devProcess, caseID string) {
 // by case ID, BRIN and final status.
 func checkSearchAttributes(t *testing.T, p *devProcess, id string) {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: p.temporal, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialQuiet(t, p.temporal)
 	defer c.Close()
 	d, err := c.DescribeWorkflowExecution(context.Background(), workflows.CaseWorkflowID(id), "")
 	if err != nil {
@@ -518,7 +528,7 @@ func checkMail(t *testing.T, smtp *smtpmock.Server, p *devProcess, dataDir strin
 // or timed out and every activity that timed out, in all workflows: the
 // stalls that make an API call answer late or 503.
 func dumpHistories(t testing.TB, p *devProcess) {
-	c, err := client.Dial(client.Options{HostPort: p.temporal, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	c, err := client.Dial(quietClient(p.temporal))
 	if err != nil {
 		t.Logf("workflow histories: %v", err)
 		return

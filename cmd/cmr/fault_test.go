@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/mail"
@@ -33,7 +32,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb"
@@ -186,10 +184,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	tc, err := client.Dial(client.Options{HostPort: temporal.addr, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tc := dialQuiet(t, temporal.addr)
 	defer tc.Close()
 
 	// Each check gets its own time: notifications may still be on their
