@@ -48,6 +48,11 @@ func TestTokens(t *testing.T) {
 		if err != nil || got.ID != u.ID || got.Role != cmr.RolePublisher || got.Email != "lika@example.org" {
 			t.Fatalf("authenticate: %+v %v", got, err)
 		}
+		// Its use is recorded, for the admin page's token list.
+		infos, err := s.Tokens(ctx, "lika1")
+		if err != nil || len(infos) != 1 || infos[0].LastUsedAt == nil || time.Since(*infos[0].LastUsedAt) > time.Minute {
+			t.Errorf("token's last use after authenticating: %+v %v", infos, err)
+		}
 		for _, bad := range []string{"", "cmr_nope", tok + "x", "Bearer " + tok} {
 			if _, err := s.Authenticate(ctx, bad); cmr.KindOf(err) != cmr.KindUnauthorized {
 				t.Errorf("token %q: got %v, want unauthorized", bad, err)
