@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,8 +41,9 @@ func listReport(rep *waswordt.Report) error {
 
 // readUpload reads the file from the body: either the raw bytes, or the
 // part named "file" of a multipart form. It is read into memory within the
-// upload limit and never written to disk.
-func readUpload(c echo.Context) ([]byte, error) {
+// upload limit and never written to disk; into a string, whose parts the
+// cells of a CSV become.
+func readUpload(c echo.Context) (string, error) {
 	r := c.Request()
 	limit := int64(waswordt.MaxUploadBytes)
 	mt, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
@@ -52,12 +51,12 @@ func readUpload(c echo.Context) ([]byte, error) {
 	if mt == "multipart/form-data" {
 		mr, err := r.MultipartReader()
 		if err != nil {
-			return nil, cmr.Errorf(cmr.KindInvalid, "the multipart form could not be read").NL("het formulier kon niet worden gelezen; probeer het opnieuw")
+			return "", cmr.Errorf(cmr.KindInvalid, "the multipart form could not be read").NL("het formulier kon niet worden gelezen; probeer het opnieuw")
 		}
 		for {
 			p, err := mr.NextPart()
 			if err != nil {
-				return nil, cmr.FieldErrorf("file", "send the list as the form field \"file\"").NL("kies een bestand om te uploaden")
+				return "", cmr.FieldErrorf("file", "send the list as the form field \"file\"").NL("kies een bestand om te uploaden")
 			}
 			if p.FormName() == "file" {
 				src = p
@@ -65,24 +64,24 @@ func readUpload(c echo.Context) ([]byte, error) {
 			}
 		}
 	}
-	var buf bytes.Buffer
+	var buf strings.Builder
 	if n := r.ContentLength; n > 0 && n <= limit && mt != "multipart/form-data" {
 		buf.Grow(int(n) + 1)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(src, limit+1))
-	data := buf.Bytes()
+	_, err := io.Copy(&buf, io.LimitReader(src, limit+1))
+	data := buf.String()
 	if err != nil {
-		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
+		return "", cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
 	}
 	if int64(len(data)) > limit {
-		return nil, listReport(&waswordt.Report{Problems: []waswordt.Problem{{Code: "too_large",
+		return "", listReport(&waswordt.Report{Problems: []waswordt.Problem{{Code: "too_large",
 			NL: fmt.Sprintf("Het bestand is groter dan %d MB.", limit>>20), EN: fmt.Sprintf("The file is larger than %d MB.", limit>>20)}}})
 	}
 	return data, nil
 }
 
-func parseList(f waswordt.Format, part waswordt.Part, data []byte, opt waswordt.Options) (waswordt.List, error) {
-	t, err := waswordt.Read(data)
+func parseList(f waswordt.Format, part waswordt.Part, file string, opt waswordt.Options) (waswordt.List, error) {
+	t, err := waswordt.ReadString(file)
 	if err == nil {
 		var l waswordt.List
 		if l, err = waswordt.Validate(f, part, t, opt); err == nil {
@@ -121,7 +120,7 @@ func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind stri
 		return cmr.ListVersion{}, err
 	}
 	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: cs.ID, TicketID: ticketID, Kind: kind, Format: string(l.Format), Version: version, RowCount: len(l.Rows), UploadedBy: by}
-	plain, err := json.Marshal(stored{Format: l.Format, Part: l.Part, Cells: cellsOf(l)})
+	plain, err := waswordt.Encode(l)
 	if err != nil {
 		return cmr.ListVersion{}, err
 	}
@@ -150,30 +149,11 @@ func (s *Server) loadList(ctx context.Context, v gormdb.Viewer, caseID, listID s
 	if err != nil {
 		return meta, waswordt.List{}, fmt.Errorf("open list %s: %w", meta.ID, err)
 	}
-	var st stored
-	if err := json.Unmarshal(plain, &st); err != nil {
+	l, err := waswordt.Decode(plain)
+	if err != nil {
 		return meta, waswordt.List{}, fmt.Errorf("decode list %s: %w", meta.ID, err)
 	}
-	l := waswordt.List{Format: st.Format, Part: st.Part, Rows: make([]waswordt.Row, len(st.Cells))}
-	for i, cells := range st.Cells {
-		l.Rows[i] = waswordt.Row{Line: i + 2, Cells: cells} // rows as in a download
-	}
 	return meta, l, nil
-}
-
-// stored is the plaintext of a list version: its cells only, compact.
-type stored struct {
-	Format waswordt.FormatID `json:"f"`
-	Part   waswordt.Part     `json:"p"`
-	Cells  [][]string        `json:"c"`
-}
-
-func cellsOf(l waswordt.List) [][]string {
-	out := make([][]string, len(l.Rows))
-	for i, r := range l.Rows {
-		out[i] = r.Cells
-	}
-	return out
 }
 
 func (s *Server) current(ctx context.Context, v gormdb.Viewer, caseID, ticketID, kind string) (cmr.ListVersion, bool, error) {
@@ -276,7 +256,7 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 // list it completed with the "wordt" columns (MBO, step 8b). A valid
 // upload becomes the current version; an invalid one stores nothing and
 // answers every problem by row and column. The web pages call it too.
-func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID string, data []byte, severalRealms bool) (cmr.ListVersion, error) {
+func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
 	cs, err := s.Store.Case(ctx, asViewer(me), caseID)
 	if err != nil {
@@ -290,7 +270,7 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID string
 		return fail(err)
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	l, err := parseList(f, waswordt.Complete, data, waswordt.Options{SeveralRealms: severalRealms})
+	l, err := parseList(f, waswordt.Complete, file, waswordt.Options{SeveralRealms: severalRealms})
 	if err != nil {
 		return fail(err)
 	}
@@ -326,7 +306,7 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 
 // UploadTicketList stores an MBO publisher's "was" part (columns 1-4 or
 // 1-6) on its ticket.
-func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID string, data []byte) (cmr.ListVersion, error) {
+func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, file string) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
 	t, err := s.Store.Ticket(ctx, asViewer(me), ticketID)
 	if err != nil {
@@ -351,7 +331,7 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID st
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
 			NL("de aangevulde lijst is al aan u teruggegeven; uw deel kan niet meer veranderen"))
 	}
-	l, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, data, waswordt.Options{})
+	l, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, file, waswordt.Options{})
 	if err != nil {
 		return fail(err)
 	}

@@ -1,8 +1,6 @@
 package waswordt
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -30,29 +28,6 @@ func tooWide(line int) error {
 		EN: fmt.Sprintf("This row has more than %d columns: this is not a was-wordt list, or the separator is wrong.", MaxColumns)}}}
 }
 
-// checkWidth refuses, before parsing, a CSV line with more than MaxColumns
-// separators outside quotes: a file of separators would otherwise become
-// millions of empty cells.
-func checkWidth(text []byte, comma rune) error {
-	line, fields, quoted := 1, 0, false
-	for _, b := range text {
-		switch {
-		case b == '"':
-			quoted = !quoted
-		case b == '\n':
-			if !quoted {
-				fields = 0
-			}
-			line++
-		case rune(b) == comma && !quoted:
-			if fields++; fields >= MaxColumns {
-				return tooWide(line)
-			}
-		}
-	}
-	return nil
-}
-
 // Table is an uploaded file as rows of cells, before validation.
 type Table struct {
 	Header []string
@@ -64,20 +39,24 @@ type Table struct {
 
 // Read reads a CSV or XLSX upload. The kind is decided by the content
 // (magic bytes), not the file name. Problems are returned as a *Report.
-func Read(data []byte) (Table, error) {
+func Read(data []byte) (Table, error) { return ReadString(string(data)) }
+
+// ReadString is Read of a file held in a string (as an upload is read),
+// which spares a copy of it: the cells of a CSV are parts of file.
+func ReadString(file string) (Table, error) {
 	switch {
-	case len(data) == 0:
+	case len(file) == 0:
 		return Table{}, fileProblem("empty", "Het bestand is leeg.", "The file is empty.")
-	case len(data) > MaxUploadBytes:
+	case len(file) > MaxUploadBytes:
 		return Table{}, fileProblem("too_large", fmt.Sprintf("Het bestand is groter dan %d MB.", MaxUploadBytes>>20), fmt.Sprintf("The file is larger than %d MB.", MaxUploadBytes>>20))
-	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		return readXLSX(data)
-	case bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+	case strings.HasPrefix(file, "PK\x03\x04"):
+		return readXLSX(strings.NewReader(file))
+	case strings.HasPrefix(file, "\xD0\xCF\x11\xE0"):
 		return Table{}, fileProblem("xls", "Dit is een oud Excel-bestand (.xls). Sla het op als .xlsx of CSV en upload opnieuw.", "This is an old Excel file (.xls). Save it as .xlsx or CSV and upload again.")
-	case bytes.HasPrefix(data, []byte("%PDF")), bytes.HasPrefix(data, []byte{0x1F, 0x8B}), bytes.HasPrefix(data, []byte("\x89PNG")):
+	case strings.HasPrefix(file, "%PDF"), strings.HasPrefix(file, "\x1F\x8B"), strings.HasPrefix(file, "\x89PNG"):
 		return Table{}, fileProblem("not_a_list", "Dit is geen CSV- of Excel-bestand.", "This is not a CSV or Excel file.")
 	}
-	return readCSV(data)
+	return readCSV(file)
 }
 
 func fileProblem(code, nl, en string) *Report {
@@ -87,28 +66,28 @@ func fileProblem(code, nl, en string) *Report {
 // decodeText turns the bytes into UTF-8: a UTF-8 or UTF-16 byte-order mark
 // decides; otherwise valid UTF-8 stays, anything else is Windows-1252 (what
 // Dutch Excel writes when it saves "CSV (gescheiden door lijstscheidingsteken)").
-func decodeText(data []byte) ([]byte, error) {
-	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}) {
-		out, _, err := transform.Bytes(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
+func decodeText(data string) (string, error) {
+	if strings.HasPrefix(data, "\xFF\xFE") || strings.HasPrefix(data, "\xFE\xFF") || strings.HasPrefix(data, "\xEF\xBB\xBF") {
+		out, _, err := transform.String(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
 		return out, err
 	}
-	if utf8.Valid(data) {
+	if utf8.ValidString(data) {
 		return data, nil
 	}
-	out, _, err := transform.Bytes(charmap.Windows1252.NewDecoder(), data)
+	out, _, err := transform.String(charmap.Windows1252.NewDecoder(), data)
 	return out, err
 }
 
 // delimiter picks ';' or ',' (or a tab) by counting outside quotes in the
 // header line.
-func delimiter(text []byte) rune {
+func delimiter(text string) rune {
 	line := text
-	if i := bytes.IndexAny(text, "\r\n"); i >= 0 {
+	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
 		line = text[:i]
 	}
 	counts := map[rune]int{}
 	quoted := false
-	for _, r := range string(line) {
+	for _, r := range line {
 		switch {
 		case r == '"':
 			quoted = !quoted
@@ -125,46 +104,27 @@ func delimiter(text []byte) rune {
 	return best
 }
 
-func readCSV(data []byte) (Table, error) {
-	if bytes.IndexByte(data, 0) >= 0 && !bytes.HasPrefix(data, []byte{0xFF, 0xFE}) && !bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
+func readCSV(data string) (Table, error) {
+	if strings.IndexByte(data, 0) >= 0 && !strings.HasPrefix(data, "\xFF\xFE") && !strings.HasPrefix(data, "\xFE\xFF") {
 		return Table{}, fileProblem("binary", "Het bestand bevat binaire gegevens: upload een CSV- of .xlsx-bestand.", "The file contains binary data: upload a CSV or .xlsx file.")
 	}
 	text, err := decodeText(data)
 	if err != nil {
 		return Table{}, fileProblem("encoding", "De tekenset van het bestand is niet te lezen; sla het op als CSV UTF-8.", "The file's character set cannot be read; save it as CSV UTF-8.")
 	}
-	comma := delimiter(text)
-	if err := checkWidth(text, comma); err != nil {
-		return Table{}, err
+	// Room for a row per line (at most MaxRows), so the tables do not grow
+	// by copying.
+	rows := min(strings.Count(text, "\n")+1, MaxRows+1)
+	t := Table{Rows: make([][]string, 0, rows), Lines: make([]int, 0, rows)}
+	err = splitCSV(text, byte(delimiter(text)), t.add)
+	var syntax csvSyntax
+	if errors.As(err, &syntax) {
+		return Table{}, &Report{Problems: []Problem{{Row: syntax.row, Code: "csv_syntax",
+			NL: "Deze regel is geen geldige CSV (waarschijnlijk een aanhalingsteken dat niet gesloten wordt).",
+			EN: "This line is not valid CSV (probably a quote that is never closed)."}}}
 	}
-	r := csv.NewReader(bytes.NewReader(text))
-	r.Comma = comma
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = false
-	var t Table
-	extra := 0 // line breaks inside quoted cells so far
-	for line := 1; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			row := line
-			if errors.As(err, &pe) {
-				row = pe.StartLine
-			}
-			return Table{}, &Report{Problems: []Problem{{Row: row - extra, Code: "csv_syntax",
-				NL: "Deze regel is geen geldige CSV (waarschijnlijk een aanhalingsteken dat niet gesloten wordt).",
-				EN: "This line is not valid CSV (probably a quote that is never closed)."}}}
-		}
-		start, _ := r.FieldPos(0)
-		if err := t.add(rec, start-extra); err != nil {
-			return Table{}, err
-		}
-		for _, f := range rec {
-			extra += strings.Count(f, "\n")
-		}
+	if err != nil {
+		return Table{}, err
 	}
 	if t.Header == nil {
 		return Table{}, fileProblem("empty", "Het bestand is leeg.", "The file is empty.")
@@ -198,11 +158,11 @@ func blank(rec []string) bool {
 	return true
 }
 
-func readXLSX(data []byte) (Table, error) {
+func readXLSX(data io.Reader) (Table, error) {
 	bad := fileProblem("xlsx", "Het Excel-bestand is beschadigd of te groot uitgepakt; sla het opnieuw op als .xlsx.", "The Excel file is damaged or too large when unpacked; save it again as .xlsx.")
 	// Both limits equal: a worksheet never spills to a temporary file, so
 	// no plaintext touches the disk; anything larger is refused.
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxUnzipBytes, UnzipXMLSizeLimit: MaxUnzipBytes})
+	f, err := excelize.OpenReader(data, excelize.Options{UnzipSizeLimit: MaxUnzipBytes, UnzipXMLSizeLimit: MaxUnzipBytes})
 	if err != nil {
 		return Table{}, bad
 	}

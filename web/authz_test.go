@@ -501,7 +501,7 @@ func wzBuild(t *testing.T) *wzFixture {
 	// The schools upload their lists before the tickets exist.
 	for caseID, school := range map[string]string{caseOther: "school2", caseForeign: "far"} {
 		u := p.users[school]
-		_, err := lists.UploadCaseList(ctx, cmr.Actor{UserID: u.ID, OrganisationID: school, Role: cmr.RoleSchool}, caseID, []byte(wzVOList(3)), false)
+		_, err := lists.UploadCaseList(ctx, cmr.Actor{UserID: u.ID, OrganisationID: school, Role: cmr.RoleSchool}, caseID, wzVOList(3), false)
 		must(err)
 	}
 	past, future := p.now.Add(-time.Hour), p.now.Add(72*time.Hour)

@@ -21,8 +21,8 @@ import (
 // same rules for who may see, upload and download what.
 type Lists interface {
 	CaseLists(ctx context.Context, me cmr.Actor, caseID string) ([]cmr.ListVersion, error)
-	UploadCaseList(ctx context.Context, me cmr.Actor, caseID string, data []byte, severalRealms bool) (cmr.ListVersion, error)
-	UploadTicketList(ctx context.Context, me cmr.Actor, ticketID string, data []byte) (cmr.ListVersion, error)
+	UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error)
+	UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, file string) (cmr.ListVersion, error)
 	ListFile(ctx context.Context, me cmr.Actor, caseID, listID string, kind waswordt.FileKind) (string, []byte, error)
 	MergedFile(ctx context.Context, me cmr.Actor, caseID string, kind waswordt.FileKind) (string, []byte, error)
 	ReturnList(ctx context.Context, me cmr.Actor, ticketID string) error
@@ -173,7 +173,7 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 	}
 	data, err := readFile(c, "file", "choose a file to upload", "kies een bestand om te uploaden")
 	if err == nil {
-		_, err = s.Lists.UploadCaseList(ctx, actorOf(ss), cs.ID, data, c.FormValue("several_realms") == "true")
+		_, err = s.Lists.UploadCaseList(ctx, actorOf(ss), cs.ID, string(data), c.FormValue("several_realms") == "true")
 	}
 	return s.afterUpload(c, ss, cs, err)
 }
@@ -192,7 +192,7 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 	}
 	data, err := readFile(c, "file", "choose a file to upload", "kies een bestand om te uploaden")
 	if err == nil {
-		_, err = s.Lists.UploadTicketList(ctx, actorOf(ss), t.ID, data)
+		_, err = s.Lists.UploadTicketList(ctx, actorOf(ss), t.ID, string(data))
 	}
 	return s.afterUpload(c, ss, cs, err)
 }

@@ -98,16 +98,16 @@ func (f *fakeLists) CaseLists(_ context.Context, _ cmr.Actor, caseID string) ([]
 	return out, nil
 }
 
-func (f *fakeLists) UploadCaseList(_ context.Context, me cmr.Actor, caseID string, data []byte, severalRealms bool) (cmr.ListVersion, error) {
-	f.uploads = append(f.uploads, listUpload{me: me, caseID: caseID, data: append([]byte(nil), data...), several: severalRealms})
+func (f *fakeLists) UploadCaseList(_ context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error) {
+	f.uploads = append(f.uploads, listUpload{me: me, caseID: caseID, data: []byte(file), several: severalRealms})
 	if f.uploadErr != nil {
 		return cmr.ListVersion{}, f.uploadErr
 	}
 	return cmr.ListVersion{ID: "new", CaseID: caseID, Kind: cmr.ListComplete, Version: 2}, nil
 }
 
-func (f *fakeLists) UploadTicketList(_ context.Context, me cmr.Actor, ticketID string, data []byte) (cmr.ListVersion, error) {
-	f.uploads = append(f.uploads, listUpload{me: me, ticketID: ticketID, data: append([]byte(nil), data...)})
+func (f *fakeLists) UploadTicketList(_ context.Context, me cmr.Actor, ticketID, file string) (cmr.ListVersion, error) {
+	f.uploads = append(f.uploads, listUpload{me: me, ticketID: ticketID, data: []byte(file)})
 	return cmr.ListVersion{}, f.uploadErr
 }
 

@@ -1,0 +1,101 @@
+package waswordt
+
+import (
+	"hash/maphash"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+)
+
+// houseNumberRE is the rule houseNumber implements by hand.
+var houseNumberRE = regexp.MustCompile(`^[1-9][0-9]{0,4}(\s?[A-Za-z]{1,4}|\s?[-/]\s?[A-Za-z0-9]{1,6})?$`)
+
+func TestHouseNumberMatchesItsExpression(t *testing.T) {
+	for _, v := range []string{"", "0", "1", "12", "99999", "100000", "012", "12a", "12 a", "12  a", "12abcd", "12abcde",
+		"12-3", "12 - 3", "12 -3", "12- 3", "12/2b", "12-abcdef", "12-abcdefg", "12-", "12 ", "12\ta", "12\va",
+		"12a-3", "1-a", "1 -", "7é", "12 AB", "12\n-\r4"} {
+		if got, want := houseNumber(v), houseNumberRE.MatchString(v); got != want {
+			t.Errorf("houseNumber(%q) = %v, the expression says %v", v, got, want)
+		}
+	}
+}
+
+func FuzzHouseNumber(f *testing.F) {
+	for _, v := range []string{"12", "12 a", "12 - 3b", "99999abcd"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		if got, want := houseNumber(v), houseNumberRE.MatchString(v); got != want {
+			t.Fatalf("houseNumber(%q) = %v, the expression says %v", v, got, want)
+		}
+	})
+}
+
+func TestPostcode(t *testing.T) {
+	for v, want := range map[string]string{"1234 AB": "1234 AB", "1234AB": "1234 AB", "1234ab": "1234 AB", "1234 aB": "1234 AB",
+		"12 34AB": "1234 AB", " 1234AB": "1234 AB", "1234AB ": "1234 AB", "0234 AB": "", "1234  AB": "", "1234 A": "",
+		"1234 A1": "", "12a4 AB": "", "1234 ÀB": "", "": "", "1234ABC": ""} {
+		got, ok := postcode(v)
+		if ok != (want != "") || got != want {
+			t.Errorf("postcode(%q) = %q, %v; want %q", v, got, ok, want)
+		}
+	}
+	// The usual form is returned as it came, without a copy.
+	if n := testing.AllocsPerRun(100, func() { postcode("1234 AB") }); n != 0 {
+		t.Errorf("postcode of the usual form allocates %v times", n)
+	}
+}
+
+// firstRows must find exactly the duplicates a map of the keys finds, also
+// when every key has the same hash.
+func TestFirstRowsFindsDuplicatesDespiteCollisions(t *testing.T) {
+	var rows []Row
+	for i, k := range []string{"a", "b", "A", "c", "b", "d", "C", "a", "e", "D"} {
+		rows = append(rows, Row{Line: i + 2, Cells: []string{k}})
+	}
+	key := func(b []byte, r Row) []byte { return appendLower(b, r.Cells[0]) }
+	seed := maphash.MakeSeed()
+	hashes := map[string]func([]byte) uint64{
+		"real":     func(b []byte) uint64 { return maphash.Bytes(seed, b) },
+		"constant": func([]byte) uint64 { return 7 },
+		"two":      func(b []byte) uint64 { return uint64(b[0] % 2) },
+	}
+	for name, hash := range hashes {
+		f := newFirstRows(rows, key, hash)
+		want := map[string]int{}
+		for i, r := range rows {
+			k := strings.ToLower(r.Cells[0])
+			first, dup := f.see(i)
+			if w, seen := want[k]; seen != dup || first != w {
+				t.Errorf("%s hash, row %d (%q): got first %d dup %v, want %d %v", name, r.Line, r.Cells[0], first, dup, w, seen)
+			}
+			if _, seen := want[k]; !seen {
+				want[k] = r.Line
+			}
+		}
+	}
+}
+
+// validIdentity's ASCII shortcut must agree with the rune-by-rune rule.
+func FuzzValidIdentity(f *testing.F) {
+	for _, v := range []string{"a@b", "a@b@c", "@b", "a@", "a b@c", "a\u00a0@b", "é@b", "a@b\u2003", "a@\x85"} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		at, ok := -1, true
+		for i, r := range v {
+			switch {
+			case r == '@' && at >= 0:
+				ok = false
+			case r == '@':
+				at = i
+			case unicode.IsSpace(r):
+				ok = false
+			}
+		}
+		if want := ok && at > 0 && at < len(v)-1; validIdentity(v) != want {
+			t.Fatalf("validIdentity(%q) = %v, want %v", v, !want, want)
+		}
+	})
+}
