@@ -23,7 +23,9 @@ import (
 type ListStore interface {
 	CaseKey(ctx context.Context, caseID string, create func() ([]byte, error)) ([]byte, error)
 	NextListVersion(ctx context.Context, caseID, ticketID, kind string) (int, error)
-	SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte) (cmr.ListVersion, error)
+	// SaveList commits only if ready (called last, inside the
+	// transaction) returns nil.
+	SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte, ready func() error) (cmr.ListVersion, error)
 	Lists(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.ListVersion, error)
 	ListData(ctx context.Context, v gormdb.Viewer, caseID, listID string) (cmr.ListVersion, []byte, error)
 	AppendEvent(ctx context.Context, e cmr.Event) error
@@ -80,18 +82,32 @@ func readUpload(c echo.Context) (string, error) {
 	return data, nil
 }
 
-func parseList(f waswordt.Format, part waswordt.Part, file string, opt waswordt.Options) (waswordt.List, error) {
+// parseList reads an upload and checks its rows. The checks across rows
+// may still run when it returns: storeList has them finish before it
+// commits, and refusals for other reasons wait for them (refuse), so that
+// a list's own problems always come first and all at once.
+func parseList(f waswordt.Format, part waswordt.Part, file string, opt waswordt.Options) (*waswordt.Pending, error) {
 	t, err := waswordt.ReadString(file)
-	if err == nil {
-		var l waswordt.List
-		if l, err = waswordt.Validate(f, part, t, opt); err == nil {
-			return l, nil
-		}
+	if err != nil {
+		return nil, asListReport(err)
 	}
+	p, err := waswordt.Start(f, part, t, opt)
+	return p, asListReport(err)
+}
+
+func asListReport(err error) error {
 	if rep, ok := err.(*waswordt.Report); ok {
-		return waswordt.List{}, listReport(rep)
+		return listReport(rep)
 	}
-	return waswordt.List{}, err
+	return err
+}
+
+// refuse is err, unless the list itself turns out to have problems.
+func refuse(p *waswordt.Pending, err error) error {
+	if lerr := p.Wait(); lerr != nil {
+		return asListReport(lerr)
+	}
+	return err
 }
 
 func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
@@ -109,26 +125,30 @@ func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
 	return s.Keyring.Unwrap(caseID, wrapped)
 }
 
-// storeList encrypts and stores a validated list as the next version.
-func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind string, l waswordt.List, by cmr.Actor) (cmr.ListVersion, error) {
+// storeList encrypts and stores a checked list as the next version. The
+// checks across its rows run meanwhile; the version is committed only if
+// they pass, else nothing is stored and their report is the answer.
+func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind string, p *waswordt.Pending, by cmr.Actor) (cmr.ListVersion, error) {
+	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, refuse(p, err) }
 	key, err := s.dataKey(ctx, cs.ID)
 	if err != nil {
-		return cmr.ListVersion{}, err
+		return fail(err)
 	}
 	version, err := s.Lists.NextListVersion(ctx, cs.ID, ticketID, kind)
 	if err != nil {
-		return cmr.ListVersion{}, err
+		return fail(err)
 	}
+	l := p.List
 	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: cs.ID, TicketID: ticketID, Kind: kind, Format: string(l.Format), Version: version, RowCount: len(l.Rows), UploadedBy: by}
 	plain, err := waswordt.Encode(l)
 	if err != nil {
-		return cmr.ListVersion{}, err
+		return fail(err)
 	}
 	sealed, err := aesgcm.Seal(key, plain, aesgcm.Binding(cs.ID, v.ID, v.Version))
 	if err != nil {
-		return cmr.ListVersion{}, err
+		return fail(err)
 	}
-	return s.Lists.SaveList(ctx, v, sealed)
+	return s.Lists.SaveList(ctx, v, sealed, func() error { return asListReport(p.Wait()) })
 }
 
 // loadList decrypts a stored list version.
@@ -270,25 +290,26 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file 
 		return fail(err)
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	l, err := parseList(f, waswordt.Complete, file, waswordt.Options{SeveralRealms: severalRealms})
+	p, err := parseList(f, waswordt.Complete, file, waswordt.Options{SeveralRealms: severalRealms})
 	if err != nil {
 		return fail(err)
 	}
+	l := p.List
 	kind := cmr.ListComplete
 	if cs.Sector == cmr.SectorMBO {
 		kind = cmr.ListReturned
 		if err := s.checkCoverage(ctx, asViewer(me), cs, l); err != nil {
-			return fail(err)
+			return fail(refuse(p, err))
 		}
 	}
 	// Once handed out, the list stays what the LiKas work from.
 	for _, t := range cs.Tickets {
 		if cs.Sector == cmr.SectorVO || t.State != cmr.TicketAwaitingList {
-			return fail(cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID).
-				NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID))
+			return fail(refuse(p, cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID).
+				NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID)))
 		}
 	}
-	return s.storeList(ctx, cs, "", kind, l, me)
+	return s.storeList(ctx, cs, "", kind, p, me)
 }
 
 // uploadTicketList handles POST /api/v1/tickets/:id/list (see UploadTicketList).
@@ -331,11 +352,11 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
 			NL("de aangevulde lijst is al aan u teruggegeven; uw deel kan niet meer veranderen"))
 	}
-	l, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, file, waswordt.Options{})
+	p, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, file, waswordt.Options{})
 	if err != nil {
 		return fail(err)
 	}
-	return s.storeList(ctx, cs, t.ID, cmr.ListSupplier, l, me)
+	return s.storeList(ctx, cs, t.ID, cmr.ListSupplier, p, me)
 }
 
 // listVersions handles GET /api/v1/cases/:id/lists: every version with

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 	"github.com/cmr-idp/cmr/waswordt"
 )
@@ -367,4 +368,37 @@ func TestMergedListHasSharedStudentsOnce(t *testing.T) {
 		b.WriteString(strings.Join(row, ";") + "\n")
 	}
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", b.String()), 201, "returned merged list")
+}
+
+// A list whose rows are each fine but which has a problem across rows
+// (a new identity used twice) is refused with the report of that problem,
+// although it was being written while that check ran: nothing of it stays,
+// not the version, not its audit event.
+func TestListRefusedAcrossRowsStoresNothing(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, store *gormdb.Store) {
+		en := newEnv(t, store)
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+		id := r.Body["id"].(string)
+		base := "/api/v1/cases/" + id + "/lists"
+		// More rows than are checked on one goroutine; the last takes the
+		// first row's new identity.
+		bad := voList(3000) + "Piet;;Bos;1234 AB;1;pbos@magis.01AB;l0@lyceum.nl\n"
+		rep := en.want(en.upload("school-vo", base, bad), 400, "duplicate new identity")
+		problems := rep.Body["details"].(map[string]any)["problems"].([]any)
+		if p := problems[0].(map[string]any); len(problems) != 1 || p["code"] != "duplicate_new" || p["row"].(float64) != 3002 {
+			t.Fatalf("want one duplicate_new on row 3002, got %s", rep.Raw)
+		}
+		if l := en.want(en.do("school-vo", "GET", base, nil), 200, "versions"); len(l.Body["lists"].([]any)) != 0 {
+			t.Errorf("refused list stored: %s", l.Raw)
+		}
+		ev := en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+		if strings.Contains(ev.Raw, "list.uploaded") {
+			t.Errorf("refused list in the audit trail: %s", ev.Raw)
+		}
+		// The same list corrected is stored as version 1.
+		good := voList(3000) + "Piet;;Bos;1234 AB;1;pbos@magis.01AB;pbos@lyceum.nl\n"
+		if v := en.want(en.upload("school-vo", base, good), 201, "corrected"); v.Body["version"].(float64) != 1 || v.Body["rows"].(float64) != 3001 {
+			t.Errorf("corrected list: %s", v.Raw)
+		}
+	})
 }

@@ -84,8 +84,10 @@ func (s *Store) CaseKey(ctx context.Context, caseID string, create func() ([]byt
 func NewListID() string { return newID("list") }
 
 // SaveList stores a new version of a list (the previous version stays, no
-// longer current) and appends the upload to the audit trail.
-func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte) (cmr.ListVersion, error) {
+// longer current) and appends the upload to the audit trail, all in one
+// transaction that commits only if ready (nil: always) returns nil: the
+// caller's last checks of the list run while it is written.
+func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte, ready func() error) (cmr.ListVersion, error) {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var last int
 		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ?", v.CaseID, v.TicketID, v.Kind).
@@ -109,8 +111,14 @@ func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []by
 			return err
 		}
 		actor := v.UploadedBy
-		return insertEvents(tx, []cmr.Event{{Key: "list:" + v.ID, CaseID: v.CaseID, TicketID: v.TicketID, Type: cmr.EventListUploaded, Actor: &actor, At: v.UploadedAt,
-			Details: map[string]any{"list_id": v.ID, "kind": v.Kind, "version": v.Version, "rows": v.RowCount}}})
+		if err := insertEvents(tx, []cmr.Event{{Key: "list:" + v.ID, CaseID: v.CaseID, TicketID: v.TicketID, Type: cmr.EventListUploaded, Actor: &actor, At: v.UploadedAt,
+			Details: map[string]any{"list_id": v.ID, "kind": v.Kind, "version": v.Version, "rows": v.RowCount}}}); err != nil {
+			return err
+		}
+		if ready != nil {
+			return ready()
+		}
+		return nil
 	})
 	return v, wrap("save list", err)
 }

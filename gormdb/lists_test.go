@@ -32,13 +32,13 @@ func TestListsVersionsAndPurge(t *testing.T) {
 			if next != v {
 				t.Fatalf("next version %d, want %d", next, v)
 			}
-			lv, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: next, RowCount: 10 * v, UploadedBy: school}, []byte{byte(v), 1, 2})
+			lv, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: next, RowCount: 10 * v, UploadedBy: school}, []byte{byte(v), 1, 2}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, lv.ID)
 		}
-		if _, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 2, UploadedBy: school}, nil); cmr.KindOf(err) != cmr.KindConflict {
+		if _, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 2, UploadedBy: school}, nil, nil); cmr.KindOf(err) != cmr.KindConflict {
 			t.Errorf("concurrent upload with a taken version: %v", err)
 		}
 		lika := gormdb.Viewer{OrganisationID: "lika1", Role: cmr.RolePublisher}

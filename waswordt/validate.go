@@ -218,14 +218,48 @@ func upper(c byte) byte {
 // or a *Report with every problem found. The list may share (normalised)
 // cells with t, which is not for use afterwards.
 func Validate(f Format, part Part, t Table, opt Options) (List, error) {
+	p, err := Start(f, part, t, opt)
+	if err == nil {
+		err = p.Wait()
+	}
+	if err != nil {
+		return List{}, err
+	}
+	return p.List, nil
+}
+
+// Pending is a list whose rows are checked while its checks across rows
+// (duplicates, one realm) still run. Its cells are final, so it can be
+// packed and written meanwhile, as long as nothing is kept before Wait
+// says the list is valid: an upload overlaps its database write with
+// those checks, the two largest parts of its time.
+type Pending struct {
+	List List
+	done chan struct{}
+	err  error
+}
+
+// Wait returns nil when the list is valid, or the *Report of every
+// problem, in the rows and across them.
+func (p *Pending) Wait() error {
+	<-p.done
+	return p.err
+}
+
+// Start checks every row of t, then starts the checks across rows and
+// returns. Where the heading or a row has a problem, it waits for the
+// checks across rows as well and returns the *Report of every problem. The
+// list may share (normalised) cells with t, which is not for use
+// afterwards.
+func Start(f Format, part Part, t Table, opt Options) (*Pending, error) {
 	cols := f.ColumnsOf(part)
 	rep := &Report{}
 	index := mapHeader(f, part, t.Header, rep)
 	if len(rep.Problems) > 0 {
-		return List{}, rep
+		return nil, rep
 	}
 	if len(t.Rows) == 0 {
-		return List{}, fileProblem("no_rows", "De lijst heeft een kopregel maar geen leerlingen.", "The list has a heading but no pupils.")
+		return nil, fileProblem("no_rows", "De lijst heeft een kopregel maar geen leerlingen.", "The list has a heading but no pupils.")
 	}
 	list := List{Format: f.ID, Part: part, Rows: make([]Row, len(t.Rows))}
 	// The rows are checked in two halves at once, each with its own
@@ -240,12 +274,23 @@ func Validate(f Format, part Part, t Table, opt Options) (List, error) {
 	for _, h := range halves {
 		rep.addAll(&h)
 	}
-	checkList(f, cols, list, opt, rep)
-	if len(rep.Problems) > 0 {
-		sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
-		return List{}, rep
+	acrossRows := func() error {
+		checkList(f, cols, list, opt, rep)
+		if len(rep.Problems) > 0 {
+			sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
+			return rep
+		}
+		return nil
 	}
-	return list, nil
+	if len(rep.Problems) > 0 {
+		return nil, acrossRows()
+	}
+	p := &Pending{List: list, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.err = acrossRows()
+	}()
+	return p, nil
 }
 
 // parallelRows: below it a list is checked on one goroutine.
