@@ -127,7 +127,9 @@ func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
 
 // storeList encrypts and stores a checked list as the next version. The
 // checks across its rows run meanwhile; the version is committed only if
-// they pass, else nothing is stored and their report is the answer.
+// they pass, else nothing of the list is stored and their report is the
+// answer, whatever else went wrong. (The case's data key may be made
+// before they finish: it holds nothing of the list.)
 func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind string, p *waswordt.Pending, by cmr.Actor) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, refuse(p, err) }
 	key, err := s.dataKey(ctx, cs.ID)
@@ -148,7 +150,11 @@ func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind stri
 	if err != nil {
 		return fail(err)
 	}
-	return s.Lists.SaveList(ctx, v, sealed, func() error { return asListReport(p.Wait()) })
+	v, err = s.Lists.SaveList(ctx, v, sealed, func() error { return asListReport(p.Wait()) })
+	if err != nil {
+		return fail(err)
+	}
+	return v, nil
 }
 
 // loadList decrypts a stored list version.

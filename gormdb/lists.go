@@ -88,6 +88,7 @@ func NewListID() string { return newID("list") }
 // transaction that commits only if ready (nil: always) returns nil: the
 // caller's last checks of the list run while it is written.
 func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte, ready func() error) (cmr.ListVersion, error) {
+	var refused error // ready's, returned as it is: it is the caller's
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var last int
 		if err := tx.Model(&listRow{}).Where("case_id = ? AND ticket_id = ? AND kind = ?", v.CaseID, v.TicketID, v.Kind).
@@ -116,10 +117,13 @@ func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []by
 			return err
 		}
 		if ready != nil {
-			return ready()
+			refused = ready()
 		}
-		return nil
+		return refused
 	})
+	if refused != nil {
+		return cmr.ListVersion{}, refused
+	}
 	return v, wrap("save list", err)
 }
 

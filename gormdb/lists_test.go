@@ -89,3 +89,42 @@ func TestListsVersionsAndPurge(t *testing.T) {
 		}
 	})
 }
+
+// SaveList commits only if ready passes; ready's error comes back as it
+// is, and nothing of the list stays: not the version, not its event.
+func TestSaveListRefusedByReady(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		_, st := savedCase(t, s)
+		school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
+		refusal := &cmr.Error{Kind: cmr.KindInvalid, Message: "duplicates"}
+		v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 3, UploadedBy: school}
+		if _, err := s.SaveList(ctx, v, []byte{1, 2, 3}, func() error { return refusal }); err != refusal {
+			t.Fatalf("refused save: %v, want ready's error as it is", err)
+		}
+		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
+		if vs, err := s.Lists(ctx, viewer, st.CaseID); err != nil || len(vs) != 0 {
+			t.Errorf("a refused list stayed: %+v %v", vs, err)
+		}
+		evs, err := s.Events(ctx, viewer, st.CaseID)
+		for _, e := range evs {
+			if e.Type == cmr.EventListUploaded {
+				t.Errorf("a refused list's event stayed: %+v", e)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next, _ := s.NextListVersion(ctx, st.CaseID, "", cmr.ListComplete); next != 1 {
+			t.Errorf("next version after a refusal: %d", next)
+		}
+		v.ID = gormdb.NewListID()
+		if _, err := s.SaveList(ctx, v, []byte{1, 2, 3}, func() error { return nil }); err != nil {
+			t.Fatalf("save after the refusal: %v", err)
+		}
+		// The same viewer sees the event of a list that was kept.
+		if evs, _ := s.Events(ctx, viewer, st.CaseID); len(evs) == 0 || evs[len(evs)-1].Type != cmr.EventListUploaded {
+			t.Errorf("a kept list's event: %+v", evs)
+		}
+	})
+}

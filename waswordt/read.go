@@ -42,7 +42,7 @@ type Table struct {
 func Read(data []byte) (Table, error) { return ReadString(string(data)) }
 
 // ReadString is Read of a file held in a string (as an upload is read),
-// which spares a copy of it: the cells of a CSV are parts of file.
+// which spares a copy of it: the cells of a UTF-8 CSV are parts of file.
 func ReadString(file string) (Table, error) {
 	switch {
 	case len(file) == 0:

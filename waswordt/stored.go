@@ -32,9 +32,14 @@ const (
 )
 
 // packChunk is how much is packed before it is handed to the compressor,
-// which copies it into blocks of its own (reused from one list to the
-// next) and compresses full blocks on the other cores.
+// which copies it into blocks of its own and compresses full blocks on
+// the other cores.
 const packChunk = 64 << 10
+
+// maxPacked bounds what Decode unpacks: more than any list that passed
+// the upload limits packs to (its cells are at most what an XLSX unzips
+// to), so a damaged stream cannot take the memory.
+const maxPacked = MaxUnzipBytes + 64<<20
 
 // ErrStoredList is returned for a plaintext that is not a stored list.
 var ErrStoredList = errors.New("waswordt: not a stored list")
@@ -125,8 +130,8 @@ func Decode(plain []byte) (List, error) {
 		return l, nil
 	}
 	if len(plain) > 0 && plain[0] == encodedS2 {
-		packed, err := io.ReadAll(s2.NewReader(bytes.NewReader(plain[1:])))
-		if err != nil || len(packed) == 0 || packed[0] != encodedV1 {
+		packed, err := io.ReadAll(io.LimitReader(s2.NewReader(bytes.NewReader(plain[1:])), maxPacked+1))
+		if err != nil || len(packed) == 0 || len(packed) > maxPacked || packed[0] != encodedV1 {
 			return List{}, ErrStoredList
 		}
 		plain = packed

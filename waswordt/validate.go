@@ -247,8 +247,9 @@ func (p *Pending) Wait() error {
 }
 
 // Start checks every row of t, then starts the checks across rows and
-// returns. Where the heading or a row has a problem, it waits for the
-// checks across rows as well and returns the *Report of every problem. The
+// returns. A problem with the heading is returned at once; where a row
+// has a problem, it waits for the checks across rows as well and returns
+// the *Report of every problem. The
 // list may share (normalised) cells with t, which is not for use
 // afterwards.
 func Start(f Format, part Part, t Table, opt Options) (*Pending, error) {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -149,8 +150,8 @@ func readFile(c echo.Context, field, missing, missingNL string) ([]byte, error) 
 // refusedList turns a refused upload into its problem table; other
 // errors are not a list's problems.
 func (s *Server) refusedList(c echo.Context, err error) (*listProblems, bool) {
-	e, ok := err.(*cmr.Error)
-	if !ok || e.Kind != cmr.KindInvalid {
+	var e *cmr.Error
+	if !errors.As(err, &e) || e.Kind != cmr.KindInvalid {
 		return nil, false
 	}
 	lp := &listProblems{Message: s.refusal(c, err)}

@@ -685,8 +685,9 @@ func TestListsPage(t *testing.T) {
 
 	token := s.token(school)
 	data := []byte("Was;Wordt\r\nx;y\r\n")
-	s.lists.uploadErr = &cmr.Error{Kind: cmr.KindInvalid, Field: "file", Message: "the list has problems",
+	refusal := &cmr.Error{Kind: cmr.KindInvalid, Field: "file", Message: "the list has problems",
 		Details: map[string]any{"problems": []waswordt.Problem{{Row: 3, Column: "F", Code: "empty", NL: "Deze cel is leeg", EN: "This cell is empty"}}, "more": 0}}
+	s.lists.uploadErr = refusal
 	refused := s.send(upload(t, lists, map[string]string{"_csrf": token}, data), school)
 	if refused.status != http.StatusUnprocessableEntity || !strings.Contains(refused.body, "<tr><td>3</td><td>F</td><td>Deze cel is leeg</td></tr>") {
 		t.Fatalf("refused list: %d\n%s", refused.status, refused.body)
@@ -708,16 +709,24 @@ func TestListsPage(t *testing.T) {
 		t.Error("several_realms is not passed on")
 	}
 
+	// The store returns a list refused across its rows (its checks ran
+	// while it was written) wrapped with what it was doing: the same table.
+	s.lists.uploadErr = fmt.Errorf("save list: %w", refusal)
+	if p := s.send(upload(t, lists, map[string]string{"_csrf": token}, data), school); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, "<tr><td>3</td><td>F</td><td>Deze cel is leeg</td></tr>") {
+		t.Errorf("refused list, wrapped: %d\n%s", p.status, p.body)
+	}
+
 	// A refusal without a problem table shows its message at the field.
 	s.lists.uploadErr = cmr.FieldErrorf("file", "is not a list")
 	if p := s.send(upload(t, lists, map[string]string{"_csrf": token}, data), school); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "Bestand: is not a list") {
 		t.Errorf("refusal without problems: %d", p.status)
 	}
 
-	if p := s.send(upload(t, lists, nil, data), school); p.status != http.StatusForbidden || len(s.lists.uploads) != 3 {
+	if p := s.send(upload(t, lists, nil, data), school); p.status != http.StatusForbidden || len(s.lists.uploads) != 4 {
 		t.Errorf("upload without the CSRF token: %d, %d uploads", p.status, len(s.lists.uploads))
 	}
-	if p := s.send(upload(t, "/cases/"+caseForeign+"/lists", map[string]string{"_csrf": token}, data), school); p.status != 404 || len(s.lists.uploads) != 3 {
+	if p := s.send(upload(t, "/cases/"+caseForeign+"/lists", map[string]string{"_csrf": token}, data), school); p.status != 404 || len(s.lists.uploads) != 4 {
 		t.Errorf("upload to another school's case: %d, %d uploads", p.status, len(s.lists.uploads))
 	}
 
