@@ -80,15 +80,6 @@ func packedSize(l List) int {
 	return size
 }
 
-// pack is the list packed, uncompressed.
-func pack(l List) []byte {
-	b := packHead(make([]byte, 0, packedSize(l)+packedSize(l)/16), l)
-	for _, r := range l.Rows {
-		b = packRow(b, r)
-	}
-	return b
-}
-
 func packHead(b []byte, l List) []byte {
 	b = append(b, encodedV1)
 	b = appendString(b, string(l.Format))

@@ -7,6 +7,15 @@ import (
 	"testing"
 )
 
+// pack is the list packed, uncompressed: what Encode compresses.
+func pack(l List) []byte {
+	b := packHead(make([]byte, 0, packedSize(l)+packedSize(l)/16), l)
+	for _, r := range l.Rows {
+		b = packRow(b, r)
+	}
+	return b
+}
+
 func storedSample() List {
 	return List{Format: "vo", Part: Complete, Rows: []Row{
 		{Line: 2, Cells: []string{"Ada", "", "Lovelace", "1234 AB", "1", "a@old.nl", "a@new.nl"}},
