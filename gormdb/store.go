@@ -34,6 +34,7 @@ type Store struct {
 	db      *gorm.DB
 	dialect goose.Dialect
 	schema  fs.FS
+	ckpt    *checkpointer // SQLite only
 }
 
 // OpenPostgres connects to PostgreSQL, e.g.
@@ -54,7 +55,10 @@ func OpenPostgres(dsn string) (*Store, error) {
 
 // OpenSQLite opens (creating) the SQLite database file at path.
 func OpenSQLite(path string) (*Store, error) {
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(ON)&_time_format=sqlite"
+	// Commits leave checkpoints to the checkpointer (checkpoint.go) up to
+	// walSafetyPages.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(ON)" +
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walSafetyPages) + "&_time_format=sqlite"
 	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn}), &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -75,16 +79,24 @@ func OpenSQLite(path string) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
-	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite()}, nil
+	ckpt, err := startCheckpointer(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt}, nil
 }
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	var ckptErr error
+	if s.ckpt != nil {
+		ckptErr = s.ckpt.close()
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
 	}
-	return sqlDB.Close()
+	return errors.Join(sqlDB.Close(), ckptErr)
 }
 
 // Ping checks the database is reachable.
