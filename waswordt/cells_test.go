@@ -99,3 +99,17 @@ func FuzzValidIdentity(f *testing.F) {
 		}
 	})
 }
+
+// TestTrimSpace holds the fast path of trimSpace to strings.TrimSpace,
+// for every byte at either end and the Unicode spaces.
+func TestTrimSpace(t *testing.T) {
+	cases := []string{"", " ", "a", " a", "a ", "\u00a0a", "a\u00a0", "\u2003a\u2003", "é", "aé", "éa", "a\u0085", "\ufeffa"}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}), string([]byte{byte(c), 'x'}), string([]byte{'x', byte(c)}), string([]byte{byte(c), 'x', byte(c)}))
+	}
+	for _, s := range cases {
+		if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

@@ -4,12 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 )
 
 // pack is the list packed, uncompressed: what Encode compresses.
 func pack(l List) []byte {
-	b := packHead(make([]byte, 0, packedSize(l)+packedSize(l)/16), l)
+	b := packHead(make([]byte, 0, packedSize(l, -1)), l)
 	for _, r := range l.Rows {
 		b = packRow(b, r)
 	}
@@ -84,7 +85,7 @@ func TestDecodeRefusesDamage(t *testing.T) {
 
 func mustEncode(t testing.TB, l List) []byte {
 	t.Helper()
-	b, err := Encode(l)
+	b, err := new(Encoder).Encode(l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,4 +127,38 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-packed differs: %x vs %x", pack(l), b)
 		}
 	})
+}
+
+// TestEncoderReused: one Encoder packs lists one after another and at
+// once, and each decodes to its own list (a compressor taken back from
+// the pool starts afresh).
+func TestEncoderReused(t *testing.T) {
+	var e Encoder
+	lists := make([]List, 8)
+	for i := range lists {
+		l := List{Format: "vo", Part: Complete}
+		for r := 0; r < 500*(i+1); r++ {
+			l.Rows = append(l.Rows, Row{Line: r + 2, Cells: []string{fmt.Sprintf("Leerling%d-%d", i, r), "", "Berg", "1234 AB", "1", fmt.Sprintf("l%d@old.nl", r), fmt.Sprintf("l%d@new%d.nl", r, i)}})
+		}
+		lists[i] = l
+	}
+	check := func(l List) {
+		b, err := e.Encode(l)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got, err := Decode(b)
+		if err != nil || !reflect.DeepEqual(got, l) {
+			t.Errorf("list of %d rows decodes to %d rows, %v", len(l.Rows), len(got.Rows), err)
+		}
+	}
+	for _, l := range lists {
+		check(l)
+	}
+	var wg sync.WaitGroup
+	for _, l := range lists {
+		wg.Go(func() { check(l) })
+	}
+	wg.Wait()
 }
