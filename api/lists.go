@@ -86,13 +86,34 @@ func readUpload(c echo.Context) (string, error) {
 // may still run when it returns: storeList has them finish before it
 // commits, and refusals for other reasons wait for them (refuse), so that
 // a list's own problems always come first and all at once.
-func parseList(f waswordt.Format, part waswordt.Part, file string, opt waswordt.Options) (*waswordt.Pending, error) {
-	t, err := waswordt.ReadString(file)
+func parseList(f waswordt.Format, part waswordt.Part, read func() (waswordt.Table, error), opt waswordt.Options) (*waswordt.Pending, error) {
+	t, err := read()
 	if err != nil {
 		return nil, asListReport(err)
 	}
 	p, err := waswordt.Start(f, part, t, opt)
 	return p, asListReport(err)
+}
+
+// readLater starts reading an upload on a goroutine of its own, so that
+// the file is read while its case is looked up and checked (a 50,000-row
+// CSV takes a few milliseconds, the case about one), and returns the
+// wait for it. A read whose case refuses the upload is left to finish
+// unseen.
+func readLater(file string) func() (waswordt.Table, error) {
+	type read struct {
+		t   waswordt.Table
+		err error
+	}
+	done := make(chan read, 1)
+	go func() {
+		t, err := waswordt.ReadString(file)
+		done <- read{t, err}
+	}()
+	return func() (waswordt.Table, error) {
+		r := <-done
+		return r.t, r.err
+	}
 }
 
 func asListReport(err error) error {
@@ -142,7 +163,7 @@ func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind stri
 	}
 	l := p.List
 	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: cs.ID, TicketID: ticketID, Kind: kind, Format: string(l.Format), Version: version, RowCount: len(l.Rows), UploadedBy: by}
-	plain, err := waswordt.Encode(l)
+	plain, err := s.encoder.Encode(l)
 	if err != nil {
 		return fail(err)
 	}
@@ -284,6 +305,7 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 // answers every problem by row and column. The web pages call it too.
 func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
+	read := readLater(file)
 	cs, err := s.Store.Case(ctx, asViewer(me), caseID)
 	if err != nil {
 		return fail(err)
@@ -296,7 +318,7 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file 
 		return fail(err)
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	p, err := parseList(f, waswordt.Complete, file, waswordt.Options{SeveralRealms: severalRealms})
+	p, err := parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms})
 	if err != nil {
 		return fail(err)
 	}
@@ -335,6 +357,7 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 // 1-6) on its ticket.
 func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, file string) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
+	read := readLater(file)
 	t, err := s.Store.Ticket(ctx, asViewer(me), ticketID)
 	if err != nil {
 		return fail(err)
@@ -358,7 +381,7 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
 			NL("de aangevulde lijst is al aan u teruggegeven; uw deel kan niet meer veranderen"))
 	}
-	p, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, file, waswordt.Options{})
+	p, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, read, waswordt.Options{})
 	if err != nil {
 		return fail(err)
 	}

@@ -39,6 +39,7 @@ type Store interface {
 	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
 	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
+	CaseParty(ctx context.Context, v gormdb.Viewer, caseID string) error
 	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
 	TicketPage(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, string, error)
 	Ticket(ctx context.Context, v gormdb.Viewer, id string) (cmr.Ticket, error)
@@ -80,6 +81,7 @@ type Server struct {
 
 	builtCalendar sync.Once
 	cal           *cmr.Calendar
+	encoder       waswordt.Encoder // of uploaded lists
 }
 
 // Register mounts the API on e under /api/v1 and installs the error
@@ -99,7 +101,7 @@ func (s *Server) Register(e *echo.Echo) {
 	// Uploads have their own limits, of size and time; everything else
 	// takes at most 1 MB.
 	up := e.Group("/api/v1", deadline(s.UploadTimeout), middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)*2)), s.authenticate)
-	up.POST("/cases/:id/lists", s.uploadCaseList, s.partyToCase)
+	up.POST("/cases/:id/lists", s.uploadCaseList, s.partyOnly)
 	up.POST("/tickets/:id/list", s.uploadTicketList, s.partyToTicket)
 	up.POST("/cases/:id/wordt", s.buildWordt, s.partyToCase)
 	g := e.Group("/api/v1", deadline(s.RequestTimeout), middleware.BodyLimit("1M"), s.authenticate)
@@ -134,6 +136,18 @@ func (s *Server) partyToCase(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(string(caseKey), cs)
+		return next(c)
+	}
+}
+
+// partyOnly is partyToCase without reading the case, for a list upload:
+// the upload reads the case itself once its file has arrived, which may
+// be much later, and a case read before would be read twice.
+func (s *Server) partyOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := s.Store.CaseParty(c.Request().Context(), viewer(c), c.Param("id")); err != nil {
+			return err
+		}
 		return next(c)
 	}
 }
