@@ -488,6 +488,14 @@ func (r eventRow) domain() cmr.Event {
 	return e
 }
 
+// CaseParty answers nil if the viewer's organisation is a party to the
+// case and cmr.ErrNotFound if not: the check alone, for a request that
+// reads the case itself later (an upload, once its file has arrived).
+func (s *Store) CaseParty(ctx context.Context, v Viewer, caseID string) error {
+	_, err := s.caseVisible(ctx, v, caseID)
+	return err
+}
+
 func (s *Store) caseVisible(ctx context.Context, v Viewer, caseID string) (bool, error) {
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id = ?", caseID).Where(partyClause, v.OrganisationID).Count(&n).Error; err != nil {
