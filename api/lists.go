@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,23 +98,38 @@ func parseList(f waswordt.Format, part waswordt.Part, read func() (waswordt.Tabl
 
 // readLater starts reading an upload on a goroutine of its own, so that
 // the file is read while its case is looked up and checked (a 50,000-row
-// CSV takes a few milliseconds, the case about one), and returns the
-// wait for it. A read whose case refuses the upload is left to finish
-// unseen.
-func readLater(file string) func() (waswordt.Table, error) {
-	type read struct {
-		t   waswordt.Table
-		err error
-	}
-	done := make(chan read, 1)
+// CSV takes a few milliseconds, the case about one), and returns the wait
+// for it, which may be called any number of times. Every way out of an
+// upload waits for it, refusals too: the reading stays within the
+// request, its deadline and the cap on requests in flight.
+func readLater(read func() (waswordt.Table, error)) func() (waswordt.Table, error) {
+	done := make(chan struct{})
+	var t waswordt.Table
+	var err error
 	go func() {
-		t, err := waswordt.ReadString(file)
-		done <- read{t, err}
+		defer close(done)
+		// Off the request's goroutine, a panic in a reader (excelize's,
+		// say) would pass the router's recovery and end the process.
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("read upload: the reader failed: %v", panicText(p))
+			}
+		}()
+		t, err = read()
 	}()
 	return func() (waswordt.Table, error) {
-		r := <-done
-		return r.t, r.err
+		<-done
+		return t, err
 	}
+}
+
+// panicText says what a recovered panic was without its value unless the
+// runtime made it: a library's own panic value might quote the file.
+func panicText(p any) string {
+	if re, ok := p.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("a panic of type %T", p)
 }
 
 func asListReport(err error) error {
@@ -304,8 +320,11 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 // upload becomes the current version; an invalid one stores nothing and
 // answers every problem by row and column. The web pages call it too.
 func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error) {
-	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
-	read := readLater(file)
+	read := readLater(func() (waswordt.Table, error) { return waswordt.ReadString(file) })
+	fail := func(err error) (cmr.ListVersion, error) {
+		read()
+		return cmr.ListVersion{}, err
+	}
 	cs, err := s.Store.Case(ctx, asViewer(me), caseID)
 	if err != nil {
 		return fail(err)
@@ -356,8 +375,11 @@ func (s *Server) uploadTicketList(c echo.Context) error {
 // UploadTicketList stores an MBO publisher's "was" part (columns 1-4 or
 // 1-6) on its ticket.
 func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, file string) (cmr.ListVersion, error) {
-	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, err }
-	read := readLater(file)
+	read := readLater(func() (waswordt.Table, error) { return waswordt.ReadString(file) })
+	fail := func(err error) (cmr.ListVersion, error) {
+		read()
+		return cmr.ListVersion{}, err
+	}
 	t, err := s.Store.Ticket(ctx, asViewer(me), ticketID)
 	if err != nil {
 		return fail(err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -53,8 +54,25 @@ func OpenPostgres(dsn string) (*Store, error) {
 	return &Store{db: db, dialect: goose.DialectPostgres, schema: migrations.Postgres()}, nil
 }
 
+// A SQLiteOption adjusts OpenSQLite.
+type SQLiteOption func(*sqliteOptions)
+
+type sqliteOptions struct {
+	logger *slog.Logger
+}
+
+// LogTo has the store log what goes wrong in its background work (the
+// checkpoints) to l; without it, nothing is logged.
+func LogTo(l *slog.Logger) SQLiteOption {
+	return func(o *sqliteOptions) { o.logger = l }
+}
+
 // OpenSQLite opens (creating) the SQLite database file at path.
-func OpenSQLite(path string) (*Store, error) {
+func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
+	var o sqliteOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	// Commits leave checkpoints to the checkpointer (checkpoint.go) up to
 	// walSafetyPages.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(ON)" +
@@ -79,7 +97,7 @@ func OpenSQLite(path string) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
-	ckpt, err := startCheckpointer(dsn)
+	ckpt, err := startCheckpointer(dsn, o.logger)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}

@@ -56,7 +56,7 @@ type Encoder struct {
 // Encode packs and compresses a validated list for sealing.
 func (e *Encoder) Encode(l List) ([]byte, error) {
 	var out bytes.Buffer
-	out.Grow(packedSize(l, 64)/2 + 64) // lists compress to a half (real identities) or a third
+	out.Grow(encodeHint(l))
 	out.WriteByte(encodedS2)
 	w, _ := e.writers.Get().(*s2.Writer)
 	if w == nil {
@@ -85,26 +85,36 @@ func (e *Encoder) Encode(l List) ([]byte, error) {
 }
 
 // packedSize is the size of the list packed, uncompressed, estimated from
-// its first sample rows (all of them: sample < 0): the rows of a list are
-// much alike, and adding up 350,000 cells to size a buffer took longer
-// than growing it once.
+// sample rows spread over it (all rows: sample < 0). Adding up 350,000
+// cells only to size a buffer took longer than growing it once.
 func packedSize(l List, sample int) int {
 	n := len(l.Rows)
 	if sample >= 0 {
 		n = min(n, sample)
 	}
 	size := 0
-	for _, r := range l.Rows[:n] {
+	for i := range n {
+		r := l.Rows[i*len(l.Rows)/n]
 		size += 1 + len(r.Cells)
 		for _, c := range r.Cells {
 			size += len(c)
 		}
 	}
 	if n > 0 {
-		size = size * len(l.Rows) / n
+		size = size / n * len(l.Rows)
 	}
 	return 16 + len(l.Format) + size
 }
+
+// maxEncodeHint caps the buffer Encode sets aside before it knows the
+// size: rows at the sample's places may be far longer than the rest (by
+// chance, or made so), and a 200,000-row list of such rows would claim
+// gigabytes. A list beyond it grows its buffer as it goes.
+const maxEncodeHint = 8 << 20
+
+// encodeHint is the room Encode sets aside: lists compress to a half
+// (real identities) or a third.
+func encodeHint(l List) int { return min(packedSize(l, 64)/2+64, maxEncodeHint) }
 
 func packHead(b []byte, l List) []byte {
 	b = append(b, encodedV1)

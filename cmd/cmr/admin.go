@@ -24,7 +24,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if *sqlite != "" {
 		os.Setenv("CMR_SQLITE", *sqlite)
 	}
-	store, err := openStore()
+	store, err := openStore(nil)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func withStore(ctx context.Context, f func(*gormdb.Store) error) error {
-	store, err := openStore()
+	store, err := openStore(nil)
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer ts.Stop()
 
-	store, err := gormdb.OpenSQLite(filepath.Join(*dataDir, "cmr.db"))
+	store, err := gormdb.OpenSQLite(filepath.Join(*dataDir, "cmr.db"), gormdb.LogTo(logger))
 	if err != nil {
 		return err
 	}

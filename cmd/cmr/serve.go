@@ -33,7 +33,7 @@ func connect(ctx context.Context, stderr io.Writer) (*infra, error) {
 	if addr == "" {
 		return nil, errors.New("set TEMPORAL_ADDRESS (host:7233), or use `cmr dev` for an embedded Temporal server")
 	}
-	store, err := openStore()
+	store, err := openStore(logger)
 	if err != nil {
 		return nil, err
 	}

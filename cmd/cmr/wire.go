@@ -32,10 +32,15 @@ import (
 )
 
 // openStore opens the database the environment names: CMR_SQLITE, or
-// DATABASE_URL (PostgreSQL).
-func openStore() (*gormdb.Store, error) {
+// DATABASE_URL (PostgreSQL). The store logs its background trouble to
+// logger (nil: nowhere).
+func openStore(logger *slog.Logger) (*gormdb.Store, error) {
 	if path := os.Getenv("CMR_SQLITE"); path != "" {
-		return gormdb.OpenSQLite(path)
+		var opts []gormdb.SQLiteOption
+		if logger != nil {
+			opts = append(opts, gormdb.LogTo(logger))
+		}
+		return gormdb.OpenSQLite(path, opts...)
 	}
 	dsn := os.Getenv("DATABASE_URL")
 	if dsn == "" {

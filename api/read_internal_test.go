@@ -1,0 +1,32 @@
+package api
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cmr-idp/cmr/waswordt"
+)
+
+// TestReadLaterRecovers: a reader that panics on readLater's goroutine
+// becomes an error (the router's recovery would not see it there), which
+// quotes the runtime's message but not a library's own panic value; the
+// wait may be called again.
+func TestReadLaterRecovers(t *testing.T) {
+	wait := readLater(func() (waswordt.Table, error) { panic("Jansen;1234 AB") })
+	for range 2 {
+		if _, err := wait(); err == nil || strings.Contains(err.Error(), "Jansen") {
+			t.Errorf("a panic with a value: %v", err)
+		}
+	}
+	wait = readLater(func() (waswordt.Table, error) {
+		var cells []string
+		return waswordt.Table{Header: []string{cells[3]}}, nil
+	})
+	if _, err := wait(); err == nil || !strings.Contains(err.Error(), "index out of range") {
+		t.Errorf("a runtime panic: %v", err)
+	}
+	wait = readLater(func() (waswordt.Table, error) { return waswordt.Table{Header: []string{"Voornaam"}}, nil })
+	if tb, err := wait(); err != nil || len(tb.Header) != 1 {
+		t.Errorf("a read: %+v %v", tb, err)
+	}
+}
