@@ -62,7 +62,7 @@ type sqliteOptions struct {
 }
 
 // LogTo has the store log what goes wrong in its background work (the
-// checkpoints) to l; without it, nothing is logged.
+// checkpoints) to l; without it, or with a nil l, nothing is logged.
 func LogTo(l *slog.Logger) SQLiteOption {
 	return func(o *sqliteOptions) { o.logger = l }
 }

@@ -36,11 +36,7 @@ import (
 // logger (nil: nowhere).
 func openStore(logger *slog.Logger) (*gormdb.Store, error) {
 	if path := os.Getenv("CMR_SQLITE"); path != "" {
-		var opts []gormdb.SQLiteOption
-		if logger != nil {
-			opts = append(opts, gormdb.LogTo(logger))
-		}
-		return gormdb.OpenSQLite(path, opts...)
+		return gormdb.OpenSQLite(path, gormdb.LogTo(logger))
 	}
 	dsn := os.Getenv("DATABASE_URL")
 	if dsn == "" {
