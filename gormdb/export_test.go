@@ -1,4 +1,39 @@
 package gormdb
 
+import (
+	"context"
+
+	"github.com/pressly/goose/v3"
+)
+
 // ExecForTest runs raw SQL, for tests of database-level guarantees.
 func ExecForTest(s *Store, sql string) error { return s.db.Exec(sql).Error }
+
+// ListPartsForTest counts the parts a list's ciphertext is stored in.
+func ListPartsForTest(s *Store, listID string) (int64, error) {
+	var n int64
+	err := s.db.Model(&listPartRow{}).Where("list_id = ?", listID).Count(&n).Error
+	return n, err
+}
+
+// MigrateToForTest migrates the schema up or down to version.
+func MigrateToForTest(s *Store, version int64) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(s.dialect, sqlDB, s.schema)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if cur, err := p.GetDBVersion(ctx); err != nil || cur <= version {
+		_, err = p.UpTo(ctx, version)
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}
+
+// ListPartSize is listPartSize, for tests.
+const ListPartSize = listPartSize

@@ -3,6 +3,8 @@ package gormdb_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,5 +128,56 @@ func TestSaveListRefusedByReady(t *testing.T) {
 		if evs, _ := s.Events(ctx, viewer, st.CaseID); len(evs) == 0 || evs[len(evs)-1].Type != cmr.EventListUploaded {
 			t.Errorf("a kept list's event: %+v", evs)
 		}
+	})
+}
+
+// A list's ciphertext comes back as it was stored: on SQLite from parts of
+// at most ListPartSize bytes, on PostgreSQL from one. Migrating down to
+// version 8 joins the parts into one value again, and back up keeps it.
+func TestListDataInParts(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		_, st := savedCase(t, s)
+		school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
+		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
+		sizes := []int{1, gormdb.ListPartSize, gormdb.ListPartSize + 1, 10*gormdb.ListPartSize + 7}
+		data := map[string][]byte{}
+		for i, n := range sizes {
+			b := make([]byte, n)
+			rand.Read(b)
+			v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: i + 1, RowCount: 1, UploadedBy: school}
+			if _, err := s.SaveList(ctx, v, b, nil); err != nil {
+				t.Fatal(err)
+			}
+			data[v.ID] = b
+			parts, err := gormdb.ListPartsForTest(s, v.ID)
+			want := int64((n + gormdb.ListPartSize - 1) / gormdb.ListPartSize)
+			if strings.HasSuffix(t.Name(), "/postgres") {
+				want = 1
+			}
+			if err != nil || parts != want {
+				t.Errorf("%d bytes stored in %d parts, want %d (%v)", n, parts, want, err)
+			}
+		}
+		check := func(when string, wantParts bool) {
+			t.Helper()
+			for id, want := range data {
+				_, got, err := s.ListData(ctx, viewer, st.CaseID, id)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("%s: %d bytes read back as %d (%v)", when, len(want), len(got), err)
+				}
+				if parts, _ := gormdb.ListPartsForTest(s, id); !wantParts && parts != 1 {
+					t.Errorf("%s: %d parts, want the one value of version 8", when, parts)
+				}
+			}
+		}
+		check("as saved", true)
+		if err := gormdb.MigrateToForTest(s, 8); err != nil {
+			t.Fatal(err)
+		}
+		if err := gormdb.MigrateToForTest(s, 9); err != nil {
+			t.Fatal(err)
+		}
+		check("down to 8 and up again", false)
 	})
 }

@@ -36,6 +36,11 @@ type Store struct {
 	dialect goose.Dialect
 	schema  fs.FS
 	ckpt    *checkpointer // SQLite only
+	// listPart is the size of the parts a list's ciphertext is stored in
+	// (listPartSize on SQLite, whose driver's slots pinned keeps mapped);
+	// 0: one part.
+	listPart int
+	pinned   *slotPages
 }
 
 // OpenPostgres connects to PostgreSQL, e.g.
@@ -101,7 +106,8 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt}, nil
+	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt,
+		listPart: listPartSize, pinned: pinSlotPages()}, nil
 }
 
 // Close releases the connections.
@@ -114,7 +120,9 @@ func (s *Store) Close() error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(sqlDB.Close(), ckptErr)
+	err = errors.Join(sqlDB.Close(), ckptErr)
+	s.pinned.release()
+	return err
 }
 
 // Ping checks the database is reachable.
