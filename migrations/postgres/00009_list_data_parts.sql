@@ -10,6 +10,8 @@ CREATE TABLE list_data_parts (
     ciphertext BYTEA NOT NULL,
     PRIMARY KEY (list_id, part)
 );
+-- Ciphertext does not compress: stored out of line without trying.
+ALTER TABLE list_data_parts ALTER COLUMN ciphertext SET STORAGE EXTERNAL;
 INSERT INTO list_data_parts (list_id, part, ciphertext) SELECT list_id, 0, ciphertext FROM list_data;
 DROP TABLE list_data;
 
