@@ -87,12 +87,12 @@ func readUpload(c echo.Context) (string, error) {
 // may still run when it returns: storeList has them finish before it
 // commits, and refusals for other reasons wait for them (refuse), so that
 // a list's own problems always come first and all at once.
-func parseList(f waswordt.Format, part waswordt.Part, read func() (waswordt.Table, error), opt waswordt.Options) (*waswordt.Pending, error) {
+func (s *Server) parseList(f waswordt.Format, part waswordt.Part, read func() (waswordt.Table, error), opt waswordt.Options) (*waswordt.Pending, error) {
 	t, err := read()
 	if err != nil {
 		return nil, asListReport(err)
 	}
-	p, err := waswordt.Start(f, part, t, opt)
+	p, err := s.checker.Start(f, part, t, opt)
 	return p, asListReport(err)
 }
 
@@ -337,7 +337,7 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file 
 		return fail(err)
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	p, err := parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms})
+	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms})
 	if err != nil {
 		return fail(err)
 	}
@@ -403,7 +403,7 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
 			NL("de aangevulde lijst is al aan u teruggegeven; uw deel kan niet meer veranderen"))
 	}
-	p, err := parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, read, waswordt.Options{})
+	p, err := s.parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, read, waswordt.Options{})
 	if err != nil {
 		return fail(err)
 	}

@@ -82,6 +82,7 @@ type Server struct {
 	builtCalendar sync.Once
 	cal           *cmr.Calendar
 	encoder       waswordt.Encoder // of uploaded lists
+	checker       waswordt.Checker // of uploaded lists
 }
 
 // Register mounts the API on e under /api/v1 and installs the error

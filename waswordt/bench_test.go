@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/cmr-idp/cmr"
 )
 
 // BenchmarkBuildPattern50k derives "wordt" for 50,000 pupils from a naming
@@ -26,6 +28,37 @@ func BenchmarkBuildPattern50k(b *testing.B) {
 		res, err := Build(req)
 		if err != nil || res.Matched != 50_000 {
 			b.Fatalf("%v %d", err, res.Matched)
+		}
+	}
+}
+
+// BenchmarkChecksAcrossRows50k is the checks across the rows of a valid
+// 50,000-row VO list (duplicates, unchanged identities, realms): in an
+// upload they run beside the list's encryption and database write, and
+// the write's commit waits for them.
+func BenchmarkChecksAcrossRows50k(b *testing.B) {
+	var s strings.Builder
+	f := ForCase(cmr.Scenario{Sector: cmr.SectorVO})
+	s.WriteString(strings.Join(f.Headings(Complete), ";") + "\n")
+	for i := range 50_000 {
+		fmt.Fprintf(&s, "Leerling%d;;Achternaam%d;1234 AB;%d;l%d@magis.01AB;l%d@lyceum.nl\n", i, i, i+1, i, i)
+	}
+	t, err := ReadString(s.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := Validate(f, Complete, t, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cols := f.ColumnsOf(Complete)
+	var c Checker
+	b.ReportAllocs()
+	for b.Loop() {
+		var rep Report
+		c.checkList(f, cols, l, Options{}, &rep)
+		if len(rep.Problems) != 0 {
+			b.Fatal(rep.Problems[0])
 		}
 	}
 }

@@ -1,11 +1,16 @@
 package waswordt
 
 import (
+	"errors"
+	"fmt"
 	"hash/maphash"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
+
+	"github.com/cmr-idp/cmr"
 )
 
 // houseNumberRE is the rule houseNumber implements by hand.
@@ -62,7 +67,7 @@ func TestFirstRowsFindsDuplicatesDespiteCollisions(t *testing.T) {
 		"two":      func(b []byte) uint64 { return uint64(b[0] % 2) },
 	}
 	for name, hash := range hashes {
-		f := newFirstRows(rows, key, hash)
+		f := newFirstRows(make([]uint32, firstRowsSlots(len(rows))), rows, key, hash)
 		want := map[string]int{}
 		for i, r := range rows {
 			k := strings.ToLower(r.Cells[0])
@@ -112,4 +117,48 @@ func TestTrimSpace(t *testing.T) {
 			t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
 		}
 	}
+}
+
+// A Checker's tables are emptied before reuse: the same list checked again
+// (in turn, and at once from several goroutines) finds no duplicates, as a
+// stale table would (each row would meet itself), and a list with one
+// finds exactly it, whatever the checker checked before.
+func TestCheckerReusesTables(t *testing.T) {
+	f := ForCase(cmr.Scenario{Sector: cmr.SectorVO})
+	table := func(rows, dupAt int) Table {
+		t := Table{Header: f.Headings(Complete)}
+		for i := range rows {
+			id := i
+			if i == dupAt {
+				id = 0
+			}
+			t.Rows = append(t.Rows, []string{fmt.Sprintf("Leerling%d", i), "", "Berg", "1234 AB", fmt.Sprint(i + 1), fmt.Sprintf("l%d@old.nl", id), fmt.Sprintf("l%d@new.nl", i)})
+			t.Lines = append(t.Lines, i+2)
+		}
+		return t
+	}
+	var c Checker
+	check := func(rows, dupAt int) {
+		p, err := c.Start(f, Complete, table(rows, dupAt), Options{})
+		if err == nil {
+			err = p.Wait()
+		}
+		var rep *Report
+		switch {
+		case dupAt < 0 && err != nil:
+			t.Errorf("%d rows without duplicates: %v", rows, err)
+		case dupAt >= 0 && (!errors.As(err, &rep) || len(rep.Problems) != 1 || rep.Problems[0].Code != "duplicate_old" || rep.Problems[0].Row != dupAt+2):
+			t.Errorf("%d rows, duplicate at row %d: %v", rows, dupAt+2, err)
+		}
+	}
+	for range 3 {
+		check(3000, -1)
+		check(3000, 2500)
+		check(100, -1)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() { check(3000+i, -1); check(2000, 1999) })
+	}
+	wg.Wait()
 }
