@@ -20,7 +20,10 @@ import (
 // 50,000-row list's 100 parts cost 7 ms of that; with these pages kept,
 // the parts' copies come and go in slots that stay mapped
 // (BenchmarkListUpload50k). Only speed depends on this: were the
-// allocator to change, the lists would be written all the same.
+// allocator to change, the lists would be written all the same, and
+// TestPinnedSlotPagesServeParts would say the pinning no longer pays.
+// modernc.org/libc is required at the version modernc.org/sqlite is built
+// against; upgrade the two together.
 type slotPages struct {
 	once   sync.Once
 	tls    *libc.TLS

@@ -38,7 +38,8 @@ type Store struct {
 	ckpt    *checkpointer // SQLite only
 	// listPart is the size of the parts a list's ciphertext is stored in
 	// (listPartSize on SQLite, whose driver's slots pinned keeps mapped);
-	// 0: one part.
+	// 0: one part. Only SQLite may set it: insertListParts writes more
+	// than one part with SQLite's placeholders.
 	listPart int
 	pinned   *slotPages
 }
@@ -116,6 +117,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 
 // Close releases the connections.
 func (s *Store) Close() error {
+	defer s.pinned.release()
 	var ckptErr error
 	if s.ckpt != nil {
 		ckptErr = s.ckpt.close()
@@ -124,9 +126,7 @@ func (s *Store) Close() error {
 	if err != nil {
 		return err
 	}
-	err = errors.Join(sqlDB.Close(), ckptErr)
-	s.pinned.release()
-	return err
+	return errors.Join(sqlDB.Close(), ckptErr)
 }
 
 // Ping checks the database is reachable.

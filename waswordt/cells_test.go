@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,9 +120,10 @@ func TestTrimSpace(t *testing.T) {
 	}
 }
 
-// A Checker's tables are emptied before reuse: the same list checked again
-// (in turn, and at once from several goroutines) finds no duplicates, as a
-// stale table would (each row would meet itself), and a list with one
+// A Checker's tables are emptied before reuse (a stale one would fill past
+// half and its look-ups never end): a table handed back dirty comes out
+// empty, whatever its size; the same list checked again (in turn, and at
+// once from several goroutines) finds no duplicates, and a list with one
 // finds exactly it, whatever the checker checked before.
 func TestCheckerReusesTables(t *testing.T) {
 	f := ForCase(cmr.Scenario{Sector: cmr.SectorVO})
@@ -138,6 +140,16 @@ func TestCheckerReusesTables(t *testing.T) {
 		return t
 	}
 	var c Checker
+	for _, n := range []int{64, 16, 64} {
+		tab := c.table(n)
+		if len(tab) != n || slices.ContainsFunc(tab, func(s uint32) bool { return s != 0 }) {
+			t.Fatalf("table of %d: %d slots, not all empty", n, len(tab))
+		}
+		for i := range tab {
+			tab[i] = uint32(i + 1)
+		}
+		c.keep(tab)
+	}
 	check := func(rows, dupAt int) {
 		p, err := c.Start(f, Complete, table(rows, dupAt), Options{})
 		if err == nil {

@@ -261,7 +261,7 @@ func Start(f Format, part Part, t Table, opt Options) (*Pending, error) {
 // duplicate checks for the next list: two of 512 KB for a 50,000-row
 // list, which, made anew for each, cost more to clear (fresh memory is
 // faulted in) than to fill. The zero Checker is ready for use, by any
-// number of goroutines at once.
+// number of goroutines at once; it must not be copied after first use.
 type Checker struct {
 	tables sync.Pool // *[]uint32
 }
