@@ -84,6 +84,7 @@ func BenchmarkReads(b *testing.B) {
 			b.Fatal(err)
 		}
 		db.SetMaxOpenConns(20) // as gormdb's
+		db.SetMaxIdleConns(20)
 		// A served database has statistics (autovacuum analyzes a table
 		// soon after a bulk load); without them the planner misjudges the
 		// case list and sorts all of a distributor's cases.
