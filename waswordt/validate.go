@@ -282,6 +282,13 @@ func (c *Checker) keep(t []uint32) {
 	}
 }
 
+// firstRows is a firstRows for rows in one of c's tables; done gives the
+// table back.
+func (c *Checker) firstRows(rows []Row, key func([]byte, Row) []byte, hash func([]byte) uint64) (f *firstRows, done func()) {
+	f = newFirstRows(c.table(firstRowsSlots(len(rows))), rows, key, hash)
+	return f, func() { c.keep(f.slots) }
+}
+
 // Start is the package's Start, with c's tables.
 func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, error) {
 	cols := f.ColumnsOf(part)
@@ -511,8 +518,8 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 		if oldI < 0 {
 			return
 		}
-		seen := newFirstRows(c.table(firstRowsSlots(len(rows))), rows, lowerCell(oldI), hash)
-		defer c.keep(seen.slots)
+		seen, done := c.firstRows(rows, lowerCell(oldI), hash)
+		defer done()
 		oldDup = duplicates(rows, func(r Row) bool { return r.Cells[oldI] != "" }, seen, func(r Row, first int) Problem {
 			return Problem{Row: r.Line, Column: cols[oldI].Heading, Code: "duplicate_old",
 				NL: fmt.Sprintf("Deze oude identiteit staat ook op regel %d; elke oude identiteit hoort één keer in de lijst.", first),
@@ -530,8 +537,8 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 		if newI < 0 {
 			return
 		}
-		seen := newFirstRows(c.table(firstRowsSlots(len(rows))), rows, lowerCell(newI), hash)
-		defer c.keep(seen.slots)
+		seen, done := c.firstRows(rows, lowerCell(newI), hash)
+		defer done()
 		newDup = duplicates(rows, func(r Row) bool { return r.Cells[newI] != "" }, seen, func(r Row, first int) Problem {
 			return Problem{Row: r.Line, Column: cols[newI].Heading, Code: "duplicate_new",
 				NL: fmt.Sprintf("Deze nieuwe identiteit is ook op regel %d gebruikt: twee leerlingen kunnen niet dezelfde nieuwe identiteit krijgen.", first),
