@@ -250,9 +250,8 @@ func (p *Pending) Wait() error {
 // Start checks every row of t, then starts the checks across rows and
 // returns. A problem with the heading is returned at once; where a row
 // has a problem, it waits for the checks across rows as well and returns
-// the *Report of every problem. The
-// list may share (normalised) cells with t, which is not for use
-// afterwards.
+// the *Report of every problem. The list may share (normalised) cells
+// with t, which is not for use afterwards.
 func Start(f Format, part Part, t Table, opt Options) (*Pending, error) {
 	return new(Checker).Start(f, part, t, opt)
 }
@@ -276,11 +275,8 @@ func (c *Checker) table(n int) []uint32 {
 	return make([]uint32, n)
 }
 
-func (c *Checker) keep(t []uint32) {
-	if t != nil {
-		c.tables.Put(&t)
-	}
-}
+// keep gives a table back for the next list.
+func (c *Checker) keep(t []uint32) { c.tables.Put(&t) }
 
 // firstRows is a firstRows for rows in one of c's tables; done gives the
 // table back.
