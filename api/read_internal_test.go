@@ -30,3 +30,24 @@ func TestReadLaterRecovers(t *testing.T) {
 		t.Errorf("a read: %+v %v", tb, err)
 	}
 }
+
+// overNetwork is a list store that says whether it is across the network.
+type overNetwork struct {
+	ListStore
+	over bool
+}
+
+func (o overNetwork) OverNetwork() bool { return o.over }
+
+// TestListChecksOnOneCoreOverNetwork: with a database across the network
+// the checks across a list's rows leave a core to the upload (see
+// waswordt.Checker.OneCore); with the embedded one they use both.
+func TestListChecksOnOneCoreOverNetwork(t *testing.T) {
+	for _, over := range []bool{false, true} {
+		s := &Server{Lists: overNetwork{over: over}}
+		NewRouter(s)
+		if s.checker.OneCore != over {
+			t.Errorf("database across the network %v: checks on one core %v", over, s.checker.OneCore)
+		}
+	}
+}

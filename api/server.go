@@ -98,6 +98,9 @@ func (s *Server) Register(e *echo.Echo) {
 		s.SLADays = 3
 	}
 	s.overloadDefaults()
+	if n, ok := s.Lists.(interface{ OverNetwork() bool }); ok {
+		s.checker.OneCore = n.OverNetwork()
+	}
 	e.HTTPErrorHandler = s.handleError
 	// Uploads have their own limits, of size and time; everything else
 	// takes at most 1 MB.

@@ -35,5 +35,9 @@ func MigrateToForTest(s *Store, version int64) error {
 	return err
 }
 
-// ListPartSize is listPartSize, for tests.
-const ListPartSize = listPartSize
+// ListPartSize is the size of the parts s stores a list's ciphertext in.
+func ListPartSize(s *Store) int { return s.listPart }
+
+// SetListPartSizeForTest changes the size of the parts s stores lists in
+// (0: one part), for benchmarks that compare.
+func SetListPartSizeForTest(s *Store, size int) { s.listPart = size }

@@ -36,10 +36,9 @@ type Store struct {
 	dialect goose.Dialect
 	schema  fs.FS
 	ckpt    *checkpointer // SQLite only
-	// listPart is the size of the parts a list's ciphertext is stored in
-	// (listPartSize on SQLite, whose driver's slots pinned keeps mapped);
-	// 0: one part. Only SQLite may set it: insertListParts writes more
-	// than one part with SQLite's placeholders.
+	// listPart is the size of the parts a list's ciphertext is stored in:
+	// listPartSize on SQLite, whose driver's slots pinned keeps mapped,
+	// pgListPartSize on PostgreSQL; 0: one part.
 	listPart int
 	pinned   *slotPages
 }
@@ -61,7 +60,7 @@ func OpenPostgres(dsn string) (*Store, error) {
 	sqlDB.SetMaxOpenConns(20)
 	sqlDB.SetMaxIdleConns(20)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	return &Store{db: db, dialect: goose.DialectPostgres, schema: migrations.Postgres()}, nil
+	return &Store{db: db, dialect: goose.DialectPostgres, schema: migrations.Postgres(), listPart: pgListPartSize}, nil
 }
 
 // A SQLiteOption adjusts OpenSQLite.
@@ -128,6 +127,10 @@ func (s *Store) Close() error {
 	}
 	return errors.Join(sqlDB.Close(), ckptErr)
 }
+
+// OverNetwork says whether the database is a server across the network
+// (PostgreSQL), not a file in the process (SQLite).
+func (s *Store) OverNetwork() bool { return s.dialect == goose.DialectPostgres }
 
 // Ping checks the database is reachable.
 func (s *Store) Ping(ctx context.Context) error {

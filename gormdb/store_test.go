@@ -20,7 +20,7 @@ var orgs = []cmr.Organisation{
 	{ID: "kn", Name: "Kennisnet", Role: cmr.RoleKennisnet},
 }
 
-func seed(t *testing.T, s *gormdb.Store) {
+func seed(t testing.TB, s *gormdb.Store) {
 	t.Helper()
 	for _, o := range orgs {
 		if err := s.UpsertOrganisation(context.Background(), o); err != nil {
@@ -67,7 +67,7 @@ func TestTokens(t *testing.T) {
 	})
 }
 
-func testCase(t *testing.T) (cmr.CaseHeader, *cmr.CaseState) {
+func testCase(t testing.TB) (cmr.CaseHeader, *cmr.CaseState) {
 	parties := cmr.Parties{SchoolID: "school", DistributorID: "dist", LiKaIDs: []string{"lika1", "lika2"}, KennisnetIDs: []string{"kn"}}
 	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
 	dist := cmr.Actor{UserID: "u1", OrganisationID: "dist", Role: cmr.RoleDistributor}
@@ -78,7 +78,7 @@ func testCase(t *testing.T) (cmr.CaseHeader, *cmr.CaseState) {
 }
 
 // savedCase seeds the organisations and saves testCase's case (version 1).
-func savedCase(t *testing.T, s *gormdb.Store) (cmr.CaseHeader, *cmr.CaseState) {
+func savedCase(t testing.TB, s *gormdb.Store) (cmr.CaseHeader, *cmr.CaseState) {
 	t.Helper()
 	seed(t, s)
 	h, st := testCase(t)

@@ -174,3 +174,60 @@ func TestCheckerReusesTables(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestCheckerOneCoreSameReport: the checks across rows run on one
+// goroutine (OneCore) find the same problems, in the same order, as on
+// two.
+func TestCheckerOneCoreSameReport(t *testing.T) {
+	f := ForCase(cmr.Scenario{Sector: cmr.SectorVO})
+	tab := Table{Header: f.Headings(Complete)}
+	row := func(name, old, new string) {
+		tab.Rows = append(tab.Rows, []string{name, "", "Berg", "1234 AB", "1", old, new})
+		tab.Lines = append(tab.Lines, len(tab.Lines)+2)
+	}
+	for i := range 3000 {
+		switch i % 500 {
+		case 7: // the old identity of the row before
+			row(fmt.Sprintf("Leerling%d", i), fmt.Sprintf("l%d@old.nl", i-1), fmt.Sprintf("l%d@new.nl", i))
+		case 11: // the new identity of the row before
+			row(fmt.Sprintf("Leerling%d", i), fmt.Sprintf("l%d@old.nl", i), fmt.Sprintf("l%d@new.nl", i-1))
+		case 13: // unchanged
+			row(fmt.Sprintf("Leerling%d", i), fmt.Sprintf("l%d@old.nl", i), fmt.Sprintf("l%d@old.nl", i))
+		case 17: // the pupil of the row before, again
+			row(fmt.Sprintf("Leerling%d", i-1), fmt.Sprintf("m%d@old.nl", i), fmt.Sprintf("m%d@new.nl", i))
+		case 19: // another realm
+			row(fmt.Sprintf("Leerling%d", i), fmt.Sprintf("l%d@old.nl", i), fmt.Sprintf("l%d@elders.nl", i))
+		default:
+			row(fmt.Sprintf("Leerling%d", i), fmt.Sprintf("l%d@old.nl", i), fmt.Sprintf("l%d@new.nl", i))
+		}
+	}
+	report := func(c *Checker) []Problem {
+		t.Helper()
+		rows := Table{Header: tab.Header, Lines: tab.Lines}
+		for _, r := range tab.Rows {
+			rows.Rows = append(rows.Rows, slices.Clone(r))
+		}
+		p, err := c.Start(f, Complete, rows, Options{})
+		if err == nil {
+			err = p.Wait()
+		}
+		var rep *Report
+		if !errors.As(err, &rep) {
+			t.Fatalf("want a report, got %v", err)
+		}
+		return rep.Problems
+	}
+	two, one := report(&Checker{}), report(&Checker{OneCore: true})
+	codes := map[string]bool{}
+	for _, p := range two {
+		codes[p.Code] = true
+	}
+	for _, code := range []string{"duplicate_old", "duplicate_new", "unchanged", "duplicate_person", "several_realms", "other_realm"} {
+		if !codes[code] {
+			t.Errorf("the list was meant to have a %s problem: %v", code, codes)
+		}
+	}
+	if !slices.Equal(one, two) {
+		t.Errorf("on one core: %d problems, on two: %d, or in another order", len(one), len(two))
+	}
+}

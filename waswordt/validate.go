@@ -262,7 +262,15 @@ func Start(f Format, part Part, t Table, opt Options) (*Pending, error) {
 // faulted in) than to fill. The zero Checker is ready for use, by any
 // number of goroutines at once; it must not be copied after first use.
 type Checker struct {
-	tables sync.Pool // *[]uint32
+	// OneCore has the checks across rows run on one goroutine, not two.
+	// Set it where an upload waits on a database across the network
+	// while they run (PostgreSQL): with a goroutine busy on every core,
+	// Go's scheduler looks for network answers only every 10 ms or so
+	// (its monitor thread), and each of the upload's round trips waited
+	// 2-3 ms; on one core the checks still end before the list is
+	// written. Set it before first use.
+	OneCore bool
+	tables  sync.Pool // *[]uint32
 }
 
 // table returns an empty table of n slots.
@@ -510,7 +518,11 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 	// found them: per row, old, new, unchanged, person.
 	var oldDup, newDup, unchanged, personDup []Problem
 	var realms realmCounts
-	both(func() {
+	run := both
+	if c.OneCore {
+		run = func(a, b func()) { a(); b() }
+	}
+	run(func() {
 		if oldI < 0 {
 			return
 		}

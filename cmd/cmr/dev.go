@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -51,6 +52,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	devGC()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	cal, err := calendarConfig()
 	if err != nil {
@@ -155,6 +157,21 @@ func mailShown(m activities.Mailer, dir string) string {
 		return dir + " (.eml files)"
 	}
 	return "sent through " + os.Getenv("CMR_SMTP_HOST")
+}
+
+// devGCPercent is the garbage collector's target in `cmr dev` unless GOGC
+// is set. The process carries the embedded Temporal server's heap (about
+// 35 MB live) beside the product's, and the collector's default lets the
+// heap grow to twice what is live: after 20 uploads of a 50,000-row list
+// the peak resident memory was 294-306 MB. At 75 it was 279-285 MB, and
+// the uploads about 5 % slower (README, performance).
+const devGCPercent = 75
+
+// devGC sets the collector's target for `cmr dev`, unless GOGC chose one.
+func devGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(devGCPercent)
+	}
 }
 
 // seedDemo creates the demo organisations and users, and an API token for

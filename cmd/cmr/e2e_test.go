@@ -141,7 +141,7 @@ func (p *devProcess) stop(t testing.TB) {
 	}
 }
 
-func (p *devProcess) call(t *testing.T, org, method, path string, body any, want int) map[string]any {
+func (p *devProcess) call(t testing.TB, org, method, path string, body any, want int) map[string]any {
 	t.Helper()
 	var r io.Reader
 	if body != nil {
@@ -166,7 +166,7 @@ func (p *devProcess) call(t *testing.T, org, method, path string, body any, want
 }
 
 // upload posts a file as the raw body.
-func (p *devProcess) upload(t *testing.T, org, path, body string, want int) {
+func (p *devProcess) upload(t testing.TB, org, path, body string, want int) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", p.url+"/api/v1"+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+p.tokens[org])
