@@ -30,6 +30,9 @@ type ListStore interface {
 	Lists(ctx context.Context, v gormdb.Viewer, caseID string) ([]cmr.ListVersion, error)
 	ListData(ctx context.Context, v gormdb.Viewer, caseID, listID string) (cmr.ListVersion, []byte, error)
 	AppendEvent(ctx context.Context, e cmr.Event) error
+	// OverNetwork says whether the database is a server across the
+	// network (see waswordt.Checker.OneCore).
+	OverNetwork() bool
 }
 
 // listReport is the body of a refused upload: every problem by row and

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 
@@ -40,14 +41,21 @@ type overNetwork struct {
 func (o overNetwork) OverNetwork() bool { return o.over }
 
 // TestListChecksOnOneCoreOverNetwork: with a database across the network
-// the checks across a list's rows leave a core to the upload (see
-// waswordt.Checker.OneCore); with the embedded one they use both.
+// and two cores the checks across a list's rows leave a core to the
+// upload (see waswordt.Checker.OneCore); with the embedded database, or
+// more cores, they use two.
 func TestListChecksOnOneCoreOverNetwork(t *testing.T) {
-	for _, over := range []bool{false, true} {
-		s := &Server{Lists: overNetwork{over: over}}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c := range []struct {
+		over  bool
+		procs int
+		want  bool
+	}{{false, 2, false}, {true, 2, true}, {true, 4, false}} {
+		runtime.GOMAXPROCS(c.procs)
+		s := &Server{Lists: overNetwork{over: c.over}}
 		NewRouter(s)
-		if s.checker.OneCore != over {
-			t.Errorf("database across the network %v: checks on one core %v", over, s.checker.OneCore)
+		if s.checker.OneCore != c.want {
+			t.Errorf("database across the network %v, %d cores: checks on one core %v", c.over, c.procs, s.checker.OneCore)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -98,8 +99,8 @@ func (s *Server) Register(e *echo.Echo) {
 		s.SLADays = 3
 	}
 	s.overloadDefaults()
-	if n, ok := s.Lists.(interface{ OverNetwork() bool }); ok {
-		s.checker.OneCore = n.OverNetwork()
+	if s.Lists != nil {
+		s.checker.OneCore = s.Lists.OverNetwork() && runtime.GOMAXPROCS(0) <= 2
 	}
 	e.HTTPErrorHandler = s.handleError
 	// Uploads have their own limits, of size and time; everything else

@@ -35,8 +35,17 @@ func MigrateToForTest(s *Store, version int64) error {
 	return err
 }
 
-// ListPartSize is the size of the parts s stores a list's ciphertext in.
-func ListPartSize(s *Store) int { return s.listPart }
+// ListPartSizeForTest is the size of the parts s stores a list's
+// ciphertext in.
+func ListPartSizeForTest(s *Store) int { return s.listPart }
+
+// ColumnStorageForTest is PostgreSQL's storage strategy of a column: p
+// (plain), m (main), e (external) or x (extended).
+func ColumnStorageForTest(s *Store, table, column string) (string, error) {
+	var storage string
+	err := s.db.Raw("SELECT attstorage FROM pg_attribute WHERE attrelid = ?::regclass AND attname = ?", table, column).Scan(&storage).Error
+	return storage, err
+}
 
 // SetListPartSizeForTest changes the size of the parts s stores lists in
 // (0: one part), for benchmarks that compare.

@@ -20,37 +20,39 @@ func BenchmarkSaveList(b *testing.B) {
 }
 
 func benchSaveList(b *testing.B, s *gormdb.Store, pg bool) {
-	{
-		ctx := context.Background()
-		_, st := savedCase(b, s)
-		data := make([]byte, 1200<<10)
-		rand.Read(data)
-		school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
-		version := 0
-		size := gormdb.ListPartSize(s)
-		for _, c := range []struct {
-			name string
-			size int
-		}{{"parts", size}, {"one", 0}, {"parts", size}, {"one", 0}} {
-			b.Run(c.name, func(b *testing.B) {
-				gormdb.SetListPartSizeForTest(s, c.size)
-				defer gormdb.SetListPartSizeForTest(s, size)
-				if c.size == 0 && pg {
-					// One value does not fit a page: out of line again.
-					if err := gormdb.MigrateToForTest(s, 9); err != nil {
+	ctx := context.Background()
+	_, st := savedCase(b, s)
+	data := make([]byte, 1200<<10)
+	rand.Read(data)
+	school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
+	version := 0
+	size := gormdb.ListPartSizeForTest(s)
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"parts", size}, {"one", 0}, {"parts", size}, {"one", 0}} {
+		b.Run(c.name, func(b *testing.B) {
+			gormdb.SetListPartSizeForTest(s, c.size)
+			defer gormdb.SetListPartSizeForTest(s, size)
+			if c.size == 0 && pg {
+				// As before version 10: one value, out of line.
+				if err := gormdb.MigrateToForTest(s, 9); err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() {
+					if err := gormdb.MigrateToForTest(s, 10); err != nil {
 						b.Fatal(err)
 					}
-					defer gormdb.MigrateToForTest(s, 10)
+				})
+			}
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				version++
+				v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: version, RowCount: 1, UploadedBy: school}
+				if _, err := s.SaveList(ctx, v, data, nil); err != nil {
+					b.Fatal(err)
 				}
-				b.SetBytes(int64(len(data)))
-				for b.Loop() {
-					version++
-					v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: version, RowCount: 1, UploadedBy: school}
-					if _, err := s.SaveList(ctx, v, data, nil); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }

@@ -101,8 +101,12 @@ func TestSaveListRefusedByReady(t *testing.T) {
 		school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
 		refusal := &cmr.Error{Kind: cmr.KindInvalid, Message: "duplicates"}
 		v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 3, UploadedBy: school}
-		if _, err := s.SaveList(ctx, v, []byte{1, 2, 3}, func() error { return refusal }); err != refusal {
+		// In several parts: on PostgreSQL they go in with a COPY of their own.
+		if _, err := s.SaveList(ctx, v, make([]byte, 3*gormdb.ListPartSizeForTest(s)+1), func() error { return refusal }); err != refusal {
 			t.Fatalf("refused save: %v, want ready's error as it is", err)
+		}
+		if parts, err := gormdb.ListPartsForTest(s, v.ID); err != nil || parts != 0 {
+			t.Errorf("a refused list left %d parts (%v)", parts, err)
 		}
 		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
 		if vs, err := s.Lists(ctx, viewer, st.CaseID); err != nil || len(vs) != 0 {
@@ -144,7 +148,7 @@ func TestListDataInParts(t *testing.T) {
 		if pg := strings.HasSuffix(t.Name(), "/postgres"); s.OverNetwork() != pg {
 			t.Errorf("OverNetwork %v on %s", s.OverNetwork(), t.Name())
 		}
-		size := gormdb.ListPartSize(s)
+		size := gormdb.ListPartSizeForTest(s)
 		sizes := []int{1, size, size + 1, 2 * size, 10*size + 7, 200 * size}
 		if strings.HasSuffix(t.Name(), "/sqlite") {
 			// Rows read without ORDER BY come back in reverse: the parts
@@ -180,13 +184,28 @@ func TestListDataInParts(t *testing.T) {
 				}
 			}
 		}
+		storage := func(want string) {
+			t.Helper()
+			if !s.OverNetwork() {
+				return
+			}
+			if got, err := gormdb.ColumnStorageForTest(s, "list_data_parts", "ciphertext"); err != nil || got != want {
+				t.Errorf("the parts' storage is %q, want %q (%v)", got, want, err)
+			}
+		}
 		check("as saved", true)
+		storage("m") // kept in their rows
 		if err := gormdb.MigrateToForTest(s, 8); err != nil {
 			t.Fatal(err)
 		}
+		if err := gormdb.MigrateToForTest(s, 9); err != nil {
+			t.Fatal(err)
+		}
+		storage("e") // out of line
 		if err := gormdb.MigrateToForTest(s, 10); err != nil {
 			t.Fatal(err)
 		}
+		storage("m")
 		check("down to 8 and up again", false)
 	})
 }

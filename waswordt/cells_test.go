@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/cmr-idp/cmr"
@@ -229,5 +231,19 @@ func TestCheckerOneCoreSameReport(t *testing.T) {
 	}
 	if !slices.Equal(one, two) {
 		t.Errorf("on one core: %d problems, on two: %d, or in another order", len(one), len(two))
+	}
+}
+
+// TestCheckerOneCoreRunsInTurn: with OneCore the second half of the
+// checks across rows starts after the first has ended; without, at once.
+func TestCheckerOneCoreRunsInTurn(t *testing.T) {
+	for _, one := range []bool{false, true} {
+		c := Checker{OneCore: one}
+		var firstDone atomic.Bool
+		var sawFirstDone bool
+		c.beside(func() { time.Sleep(50 * time.Millisecond); firstDone.Store(true) }, func() { sawFirstDone = firstDone.Load() })
+		if sawFirstDone != one {
+			t.Errorf("OneCore %v: the second half started after the first ended: %v", one, sawFirstDone)
+		}
 	}
 }

@@ -264,11 +264,12 @@ func Start(f Format, part Part, t Table, opt Options) (*Pending, error) {
 type Checker struct {
 	// OneCore has the checks across rows run on one goroutine, not two.
 	// Set it where an upload waits on a database across the network
-	// while they run (PostgreSQL): with a goroutine busy on every core,
-	// Go's scheduler looks for network answers only every 10 ms or so
-	// (its monitor thread), and each of the upload's round trips waited
-	// 2-3 ms; on one core the checks still end before the list is
-	// written. Set it before first use.
+	// while they run (PostgreSQL) and there are only two cores for Go
+	// (GOMAXPROCS): with a goroutine busy on each, Go's scheduler looks
+	// for network answers only every 10 ms or so (its monitor thread),
+	// and each of the upload's round trips waited 2-3 ms; on one core the
+	// checks still end before the list is written. Set it before first
+	// use.
 	OneCore bool
 	tables  sync.Pool // *[]uint32
 }
@@ -334,6 +335,17 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 		p.err = acrossRows()
 	}()
 	return p, nil
+}
+
+// beside runs the two halves of the checks across rows: at once, or with
+// OneCore one after the other.
+func (c *Checker) beside(a, b func()) {
+	if c.OneCore {
+		a()
+		b()
+		return
+	}
+	both(a, b)
 }
 
 // parallelRows: below it a list is checked on one goroutine.
@@ -518,11 +530,7 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 	// found them: per row, old, new, unchanged, person.
 	var oldDup, newDup, unchanged, personDup []Problem
 	var realms realmCounts
-	run := both
-	if c.OneCore {
-		run = func(a, b func()) { a(); b() }
-	}
-	run(func() {
+	c.beside(func() {
 		if oldI < 0 {
 			return
 		}

@@ -160,11 +160,11 @@ func mailShown(m activities.Mailer, dir string) string {
 }
 
 // devGCPercent is the garbage collector's target in `cmr dev` unless GOGC
-// is set. The process carries the embedded Temporal server's heap (about
-// 35 MB live) beside the product's, and the collector's default lets the
-// heap grow to twice what is live: after 20 uploads of a 50,000-row list
-// the peak resident memory was 294-306 MB. At 75 it was 279-285 MB, and
-// the uploads about 5 % slower (README, performance).
+// is set. The process carries the embedded Temporal server's heap beside
+// the product's, and the collector's default lets the heap grow to twice
+// what is live: after 20-40 uploads of a 50,000-row list the peak
+// resident memory was 293-306 MB, at 75 it is 280-286 MB, for uploads a
+// few milliseconds slower (README, performance).
 const devGCPercent = 75
 
 // devGC sets the collector's target for `cmr dev`, unless GOGC chose one.

@@ -1,6 +1,6 @@
 -- +goose Up
 -- A list's ciphertext in parts, in order. PostgreSQL stores each list as
--- one part; the embedded database of `cmr dev` in parts of at most 12 KB,
+-- one part (until 00010); the embedded database of `cmr dev` in parts of at most 12 KB,
 -- which its driver writes without mapping fresh memory (see the SQLite
 -- file of this version). The parts are one sealed message: one missing,
 -- doubled or out of order and the list does not decrypt.
