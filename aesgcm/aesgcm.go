@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -47,16 +48,31 @@ func ParseKey(s string) ([]byte, error) {
 }
 
 // LoadOrCreateKeyFile reads a base64 key from path, creating it (mode
-// 0600) with a fresh random key when missing. For `cmr dev` only.
+// 0600) with a fresh random key when missing. For `cmr dev` only. A file
+// that is there but cannot be read, or holds no key, is an error, never
+// replaced: the lists sealed under it would be lost.
 func LoadOrCreateKeyFile(path string) ([]byte, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		return ParseKey(string(b))
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		k, err := ParseKey(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("master key file %s: %w", path, err)
+		}
+		return k, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("read master key: %w", err)
 	}
 	k := make([]byte, KeySize)
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("write master key: %w", err)
+	}
+	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
+	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
 		return nil, fmt.Errorf("write master key: %w", err)
 	}
 	return k, nil

@@ -3,6 +3,8 @@ package aesgcm
 import (
 	"bytes"
 	"crypto/rand"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -58,5 +60,32 @@ func TestEnvelope(t *testing.T) {
 	}
 	if _, err := ParseKey("short"); err == nil {
 		t.Error("short key accepted")
+	}
+}
+
+// TestKeyFileKeptAndNeverReplaced: `cmr dev` makes its master key once and
+// finds the same one at every start; a damaged key file is an error, not
+// replaced by a new key (which would lose every list sealed under it).
+func TestKeyFileKeptAndNeverReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.key")
+	k1, err := LoadOrCreateKeyFile(path)
+	if err != nil || len(k1) != KeySize {
+		t.Fatalf("new key: %d bytes, %v", len(k1), err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode: %v %v", fi.Mode(), err)
+	}
+	k2, err := LoadOrCreateKeyFile(path)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Errorf("second start: another key (%v)", err)
+	}
+	if err := os.WriteFile(path, []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateKeyFile(path); err == nil {
+		t.Error("a damaged key file was accepted")
+	}
+	if b, _ := os.ReadFile(path); string(b) != "not a key\n" {
+		t.Errorf("the damaged key file was replaced: %q", b)
 	}
 }

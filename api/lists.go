@@ -113,17 +113,23 @@ func readLater(read func() (waswordt.Table, error)) func() (waswordt.Table, erro
 		defer close(done)
 		// Off the request's goroutine, a panic in a reader (excelize's,
 		// say) would pass the router's recovery and end the process.
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("read upload: the reader failed: %v", panicText(p))
-			}
-		}()
-		t, err = read()
+		t, err = readSafely(read)
 	}()
 	return func() (waswordt.Table, error) {
 		<-done
 		return t, err
 	}
+}
+
+// readSafely runs read, turning a panic in it into an error that says
+// what failed without the panic's value (see panicText).
+func readSafely(read func() (waswordt.Table, error)) (t waswordt.Table, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("read upload: the reader failed: %v", panicText(p))
+		}
+	}()
+	return read()
 }
 
 // panicText says what a recovered panic was without its value unless the
@@ -672,12 +678,59 @@ func supplierKey(f waswordt.Format, cells []string) string {
 	return strings.Join(parts, "\x00")
 }
 
-// checkCoverage refuses a returned MBO list that leaves out rows a
-// publisher supplied, naming those rows (of the merged list).
+// checkCoverage refuses a returned MBO list, as it is uploaded, that
+// leaves out rows a publisher supplied, naming those rows (of the merged
+// list); nothing of it is stored.
 func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List) error {
-	merged, _, err := s.merged(ctx, v, cs)
+	rep, err := s.coverage(ctx, v, cs, returned, "")
+	if err != nil || rep == nil {
+		return err
+	}
+	return listReport(rep)
+}
+
+// checkReturn refuses returning the stored completed list (MBO 8c) while
+// it leaves out rows a publisher supplied: to one ticket's publisher
+// (ticketID) its part's rows, to all of them (ticketID "") the merged
+// list's. A publisher may still replace its part after the school's
+// upload, and only its own return waits for the school to add the rows.
+func (s *Server) checkReturn(ctx context.Context, v gormdb.Viewer, cs cmr.Case, lv cmr.ListVersion, ticketID string) error {
+	_, l, err := s.loadList(ctx, v, cs.ID, lv.ID)
 	if err != nil {
 		return err
+	}
+	rep, err := s.coverage(ctx, v, cs, l, ticketID)
+	if err != nil || rep == nil {
+		return err
+	}
+	n := len(rep.Problems)
+	return &cmr.Error{Kind: cmr.KindConflict, Field: "list",
+		Message:   fmt.Sprintf("the completed list leaves out or changes %d row(s) the publisher supplied, listed by row in details.problems: the school uploads the completed list again with them", n),
+		MessageNL: fmt.Sprintf("de aangevulde lijst mist %d regel(s) die de uitgever aanleverde, of wijzigde ze (per regel hieronder): de school uploadt de aangevulde lijst opnieuw, met die regels", n),
+		Details:   map[string]any{"problems": rep.Problems, "more": rep.More}}
+}
+
+// coverage reports every row a publisher supplied that returned leaves
+// out or changes: of ticketID's part, or ("") of the merged list; nil
+// where none is missing.
+func (s *Server) coverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List, ticketID string) (*waswordt.Report, error) {
+	var supplied waswordt.List
+	whereNL, whereEN := "de samengevoegde lijst van de uitgevers", "the publishers' merged list"
+	if ticketID == "" {
+		merged, _, err := s.merged(ctx, v, cs)
+		if err != nil {
+			return nil, err
+		}
+		supplied = merged
+	} else {
+		lv, ok, err := s.current(ctx, v, cs.ID, ticketID, cmr.ListSupplier)
+		if err != nil || !ok {
+			return nil, err
+		}
+		if _, supplied, err = s.loadList(ctx, v, cs.ID, lv.ID); err != nil {
+			return nil, err
+		}
+		whereNL, whereEN = "het deel van deze uitgever", "this publisher's part"
 	}
 	f := waswordt.ForCase(cs.Scenario)
 	have := map[string]int{}
@@ -685,19 +738,19 @@ func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case
 		have[supplierKey(f, r.Cells)]++
 	}
 	rep := &waswordt.Report{}
-	for _, r := range merged.Rows {
+	for _, r := range supplied.Rows {
 		if k := supplierKey(f, r.Cells); have[k] > 0 {
 			have[k]--
 		} else {
 			rep.Problems = append(rep.Problems, waswordt.Problem{Row: r.Line, Code: "supplied_row_missing",
-				NL: fmt.Sprintf("Regel %d van de samengevoegde lijst van de uitgevers ontbreekt of is gewijzigd; neem hem over en vul de nieuwe identiteit in.", r.Line),
-				EN: fmt.Sprintf("Row %d of the publishers' merged list is missing or changed; keep it and fill in the new identity.", r.Line)})
+				NL: fmt.Sprintf("Regel %d van %s ontbreekt of is gewijzigd; neem hem over en vul de nieuwe identiteit in.", r.Line, whereNL),
+				EN: fmt.Sprintf("Row %d of %s is missing or changed; keep it and fill in the new identity.", r.Line, whereEN)})
 		}
 	}
-	if len(rep.Problems) > 0 {
-		return listReport(rep)
+	if len(rep.Problems) == 0 {
+		return nil, nil
 	}
-	return nil
+	return rep, nil
 }
 
 // StepPrecheck is the list precheck for callers outside the API (the web
@@ -746,11 +799,7 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 			NL("stap %s heeft de was-wordt-lijst nodig: upload die eerst op de lijstenpagina van zaak %s", step, cs.ID)
 	}
 	if step == "8c" {
-		_, l, err := s.loadList(ctx, v, cs.ID, lv.ID)
-		if err != nil {
-			return err
-		}
-		if err := s.checkCoverage(ctx, v, cs, l); err != nil {
+		if err := s.checkReturn(ctx, v, cs, lv, ""); err != nil {
 			return err
 		}
 	}
@@ -838,7 +887,9 @@ func (s *Server) buildWordt(c echo.Context) error {
 			return cmr.FieldErrorf(name+".identity", "is required: the heading of the column with the identity").
 				NL("is verplicht: de kop van de kolom met de identiteit")
 		}
-		t, err := waswordt.Read(e.File)
+		// A reader's panic is told without its value, which might quote
+		// the export.
+		t, err := readSafely(func() (waswordt.Table, error) { return waswordt.Read(e.File) })
 		if err != nil {
 			if rep, ok := err.(*waswordt.Report); ok {
 				return &cmr.Error{Kind: cmr.KindInvalid, Field: name + ".file", Message: rep.Problems[0].EN, MessageNL: rep.Problems[0].NL, Details: map[string]any{"problems": rep.Problems}}

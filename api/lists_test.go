@@ -248,6 +248,15 @@ func TestMBOListFlow(t *testing.T) {
 	en.want(en.do("kn", "GET", "/api/v1/cases/"+id+"/lists", nil), 403, "Kennisnet lists")
 	en.want(en.do("kn", "GET", "/api/v1/cases/"+id+"/lists/"+returned, nil), 403, "Kennisnet download")
 	en.want(en.do("school-mbo", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 403, "school returns")
+	// LiKa B replaces its part with a fourth student after the school's
+	// upload: its return waits for the school to add that row, A's does
+	// not.
+	en.want(en.upload("lika-b", "/api/v1/tickets/"+t2+"/list", mboPart("b", 4, false)), 201, "part B, again")
+	late := en.want(en.do("dist", "POST", "/api/v1/tickets/"+t2+"/return", `{}`), 409, "return to B without its new row")
+	if strings.Count(late.Raw, "supplied_row_missing") != 1 || !strings.Contains(late.Raw, `"row":5`) || strings.Contains(late.Raw, "not stored") {
+		t.Errorf("return to B without its new row: %s", late.Raw)
+	}
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8c", `{}`), 409, "8c without B's new row")
 	ret := en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 200, "return to LiKa A")
 	if ret.Body["state"] != "open" || ret.Body["due_at"] == nil {
 		t.Errorf("ticket after its return: %s", ret.Raw)
@@ -266,6 +275,7 @@ func TestMBOListFlow(t *testing.T) {
 	if b := en.want(en.do("dist", "GET", "/api/v1/tickets/"+t2, nil), 200, "ticket B"); b.Body["state"] != "awaiting_list" {
 		t.Errorf("LiKa B's clock started with A's return: %s", b.Raw)
 	}
+	en.want(en.upload("lika-b", "/api/v1/tickets/"+t2+"/list", mboPart("b", 3, false)), 201, "part B, as it was")
 	c := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8c", `{}`), 200, "8c returns to the rest")
 	for _, x := range c.Body["tickets"].([]any) {
 		if x.(map[string]any)["state"] != "open" {

@@ -169,8 +169,18 @@ func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) 
 		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID).
 			NL("de lijst is al teruggegeven aan de LiKa van ticket %s", t.ID)
 	}
-	if s.Lists != nil {
-		if err := s.listPrecheck(ctx, asViewer(me), cs, "8c", map[string]any{}); err != nil {
+	if s.Lists != nil && cs.WasWordt != cmr.WasWordtNone {
+		lv, found, err := s.current(ctx, asViewer(me), cs.ID, "", cmr.ListReturned)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return cmr.Errorf(cmr.KindConflict, "the school has not uploaded the completed list yet (POST /cases/%s/lists)", cs.ID).
+				NL("de school heeft de aangevulde lijst nog niet geüpload")
+		}
+		// Only this publisher's rows: another's changed part waits for
+		// its own return.
+		if err := s.checkReturn(ctx, asViewer(me), cs, lv, t.ID); err != nil {
 			return err
 		}
 	}

@@ -50,3 +50,8 @@ func ColumnStorageForTest(s *Store, table, column string) (string, error) {
 // SetListPartSizeForTest changes the size of the parts s stores lists in
 // (0: one part), for benchmarks that compare.
 func SetListPartSizeForTest(s *Store, size int) { s.listPart = size }
+
+// SubmissionDataForTest is the data of a stored submission.
+func SubmissionDataForTest(s *Store, id string) (map[string]any, error) {
+	return s.submissionData(s.db, id)
+}

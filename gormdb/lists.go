@@ -317,8 +317,12 @@ func (s *Store) PurgeLists(ctx context.Context, closedBefore time.Time) ([]strin
 			if err := tx.Model(&caseKeyRow{}).Where("case_id = ?", id).Updates(map[string]any{"wrapped_key": nil, "purged_at": t}).Error; err != nil {
 				return err
 			}
-			// The LiKas' reasons for unprocessed rows may name pupils.
+			// The LiKas' reasons for unprocessed rows may name pupils: in
+			// the tickets and in the submissions they came in with.
 			if err := tx.Model(&ticketRow{}).Where("case_id = ?", id).Update("unprocessed", nil).Error; err != nil {
+				return err
+			}
+			if err := forgetUnprocessed(tx, id); err != nil {
 				return err
 			}
 			return insertEvents(tx, []cmr.Event{{Key: "purge:" + id, CaseID: id, Type: cmr.EventListsPurged, At: t,
@@ -329,6 +333,29 @@ func (s *Store) PurgeLists(ctx context.Context, closedBefore time.Time) ([]strin
 		}
 	}
 	return ids, nil
+}
+
+// forgetUnprocessed removes the unprocessed rows, with their reasons,
+// from the data of a case's ticket submissions (closing a ticket).
+func forgetUnprocessed(tx *gorm.DB, caseID string) error {
+	var subs []submissionRow
+	if err := tx.Where("case_id = ? AND kind LIKE ?", caseID, "ticket:%").Find(&subs).Error; err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		var data map[string]any
+		if err := json.Unmarshal([]byte(sub.Data), &data); err != nil {
+			return fmt.Errorf("submission %s: %w", sub.ID, err)
+		}
+		if _, ok := data["unprocessed"]; !ok {
+			continue
+		}
+		delete(data, "unprocessed")
+		if err := tx.Model(&submissionRow{}).Where("id = ?", sub.ID).Update("data", mustJSON(data)).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RewrapCaseKeys replaces every stored wrapped data key by rewrap's result,

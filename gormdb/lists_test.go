@@ -66,9 +66,18 @@ func TestListsVersionsAndPurge(t *testing.T) {
 		if ids, _ := s.PurgeLists(ctx, time.Now().Add(-time.Hour)); len(ids) != 0 {
 			t.Errorf("purged before the retention: %v", ids)
 		}
+		closing, err := s.CreateSubmission(ctx, cmr.Submission{CaseID: st.CaseID, Kind: "ticket:close", Actor: cmr.Actor{OrganisationID: "lika1", Role: cmr.RolePublisher},
+			Data: map[string]any{"note": "verwerkt", "unprocessed": []any{map[string]any{"row": 3, "reason": "Jansen staat niet in ons systeem"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
 		purged, err := s.PurgeLists(ctx, time.Now().Add(time.Hour))
 		if err != nil || len(purged) != 1 {
 			t.Fatalf("purge: %v %v", purged, err)
+		}
+		// The LiKa's reasons may name pupils: gone with the lists; its note stays.
+		if data, err := gormdb.SubmissionDataForTest(s, closing); err != nil || data["unprocessed"] != nil || data["note"] != "verwerkt" {
+			t.Errorf("the closing's data after the purge: %v %v", data, err)
 		}
 		if vs, _ := s.Lists(ctx, lika, st.CaseID); len(vs) != 0 {
 			t.Errorf("lists left after purge: %+v", vs)

@@ -541,8 +541,13 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 				NL: fmt.Sprintf("Deze oude identiteit staat ook op regel %d; elke oude identiteit hoort één keer in de lijst.", first),
 				EN: fmt.Sprintf("This old identity is also on row %d; each old identity belongs in the list once.", first)}
 		})
-		// Without an old identity (MBO NON-ECK) two students may share a
-		// name and location: only identities can tell them apart.
+		// Name and address (VO) tell one pupil from another; name and
+		// location (MBO) do not: two students at a large ROC may share
+		// initials, name and location, and only their identities, checked
+		// above and beside, tell them apart.
+		if !personIdentifies(cols) {
+			return
+		}
 		seen.reuse(func(b []byte, r Row) []byte { return appendPerson(b, cols, r) })
 		personDup = duplicates(rows, func(r Row) bool { return hasPerson(cols, r) }, seen, func(r Row, first int) Problem {
 			return Problem{Row: r.Line, Code: "duplicate_person",
@@ -595,6 +600,14 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 			}
 		}
 	}
+}
+
+// personIdentifies reports whether the person columns of cols hold an
+// address (postcode and house number), so that two rows with the same
+// person are the same pupil twice.
+func personIdentifies(cols []Column) bool {
+	return slices.ContainsFunc(cols, func(c Column) bool { return c.Kind == KindPostcode }) &&
+		slices.ContainsFunc(cols, func(c Column) bool { return c.Kind == KindHouseNumber })
 }
 
 // personColumn: a person is the row's name and address.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -374,6 +375,59 @@ func TestMBOParts(t *testing.T) {
 	}
 }
 
+// TestSamePersonTwice: a row whose person (the person columns) is that
+// of an earlier row is the same pupil twice only where the person holds
+// an address (VO). MBO lists have name and location, which two students
+// at a large ROC may share: there only a repeated identity is refused.
+func TestSamePersonTwice(t *testing.T) {
+	const (
+		eckPart     = "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud\n"
+		eckComplete = "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\n"
+	)
+	tests := []struct {
+		name   string
+		format FormatID
+		part   Part
+		data   string
+		code   string // "" where the list is accepted
+		row    int
+	}{
+		{"VO: same name and address", FormatVO, Complete,
+			string(voCSV(goodRows[0], "JAN;Van der;berg;1234ab;12;jberg2@magis.apel16IH;j.berg2@lyceum.nl")), "duplicate_person", 3},
+		{"VO: same name, another address", FormatVO, Complete,
+			string(voCSV(goodRows[0], "Jan;van der;Berg;1234 AB;14;jberg2@magis.apel16IH;j.berg2@lyceum.nl")), "", 0},
+		{"MBO ECK publisher part: namesakes at one location", FormatMBOECK, SupplierPart,
+			eckPart + "J.;Jan;de Jong;Zwolle;j.dejong@roc.adfs.nl;1001@roc.nl\nJ.;Jan;de Jong;Zwolle;j.dejong2@roc.adfs.nl;1002@roc.nl\n", "", 0},
+		{"MBO ECK complete list: namesakes at one location", FormatMBOECK, Complete,
+			eckComplete + "J.;Jan;de Jong;Zwolle;j.dejong@roc.adfs.nl;1001@roc.nl;jan.dejong@roc.nl;1001@roc-nieuw.nl\n" +
+				"J.;Jan;de Jong;Zwolle;j.dejong2@roc.adfs.nl;1002@roc.nl;jan.dejong2@roc.nl;1002@roc-nieuw.nl\n", "", 0},
+		{"MBO ECK publisher part: namesakes with one old identity", FormatMBOECK, SupplierPart,
+			eckPart + "J.;Jan;de Jong;Zwolle;j.dejong@roc.adfs.nl;1001@roc.nl\nJ.;Jan;de Jong;Zwolle;J.DeJong@roc.adfs.nl;1002@roc.nl\n", "duplicate_old", 3},
+		{"MBO ECK complete list: namesakes with one new identity", FormatMBOECK, Complete,
+			eckComplete + "J.;Jan;de Jong;Zwolle;j.dejong@roc.adfs.nl;1001@roc.nl;jan.dejong@roc.nl;1001@roc-nieuw.nl\n" +
+				"J.;Jan;de Jong;Zwolle;j.dejong2@roc.adfs.nl;1002@roc.nl;jan.dejong@roc.nl;1002@roc-nieuw.nl\n", "duplicate_new", 3},
+		{"MBO NON-ECK complete list: namesakes at one location", FormatMBONonECK, Complete,
+			"Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\n" +
+				"J.;Jan;de Jong;Zwolle;jan.dejong@roc.nl;\nJ.;Jan;de Jong;Zwolle;jan.dejong2@roc.nl;\n", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _ := Lookup(tt.format)
+			_, err := Validate(f, tt.part, mustRead(t, []byte(tt.data)), Options{})
+			if tt.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			ps := problems(t, err)
+			if len(ps) != 1 || ps[0].Code != tt.code || ps[0].Row != tt.row || ps[0].NL == "" || ps[0].EN == "" {
+				t.Errorf("want only %s at row %d, got %+v", tt.code, tt.row, ps)
+			}
+		})
+	}
+}
+
 func TestBuild(t *testing.T) {
 	old := mustRead(t, []byte("Stamnr;Voornaam;Tussenvoegsel;Achternaam;Gebruikersnaam\n"+
 		"101;Jan;van der;Berg;jberg@magis\n102;Émile;;Dupont;edupont@magis\n103;Sara;;Jansen;sjansen@magis\n104;Sara;;Jansen;sjansen2@magis\n105;Kim;;Nieuw;knieuw@magis\n"))
@@ -418,6 +472,36 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte("PK\x03\x04"))
 	f.Add([]byte("\xff\xfeV\x00o\x00"))
 	vo, _ := Lookup(FormatVO)
+	// Whole workbooks, so the fuzzer starts inside the XLSX reader rather
+	// than having to build a zip from "PK\x03\x04": a valid list, one
+	// with an extra column, one with an empty row between its rows.
+	var rows, extra [][]string
+	for _, r := range goodRows {
+		rows = append(rows, strings.Split(r, ";"))
+		extra = append(extra, append(strings.Split(r, ";"), "3b"))
+	}
+	for _, book := range []struct {
+		header []string
+		rows   [][]string
+	}{
+		{vo.Headings(Complete), rows},
+		{append(vo.Headings(Complete), "Klas"), extra},
+		{vo.Headings(Complete), [][]string{rows[0], nil, rows[1], make([]string, len(vo.Columns)), rows[2]}},
+	} {
+		data := rowsXLSX(f, book.header, book.rows)
+		if tab, err := Read(data); err != nil || len(tab.Rows) != len(goodRows) {
+			f.Fatalf("XLSX seed does not read as %d rows: %v %+v", len(goodRows), err, tab)
+		}
+		f.Add(data)
+	}
+	// The valid list once more with its parts stored and unchecked: in a
+	// deflated, checksummed part nearly every change the fuzzer makes
+	// fails the zip's checksum before the XML is read.
+	plain := storedZip(f, rowsXLSX(f, vo.Headings(Complete), rows))
+	if tab, err := Read(plain); err != nil || len(tab.Rows) != len(goodRows) {
+		f.Fatalf("stored XLSX seed does not read as %d rows: %v %+v", len(goodRows), err, tab)
+	}
+	f.Add(plain)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tab, err := Read(data)
 		if err != nil {
@@ -428,6 +512,54 @@ func FuzzRead(f *testing.F) {
 		}
 		_, _ = Validate(vo, Complete, tab, Options{})
 	})
+}
+
+func rowsXLSX(tb testing.TB, header []string, rows [][]string) []byte {
+	tb.Helper()
+	data, err := Write(XLSX, header, rows)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
+
+// storedZip rewrites a zip with every part stored, not deflated, and
+// without a checksum (archive/zip checks none where a part's CRC is 0 and
+// no data descriptor follows it), so a change to a part's bytes reaches
+// the part's reader. The workbook's theme, styles and document
+// properties, which reading a list does without, are left out: a smaller
+// seed is minimised sooner.
+func storedZip(tb testing.TB, data []byte) []byte {
+	tb.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if strings.HasPrefix(f.Name, "docProps/") || strings.HasPrefix(f.Name, "xl/theme/") || f.Name == "xl/styles.xml" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		part, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: f.Name, Method: zip.Store, CompressedSize64: uint64(len(part)), UncompressedSize64: uint64(len(part))})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w.Write(part)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func FuzzValidateRow(f *testing.F) {

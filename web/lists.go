@@ -1,11 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,13 +29,13 @@ type Lists interface {
 }
 
 // uploadLimit lets a list through (the form adds a little to the file).
-var uploadLimit = middleware.BodyLimit(fmt.Sprintf("%dM", (waswordt.MaxUploadBytes>>20)+1))
+var uploadLimit = middleware.BodyLimit(fmt.Sprintf("%dMiB", (waswordt.MaxUploadBytes>>20)+1))
 
 // wordtLimit lets two exports through.
 // uploadRoutes carry files: they have their own body limits.
 var uploadRoutes = map[string]bool{"/cases/:id/lists": true, "/tickets/:id/list": true, "/cases/:id/wordt": true, "/admin/people/import": true}
 
-var wordtLimit = middleware.BodyLimit(fmt.Sprintf("%dM", 2*(waswordt.MaxUploadBytes>>20)+1))
+var wordtLimit = middleware.BodyLimit(fmt.Sprintf("%dMiB", 2*(waswordt.MaxUploadBytes>>20)+1))
 
 func actorOf(ss *session) cmr.Actor {
 	return cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
@@ -63,7 +61,6 @@ type listsPage struct {
 	Part     string
 	Stored   bool
 	Refused  *listProblems
-	English  bool
 	// Builder: the school may pair old and new identities here.
 	Builder bool
 }
@@ -100,7 +97,7 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 	}
 	f := waswordt.ForCase(cs.Scenario)
 	p := listsPage{page: s.base(c, ss, s.tr(c, "Lijsten")+" "+cs.ID), Case: cs, Versions: vs, Format: string(f.ID), Part: "complete",
-		Stored: stored, Refused: refused, English: language(c) == "en"}
+		Stored: stored, Refused: refused}
 	open := cs.Status == cmr.CaseOpen && cs.WasWordt != cmr.WasWordtNone
 	switch ss.User.Role {
 	case cmr.RoleSchool:
@@ -125,26 +122,20 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 	return s.render(c, status, "lists", p)
 }
 
-// readFile reads the form's file named field; missing says what to choose
-// when there is none.
+// readFile is the form's file named field, as readForm read it into
+// memory when the CSRF token was checked; missing says what to choose when
+// there is none. It never reads the body itself: FormFile would write a
+// large file to $TMPDIR.
 func readFile(c echo.Context, field, missing, missingNL string) ([]byte, error) {
-	fh, err := c.FormFile(field)
-	if err != nil {
+	files, _ := c.Get(formFilesKey).(map[string]formFile)
+	f, ok := files[field]
+	if !ok {
 		return nil, cmr.FieldErrorf(field, "%s", missing).NL("%s", missingNL)
 	}
-	if fh.Size > waswordt.MaxUploadBytes {
+	if f.tooLarge {
 		return nil, cmr.FieldErrorf(field, "the file is larger than %d MB", waswordt.MaxUploadBytes>>20).NL("het bestand is groter dan %d MB", waswordt.MaxUploadBytes>>20)
 	}
-	f, err := fh.Open()
-	if err != nil {
-		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
-	}
-	defer f.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(io.LimitReader(f, waswordt.MaxUploadBytes+1)); err != nil {
-		return nil, cmr.Errorf(cmr.KindInvalid, "the upload could not be read; try again").NL("het bestand kon niet worden gelezen; probeer het opnieuw")
-	}
-	return b.Bytes(), nil
+	return f.data, nil
 }
 
 // refusedList turns a refused upload into its problem table; other
@@ -154,13 +145,26 @@ func (s *Server) refusedList(c echo.Context, err error) (*listProblems, bool) {
 	if !errors.As(err, &e) || e.Kind != cmr.KindInvalid {
 		return nil, false
 	}
-	lp := &listProblems{Message: s.refusal(c, err)}
-	if probs, ok := e.Details["problems"].([]waswordt.Problem); ok {
-		lp.Problems = probs
-		lp.More, _ = e.Details["more"].(int)
-		lp.Message = ""
+	if lp := problemsOf(err); lp != nil {
+		return lp, true
 	}
-	return lp, true
+	return &listProblems{Message: s.refusal(c, err)}, true
+}
+
+// problemsOf is the table of the rows and columns a refusal names (its
+// details.problems, as the list service sends them), or nil when it names
+// none.
+func problemsOf(err error) *listProblems {
+	var e *cmr.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	probs, ok := e.Details["problems"].([]waswordt.Problem)
+	if !ok || len(probs) == 0 {
+		return nil
+	}
+	more, _ := e.Details["more"].(int)
+	return &listProblems{Problems: probs, More: more}
 }
 
 // uploadCaseList handles POST /cases/:id/lists: the school's list. A
@@ -397,7 +401,9 @@ func (s *Server) returnList(c echo.Context) error {
 		if cerr != nil {
 			return s.fail(c, ss, cerr)
 		}
-		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
+		// A list that leaves out rows of the publisher's part names them:
+		// the distributor sees which, to ask the school for.
+		return s.showCaseReport(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err), problemsOf(err))
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+t.CaseID+"#tickets")
 }

@@ -86,6 +86,8 @@ type fakeLists struct {
 	files       map[string]listFile // list ID → file
 	fileKinds   []waswordt.FileKind
 	unprocessed []unprocessedCall
+	returnErr   error
+	returns     []string // ticket IDs
 }
 
 func (f *fakeLists) CaseLists(_ context.Context, _ cmr.Actor, caseID string) ([]cmr.ListVersion, error) {
@@ -124,7 +126,10 @@ func (f *fakeLists) MergedFile(context.Context, cmr.Actor, string, waswordt.File
 	return "", nil, cmr.ErrNotFound
 }
 
-func (f *fakeLists) ReturnList(context.Context, cmr.Actor, string) error { return nil }
+func (f *fakeLists) ReturnList(_ context.Context, _ cmr.Actor, ticketID string) error {
+	f.returns = append(f.returns, ticketID)
+	return f.returnErr
+}
 
 func (f *fakeLists) UnprocessedData(_ context.Context, me cmr.Actor, t cmr.Ticket, rows []cmr.UnprocessedRow) (map[string]any, error) {
 	f.unprocessed = append(f.unprocessed, unprocessedCall{me: me, ticket: t, rows: rows})
@@ -737,6 +742,51 @@ func TestListsPage(t *testing.T) {
 	}
 	if p := s.do("GET", ok.header.Get("Location"), nil, school); p.status != 200 || !strings.Contains(p.body, "De lijst is opgeslagen.") {
 		t.Errorf("after the upload: %d", p.status)
+	}
+}
+
+// A return the list service refuses because the completed list leaves out
+// rows of the publisher's part shows those rows, by row and column, at the
+// ticket, below the refusal's sentence.
+func TestReturnListRefused(t *testing.T) {
+	s := newPagesSite(t)
+	ticket := seedMBOTicket(t, s)
+	dist := s.signIn("dist")
+	token := s.token(dist)
+	path := "/tickets/" + ticket + "/return"
+	if p := s.do("GET", "/cases/"+caseMBO, nil, dist); !strings.Contains(p.body, `action="`+path+`"`) {
+		t.Fatalf("the case page has no return form for the distributor: %d", p.status)
+	}
+
+	s.lists.returnErr = &cmr.Error{Kind: cmr.KindConflict, Field: "list",
+		Message:   "the completed list leaves out or changes 2 row(s) the publisher supplied",
+		MessageNL: "de aangevulde lijst mist 2 regel(s) die de uitgever aanleverde, of wijzigde ze",
+		Details: map[string]any{"more": 3, "problems": []waswordt.Problem{
+			{Row: 4, Code: "missing_row", NL: "Deze regel van de uitgever ontbreekt.", EN: "This row of the publisher is missing."},
+			{Row: 9, Column: "Wordt", Code: "changed_row", NL: "Deze regel is gewijzigd.", EN: "This row was changed."}}}}
+	p := s.do("POST", path, url.Values{"_csrf": {token}}, dist)
+	report, _, _ := strings.Cut(p.body[strings.Index(p.body, `id="problems-ticket-`+ticket+`"`)+1:], "</div>")
+	for _, want := range []string{"de aangevulde lijst mist 2 regel(s)", "<tr><td>4</td><td>—</td><td>Deze regel van de uitgever ontbreekt.</td></tr>",
+		"<tr><td>9</td><td>Wordt</td><td>Deze regel is gewijzigd.</td></tr>", "en nog 3 punten"} {
+		if p.status != http.StatusConflict || !strings.Contains(report, want) {
+			t.Errorf("the refused return lacks %q: %d\n%s", want, p.status, p.body)
+		}
+	}
+	en := s.do("POST", path, url.Values{"_csrf": {token}}, dist, english)
+	if !strings.Contains(en.body, "<tr><td>9</td><td>Wordt</td><td>This row was changed.</td></tr>") || strings.Contains(en.body, "Deze regel is gewijzigd.") {
+		t.Errorf("the refused return in English:\n%s", en.body)
+	}
+
+	// A refusal that names no rows is its sentence, as before.
+	s.lists.returnErr = cmr.Errorf(cmr.KindConflict, "the list was already returned").NL("de lijst is al teruggegeven")
+	p = s.do("POST", path, url.Values{"_csrf": {token}}, dist)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `<p class="error" role="alert">de lijst is al teruggegeven</p>`) || strings.Contains(p.body, `id="problems-`) {
+		t.Errorf("a refusal without rows: %d\n%s", p.status, p.body)
+	}
+
+	s.lists.returnErr = nil
+	if p := s.do("POST", path, url.Values{"_csrf": {token}}, dist); p.status != http.StatusSeeOther || len(s.lists.returns) != 4 || s.lists.returns[3] != ticket {
+		t.Errorf("the return: %d %v", p.status, s.lists.returns)
 	}
 }
 

@@ -271,7 +271,8 @@ func (s *Server) headers(next echo.HandlerFunc) echo.HandlerFunc {
 const sessionKey = "web-session"
 
 // signedIn loads the session, sends strangers to /login, checks the CSRF
-// token of every form and keeps authenticated pages out of caches.
+// token of every form (a multipart one read into memory by readForm, never
+// to disk) and keeps authenticated pages out of caches.
 func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ck, err := c.Cookie(cookieName)
@@ -285,8 +286,14 @@ func (s *Server) signedIn(next echo.HandlerFunc) echo.HandlerFunc {
 			return c.Redirect(http.StatusSeeOther, loginURL(c))
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
-		if c.Request().Method == http.MethodPost && !sameToken(c.FormValue("_csrf"), ss.CSRF) {
-			return s.render(c, http.StatusForbidden, "error", errorPage{page: s.base(c, ss, s.tr(c, "Niet toegestaan")), Message: s.tr(c, "Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens.")})
+		if c.Request().Method == http.MethodPost {
+			token, err := formToken(c)
+			if err != nil {
+				return err
+			}
+			if !sameToken(token, ss.CSRF) {
+				return s.render(c, http.StatusForbidden, "error", errorPage{page: s.base(c, ss, s.tr(c, "Niet toegestaan")), Message: s.tr(c, "Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens.")})
+			}
 		}
 		c.Set(sessionKey, ss)
 		return next(c)
@@ -563,8 +570,10 @@ type casePage struct {
 	Mine map[string]bool
 	// Redo lists the steps a failed test may send the case back to.
 	Redo []string
-	// Problem is a refusal to show, at the form it is about (Where).
+	// Problem is a refusal to show, at the form it is about (Where);
+	// Report, when not nil, the rows it names.
 	Problem, Where string
+	Report         *listProblems
 	CanAct         bool
 	// CanReturn: the distributor can hand the completed list back (MBO).
 	CanReturn bool
@@ -587,11 +596,17 @@ func (s *Server) casePage(c echo.Context) error {
 }
 
 func (s *Server) showCase(c echo.Context, ss *session, cs cmr.Case, status int, where, problem string) error {
+	return s.showCaseReport(c, ss, cs, status, where, problem, nil)
+}
+
+// showCaseReport is showCase with the table of the rows a refusal names
+// (report) below its sentence.
+func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status int, where, problem string, report *listProblems) error {
 	events, err := s.Store.Events(c.Request().Context(), viewer(ss), cs.ID)
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where,
+	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where, Report: report,
 		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID,
 		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO,
 		ShowLists: s.Lists != nil && cs.WasWordt != cmr.WasWordtNone && ss.User.Role != cmr.RoleKennisnet}

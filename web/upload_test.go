@@ -1,0 +1,212 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"github.com/cmr-idp/cmr/waswordt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// formPart is one part of a multipart form, in the order it is sent: a
+// file when filename is set, else a field.
+type formPart struct {
+	name, filename string
+	data           []byte
+}
+
+func fieldPart(name, value string) formPart { return formPart{name: name, data: []byte(value)} }
+func filePart(name string, data []byte) formPart {
+	return formPart{name: name, filename: name + ".csv", data: data}
+}
+
+// multipartForm is a multipart POST with its parts in the order given, so
+// a test can put fields after the file, as the wordt form does.
+func multipartForm(t *testing.T, path string, parts ...formPart) *http.Request {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for _, p := range parts {
+		var fw io.Writer
+		var err error
+		if p.filename != "" {
+			fw, err = w.CreateFormFile(p.name, p.filename)
+		} else {
+			fw, err = w.CreateFormField(p.name)
+		}
+		if err == nil {
+			_, err = fw.Write(p.data)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "https://cmr.example"+path, &b)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return req
+}
+
+// bigList is a VO was-wordt list of at least n bytes.
+func bigList(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n + 64)
+	b.WriteString("Was;Wordt\r\n")
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "leerling%07d@oud.lyceum.nl;leerling%07d@nieuw.lyceum.nl\r\n", i, i)
+	}
+	return b.Bytes()
+}
+
+// offDisk points $TMPDIR, where Go's form parser writes what does not fit
+// its 32 MB, at an empty directory, and returns the check that nothing was
+// written there. The tests serve requests without an http.Server, which
+// would remove such files after the answer: here they stay, so the check
+// sees every file that was written, however briefly.
+func offDisk(t *testing.T) func() {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	return func() {
+		t.Helper()
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			t.Errorf("the upload was written to $TMPDIR: %s", e.Name())
+		}
+	}
+}
+
+// seedMBOTicket gives the MBO case a ticket for lika1 that waits for its
+// part of the list.
+func seedMBOTicket(t *testing.T, s *pagesSite) string {
+	t.Helper()
+	tk := cmr.Ticket{ID: caseMBO + "-T1", CaseID: caseMBO, LiKaID: "lika1", State: cmr.TicketAwaitingList, Version: 1}
+	if err := s.store.SaveTicket(context.Background(), tk, []cmr.Event{{Key: tk.ID, CaseID: caseMBO, TicketID: tk.ID, Type: cmr.EventTicketCreated, At: s.now}}); err != nil {
+		t.Fatal(err)
+	}
+	return tk.ID
+}
+
+// exportOf is an IdP export of n users with a number, an account at
+// domain and a long note per user, so that two of them pass 32 MB within
+// the builder's rows.
+func exportOf(n int, key, identity, domain string) []byte {
+	var b bytes.Buffer
+	note := strings.Repeat("aantekening ", 8)
+	fmt.Fprintf(&b, "%s;%s;Notitie\n", key, identity)
+	for i := range n {
+		fmt.Fprintf(&b, "%d;leerling%07d@%s;%s\n", 100000+i, i, domain, note)
+	}
+	return b.Bytes()
+}
+
+// Uploads stream: a file over the 32 MB that Go's multipart parser keeps
+// in memory is read by every upload form without a byte of it on disk,
+// with the form's other fields (the CSRF token too) wherever they are.
+func TestUploadsStayOffDisk(t *testing.T) {
+	big := bigList(33 << 20)
+	// Not a list, and refused as such: but only after the form was read.
+	pdf := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte("x"), 33<<20)...)
+
+	t.Run("case list", func(t *testing.T) {
+		s := newPagesSite(t)
+		school := s.signIn("school")
+		token := s.token(school)
+		lists := "/cases/" + caseVO + "/lists"
+		check := offDisk(t)
+
+		// The token and the checkbox after the file: read all the same.
+		p := s.send(multipartForm(t, lists, filePart("file", big), fieldPart("several_realms", "true"), fieldPart("_csrf", token)), school)
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != lists+"?stored=1" {
+			t.Fatalf("a 33 MB list: %d %q\n%s", p.status, p.header.Get("Location"), p.body)
+		}
+		if len(s.lists.uploads) != 1 || !bytes.Equal(s.lists.uploads[0].data, big) || !s.lists.uploads[0].several {
+			t.Errorf("the list passed on: %d uploads", len(s.lists.uploads))
+		}
+		if p := s.send(multipartForm(t, lists, filePart("file", big)), school); p.status != http.StatusForbidden || len(s.lists.uploads) != 1 {
+			t.Errorf("a 33 MB list without the CSRF token: %d, %d uploads", p.status, len(s.lists.uploads))
+		}
+		if p := s.send(multipartForm(t, lists, fieldPart("_csrf", token), fieldPart("file", "")), school); p.status != http.StatusUnprocessableEntity ||
+			!strings.Contains(p.body, "Bestand: kies een bestand om te uploaden") {
+			t.Errorf("no file chosen: %d\n%s", p.status, p.body)
+		}
+		// Over the route's limit, whether the body says its length or not.
+		over := multipartForm(t, lists, fieldPart("_csrf", token), filePart("file", append(big, bigList(9<<20)...)))
+		if p := s.send(over, school); p.status != http.StatusRequestEntityTooLarge {
+			t.Errorf("a 42 MB form: %d", p.status)
+		}
+		chunked := multipartForm(t, lists, fieldPart("_csrf", token), filePart("file", append(big, bigList(9<<20)...)))
+		chunked.ContentLength, chunked.Body = -1, io.NopCloser(io.MultiReader(chunked.Body))
+		if p := s.send(chunked, school); p.status != http.StatusRequestEntityTooLarge || len(s.lists.uploads) != 1 {
+			t.Errorf("a 42 MB form of unknown length: %d, %d uploads", p.status, len(s.lists.uploads))
+		}
+		// A file as large as a list may be passes the route's limit (40
+		// MiB: more than 41 million bytes).
+		largest := bigList(waswordt.MaxUploadBytes)[:waswordt.MaxUploadBytes]
+		if p := s.send(multipartForm(t, lists, fieldPart("_csrf", token), filePart("file", largest)), school); p.status != http.StatusSeeOther || len(s.lists.uploads) != 2 {
+			t.Errorf("a list of %d bytes: %d, %d uploads", len(largest), p.status, len(s.lists.uploads))
+		}
+		check()
+	})
+
+	t.Run("ticket list", func(t *testing.T) {
+		s := newPagesSite(t)
+		ticket := seedMBOTicket(t, s)
+		lika := s.signIn("lika1")
+		token := s.token(lika)
+		check := offDisk(t)
+		p := s.send(multipartForm(t, "/tickets/"+ticket+"/list", fieldPart("_csrf", token), filePart("file", big)), lika)
+		if p.status != http.StatusSeeOther || len(s.lists.uploads) != 1 || !bytes.Equal(s.lists.uploads[0].data, big) || s.lists.uploads[0].ticketID != ticket {
+			t.Errorf("a 33 MB part: %d, %d uploads\n%s", p.status, len(s.lists.uploads), p.body)
+		}
+		check()
+	})
+
+	t.Run("wordt builder", func(t *testing.T) {
+		s := newPagesSite(t)
+		school := s.signIn("school")
+		token := s.token(school)
+		check := offDisk(t)
+		oldCSV, newCSV := exportOf(170_000, "Leerlingnummer", "Account", "oud.nl"), exportOf(170_000, "Stamnr", "Login", "nieuw.nl")
+		if len(oldCSV)+len(newCSV) <= 32<<20 {
+			t.Fatalf("the exports are %d bytes together: not more than Go keeps in memory", len(oldCSV)+len(newCSV))
+		}
+		path := "/cases/" + caseVO + "/wordt"
+		p := s.send(multipartForm(t, path, fieldPart("_csrf", token), filePart("old_file", oldCSV), fieldPart("old_identity", "Account"),
+			filePart("new_file", newCSV), fieldPart("new_identity", "Login"), fieldPart("old_key", "Leerlingnummer"), fieldPart("new_key", "Stamnr")), school)
+		if p.status != http.StatusOK || !strings.Contains(p.body, `<dd id="matched">170000</dd>`) {
+			t.Errorf("two exports of 17 MB: %d\n%.2000s", p.status, p.body)
+		}
+		p = s.send(multipartForm(t, path, fieldPart("_csrf", token), filePart("old_file", pdf), fieldPart("old_identity", "Account"),
+			filePart("new_file", newCSV), fieldPart("new_identity", "Login")), school)
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Oude export: Dit is geen CSV- of Excel-bestand.") || !strings.Contains(p.body, `value="Login"`) {
+			t.Errorf("an old export that is no list: %d\n%.2000s", p.status, p.body)
+		}
+		check()
+	})
+
+	t.Run("staff import", func(t *testing.T) {
+		s := newAdminSite(t)
+		admin := s.signIn("school")
+		token := s.token(admin)
+		check := offDisk(t)
+		p := s.send(multipartForm(t, "/admin/people/import", fieldPart("_csrf", token), filePart("file", pdf)), admin)
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Dit is geen CSV- of Excel-bestand.") {
+			t.Errorf("a staff list that is no list: %d\n%.2000s", p.status, p.body)
+		}
+		check()
+	})
+}
