@@ -412,6 +412,12 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
 			NL("de aangevulde lijst is al aan u teruggegeven; uw deel kan niet meer veranderen"))
 	}
+	// Step 8a forwarded the parts to the school, which completes what it
+	// got: a part changed after that would leave its list short.
+	if stepDone(cs, "8a") {
+		return fail(cmr.Errorf(cmr.KindConflict, "the publishers' parts were forwarded to the school (step 8a); your part can no longer change: ask the distributor").
+			NL("de delen van de uitgevers zijn doorgestuurd naar de school (stap 8a); uw deel kan niet meer veranderen: neem contact op met de distributeur"))
+	}
 	p, err := s.parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, read, waswordt.Options{})
 	if err != nil {
 		return fail(err)
@@ -762,9 +768,19 @@ func (s *Server) StepPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	return s.listPrecheck(ctx, v, cs, step, data)
 }
 
+// stepDone says whether the case's step key is done.
+func stepDone(cs cmr.Case, key string) bool {
+	for _, st := range cs.Steps {
+		if st.Key == key {
+			return st.State == cmr.StepDone
+		}
+	}
+	return false
+}
+
 // listPrecheck refuses a list step whose list is not there yet (VO 11;
 // MBO 8a needs every publisher's part, 8b and 8c the school's completed
-// list, 8c also its coverage) and fills the step's row count.
+// list, covering them) and fills the step's row count.
 func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error {
 	if cs.WasWordt == cmr.WasWordtNone {
 		return nil
@@ -798,7 +814,10 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		return cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID).
 			NL("stap %s heeft de was-wordt-lijst nodig: upload die eerst op de lijstenpagina van zaak %s", step, cs.ID)
 	}
-	if step == "8c" {
+	// The school's list must keep every supplied row when it is handed
+	// in (8b), and still when it is returned (8c): its upload may have
+	// come before a part changed.
+	if step == "8b" || step == "8c" {
 		if err := s.checkReturn(ctx, v, cs, lv, ""); err != nil {
 			return err
 		}
