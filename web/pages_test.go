@@ -14,7 +14,6 @@ import (
 	"go/parser"
 	"go/token"
 	"html"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -288,26 +287,11 @@ func postForm(path string, form url.Values, headers map[string]string) *http.Req
 // upload is a multipart form with the fields and a file part named "file".
 func upload(t *testing.T, path string, fields map[string]string, data []byte) *http.Request {
 	t.Helper()
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
+	var parts []formPart
 	for k, v := range fields {
-		if err := w.WriteField(k, v); err != nil {
-			t.Fatal(err)
-		}
+		parts = append(parts, fieldPart(k, v))
 	}
-	fw, err := w.CreateFormFile("file", "lijst.csv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	req := httptest.NewRequest("POST", "https://cmr.example"+path, &b)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	return req
+	return multipartForm(t, path, append(parts, formPart{name: "file", filename: "lijst.csv", data: data})...)
 }
 
 var english = &http.Cookie{Name: "cmr-lang", Value: "en"}
