@@ -12,6 +12,7 @@ import (
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 	"github.com/cmr-idp/cmr/waswordt"
+	"github.com/cmr-idp/cmr/waswordt/waswordttest"
 )
 
 const voHead = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
@@ -410,6 +411,34 @@ func TestListRefusedAcrossRowsStoresNothing(t *testing.T) {
 		good := voList(3000) + "Piet;;Bos;1234 AB;1;pbos@magis.01AB;pbos@lyceum.nl\n"
 		if v := en.want(en.upload("school-vo", base, good), 201, "corrected"); v.Body["version"].(float64) != 1 || v.Body["rows"].(float64) != 3001 {
 			t.Errorf("corrected list: %s", v.Raw)
+		}
+	})
+}
+
+// TestMalformedCorpusStoresNothing: every file of the malformed corpus,
+// uploaded as the school's list, is refused with its problems, each in
+// Dutch and English, and nothing of any of them is stored: no version, no
+// audit event.
+func TestMalformedCorpusStoresNothing(t *testing.T) {
+	corpus, err := waswordttest.Malformed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	each(t, func(t *testing.T, en *env) {
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+		id := r.Body["id"].(string)
+		for name, data := range corpus {
+			rep := en.upload("school-vo", "/api/v1/cases/"+id+"/lists", string(data))
+			problems, _ := rep.Body["details"].(map[string]any)["problems"].([]any)
+			if rep.Status != 400 || len(problems) == 0 || rep.Body["error"] == nil || rep.Body["error_nl"] == nil {
+				t.Errorf("%s: %d %.300s", name, rep.Status, rep.Raw)
+			}
+		}
+		if l := en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "versions"); len(l.Body["lists"].([]any)) != 0 {
+			t.Errorf("%d malformed uploads left versions: %s", len(corpus), l.Raw)
+		}
+		if ev := en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events"); strings.Contains(ev.Raw, "list.uploaded") {
+			t.Errorf("a malformed upload's event: %s", ev.Raw)
 		}
 	})
 }
