@@ -478,7 +478,12 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 	for _, v := range vs {
 		switch v.Kind {
 		case cmr.ListComplete:
-			out = append(out, v)
+			// The list handed out (step 14 locks it), not the school's
+			// drafts before it: a pupil left out of the final list is
+			// none of the LiKa's business.
+			if v.Current {
+				out = append(out, v)
+			}
 		case cmr.ListSupplier:
 			if v.TicketID == own.ID {
 				out = append(out, v)

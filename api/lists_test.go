@@ -155,6 +155,12 @@ func TestVOListFlow(t *testing.T) {
 			t.Errorf("step 11 row count: %v", st["data"])
 		}
 	}
+	// The LiKa gets the list handed out, not the school's drafts before it.
+	draft := vs[1].(map[string]any)["id"].(string)
+	if l := en.want(en.do("lika-a", "GET", base, nil), 200, "LiKa lists"); len(l.Body["lists"].([]any)) != 1 || !strings.Contains(l.Raw, current) {
+		t.Errorf("a LiKa's versions: %s", l.Raw)
+	}
+	en.want(en.do("lika-a", "GET", base+"/"+draft, nil), 404, "LiKa downloads a draft")
 	for _, kind := range []string{"csv", "xlsx"} {
 		req := httptest.NewRequest("GET", base+"/"+current+"?type="+kind, nil)
 		req.Header.Set("Authorization", "Bearer "+en.tokens["lika-a"])

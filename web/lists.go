@@ -311,8 +311,10 @@ func parseRows(text string) ([]cmr.UnprocessedRow, error) {
 		num, reason, ok := strings.Cut(line, ":")
 		n, err := strconv.Atoi(strings.TrimSpace(num))
 		if !ok || err != nil {
-			return nil, cmr.FieldErrorf("unprocessed", "line %d (%q) is not \"row number: reason\"", i+1, truncate(line, 40)).
-				NL("regel %d (%q) heeft niet de vorm \"regelnummer: reden\"", i+1, truncate(line, 40))
+			// The line is not quoted: a reason may name a pupil, and the
+			// form shows the text again anyway.
+			return nil, cmr.FieldErrorf("unprocessed", "line %d is not \"row number: reason\"", i+1).
+				NL("regel %d heeft niet de vorm \"regelnummer: reden\"", i+1)
 		}
 		rows = append(rows, cmr.UnprocessedRow{Row: n, Reason: strings.TrimSpace(reason)})
 	}
