@@ -43,7 +43,8 @@ var updateHistories = flag.Bool("update-histories", false, "write workflow histo
 // test gets its own namespace so that its worker writes to its own store.
 var temporalHostPort string
 
-const namespaces = 20
+// namespaces is how many tests may make an env: one namespace each.
+const namespaces = 32
 
 func TestMain(m *testing.M) {
 	var names []string
@@ -96,7 +97,12 @@ func newEnv(t testing.TB, store *gormdb.Store) *env {
 // newEnvLogging is newEnv with the API's, the worker's and the SDK's logs
 // going to logger.
 func newEnvLogging(t testing.TB, store *gormdb.Store, logger *slog.Logger) *env {
-	ns := <-nextNamespace
+	var ns string
+	select {
+	case ns = <-nextNamespace:
+	default:
+		t.Fatalf("every one of the %d Temporal namespaces is taken: raise namespaces in api_test.go", namespaces)
+	}
 	c, err := client.Dial(client.Options{HostPort: temporalHostPort, Namespace: ns, Logger: tlog.NewStructuredLogger(logger)})
 	if err != nil {
 		t.Fatal(err)
