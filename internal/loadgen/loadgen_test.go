@@ -138,12 +138,13 @@ func TestMaxInFlightDrops(t *testing.T) {
 }
 
 // A service that handles one request at a time in 5 ms (capacity 200/s)
-// meets a 250 ms p99 at 25 and 50 per second (with room for a busy
-// machine), not at 800, where the queue grows by 600 a second, and the
-// search stops there.
+// meets a 1 s p99 at 25 and 50 per second, not at 800, where the queue
+// grows by 600 a second (its last requests wait about 3 s), and the search
+// stops there. The limit leaves room for a machine busy with other tests:
+// CI once saw a 291 ms p99 at 50 per second, against a 250 ms limit.
 func TestMaxRate(t *testing.T) {
 	var mu sync.Mutex
-	best, runs := MaxRate(context.Background(), Config{Duration: time.Second, Timeout: 5 * time.Second}, []float64{25, 50, 800, 1600}, 250*time.Millisecond,
+	best, runs := MaxRate(context.Background(), Config{Duration: time.Second, Timeout: 5 * time.Second}, []float64{25, 50, 800, 1600}, time.Second,
 		func(ctx context.Context, i int) (int, error) {
 			mu.Lock()
 			defer mu.Unlock()
