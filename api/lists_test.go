@@ -426,7 +426,9 @@ func TestListRefusedAcrossRowsStoresNothing(t *testing.T) {
 // Dutch and English, and nothing of any of them is stored: no version, no
 // audit event.
 func TestMalformedCorpusStoresNothing(t *testing.T) {
-	corpus, err := waswordttest.Malformed()
+	corpus, err := waswordttest.Malformed(func(header []string, rows [][]string) ([]byte, error) {
+		return waswordt.Write(waswordt.XLSX, header, rows)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

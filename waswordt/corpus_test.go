@@ -10,7 +10,9 @@ import (
 
 func TestMalformedCorpus(t *testing.T) {
 	vo, _ := waswordt.Lookup(waswordt.FormatVO)
-	corpus, err := waswordttest.Malformed()
+	corpus, err := waswordttest.Malformed(func(header []string, rows [][]string) ([]byte, error) {
+		return waswordt.Write(waswordt.XLSX, header, rows)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

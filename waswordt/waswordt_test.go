@@ -13,21 +13,18 @@ import (
 	"testing"
 
 	"golang.org/x/text/encoding/charmap"
+
+	"github.com/cmr-idp/cmr/waswordt/waswordttest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-const voHeader = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
+// The valid VO list the tests vary, shared with the corpus.
+const voHeader = waswordttest.VOHeader
 
-func voCSV(rows ...string) []byte {
-	return []byte(voHeader + "\r\n" + strings.Join(rows, "\r\n") + "\r\n")
-}
+var goodRows = waswordttest.GoodRows
 
-var goodRows = []string{
-	"Jan;van der;Berg;1234 AB;12;jberg@magis.apel16IH;j.vanderberg@lyceum.nl",
-	"Émile;;Dupont;1234ab;12a;edupont@magis.apel16IH;e.dupont@lyceum.nl",
-	"Sara;;Jansen;5678 CD;3-1;sjansen@magis.apel16IH;s.jansen@lyceum.nl",
-}
+func voCSV(rows ...string) []byte { return waswordttest.VOCSV(rows...) }
 
 func mustRead(t *testing.T, data []byte) Table {
 	t.Helper()

@@ -1,23 +1,25 @@
 // Package waswordttest holds what tests of the list readers share across
-// packages: the corpus of malformed lists that the readers must refuse
-// (waswordt) and that an upload must refuse without storing anything (api).
+// packages: a valid VO list, and the corpus of malformed lists that the
+// readers must refuse (waswordt) and that an upload must refuse without
+// storing anything (api). It does not import waswordt, so that package's
+// own tests can use it too.
 package waswordttest
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/cmr-idp/cmr/waswordt"
 )
 
-const voHeader = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
+// VOHeader is the VO dataset's heading row, as the template has it.
+const VOHeader = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
 
-func voCSV(rows ...string) []byte {
-	return []byte(voHeader + "\r\n" + strings.Join(rows, "\r\n") + "\r\n")
+// VOCSV is a VO list of rows as Excel writes it.
+func VOCSV(rows ...string) []byte {
+	return []byte(VOHeader + "\r\n" + strings.Join(rows, "\r\n") + "\r\n")
 }
 
-// goodRows are valid VO rows, which the corpus breaks.
-var goodRows = []string{
+// GoodRows are valid VO rows, which the corpus breaks.
+var GoodRows = []string{
 	"Jan;van der;Berg;1234 AB;12;jberg@magis.apel16IH;j.vanderberg@lyceum.nl",
 	"Émile;;Dupont;1234ab;12a;edupont@magis.apel16IH;e.dupont@lyceum.nl",
 	"Sara;;Jansen;5678 CD;3-1;sjansen@magis.apel16IH;s.jansen@lyceum.nl",
@@ -26,15 +28,16 @@ var goodRows = []string{
 // Malformed is the corpus of broken lists (at least 150 distinct files,
 // 30 of them XLSX): variants of a valid VO list with a cell, a heading or a
 // row broken, truncated, in another delimiter, with extra columns, and
-// files that are no list at all. Every one must be refused.
-func Malformed() (map[string][]byte, error) {
-	return withXLSX(malformed())
+// files that are no list at all. Every one must be refused. writeXLSX
+// makes a workbook of a heading and rows (waswordt.Write).
+func Malformed(writeXLSX func(header []string, rows [][]string) ([]byte, error)) (map[string][]byte, error) {
+	return withXLSX(malformed(), writeXLSX)
 }
 
 // malformed generates broken variants of a valid list.
 func malformed() map[string][]byte {
 	out := map[string][]byte{}
-	base := strings.Split(goodRows[0], ";")
+	base := strings.Split(GoodRows[0], ";")
 	breakers := map[string]func(int, []string) []string{
 		"empty":     func(i int, c []string) []string { c[i] = ""; return c },
 		"spaces":    func(i int, c []string) []string { c[i] = "a b@c d"; return c },
@@ -60,26 +63,26 @@ func malformed() map[string][]byte {
 				continue // 12345 is a house number
 			}
 			cells := br(col, append([]string{}, base...))
-			out[fmt.Sprintf("%s in column %d", bname, col+1)] = voCSV(strings.Join(cells, ";"))
+			out[fmt.Sprintf("%s in column %d", bname, col+1)] = VOCSV(strings.Join(cells, ";"))
 		}
 	}
-	headings := strings.Split(voHeader, ";")
+	headings := strings.Split(VOHeader, ";")
 	for i := range headings {
 		h := append([]string{}, headings...)
 		h[i] = "Kolom" + fmt.Sprint(i)
-		out[fmt.Sprintf("renamed heading %d", i+1)] = []byte(strings.Join(h, ";") + "\n" + goodRows[0] + "\n")
+		out[fmt.Sprintf("renamed heading %d", i+1)] = []byte(strings.Join(h, ";") + "\n" + GoodRows[0] + "\n")
 		h = append(append([]string{}, headings[:i]...), headings[i+1:]...)
-		out[fmt.Sprintf("dropped heading %d", i+1)] = []byte(strings.Join(h, ";") + "\n" + goodRows[0] + "\n")
+		out[fmt.Sprintf("dropped heading %d", i+1)] = []byte(strings.Join(h, ";") + "\n" + GoodRows[0] + "\n")
 	}
 	for i := 0; i < 40; i++ {
-		rows := append([]string{}, goodRows...)
+		rows := append([]string{}, GoodRows...)
 		rows = append(rows, rows[i%3])
-		out[fmt.Sprintf("duplicate row %d", i)] = voCSV(rows...)
-		out[fmt.Sprintf("truncated %d", i)] = voCSV(goodRows...)[:len(voHeader)+2+i%20]
+		out[fmt.Sprintf("duplicate row %d", i)] = VOCSV(rows...)
+		out[fmt.Sprintf("truncated %d", i)] = VOCSV(GoodRows...)[:len(VOHeader)+2+i%20]
 	}
 	for i, extra := range []string{"Klas", "Mentor", "Geboortedatum", "E-mail", "Opmerking", "Leerjaar", "BSN", "Stamnr", "Locatie", "Telefoon"} {
-		out[fmt.Sprintf("extra column %d", i)] = []byte(voHeader + ";" + extra + "\n" + goodRows[0] + ";x\n")
-		out[fmt.Sprintf("pipe delimited %d", i)] = []byte(strings.ReplaceAll(voHeader, ";", "|") + "\n" + strings.ReplaceAll(goodRows[i%3], ";", "|") + "\n")
+		out[fmt.Sprintf("extra column %d", i)] = []byte(VOHeader + ";" + extra + "\n" + GoodRows[0] + ";x\n")
+		out[fmt.Sprintf("pipe delimited %d", i)] = []byte(strings.ReplaceAll(VOHeader, ";", "|") + "\n" + strings.ReplaceAll(GoodRows[i%3], ";", "|") + "\n")
 	}
 	for i, junk := range []string{"\x00\x00", "PK\x03\x04junk", "\xD0\xCF\x11\xE0", "%PDF-", "\x1f\x8b\x08", "\x89PNG\r\n", "\"unclosed", ""} {
 		out[fmt.Sprintf("junk %d", i)] = []byte(junk)
@@ -89,8 +92,8 @@ func malformed() map[string][]byte {
 
 // withXLSX adds XLSX versions of the row-level breakages, and keeps one
 // name per distinct file.
-func withXLSX(in map[string][]byte) (map[string][]byte, error) {
-	vo, _ := waswordt.Lookup(waswordt.FormatVO)
+func withXLSX(in map[string][]byte, writeXLSX func([]string, [][]string) ([]byte, error)) (map[string][]byte, error) {
+	columns := len(strings.Split(VOHeader, ";"))
 	out := map[string][]byte{}
 	seen := map[string]bool{}
 	add := func(name string, data []byte) {
@@ -107,10 +110,10 @@ func withXLSX(in map[string][]byte) (map[string][]byte, error) {
 			for _, l := range lines[1:] {
 				rows = append(rows, strings.Split(l, ";"))
 			}
-			if len(rows) == 0 || len(strings.Split(lines[0], ";")) != len(vo.Columns) {
+			if len(rows) == 0 || len(strings.Split(lines[0], ";")) != columns {
 				continue
 			}
-			x, err := waswordt.Write(waswordt.XLSX, strings.Split(lines[0], ";"), rows)
+			x, err := writeXLSX(strings.Split(lines[0], ";"), rows)
 			if err != nil {
 				return nil, err
 			}
