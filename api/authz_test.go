@@ -152,6 +152,15 @@ var azPolicies = map[string]azPolicy{
 	"GET /api/v1/cases/:id/lists/merged": {
 		want:     map[string][]int{"school": azSet(200, 400, 409), "distributor": azSet(200, 400, 409), "publisher": azSet(400, 403), "kennisnet": azSet(400, 403)},
 		variants: azQueries("", "?type=xlsx", "?type=pdf")},
+	// The school's MBO list row by row: a VO case (or none) answers 409; an
+	// edit with a key no row has is refused (409) before anything is
+	// stored.
+	"GET /api/v1/cases/:id/lists/rows": {
+		want:     map[string][]int{"school": azSet(200, 409), "distributor": azSet(403), "publisher": azSet(403), "kennisnet": azSet(403)},
+		variants: []azVariant{vNone}},
+	"POST /api/v1/cases/:id/lists/rows": {mutating: true,
+		want:     map[string][]int{"school": azSet(400, 409), "distributor": azSet(400, 403), "publisher": azSet(400, 403), "kennisnet": azSet(400, 403)},
+		variants: []azVariant{vJunk, vEmpty, {name: "edit with a stale key", body: `{"rows":[{"row":2,"key":"0000","cells":{"profile_new":"a@roc.nl"}}]}`, ctype: "application/json", safe: true}}},
 	"GET /api/v1/cases/:id/lists/:list": {
 		want: map[string][]int{"school": azSet(200, 400), "distributor": azSet(200, 400), "publisher": azSet(200, 400), "kennisnet": azSet(400, 403),
 			azMissing: azSet(404), "kennisnet-" + azMissing: azSet(403)},

@@ -330,6 +330,14 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 // answers every problem by row and column. The web pages call it too.
 func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error) {
 	read := readLater(func() (waswordt.Table, error) { return waswordt.ReadString(file) })
+	return s.storeCaseList(ctx, me, caseID, read, severalRealms)
+}
+
+// storeCaseList checks and stores the school's list (see UploadCaseList)
+// as read gives it: from an uploaded file or from rows completed one by
+// one (SaveWordtRows). An MBO list may leave rows open for the school to
+// fill in later; their publishers' returns wait for them.
+func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string, read func() (waswordt.Table, error), severalRealms bool) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) {
 		read()
 		return cmr.ListVersion{}, err
@@ -346,21 +354,26 @@ func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file 
 		return fail(err)
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms})
+	mbo := cs.Sector == cmr.SectorMBO
+	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms, OpenRows: mbo})
 	if err != nil {
 		return fail(err)
 	}
 	l := p.List
 	kind := cmr.ListComplete
-	if cs.Sector == cmr.SectorMBO {
+	if mbo {
 		kind = cmr.ListReturned
 		if err := s.checkCoverage(ctx, asViewer(me), cs, l); err != nil {
 			return fail(refuse(p, err))
 		}
-	}
-	// Once handed out, the list stays what the LiKas work from.
-	for _, t := range cs.Tickets {
-		if cs.Sector == cmr.SectorVO || t.State != cmr.TicketAwaitingList {
+		// The rows a publisher already got back are what it works from.
+		if err := s.keepReturned(ctx, asViewer(me), cs, l); err != nil {
+			return fail(refuse(p, err))
+		}
+	} else {
+		// Once handed out, the list stays what the LiKas work from.
+		if len(cs.Tickets) > 0 {
+			t := cs.Tickets[0]
 			return fail(refuse(p, cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID).
 				NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID)))
 		}
@@ -641,7 +654,7 @@ func (s *Server) mergedList(c echo.Context) error {
 }
 
 // MergedFile is the publishers' parts as one file for the school to fill
-// in (MBO), recorded as a download.
+// in (MBO), with what it filled in so far, recorded as a download.
 func (s *Server) MergedFile(ctx context.Context, me cmr.Actor, caseID string, kind waswordt.FileKind) (string, []byte, error) {
 	cs, err := s.Store.Case(ctx, asViewer(me), caseID)
 	if err != nil {
@@ -659,10 +672,11 @@ func (s *Server) MergedFile(ctx context.Context, me cmr.Actor, caseID string, ki
 		return "", nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
 			NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
 	}
-	l, _, err := s.merged(ctx, asViewer(me), cs)
+	w, err := s.working(ctx, asViewer(me), cs)
 	if err != nil {
 		return "", nil, err
 	}
+	l := w.List
 	data, err := waswordt.Render(l, kind)
 	if err != nil {
 		return "", nil, err
@@ -693,7 +707,7 @@ func supplierKey(f waswordt.Format, cells []string) string {
 // leaves out rows a publisher supplied, naming those rows (of the merged
 // list); nothing of it is stored.
 func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List) error {
-	rep, err := s.coverage(ctx, v, cs, returned, "")
+	rep, err := s.coverage(ctx, v, cs, returned, "", false)
 	if err != nil || rep == nil {
 		return err
 	}
@@ -701,7 +715,8 @@ func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case
 }
 
 // checkReturn refuses returning the stored completed list (MBO 8c) while
-// it leaves out rows a publisher supplied: to one ticket's publisher
+// it leaves out rows a publisher supplied, or leaves them open: to one
+// ticket's publisher
 // (ticketID) its part's rows, to all of them (ticketID "") the merged
 // list's. A publisher may still replace its part after the school's
 // upload, and only its own return waits for the school to add the rows.
@@ -710,21 +725,21 @@ func (s *Server) checkReturn(ctx context.Context, v gormdb.Viewer, cs cmr.Case, 
 	if err != nil {
 		return err
 	}
-	rep, err := s.coverage(ctx, v, cs, l, ticketID)
+	rep, err := s.coverage(ctx, v, cs, l, ticketID, true)
 	if err != nil || rep == nil {
 		return err
 	}
 	n := len(rep.Problems)
 	return &cmr.Error{Kind: cmr.KindConflict, Field: "list",
-		Message:   fmt.Sprintf("the completed list leaves out or changes %d row(s) the publisher supplied, listed by row in details.problems: the school uploads the completed list again with them", n),
-		MessageNL: fmt.Sprintf("de aangevulde lijst mist %d regel(s) die de uitgever aanleverde, of wijzigde ze (per regel hieronder): de school uploadt de aangevulde lijst opnieuw, met die regels", n),
+		Message:   fmt.Sprintf("the completed list leaves out, changes or leaves open %d row(s) the publisher supplied, listed by row in details.problems: the school fills them in on the list page or uploads the completed list again", n),
+		MessageNL: fmt.Sprintf("de aangevulde lijst mist %d regel(s) die de uitgever aanleverde, wijzigde ze of liet ze open (per regel hieronder): de school vult ze in op de lijstenpagina of uploadt de aangevulde lijst opnieuw", n),
 		Details:   map[string]any{"problems": rep.Problems, "more": rep.More}}
 }
 
 // coverage reports every row a publisher supplied that returned leaves
-// out or changes: of ticketID's part, or ("") of the merged list; nil
-// where none is missing.
-func (s *Server) coverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List, ticketID string) (*waswordt.Report, error) {
+// out or changes, and with needFilled also every one it leaves open: of
+// ticketID's part, or ("") of the merged list; nil where none is missing.
+func (s *Server) coverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List, ticketID string, needFilled bool) (*waswordt.Report, error) {
 	var supplied waswordt.List
 	whereNL, whereEN := "de samengevoegde lijst van de uitgevers", "the publishers' merged list"
 	if ticketID == "" {
@@ -744,15 +759,36 @@ func (s *Server) coverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, ret
 		whereNL, whereEN = "het deel van deze uitgever", "this publisher's part"
 	}
 	f := waswordt.ForCase(cs.Scenario)
-	have := map[string]int{}
+	// A supplied row is matched to a filled row of the school's list
+	// first, else to an open one.
+	type found struct{ filled, open int }
+	have := map[string]*found{}
 	for _, r := range returned.Rows {
-		have[supplierKey(f, r.Cells)]++
+		k := supplierKey(f, r.Cells)
+		h := have[k]
+		if h == nil {
+			h = &found{}
+			have[k] = h
+		}
+		if f.IsOpen(r) {
+			h.open++
+		} else {
+			h.filled++
+		}
 	}
 	rep := &waswordt.Report{}
 	for _, r := range supplied.Rows {
-		if k := supplierKey(f, r.Cells); have[k] > 0 {
-			have[k]--
-		} else {
+		switch h := have[supplierKey(f, r.Cells)]; {
+		case h != nil && h.filled > 0:
+			h.filled--
+		case h != nil && h.open > 0:
+			h.open--
+			if needFilled {
+				rep.Problems = append(rep.Problems, waswordt.Problem{Row: r.Line, Code: "supplied_row_open",
+					NL: fmt.Sprintf("Regel %d van %s is nog niet ingevuld; vul de nieuwe identiteit in.", r.Line, whereNL),
+					EN: fmt.Sprintf("Row %d of %s is not filled in yet; fill in the new identity.", r.Line, whereEN)})
+			}
+		default:
 			rep.Problems = append(rep.Problems, waswordt.Problem{Row: r.Line, Code: "supplied_row_missing",
 				NL: fmt.Sprintf("Regel %d van %s ontbreekt of is gewijzigd; neem hem over en vul de nieuwe identiteit in.", r.Line, whereNL),
 				EN: fmt.Sprintf("Row %d of %s is missing or changed; keep it and fill in the new identity.", r.Line, whereEN)})

@@ -247,11 +247,42 @@ func TestMBOListFlow(t *testing.T) {
 		t.Errorf("missing rows: %s", rep.Raw)
 	}
 	full := strings.TrimSpace(mboPart("a", 2, true)) + "\n" + strings.SplitN(mboPart("b", 4, true), "\n", 2)[1]
-	empty := strings.Replace(full, "sa0@roc.nieuw.nl", "", 1)
-	if rep := en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", empty), 400, "empty wordt"); !strings.Contains(rep.Raw, "nlEduPersonProfileId nieuw") {
-		t.Errorf("empty wordt cell: %s", rep.Raw)
+	half := strings.Replace(full, "sa0@roc.nieuw.nl;", ";sa0@roc.nieuw.nl", 1)
+	if rep := en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", half), 400, "RealId without ProfileId"); !strings.Contains(rep.Raw, `"row":2`) || !strings.Contains(rep.Raw, "nlEduPersonProfileId nieuw") {
+		t.Errorf("half-filled row: %s", rep.Raw)
 	}
-	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", full), 201, "returned list")
+	// A row left open is stored, and holds up 8b until the school fills
+	// it in: here row by row.
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", strings.Replace(full, "sa0@roc.nieuw.nl", "", 1)), 201, "returned list with row 2 open")
+	if open := en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 409, "8b with row 2 open"); !strings.Contains(open.Raw, "supplied_row_open") || !strings.Contains(open.Raw, `"row":2`) {
+		t.Errorf("8b with an open row: %s", open.Raw)
+	}
+	w := en.want(en.do("school-mbo", "GET", "/api/v1/cases/"+id+"/lists/rows", nil), 200, "rows")
+	row2 := w.Body["rows"].([]any)[0].(map[string]any)
+	if w.Body["open"] != 1.0 || row2["row"] != 2.0 || row2["open"] != true || len(w.Body["rows"].([]any)) != 6 {
+		t.Fatalf("rows: %s", w.Raw)
+	}
+	en.want(en.do("dist", "GET", "/api/v1/cases/"+id+"/lists/rows", nil), 403, "distributor fills rows")
+	edit := func(row any, key any, cells string) string {
+		return fmt.Sprintf(`{"rows":[{"row":%v,"key":%q,"cells":%s}]}`, row, key, cells)
+	}
+	rowsURL := "/api/v1/cases/" + id + "/lists/rows"
+	en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_old":"x@y"}`)), 400, "a publisher's column")
+	en.want(en.do("school-mbo", "POST", rowsURL, edit(99, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 400, "no such row")
+	en.want(en.do("school-mbo", "POST", rowsURL, edit(3, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 409, "another row's key")
+	if dup := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":"sb0@roc.nieuw.nl"}`)), 400, "a new identity used twice"); !strings.Contains(dup.Raw, "duplicate_new") || !strings.Contains(dup.Raw, `"row":`) {
+		t.Errorf("duplicate new identity: %s", dup.Raw)
+	}
+	v := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":" sa0@roc.nieuw.nl "}`)), 201, "row 2 filled in")
+	if v.Body["kind"] != "returned" || v.Body["version"] != 3.0 || v.Body["rows"] != 6.0 {
+		t.Errorf("saved rows: %s", v.Raw)
+	}
+	if w := en.want(en.do("school-mbo", "GET", rowsURL, nil), 200, "rows"); w.Body["open"] != 0.0 {
+		t.Errorf("after filling row 2: %s", w.Raw)
+	}
+	if m := en.want(en.do("school-mbo", "GET", "/api/v1/cases/"+id+"/lists/merged", nil), 200, "merged"); !strings.Contains(m.Raw, "sa0@roc.nieuw.nl") {
+		t.Errorf("the merged list leaves out what the school filled in: %s", m.Raw)
+	}
 	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 409, "return before 8b")
 	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
 	returned := ""
@@ -271,7 +302,25 @@ func TestMBOListFlow(t *testing.T) {
 		t.Errorf("ticket after its return: %s", ret.Raw)
 	}
 	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t1+"/return", `{}`), 409, "return twice")
-	// After its return LiKa A gets the completed list: its own rows only.
+	// Rows returned to A no longer change; B's, still waiting, may.
+	w = en.want(en.do("school-mbo", "GET", rowsURL, nil), 200, "rows")
+	keys := map[float64]string{}
+	for _, x := range w.Body["rows"].([]any) {
+		keys[x.(map[string]any)["row"].(float64)] = x.(map[string]any)["key"].(string)
+	}
+	if ch := en.want(en.do("school-mbo", "POST", rowsURL, edit(3, keys[3], `{"profile_new":"other@roc.nieuw.nl"}`)), 400, "a row returned to A"); !strings.Contains(ch.Raw, "returned_row_changed") || !strings.Contains(ch.Raw, t1) {
+		t.Errorf("change of a returned row: %s", ch.Raw)
+	}
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", partial+strings.SplitN(mboPart("b", 4, true), "\n", 2)[1]), 201, "the same list as a file")
+	en.want(en.do("school-mbo", "POST", rowsURL, edit(4, keys[4], `{"real_new":"b0@roc.real.nieuw"}`)), 201, "B's row corrected")
+	// After its return LiKa A gets the completed list, as it stands now:
+	// its own rows only.
+	en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists/"+returned, nil), 404, "a version before the current one")
+	for _, x := range en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "versions").Body["lists"].([]any) {
+		if v := x.(map[string]any); v["kind"] == "returned" {
+			returned = v["id"].(string)
+		}
+	}
 	dl := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/"+returned, nil)
 	dl.Header.Set("Authorization", "Bearer "+en.tokens["lika-a"])
 	rec = httptest.NewRecorder()

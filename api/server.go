@@ -113,6 +113,8 @@ func (s *Server) Register(e *echo.Echo) {
 	g.GET("/lists/templates/:format", s.template)
 	g.GET("/cases/:id/lists", s.listVersions, s.partyToCase)
 	g.GET("/cases/:id/lists/merged", s.mergedList, s.partyToCase)
+	g.GET("/cases/:id/lists/rows", s.wordtRows, s.partyToCase)
+	g.POST("/cases/:id/lists/rows", s.saveWordtRows, s.partyToCase)
 	g.GET("/cases/:id/lists/:list", s.downloadList, s.partyToCase)
 	g.POST("/scenarios/check", s.checkScenario)
 	g.POST("/cases", s.openCase)

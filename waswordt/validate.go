@@ -61,6 +61,10 @@ type Options struct {
 	// SeveralRealms: the user confirmed that the new identities may use
 	// more than one realm.
 	SeveralRealms bool
+	// OpenRows: a row whose school columns are all empty is open, left for
+	// the school to fill in later (an MBO list in progress), not wrong. A
+	// row with some of them filled must have its required ones.
+	OpenRows bool
 }
 
 // Row is a validated row: cells in the format's column order.
@@ -313,8 +317,8 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 	if len(t.Rows) < parallelRows {
 		mid = 0
 	}
-	both(func() { checkRows(cols, index, t, list.Rows, 0, mid, &halves[0]) },
-		func() { checkRows(cols, index, t, list.Rows, mid, len(t.Rows), &halves[1]) })
+	both(func() { checkRows(cols, index, t, list.Rows, 0, mid, opt.OpenRows, &halves[0]) },
+		func() { checkRows(cols, index, t, list.Rows, mid, len(t.Rows), opt.OpenRows, &halves[1]) })
 	for _, h := range halves {
 		rep.addAll(&h)
 	}
@@ -363,7 +367,9 @@ func both(a, b func()) {
 // checkRows checks rows [from, to) of t into out. A record whose columns
 // are the format's, in its order (a list made from the template), becomes
 // the row's cells as it is, normalised in place: no copy of 50,000 rows.
-func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, rep *Report) {
+// With openRows a row whose school columns are all empty passes without
+// them.
+func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, openRows bool, rep *Report) {
 	inOrder := true
 	for ci := range cols {
 		inOrder = inOrder && index[ci] == ci
@@ -380,10 +386,17 @@ func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, rep
 		} else {
 			row.Cells = make([]string, len(cols))
 		}
+		open := openRows && schoolCellsEmpty(cols, index, rec)
 		for ci, c := range cols {
 			v := ""
 			if j := index[ci]; j >= 0 && j < len(rec) {
 				v = trimSpace(rec[j])
+			}
+			if open && c.Party == BySchool {
+				if row.Cells[ci] != "" {
+					row.Cells[ci] = "" // white space only
+				}
+				continue // empty, and may be
 			}
 			// A cell kept as it was is not stored again: a store of a
 			// string is a write barrier while the collector runs.
@@ -393,6 +406,28 @@ func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, rep
 		}
 		out[i] = row
 	}
+}
+
+// schoolCellsEmpty says whether every school column of the record is
+// empty (or white space).
+func schoolCellsEmpty(cols []Column, index []int, rec []string) bool {
+	for ci, c := range cols {
+		if j := index[ci]; c.Party == BySchool && j >= 0 && j < len(rec) && strings.TrimSpace(rec[j]) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// IsOpen says whether the row's school columns are all empty: a row the
+// school has still to fill in.
+func (f Format) IsOpen(r Row) bool {
+	for i, c := range f.Columns {
+		if c.Party == BySchool && i < len(r.Cells) && r.Cells[i] != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // trimSpace is strings.TrimSpace, answered without a call for a cell that

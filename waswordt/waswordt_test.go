@@ -249,6 +249,34 @@ func TestMBOParts(t *testing.T) {
 	}
 }
 
+// TestOpenRows: with OpenRows, a row whose school columns are all empty
+// is left open and passes; a row with only some of them filled still
+// needs the required one; without OpenRows an open row is refused.
+func TestOpenRows(t *testing.T) {
+	f, _ := Lookup(FormatMBOECK)
+	head := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\n"
+	list := head +
+		"J.;Jan;Berg;;j.berg@roc.adfs.nl;123@roc.nl;jan.berg@roc.nl;\n" + // filled
+		"P.;Piet;Dam;;p.dam@roc.adfs.nl;124@roc.nl;  ;\n" + // open (white space only)
+		"K.;Kees;Veen;;k.veen@roc.adfs.nl;125@roc.nl;;k.veen@roc.nl\n" // half: ProfileId nieuw missing
+	_, err := Validate(f, Complete, mustRead(t, []byte(list)), Options{OpenRows: true})
+	probs := problems(t, err)
+	if len(probs) != 1 || probs[0].Row != 4 || probs[0].Code != "required" || probs[0].Column != "nlEduPersonProfileId nieuw" {
+		t.Fatalf("open rows: want only row 4's missing ProfileId, got %+v", probs)
+	}
+	ok := strings.Join(strings.Split(list, "\n")[:3], "\n") + "\n"
+	l, err := Validate(f, Complete, mustRead(t, []byte(ok)), Options{OpenRows: true})
+	if err != nil {
+		t.Fatalf("filled and open rows refused: %v", err)
+	}
+	if f.IsOpen(l.Rows[0]) || !f.IsOpen(l.Rows[1]) || l.Rows[1].Cells[6] != "" {
+		t.Errorf("IsOpen: %v %v, open row's cell %q", f.IsOpen(l.Rows[0]), f.IsOpen(l.Rows[1]), l.Rows[1].Cells[6])
+	}
+	if _, err := Validate(f, Complete, mustRead(t, []byte(ok)), Options{}); err == nil {
+		t.Error("an open row passed without OpenRows")
+	}
+}
+
 // TestSamePersonTwice: a row whose person (the person columns) is that
 // of an earlier row is the same pupil twice only where the person holds
 // an address (VO). MBO lists have name and location, which two students

@@ -258,6 +258,17 @@ var wzPolicies = map[string]wzPolicy{
 	"POST /tickets/:id/list": {mutating: true,
 		want:     map[string][]int{"publisher": wzSet(303, 409, 422), "school": wzSet(403, 422), "distributor": wzSet(403, 422), "kennisnet": wzSet(403, 422)},
 		variants: []wzVariant{wzFile("no file", true), wzFile("junk file", true, "file", wzJunkFile), wzFile("MBO part", false, "file", wzMBOPart)}},
+	// The school's MBO list row by row (rows.go): a VO case answers 409;
+	// an empty save changes nothing (200), an edit with a key no row has
+	// is refused (400) before anything is stored.
+	"GET /cases/:id/lists/rows": {
+		want:     map[string][]int{"school": wzSet(200, 409), "distributor": wzSet(403), "publisher": wzSet(403), "kennisnet": wzSet(403)},
+		variants: wzQueries("", "?open=1", "?page=9"),
+	},
+	"POST /cases/:id/lists/rows": {mutating: true,
+		want: map[string][]int{"school": wzSet(200, 400, 409), "distributor": wzSet(403), "publisher": wzSet(403), "kennisnet": wzSet(403)},
+		variants: []wzVariant{wzPost("empty", true), wzJunkForm,
+			wzPost("stale key", true, "row", "2", "key.2", "0000", "orig.2.profile_new", "", "cell.2.profile_new", "a@roc.nl")}},
 	"GET /cases/:id/wordt": {want: wzOnly("school", 200), variants: wzNone},
 	"POST /cases/:id/wordt": {want: wzOnly("school", 200, 400),
 		variants: []wzVariant{wzFile("no files", true), wzJunkForm, wzWordtValid}},

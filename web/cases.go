@@ -174,7 +174,8 @@ func (s *Server) newCase(c echo.Context) error {
 		return s.fail(c, ss, err)
 	}
 	if w.School != nil {
-		form.Set("keep_history", "true")
+		// w.Form is the wizard's own copy (with its opening key).
+		w.Form.Set("keep_history", "true")
 	}
 	return s.render(c, http.StatusOK, "new", w)
 }

@@ -25,6 +25,8 @@ type Lists interface {
 	ListFile(ctx context.Context, me cmr.Actor, caseID, listID string, kind waswordt.FileKind) (string, []byte, error)
 	MergedFile(ctx context.Context, me cmr.Actor, caseID string, kind waswordt.FileKind) (string, []byte, error)
 	ReturnList(ctx context.Context, me cmr.Actor, ticketID string) error
+	WordtRows(ctx context.Context, me cmr.Actor, caseID string) (waswordt.Working, error)
+	SaveWordtRows(ctx context.Context, me cmr.Actor, caseID string, edits []waswordt.RowEdit, severalRealms bool) (cmr.ListVersion, error)
 	UnprocessedData(ctx context.Context, me cmr.Actor, t cmr.Ticket, rows []cmr.UnprocessedRow) (map[string]any, error)
 }
 
@@ -63,6 +65,8 @@ type listsPage struct {
 	Refused  *listProblems
 	// Builder: the school may pair old and new identities here.
 	Builder bool
+	// Rows: the school may fill in its MBO list row by row.
+	Rows bool
 }
 
 func (s *Server) fileKindOf(c echo.Context) waswordt.FileKind {
@@ -104,6 +108,7 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 		if open {
 			p.Upload = "/cases/" + cs.ID + "/lists"
 			p.Builder = true
+			p.Rows = cs.Sector == cmr.SectorMBO
 		}
 		p.Merged = cs.Sector == cmr.SectorMBO
 	case cmr.RoleDistributor:

@@ -87,6 +87,9 @@ type fakeLists struct {
 	unprocessed []unprocessedCall
 	returnErr   error
 	returns     []string // ticket IDs
+	working     *waswordt.Working
+	saveErr     error
+	saves       [][]waswordt.RowEdit
 }
 
 func (f *fakeLists) CaseLists(_ context.Context, _ cmr.Actor, caseID string) ([]cmr.ListVersion, error) {
@@ -133,6 +136,18 @@ func (f *fakeLists) ReturnList(_ context.Context, _ cmr.Actor, ticketID string) 
 func (f *fakeLists) UnprocessedData(_ context.Context, me cmr.Actor, t cmr.Ticket, rows []cmr.UnprocessedRow) (map[string]any, error) {
 	f.unprocessed = append(f.unprocessed, unprocessedCall{me: me, ticket: t, rows: rows})
 	return map[string]any{"unprocessed": rows}, nil
+}
+
+func (f *fakeLists) WordtRows(context.Context, cmr.Actor, string) (waswordt.Working, error) {
+	if f.working == nil {
+		return waswordt.Working{}, cmr.ErrNotFound
+	}
+	return *f.working, nil
+}
+
+func (f *fakeLists) SaveWordtRows(_ context.Context, _ cmr.Actor, _ string, edits []waswordt.RowEdit, _ bool) (cmr.ListVersion, error) {
+	f.saves = append(f.saves, edits)
+	return cmr.ListVersion{}, f.saveErr
 }
 
 var _ web.Lists = (*fakeLists)(nil)
@@ -348,7 +363,9 @@ func TestWizardSteps(t *testing.T) {
 
 	vo := s.do("GET", "/cases/new?school=school", nil, dist)
 	for _, want := range []string{`name="from_quadrant"`, `name="to_quadrant"`, `name="from_idp"`, `name="to_idp"`, `<input type="hidden" name="school" value="school">`,
-		`Het Lyceum (01AB, VO)`, `value="lika1"`, `value="lika2"`, `<option value="Magister">`, `name="requested_on" value="2027-06-10"`} {
+		`Het Lyceum (01AB, VO)`, `value="lika1"`, `value="lika2"`, `<option value="Magister">`, `name="requested_on" value="2027-06-10"`,
+		// Keeping the learning history (and so the list) is the default.
+		`name="keep_history" value="true" checked`} {
 		if !strings.Contains(vo.body, want) {
 			t.Errorf("VO step 2 lacks %s", want)
 		}
@@ -1161,4 +1178,86 @@ func mapKeys(t *testing.T, files map[string]*ast.File, name string) map[string]b
 		t.Fatalf("no map literal %s in package web", name)
 	}
 	return keys
+}
+
+// TestWordtRowsPage: the school fills in its MBO list a page of rows at a
+// time; only the rows it changed are sent, a refusal shows the page again
+// with what was typed and the problems by row, and the pages split the
+// list (or its open rows) in fifties.
+func TestWordtRowsPage(t *testing.T) {
+	s := newPagesSite(t)
+	f, _ := waswordt.Lookup(waswordt.FormatMBONonECK)
+	var l waswordt.List
+	for i := range 120 {
+		wordt := ""
+		if i%2 == 1 {
+			wordt = fmt.Sprintf("s%d@roc.nl", i)
+		}
+		l.Rows = append(l.Rows, waswordt.Row{Line: i + 2, Cells: []string{"S.", fmt.Sprintf("Student%d", i), "Achter", "Zwolle", wordt, ""}})
+	}
+	w := waswordt.NewWorking(f, l)
+	w.Missing = []string{"lika-b"}
+	s.lists.working = &w
+	school := s.signIn("mbo")
+	token := s.token(school)
+	path := "/cases/" + caseMBO + "/lists/rows"
+
+	p := s.do("GET", path, nil, school)
+	for _, want := range []string{"<strong>60</strong> van <strong>120</strong> regels ingevuld", "Pagina 1 van 3", `name="cell.2.profile_new" value=""`,
+		`name="cell.3.profile_new" value="s1@roc.nl"`, `name="key.2" value="` + w.Keys[0] + `"`, "Student49", "lika-b"} {
+		if p.status != 200 || !strings.Contains(p.body, want) {
+			t.Errorf("the first page lacks %q: %d", want, p.status)
+		}
+	}
+	if strings.Contains(p.body, "Student50") {
+		t.Error("the first page shows row 52")
+	}
+	if p := s.do("GET", path+"?open=1&page=2", nil, school); !strings.Contains(p.body, "Student100") || strings.Contains(p.body, "Student101") || !strings.Contains(p.body, "Pagina 2 van 2") {
+		t.Errorf("the open rows' second page: %d", p.status)
+	}
+	if p := s.do("GET", path+"?page=99", nil, school); !strings.Contains(p.body, "Pagina 3 van 3") || !strings.Contains(p.body, "Student119") {
+		t.Errorf("a page past the end shows the last: %d", p.status)
+	}
+
+	form := url.Values{"_csrf": {token}, "row": {"2", "3"},
+		"key.2": {w.Keys[0]}, "orig.2.profile_new": {""}, "cell.2.profile_new": {" s0@roc.nl "}, "orig.2.real_new": {""}, "cell.2.real_new": {""},
+		"key.3": {w.Keys[1]}, "orig.3.profile_new": {"s1@roc.nl"}, "cell.3.profile_new": {"s1@roc.nl"}, "orig.3.real_new": {""}, "cell.3.real_new": {""}}
+	p = s.do("POST", path+"?open=1", form, school)
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != path+"?open=1&saved=1" {
+		t.Fatalf("save: %d %q", p.status, p.header.Get("Location"))
+	}
+	if len(s.lists.saves) != 1 || len(s.lists.saves[0]) != 1 {
+		t.Fatalf("saves: %+v", s.lists.saves)
+	}
+	if e := s.lists.saves[0][0]; e.Row != 2 || e.Key != w.Keys[0] || len(e.Cells) != 1 || e.Cells["profile_new"] != " s0@roc.nl " {
+		t.Errorf("the edit sent: %+v", e)
+	}
+	if p := s.do("GET", path+"?open=1&saved=1", nil, school); !strings.Contains(p.body, "Opgeslagen als nieuwe versie") {
+		t.Errorf("after the save: %d", p.status)
+	}
+	// Nothing changed: nothing is sent.
+	unchanged := url.Values{"_csrf": {token}, "row": {"3"}, "key.3": {w.Keys[1]}, "orig.3.profile_new": {"s1@roc.nl"}, "cell.3.profile_new": {"s1@roc.nl"}}
+	if p := s.do("POST", path, unchanged, school); p.status != 200 || !strings.Contains(p.body, "Er was niets gewijzigd") || len(s.lists.saves) != 1 {
+		t.Errorf("an unchanged page: %d, %d saves", p.status, len(s.lists.saves))
+	}
+
+	// A refusal: the page again, with what was typed and the rows marked.
+	s.lists.saveErr = &cmr.Error{Kind: cmr.KindInvalid, Field: "file", Message: "the list was not stored", MessageNL: "de lijst is niet opgeslagen",
+		Details: map[string]any{"problems": []waswordt.Problem{{Row: 2, Column: "nlEduPersonProfileId nieuw", Code: "identity", NL: "Geen geldige identiteit.", EN: "Not a valid identity."}}}}
+	form.Set("cell.2.profile_new", "geen-identiteit")
+	p = s.do("POST", path, form, school)
+	for _, want := range []string{`value="geen-identiteit" aria-label="nlEduPersonProfileId nieuw" autocomplete="off" spellcheck="false" aria-invalid="true"`,
+		"<tr><td>2</td><td>nlEduPersonProfileId nieuw</td><td>Geen geldige identiteit.</td></tr>", "Niet opgeslagen."} {
+		if p.status != http.StatusBadRequest || !strings.Contains(p.body, want) {
+			t.Errorf("the refused save lacks %q: %d\n%s", want, p.status, p.body)
+		}
+	}
+	// A row that moved meanwhile: the service's sentence, typed values kept.
+	s.lists.saveErr = cmr.Errorf(cmr.KindConflict, "row 2 is no longer the row you filled in").NL("regel 2 is niet meer de regel die u invulde")
+	if p := s.do("POST", path, form, school); p.status != http.StatusBadRequest || !strings.Contains(p.body, "regel 2 is niet meer de regel die u invulde") || !strings.Contains(p.body, `value="geen-identiteit"`) {
+		t.Errorf("a stale row: %d\n%s", p.status, p.body)
+	}
+	if p := s.do("POST", path, url.Values{"row": {"2"}}, school); p.status != http.StatusForbidden {
+		t.Errorf("a save without the CSRF token: %d", p.status)
+	}
 }

@@ -164,6 +164,8 @@ func (s *Server) Register(e *echo.Echo) error {
 		g.GET("/cases/:id/lists/:list", s.listDownload, s.signedIn)
 		g.POST("/cases/:id/lists", s.uploadCaseList, uploadLimit, s.signedIn)
 		g.POST("/tickets/:id/list", s.uploadTicketList, uploadLimit, s.signedIn)
+		g.GET("/cases/:id/lists/rows", s.wordtRows, s.signedIn)
+		g.POST("/cases/:id/lists/rows", s.saveWordtRows, s.signedIn)
 		g.GET("/cases/:id/wordt", s.wordt, s.signedIn)
 		g.POST("/cases/:id/wordt", s.wordt, wordtLimit, s.signedIn)
 	}
@@ -245,7 +247,7 @@ func (s *Server) parse() error {
 			"versions": func(vs []cmr.ListVersion) any { return struct{ Lists []cmr.ListVersion }{vs} },
 		}
 		s.pages[lang] = map[string]*template.Template{}
-		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists", "wordt", "admin", "settings"} {
+		for _, page := range []string{"login", "home", "case", "error", "cases", "new", "ticket", "lists", "rows", "wordt", "admin", "settings"} {
 			t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+page+".html")
 			if err != nil {
 				return err

@@ -120,13 +120,27 @@ async function listsBefore(page, caseURL, key, actor) {
     const head = lines[0].split(';');
     const col = head.indexOf('nlEduPersonProfileId nieuw');
     if (col < 0 || lines.length !== 5) fail(`merged list: want the new-identity column and 4 students, got:\n${merged}`);
-    const filled = [lines[0], ...lines.slice(1).map((l) => {
+    // The file fills in all rows but the last, which stays open ...
+    const filled = [lines[0], ...lines.slice(1).map((l, i) => {
       const cells = l.split(';');
-      cells[col] = cells[4].replace('@roc.adfs.nl', '@roc.nieuw.nl');
+      cells[col] = i === lines.length - 2 ? '' : cells[4].replace('@roc.adfs.nl', '@roc.nieuw.nl');
       return cells.join(';');
     })].join('\n') + '\n';
     await upload(page, caseURL, 'aangevuld.csv', filled);
     if (!(await page.getByText('De lijst is opgeslagen.').isVisible())) fail(`completed list not stored: ${await refusal(page)}`);
+    // ... and the school fills it in on the page, row by row.
+    await page.getByRole('link', { name: 'Nieuwe identiteiten per regel invullen' }).click();
+    if (!(await page.getByText('3 van 4 regels ingevuld').isVisible())) fail(`the rows page does not count 3 of 4 filled in:\n${await page.locator('main').innerText()}`);
+    await page.getByRole('link', { name: 'Alleen open regels' }).click();
+    const cell = page.locator('input[name$=".profile_new"][type="text"]');
+    if ((await cell.count()) !== 1) fail(`the open rows: want 1, got ${await cell.count()}`);
+    // The school's columns come first, then the publisher's: ProfileId oud is the 7th cell.
+    const old = (await page.locator('tbody tr td').nth(6).innerText()).trim();
+    await cell.fill(old.replace('@roc.adfs.nl', '@roc.nieuw.nl'));
+    await shot(page, 'mbo-list-rows');
+    await page.getByRole('button', { name: 'Opslaan' }).click();
+    if (!(await page.getByText('Opgeslagen als nieuwe versie').isVisible())) fail(`the row was not saved: ${await refusal(page)}`);
+    if (!(await page.getByText('4 van 4 regels ingevuld').isVisible())) fail('the rows page does not count 4 of 4 filled in after the save');
     await shot(page, 'mbo-list-completed');
   }
 }
