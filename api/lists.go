@@ -171,20 +171,22 @@ func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
 	return s.Keyring.Unwrap(caseID, wrapped)
 }
 
-// storeList encrypts and stores a checked list as the next version. The
+// storeList encrypts and stores a checked list as the next version (or as
+// version, refused if that is no longer the next). The
 // checks across its rows run meanwhile; the version is committed only if
 // they pass, else nothing of the list is stored and their report is the
 // answer, whatever else went wrong. (The case's data key may be made
 // before they finish: it holds nothing of the list.)
-func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind string, p *waswordt.Pending, by cmr.Actor) (cmr.ListVersion, error) {
+func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind string, p *waswordt.Pending, by cmr.Actor, version int) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) { return cmr.ListVersion{}, refuse(p, err) }
 	key, err := s.dataKey(ctx, cs.ID)
 	if err != nil {
 		return fail(err)
 	}
-	version, err := s.Lists.NextListVersion(ctx, cs.ID, ticketID, kind)
-	if err != nil {
-		return fail(err)
+	if version == 0 {
+		if version, err = s.Lists.NextListVersion(ctx, cs.ID, ticketID, kind); err != nil {
+			return fail(err)
+		}
 	}
 	l := p.List
 	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: cs.ID, TicketID: ticketID, Kind: kind, Format: string(l.Format), Version: version, RowCount: len(l.Rows), UploadedBy: by}
@@ -330,14 +332,15 @@ func (s *Server) uploadCaseList(c echo.Context) error {
 // answers every problem by row and column. The web pages call it too.
 func (s *Server) UploadCaseList(ctx context.Context, me cmr.Actor, caseID, file string, severalRealms bool) (cmr.ListVersion, error) {
 	read := readLater(func() (waswordt.Table, error) { return waswordt.ReadString(file) })
-	return s.storeCaseList(ctx, me, caseID, read, severalRealms)
+	return s.storeCaseList(ctx, me, caseID, read, severalRealms, 0)
 }
 
 // storeCaseList checks and stores the school's list (see UploadCaseList)
 // as read gives it: from an uploaded file or from rows completed one by
 // one (SaveWordtRows). An MBO list may leave rows open for the school to
-// fill in later; their publishers' returns wait for them.
-func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string, read func() (waswordt.Table, error), severalRealms bool) (cmr.ListVersion, error) {
+// fill in later; their publishers' returns wait for them. A version
+// other than 0 is the one to store, refused if another came first.
+func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string, read func() (waswordt.Table, error), severalRealms bool, version int) (cmr.ListVersion, error) {
 	fail := func(err error) (cmr.ListVersion, error) {
 		read()
 		return cmr.ListVersion{}, err
@@ -378,7 +381,7 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 				NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID)))
 		}
 	}
-	return s.storeList(ctx, cs, "", kind, p, me)
+	return s.storeList(ctx, cs, "", kind, p, me, version)
 }
 
 // uploadTicketList handles POST /api/v1/tickets/:id/list (see UploadTicketList).
@@ -435,7 +438,7 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 	if err != nil {
 		return fail(err)
 	}
-	return s.storeList(ctx, cs, t.ID, cmr.ListSupplier, p, me)
+	return s.storeList(ctx, cs, t.ID, cmr.ListSupplier, p, me, 0)
 }
 
 // listVersions handles GET /api/v1/cases/:id/lists: every version with

@@ -195,20 +195,8 @@ func TestVOListFlow(t *testing.T) {
 
 func TestMBOListFlow(t *testing.T) {
 	en := newEnv(t, gormdbtest.SQLite(t))
-	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"02CD","from":{"eck":true,"kind":"elo"},"to":{"eck":true,"kind":"distributor_portal"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-10"}`), 201, "open")
-	id := r.Body["id"].(string)
-	for _, step := range []string{"2", "3", "4", "5", "6", "7"} {
-		r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
-		for _, s := range r.Body["steps"].([]any) {
-			if st := s.(map[string]any); st["key"] == step {
-				own := map[string]string{"school": "school-mbo", "distributor": "dist", "kennisnet": "kn"}[st["owner"].(string)]
-				en.want(en.do(own, "POST", "/api/v1/cases/"+id+"/steps/"+step, map[string]any{"data": sample(st["records"].([]any))}), 200, "step "+step)
-			}
-		}
-	}
-	r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
-	tickets := r.Body["tickets"].([]any)
-	t1, t2 := tickets[0].(map[string]any)["id"].(string), tickets[1].(map[string]any)["id"].(string)
+	id, tickets := mboAtStep8(t, en, "lika-a", "lika-b")
+	t1, t2 := tickets["lika-a"], tickets["lika-b"]
 	miss := en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 409, "8a without parts")
 	if !strings.Contains(miss.Raw, "lika-a") || !strings.Contains(miss.Raw, "lika-b") {
 		t.Errorf("8a refusal should name the LiKas: %s", miss.Raw)
@@ -498,4 +486,77 @@ func TestMalformedCorpusStoresNothing(t *testing.T) {
 			t.Errorf("a malformed upload's event: %s", ev.Raw)
 		}
 	})
+}
+
+// mboAtStep8 opens an MBO ECK case for the LiKas and completes the steps
+// before 8a; it returns the case and its tickets by LiKa.
+func mboAtStep8(t *testing.T, en *env, likas ...string) (string, map[string]string) {
+	t.Helper()
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", map[string]any{"school": "02CD", "from": map[string]any{"eck": true, "kind": "elo"},
+		"to": map[string]any{"eck": true, "kind": "distributor_portal"}, "likas": likas, "switch_on": "2027-07-10"}), 201, "open")
+	id := r.Body["id"].(string)
+	for _, step := range []string{"2", "3", "4", "5", "6", "7"} {
+		r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get")
+		for _, s := range r.Body["steps"].([]any) {
+			if st := s.(map[string]any); st["key"] == step {
+				own := map[string]string{"school": "school-mbo", "distributor": "dist", "kennisnet": "kn"}[st["owner"].(string)]
+				en.want(en.do(own, "POST", "/api/v1/cases/"+id+"/steps/"+step, map[string]any{"data": sample(st["records"].([]any))}), 200, "step "+step)
+			}
+		}
+	}
+	tickets := map[string]string{}
+	for _, x := range en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get").Body["tickets"].([]any) {
+		tickets[x.(map[string]any)["lika_id"].(string)] = x.(map[string]any)["id"].(string)
+	}
+	return id, tickets
+}
+
+// TestReturnedRowsStay: once a publisher has its rows back they stay as
+// returned, also when a student is on two publishers' parts and when the
+// school's file spelled a publisher's column its own way; the rows of a
+// publisher still waiting may change, on the page or by file.
+func TestReturnedRowsStay(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	id, tickets := mboAtStep8(t, en, "lika-a", "lika-b", "lika-c")
+	sam := "S.;Sam;Achter;Zwolle;ssam@roc.adfs.nl;sam@roc.real"
+	row := func(k string) string {
+		return fmt.Sprintf("S.;Student%s0;Achter;Zwolle;s%s0@roc.adfs.nl;%s0@roc.real", k, k, k)
+	}
+	parts := map[string]string{"lika-a": sam + "\n" + row("a"), "lika-b": sam + "\n" + row("b"), "lika-c": row("c")}
+	for lika, rows := range parts {
+		en.want(en.upload(lika, "/api/v1/tickets/"+tickets[lika]+"/list", mboHead+"\n"+rows+"\n"), 201, "part "+lika)
+	}
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 200, "8a")
+	head := mboHead + ";nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\n"
+	filled := func(r, wordt string) string { return r + ";" + wordt + ";\n" }
+	// The school's file writes Student a's surname in capitals.
+	list := head + filled(sam, "sam@roc.nieuw.nl") + filled(strings.Replace(row("a"), "Achter", "ACHTER", 1), "a0@roc.nieuw.nl") +
+		filled(row("b"), "b0@roc.nieuw.nl") + filled(row("c"), "c0@roc.nieuw.nl")
+	lists := "/api/v1/cases/" + id + "/lists"
+	en.want(en.upload("school-mbo", lists, list), 201, "completed list")
+	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+	en.want(en.do("dist", "POST", "/api/v1/tickets/"+tickets["lika-a"]+"/return", `{}`), 200, "return to A")
+	en.want(en.do("dist", "POST", "/api/v1/tickets/"+tickets["lika-b"]+"/return", `{}`), 200, "return to B")
+
+	// Sam went back to A and to B: the same list again is still the same.
+	en.want(en.upload("school-mbo", lists, list), 201, "the same list after two returns")
+	w := en.want(en.do("school-mbo", "GET", lists+"/rows", nil), 200, "rows")
+	rows := w.Body["rows"].([]any)
+	if len(rows) != 4 || !strings.Contains(fmt.Sprint(rows[1]), "ACHTER") {
+		t.Fatalf("the school's rows as it stored them: %s", w.Raw)
+	}
+	c := rows[3].(map[string]any)
+	edit := fmt.Sprintf(`{"rows":[{"row":5,"key":%q,"cells":{"real_new":"c0@roc.real.nieuw"}}]}`, c["key"])
+	en.want(en.do("school-mbo", "POST", lists+"/rows", edit), 201, "C's row, still waiting, corrected")
+	// Sam's row changed is refused, named once, at its row.
+	changed := strings.Replace(list, "sam@roc.nieuw.nl", "sam2@roc.nieuw.nl", 1)
+	rep := en.want(en.upload("school-mbo", lists, changed), 400, "a row returned to A and B changed")
+	if strings.Count(rep.Raw, "returned_row_changed") != 1 || !strings.Contains(rep.Raw, `"row":2`) {
+		t.Errorf("a returned row changed: %s", rep.Raw)
+	}
+	// Left out: named by its row in the version before.
+	rep = en.want(en.upload("school-mbo", lists, strings.Replace(list, filled(row("b"), "b0@roc.nieuw.nl"), "", 1)), 400, "B's row left out")
+	if !strings.Contains(rep.Raw, "returned_row_missing") && !strings.Contains(rep.Raw, "supplied_row_missing") {
+		t.Errorf("a returned row left out: %s", rep.Raw)
+	}
 }

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+	"slices"
+	"sort"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,9 +22,9 @@ import (
 // upload, and rows it has not filled yet stay open.
 
 // working puts the school's list together: the merged rows in merged
-// order, each with the school's columns as its current completed list has
-// them, then the rows of that list no publisher supplied (the school's
-// own), so that nothing it uploaded is lost.
+// order, each as the school's current completed list has it (matched by
+// the publisher's key), then the rows of that list no publisher supplied
+// (the school's own), so that nothing it uploaded is lost.
 func (s *Server) working(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (waswordt.Working, error) {
 	f := waswordt.ForCase(cs.Scenario)
 	merged, missing, err := s.merged(ctx, v, cs)
@@ -47,17 +49,16 @@ func (s *Server) working(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (was
 			byKey[k] = append(byKey[k], i)
 		}
 		used := make([]bool, len(school.Rows))
-		for _, r := range list.Rows {
-			k := supplierKey(f, r.Cells)
+		for n := range list.Rows {
+			k := supplierKey(f, list.Rows[n].Cells)
 			if rows := byKey[k]; len(rows) > 0 {
+				// The school's row as it stored it, publisher columns too
+				// (a name it corrected, a letter's case): a save must not
+				// change what it did not touch.
 				i := rows[0]
 				byKey[k] = rows[1:]
 				used[i] = true
-				for ci, c := range f.Columns {
-					if c.Party == waswordt.BySchool {
-						r.Cells[ci] = school.Rows[i].Cells[ci]
-					}
-				}
+				list.Rows[n].Cells = school.Rows[i].Cells
 			}
 		}
 		for i, r := range school.Rows {
@@ -122,7 +123,18 @@ func (s *Server) SaveWordtRows(ctx context.Context, me cmr.Actor, caseID string,
 		return cmr.ListVersion{}, err
 	}
 	t := w.Table()
-	return s.storeCaseList(ctx, me, caseID, func() (waswordt.Table, error) { return t, nil }, severalRealms)
+	// The next version of the one the edits were made on: a save that
+	// came in between is refused (409), not overwritten.
+	next := 1
+	if w.Version != nil {
+		next = w.Version.Version + 1
+	}
+	v, err := s.storeCaseList(ctx, me, caseID, func() (waswordt.Table, error) { return t, nil }, severalRealms, next)
+	var e *cmr.Error
+	if errors.As(err, &e) && e.Field == "file" {
+		e.Field = "rows" // the problems are the rows', not a file's
+	}
+	return v, err
 }
 
 // workingJSON is the school's list in the API: the rows as arrays of cells
@@ -193,36 +205,48 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	if err != nil {
 		return err
 	}
+	// What each returned publisher gets of the new list (ownRows, as its
+	// download does) must be what it got of the one before, row for row.
 	f := waswordt.ForCase(cs.Scenario)
-	same := map[string]int{}    // the new list's rows, by all their cells
-	lines := map[string][]int{} // and their row numbers, by publisher key
-	for _, r := range l.Rows {
-		same[strings.Join(r.Cells, "\x00")]++
-		k := supplierKey(f, r.Cells)
-		lines[k] = append(lines[k], r.Line)
-	}
 	rep := &waswordt.Report{}
+	named := map[string]bool{} // a row returned to two publishers is named once
 	for _, t := range returned {
-		own, err := s.ownRows(ctx, v, cs.ID, t, before)
+		was, err := s.ownRows(ctx, v, cs.ID, t, before)
 		if err != nil {
 			return err
 		}
-		for _, r := range own.Rows {
-			if k := strings.Join(r.Cells, "\x00"); same[k] > 0 {
-				same[k]--
+		now, err := s.ownRows(ctx, v, cs.ID, t, l)
+		if err != nil {
+			return err
+		}
+		byKey := map[string][]waswordt.Row{}
+		for _, r := range now.Rows {
+			k := supplierKey(f, r.Cells)
+			byKey[k] = append(byKey[k], r)
+		}
+		for _, r := range was.Rows {
+			k := supplierKey(f, r.Cells)
+			rows := byKey[k]
+			if len(rows) == 0 {
+				if id := fmt.Sprint("missing ", r.Line); !named[id] {
+					named[id] = true
+					rep.Problems = append(rep.Problems, waswordt.Problem{Row: 0, Code: "returned_row_missing",
+						NL: fmt.Sprintf("Regel %d van versie %d is al teruggegeven aan de uitgever (ticket %s) en ontbreekt nu; neem hem weer op.", r.Line, prev.Version, t.ID),
+						EN: fmt.Sprintf("Row %d of version %d was already returned to the publisher (ticket %s) and is now missing; put it back.", r.Line, prev.Version, t.ID)})
+				}
 				continue
 			}
-			if at := lines[supplierKey(f, r.Cells)]; len(at) > 0 {
-				rep.Problems = append(rep.Problems, waswordt.Problem{Row: at[0], Code: "returned_row_changed",
-					NL: fmt.Sprintf("Deze regel is al teruggegeven aan de uitgever (ticket %s) en kan niet meer veranderen; zet hem terug zoals in versie %d.", t.ID, prev.Version),
-					EN: fmt.Sprintf("This row was already returned to the publisher (ticket %s) and can no longer change; put it back as in version %d.", t.ID, prev.Version)})
-				continue
+			n := rows[0]
+			byKey[k] = rows[1:]
+			if id := fmt.Sprint("changed ", n.Line); !slices.Equal(n.Cells, r.Cells) && !named[id] {
+				named[id] = true
+				rep.Problems = append(rep.Problems, waswordt.Problem{Row: n.Line, Code: "returned_row_changed",
+					NL: fmt.Sprintf("Deze regel is al teruggegeven aan de uitgever (ticket %s) en kan niet meer veranderen; zet hem terug zoals in versie %d (regel %d).", t.ID, prev.Version, r.Line),
+					EN: fmt.Sprintf("This row was already returned to the publisher (ticket %s) and can no longer change; put it back as in version %d (row %d).", t.ID, prev.Version, r.Line)})
 			}
-			rep.Problems = append(rep.Problems, waswordt.Problem{Row: 0, Code: "returned_row_missing",
-				NL: fmt.Sprintf("Regel %d van versie %d is al teruggegeven aan de uitgever (ticket %s) en ontbreekt nu; neem hem weer op.", r.Line, prev.Version, t.ID),
-				EN: fmt.Sprintf("Row %d of version %d was already returned to the publisher (ticket %s) and is now missing; put it back.", r.Line, prev.Version, t.ID)})
 		}
 	}
+	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
 	if len(rep.Problems) == 0 {
 		return nil
 	}

@@ -1252,12 +1252,55 @@ func TestWordtRowsPage(t *testing.T) {
 			t.Errorf("the refused save lacks %q: %d\n%s", want, p.status, p.body)
 		}
 	}
-	// A row that moved meanwhile: the service's sentence, typed values kept.
+	if !strings.Contains(p.body, `name="several_realms" value="true">`) {
+		t.Error("the several-realms box is ticked though the save did not have it")
+	}
+	form.Set("several_realms", "true")
+	if p := s.do("POST", path, form, school); !strings.Contains(p.body, `name="several_realms" value="true" checked>`) {
+		t.Error("the several-realms box is no longer ticked after a refused save that had it")
+	}
+	// A row that moved meanwhile (a part arrived before it): the service's
+	// sentence, and what was typed is not put in the row that took its
+	// place.
+	moved := waswordt.NewWorking(f, waswordt.List{Rows: append([]waswordt.Row{{Line: 2, Cells: []string{"N.", "Nieuw", "Achter", "Zwolle", "", ""}}}, renumber(l.Rows, 3)...)})
+	s.lists.working = &moved
 	s.lists.saveErr = cmr.Errorf(cmr.KindConflict, "row 2 is no longer the row you filled in").NL("regel 2 is niet meer de regel die u invulde")
-	if p := s.do("POST", path, form, school); p.status != http.StatusBadRequest || !strings.Contains(p.body, "regel 2 is niet meer de regel die u invulde") || !strings.Contains(p.body, `value="geen-identiteit"`) {
+	if p := s.do("POST", path, form, school); p.status != http.StatusBadRequest || !strings.Contains(p.body, "regel 2 is niet meer de regel die u invulde") || strings.Contains(p.body, `value="geen-identiteit"`) {
 		t.Errorf("a stale row: %d\n%s", p.status, p.body)
+	}
+	s.lists.working = &w
+	if p := s.do("POST", path, form, school); !strings.Contains(p.body, `value="geen-identiteit"`) {
+		t.Errorf("a refused row that did not move loses what was typed: %d", p.status)
+	}
+	// The form goes back to its own page and filter.
+	if p := s.do("GET", path+"?open=1&page=2", nil, school); !strings.Contains(p.body, `<form method="post" action="`+path+`?open=1&amp;page=2">`) {
+		t.Errorf("the form's action lacks the page and filter:\n%s", p.body)
+	}
+	saves := len(s.lists.saves)
+	if p := s.do("POST", path, url.Values{"_csrf": {token}, "row": {"2"}, "cell.2.profile_new": {"x@roc.nl"}}, school); p.status != http.StatusBadRequest || len(s.lists.saves) != saves {
+		t.Errorf("a row without its key: %d", p.status)
+	}
+	many := url.Values{"_csrf": {token}}
+	for i := range rowsShownMax + 1 {
+		many.Add("row", fmt.Sprint(i+2))
+		many.Set(fmt.Sprintf("key.%d", i+2), w.Keys[i])
+	}
+	if p := s.do("POST", path, many, school); p.status != http.StatusBadRequest || len(s.lists.saves) != saves {
+		t.Errorf("a save of more rows than a page holds: %d", p.status)
 	}
 	if p := s.do("POST", path, url.Values{"row": {"2"}}, school); p.status != http.StatusForbidden {
 		t.Errorf("a save without the CSRF token: %d", p.status)
 	}
+}
+
+// rowsShownMax is the rows of one page of the school's list.
+const rowsShownMax = 50
+
+// renumber numbers rows from line on.
+func renumber(rows []waswordt.Row, line int) []waswordt.Row {
+	out := make([]waswordt.Row, len(rows))
+	for i, r := range rows {
+		out[i] = waswordt.Row{Line: line + i, Cells: append([]string(nil), r.Cells...)}
+	}
+	return out
 }

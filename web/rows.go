@@ -2,8 +2,10 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,9 +42,10 @@ type rowsPage struct {
 	Saved      bool
 	Nothing    bool
 	Refused    *listProblems
-	// Query is the page's own query (page and filter), for links and the
-	// form's way back.
-	Query string
+	// SeveralRealms keeps the box ticked after a save that had it.
+	SeveralRealms bool
+	// Action is where the form goes: this page, its page number and filter.
+	Action template.URL
 }
 
 type rowView struct {
@@ -74,7 +77,7 @@ func rowsShown(w waswordt.Working, onlyOpen bool, pageNo int) (rows []int, pages
 
 // wordtRows handles GET /cases/:id/lists/rows?page=N&open=1 (the school).
 func (s *Server) wordtRows(c echo.Context) error {
-	return s.showRows(c, http.StatusOK, c.QueryParam("saved") == "1", false, nil, nil)
+	return s.showRows(c, http.StatusOK, rowsState{saved: c.QueryParam("saved") == "1"})
 }
 
 // saveWordtRows handles POST /cases/:id/lists/rows: the rows of the page
@@ -87,20 +90,30 @@ func (s *Server) saveWordtRows(c echo.Context) error {
 		return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form could not be read").NL("het formulier kon niet worden gelezen"))
 	}
 	var edits []waswordt.RowEdit
-	typed := map[string]string{}
+	typed := typedRows{}
+	seen := map[int]bool{}
 	for _, v := range form["row"] {
 		line, err := strconv.Atoi(v)
-		if err != nil {
+		if err != nil || seen[line] {
 			continue
 		}
-		e := waswordt.RowEdit{Row: line, Key: form.Get(fmt.Sprintf("key.%d", line)), Cells: map[string]string{}}
-		for name, vals := range form {
-			prefix := fmt.Sprintf("cell.%d.", line)
-			if !strings.HasPrefix(name, prefix) || len(vals) == 0 {
+		seen[line] = true
+		if len(seen) > rowsPerPage {
+			return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "a save holds at most %d rows", rowsPerPage).NL("een keer opslaan bevat ten hoogste %d regels", rowsPerPage))
+		}
+		key := form.Get(fmt.Sprintf("key.%d", line))
+		if key == "" {
+			return s.fail(c, ss, cmr.Errorf(cmr.KindInvalid, "the form is incomplete (row %d has no key); reload the page", line).
+				NL("het formulier is onvolledig (regel %d mist zijn sleutel); laad de pagina opnieuw", line))
+		}
+		e := waswordt.RowEdit{Row: line, Key: key, Cells: map[string]string{}}
+		for _, col := range schoolColumns() {
+			name := fmt.Sprintf("cell.%d.%s", line, col)
+			vals, ok := form[name]
+			if !ok || len(vals) == 0 {
 				continue
 			}
-			col := strings.TrimPrefix(name, prefix)
-			typed[name] = vals[0]
+			typed[name] = typedCell{key: key, value: vals[0]}
 			if strings.TrimSpace(vals[0]) != form.Get(fmt.Sprintf("orig.%d.%s", line, col)) {
 				e.Cells[col] = vals[0]
 			}
@@ -109,10 +122,11 @@ func (s *Server) saveWordtRows(c echo.Context) error {
 			edits = append(edits, e)
 		}
 	}
+	several := form.Get("several_realms") == "true"
 	if len(edits) == 0 {
-		return s.showRows(c, http.StatusOK, false, true, nil, nil)
+		return s.showRows(c, http.StatusOK, rowsState{nothing: true, several: several})
 	}
-	_, err = s.Lists.SaveWordtRows(c.Request().Context(), actorOf(ss), c.Param("id"), edits, form.Get("several_realms") == "true")
+	_, err = s.Lists.SaveWordtRows(c.Request().Context(), actorOf(ss), c.Param("id"), edits, several)
 	if err != nil {
 		lp := problemsOf(err)
 		if lp == nil {
@@ -121,11 +135,38 @@ func (s *Server) saveWordtRows(c echo.Context) error {
 			}
 			lp = &listProblems{Message: s.refusal(c, err)}
 		}
-		return s.showRows(c, http.StatusBadRequest, false, false, lp, typed)
+		return s.showRows(c, http.StatusBadRequest, rowsState{refused: lp, typed: typed, several: several})
 	}
 	q := rowsQuery(c)
 	q.Set("saved", "1")
 	return c.Redirect(http.StatusSeeOther, "/cases/"+url.PathEscape(c.Param("id"))+"/lists/rows?"+q.Encode())
+}
+
+// typedRows is what a refused save had typed, by field name, with the key
+// of the row it was typed in.
+type typedRows map[string]typedCell
+
+type typedCell struct{ key, value string }
+
+// schoolColumns are the keys of the columns a school fills in, in any
+// format.
+func schoolColumns() []string {
+	var out []string
+	for _, f := range waswordt.Formats() {
+		for _, c := range f.Columns {
+			if c.Party == waswordt.BySchool && !slices.Contains(out, c.Key) {
+				out = append(out, c.Key)
+			}
+		}
+	}
+	return out
+}
+
+// rowsState is what the page shows beside the rows: a save's outcome.
+type rowsState struct {
+	saved, nothing, several bool
+	refused                 *listProblems
+	typed                   typedRows
 }
 
 // rowsQuery is the page and filter the request names.
@@ -140,7 +181,7 @@ func rowsQuery(c echo.Context) url.Values {
 	return q
 }
 
-func (s *Server) showRows(c echo.Context, status int, saved, nothing bool, refused *listProblems, typed map[string]string) error {
+func (s *Server) showRows(c echo.Context, status int, st rowsState) error {
 	ss := current(c)
 	w, err := s.Lists.WordtRows(c.Request().Context(), actorOf(ss), c.Param("id"))
 	if err != nil {
@@ -153,10 +194,11 @@ func (s *Server) showRows(c echo.Context, status int, saved, nothing bool, refus
 	pageNo, _ := strconv.Atoi(c.QueryParam("page"))
 	p := rowsPage{page: s.base(c, ss, s.tr(c, "Nieuwe identiteiten invullen")+" "+cs.ID), Case: cs,
 		Total: len(w.List.Rows), Filled: len(w.List.Rows) - w.Open, OnlyOpen: c.QueryParam("open") == "1",
-		Missing: w.Missing, Saved: saved, Nothing: nothing, Refused: refused, Query: rowsQuery(c).Encode()}
+		Missing: w.Missing, Saved: st.saved, Nothing: st.nothing, Refused: st.refused, SeveralRealms: st.several,
+		Action: template.URL("/cases/" + url.PathEscape(cs.ID) + "/lists/rows?" + rowsQuery(c).Encode())}
 	bad := map[int]map[string]bool{}
-	if refused != nil {
-		for _, pr := range refused.Problems {
+	if st.refused != nil {
+		for _, pr := range st.refused.Problems {
 			if bad[pr.Row] == nil {
 				bad[pr.Row] = map[string]bool{}
 			}
@@ -192,8 +234,10 @@ func (s *Server) showRows(c echo.Context, status int, saved, nothing bool, refus
 			col := w.Format.Columns[ci]
 			name := fmt.Sprintf("cell.%d.%s", r.Line, col.Key)
 			cv := cellView{Name: name, OrigName: fmt.Sprintf("orig.%d.%s", r.Line, col.Key), Orig: r.Cells[ci], Value: r.Cells[ci], Heading: col.Heading, Invalid: bad[r.Line][col.Heading]}
-			if t, ok := typed[name]; ok {
-				cv.Value = t // what was typed, not lost to a refusal
+			// What was typed, not lost to a refusal: in the row it was
+			// typed in, not in another that took its place meanwhile.
+			if t, ok := st.typed[name]; ok && t.key == w.Keys[i] {
+				cv.Value = t.value
 			}
 			v.School = append(v.School, cv)
 		}
