@@ -34,8 +34,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // TestCanaryPersonalData seeds unique names, postcodes, identities, notes
-// and reasons, drives a VO case through everything people type and upload
-// (including refusals), and then searches the logs (API, worker and SDK,
+// and reasons, drives a VO case and the lists of an MBO case through
+// everything people type and upload (including refusals), and then searches the logs (API, worker and SDK,
 // at debug level), every Temporal history of the namespace and every error
 // body for them: personal data must be in none. The security events must
 // be there, with IDs.
@@ -129,6 +129,41 @@ func TestCanaryPersonalData(t *testing.T) {
 		"unprocessed": []map[string]any{{"row": 2, "reason": canary("Reden", 2)}}}), 200, "close")
 	en.want(do("dist", "POST", "/api/v1/tickets/"+t2+"/waive", map[string]any{"reason": canary("Vervalreden", 0)}), 200, "waive")
 	en.want(do("dist", "POST", "/api/v1/cases/"+id+"/cancel", map[string]any{"reason": canary("Annulering", 0)}), 200, "cancel")
+
+	// An MBO case: the publishers' parts (one refused first), the school's
+	// list with a row left open, that row filled in on the list page (a
+	// refused save first), the hand-in and a return.
+	mboID, mboTickets := mboAtStep8(t, en, "lika-a", "lika-b")
+	mboLists := "/api/v1/cases/" + mboID + "/lists"
+	part := func(k string, i int) string {
+		return fmt.Sprintf("K.;%s;%s;%s;%s@roc.adfs.nl;%s@roc.real", canary("Mbo"+k+"Voornaam", i), canary("Mbo"+k+"Achternaam", i),
+			canary("Mbo"+k+"Locatie", i), strings.ToLower(canary("Mbo"+k+"Oud", i)), strings.ToLower(canary("Mbo"+k+"Real", i)))
+	}
+	parts := map[string]string{"lika-a": part("A", 0) + "\n" + part("A", 1) + "\n", "lika-b": part("B", 0) + "\n"}
+	en.want(do("lika-a", "POST", "/api/v1/tickets/"+mboTickets["lika-a"]+"/list", mboHead+"\n"+parts["lika-a"]+strings.Replace(part("A", 2), "@roc.adfs.nl", "", 1)+"\n"), 400, "a refused part")
+	for _, lika := range []string{"lika-a", "lika-b"} {
+		en.want(do(lika, "POST", "/api/v1/tickets/"+mboTickets[lika]+"/list", mboHead+"\n"+parts[lika]), 201, "part of "+lika)
+	}
+	en.want(do("dist", "POST", "/api/v1/cases/"+mboID+"/steps/8a", `{}`), 200, "8a")
+	nieuw := strings.ToLower(canary("MboNieuw", 0))
+	completed := mboHead + ";nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\n" +
+		part("A", 0) + ";" + nieuw + "@roc.nieuw.nl;\n" + part("A", 1) + ";;\n" +
+		part("B", 0) + ";" + strings.ToLower(canary("MboNieuw", 1)) + "@roc.nieuw.nl;\n"
+	en.want(do("school-mbo", "POST", mboLists, completed), 201, "the completed list, one row open")
+	en.want(do("school-mbo", "POST", "/api/v1/cases/"+mboID+"/steps/8b", `{}`), 409, "8b with a row open")
+	rows := en.want(do("school-mbo", "GET", mboLists+"/rows", nil), 200, "rows").Body["rows"].([]any)
+	openRow := rows[1].(map[string]any)
+	save := func(identity string) string {
+		return fmt.Sprintf(`{"rows":[{"row":3,"key":%q,"cells":{"profile_new":%q}}]}`, openRow["key"], identity)
+	}
+	en.want(do("school-mbo", "POST", mboLists+"/rows", save(nieuw+"@roc.nieuw.nl")), 400, "a new identity used twice")
+	en.want(do("school-mbo", "POST", mboLists+"/rows", save(canary("MboFout", 0)+" zonder apenstaart")), 400, "not an identity")
+	en.want(do("school-mbo", "POST", mboLists+"/rows", save(strings.ToLower(canary("MboNieuw", 2))+"@roc.nieuw.nl")), 201, "the open row filled in")
+	en.want(do("school-mbo", "POST", "/api/v1/cases/"+mboID+"/steps/8b", `{}`), 200, "8b")
+	en.want(do("dist", "POST", "/api/v1/tickets/"+mboTickets["lika-a"]+"/return", `{}`), 200, "return to A")
+	if got := en.want(do("school-mbo", "GET", mboLists+"/merged", nil), 200, "merged"); !strings.Contains(got.Raw, nieuw) {
+		t.Fatal("the merged MBO list lacks the canaries: the test would prove nothing")
+	}
 
 	// Temporal: every history of the namespace, payloads as text.
 	var histories strings.Builder

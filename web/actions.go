@@ -98,8 +98,9 @@ func (s *Server) completeStep(c echo.Context) error {
 	}
 	data := s.formData(c, def.StepDef)
 	if s.Guard != nil {
+		// A list step refused for rows (MBO 8b, 8c) shows them as a table.
 		if err := s.Guard(ctx, viewer(ss), cs, key, data); err != nil {
-			return s.showCase(c, ss, cs, http.StatusConflict, key, s.refusal(c, err))
+			return s.showCaseReport(c, ss, cs, http.StatusConflict, key, s.refusal(c, err), problemsOf(err))
 		}
 	}
 	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs.ID, def.StepDef, data); err != nil {

@@ -181,6 +181,8 @@ type pagesSite struct {
 	lists  *fakeLists
 	names  *namedEngine
 	subs   *recordingSubmissions
+	// guardErr is the list precheck's answer to every step.
+	guardErr error
 }
 
 const (
@@ -262,7 +264,8 @@ func newPagesSite(t *testing.T) *pagesSite {
 			files:    map[string]listFile{"L1": {caseID: caseVO, name: "wasword-" + caseVO + "-v1", data: []byte("Was;Wordt\r\na;b\r\n")}},
 		}}
 	srv := &web.Server{Store: store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: true, Now: func() time.Time { return s.now },
-		Engine: p.names, Submissions: p.subs, Opener: p.opener, SLADays: 3, Lists: p.lists}
+		Engine: p.names, Submissions: p.subs, Opener: p.opener, SLADays: 3, Lists: p.lists,
+		Guard: func(context.Context, gormdb.Viewer, cmr.Case, string, map[string]any) error { return p.guardErr }}
 	if err := srv.Register(s.e); err != nil {
 		t.Fatal(err)
 	}
@@ -1303,4 +1306,31 @@ func renumber(rows []waswordt.Row, line int) []waswordt.Row {
 		out[i] = waswordt.Row{Line: line + i, Cells: append([]string(nil), r.Cells...)}
 	}
 	return out
+}
+
+// TestStepRefusedForRows: a step the list precheck refuses for rows (MBO
+// 8b with rows left open) shows the rows as a table under the sentence.
+func TestStepRefusedForRows(t *testing.T) {
+	s := newPagesSite(t)
+	for _, who := range []string{"mbo", "dist"} {
+		user := s.signIn(who)
+		page := s.do("GET", "/cases/"+caseMBO, nil, user)
+		m := regexp.MustCompile(`action="(/cases/` + caseMBO + `/steps/([^"]+))"`).FindStringSubmatch(page.body)
+		if m == nil {
+			continue
+		}
+		s.guardErr = &cmr.Error{Kind: cmr.KindConflict, Message: "the completed list leaves open 1 row(s)", MessageNL: "de aangevulde lijst laat 1 regel(s) open",
+			Details: map[string]any{"problems": []waswordt.Problem{{Row: 3, Code: "supplied_row_open", NL: "Regel 3 is nog niet ingevuld.", EN: "Row 3 is not filled in yet."}}}}
+		p := s.do("POST", m[1], url.Values{"_csrf": {s.token(user)}}, user)
+		report, _, _ := strings.Cut(p.body[max(strings.Index(p.body, `id="problems-`+m[2]+`"`), 0):], "</div>")
+		if p.status != http.StatusConflict || !strings.Contains(report, "de aangevulde lijst laat 1 regel(s) open") || !strings.Contains(report, "<tr><td>3</td><td>—</td><td>Regel 3 is nog niet ingevuld.</td></tr>") {
+			t.Errorf("the refused step %s: %d\n%s", m[2], p.status, p.body)
+		}
+		s.guardErr = cmr.Errorf(cmr.KindConflict, "step needs the list").NL("de stap heeft de lijst nodig")
+		if p := s.do("POST", m[1], url.Values{"_csrf": {s.token(user)}}, user); !strings.Contains(p.body, `<p class="error" role="alert" id="problem-`+m[2]+`">de stap heeft de lijst nodig</p>`) {
+			t.Errorf("a refusal without rows: %d\n%s", p.status, p.body)
+		}
+		return
+	}
+	t.Fatal("no open step on the MBO case for the school or the distributor")
 }
