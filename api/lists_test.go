@@ -258,7 +258,8 @@ func TestMBOListFlow(t *testing.T) {
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_old":"x@y"}`)), 400, "a publisher's column")
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(99, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 400, "no such row")
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(3, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 409, "another row's key")
-	if dup := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":"sb0@roc.nieuw.nl"}`)), 400, "a new identity used twice"); !strings.Contains(dup.Raw, "duplicate_new") || !strings.Contains(dup.Raw, `"row":`) {
+	if dup := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":"sb0@roc.nieuw.nl"}`)), 400, "a new identity used twice"); !strings.Contains(dup.Raw, "duplicate_new") || !strings.Contains(dup.Raw, `"row":`) ||
+		dup.Body["field"] != "rows" || !strings.Contains(dup.Raw, "sla opnieuw op") {
 		t.Errorf("duplicate new identity: %s", dup.Raw)
 	}
 	v := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":" sa0@roc.nieuw.nl "}`)), 201, "row 2 filled in")

@@ -130,9 +130,14 @@ func (s *Server) SaveWordtRows(ctx context.Context, me cmr.Actor, caseID string,
 		next = w.Version.Version + 1
 	}
 	v, err := s.storeCaseList(ctx, me, caseID, func() (waswordt.Table, error) { return t, nil }, severalRealms, next)
+	// The problems are the rows', not a file's.
 	var e *cmr.Error
 	if errors.As(err, &e) && e.Field == "file" {
-		e.Field = "rows" // the problems are the rows', not a file's
+		probs, _ := e.Details["problems"].([]waswordt.Problem)
+		more, _ := e.Details["more"].(int)
+		e.Field = "rows"
+		e.Message = fmt.Sprintf("the rows were not saved: %d problem(s) to fix, listed by row and column in details.problems", len(probs)+more)
+		e.MessageNL = fmt.Sprintf("de regels zijn niet opgeslagen: verbeter de %d punt(en) hieronder, per regel en kolom, en sla opnieuw op", len(probs)+more)
 	}
 	return v, err
 }
