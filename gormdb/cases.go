@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 
 	"gorm.io/gorm"
@@ -265,6 +266,11 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 			}
 			row.Data = jsonPtr(data)
 		}
+		// A transition changes one step or a few: the others are not
+		// written again (a statement each, twenty-odd per case).
+		if old, ok := prev[p.Key]; ok && sameStep(old, row) {
+			continue
+		}
 		if err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "case_id"}, {Name: "key"}},
 			DoUpdates: clause.AssignmentColumns([]string{"position", "definition", "state", "data", "submission_id", "done_by", "done_at", "attempt"}),
@@ -273,6 +279,40 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 		}
 	}
 	return nil
+}
+
+// sameStep says whether a stored step row already holds what row would
+// write. JSON is compared by value: PostgreSQL's JSONB gives it back in
+// an order and spacing of its own.
+func sameStep(stored, row stepRow) bool {
+	return stored.Position == row.Position && stored.State == row.State && stored.SubmissionID == row.SubmissionID &&
+		stored.Attempt == row.Attempt && sameTime(stored.DoneAt, row.DoneAt) &&
+		sameJSON(stored.Definition, row.Definition) && sameJSONPtr(stored.DoneBy, row.DoneBy) && sameJSONPtr(stored.Data, row.Data)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func sameJSONPtr(a, b *string) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return sameJSON(*a, *b)
+}
+
+func sameJSON(a, b string) bool {
+	if a == b {
+		return true
+	}
+	var va, vb any
+	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // SaveTicket writes a snapshot of a ticket and its new events; an older

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/pressly/goose/v3"
+	"gorm.io/gorm"
 )
 
 // ExecForTest runs raw SQL, for tests of database-level guarantees.
@@ -54,4 +55,16 @@ func SetListPartSizeForTest(s *Store, size int) { s.listPart = size }
 // SubmissionDataForTest is the data of a stored submission.
 func SubmissionDataForTest(s *Store, id string) (map[string]any, error) {
 	return s.submissionData(s.db, id)
+}
+
+// CountStepWritesForTest counts, from now on, the statements that write
+// a case's step rows; the func returns the count so far.
+func CountStepWritesForTest(s *Store) func() int {
+	n := 0
+	_ = s.db.Callback().Create().After("gorm:create").Register("count-step-writes", func(db *gorm.DB) {
+		if db.Statement.Table == "case_steps" {
+			n++
+		}
+	})
+	return func() int { return n }
 }

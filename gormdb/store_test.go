@@ -353,3 +353,51 @@ func TestCaseSummary(t *testing.T) {
 		}
 	})
 }
+
+// TestSaveCaseWritesChangedSteps: a transition writes the step rows it
+// changed, not every step of the case again.
+func TestSaveCaseWritesChangedSteps(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		h, st := savedCase(t, s)
+		writes := gormdb.CountStepWritesForTest(s)
+		if err := s.SaveCase(ctx, h, *st, 2, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if n := writes(); n != 0 {
+			t.Errorf("an unchanged snapshot wrote %d step rows", n)
+		}
+		dist := cmr.Actor{UserID: "u1", OrganisationID: "dist", Role: cmr.RoleDistributor}
+		sub, err := s.CreateSubmission(ctx, cmr.Submission{CaseID: st.CaseID, Kind: "step:plan.identity", Data: map[string]any{"change": "realm"}, Actor: dist})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Complete(dist, "plan.identity", sub, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveCase(ctx, h, *st, 3, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		changed := 0
+		for i := range st.Steps {
+			if st.Steps[i].Key == "plan.identity" || st.Steps[i].State == cmr.StepOpen {
+				changed++
+			}
+		}
+		if n := writes(); n == 0 || n > changed || n >= len(st.Steps) {
+			t.Errorf("one step done wrote %d step rows (at most %d changed, of %d)", n, changed, len(st.Steps))
+		}
+		c, err := s.Case(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, st.CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, step := range c.Steps {
+			if step.State != st.Steps[i].State || step.Key != st.Steps[i].Key {
+				t.Errorf("step %s: stored %s, snapshot %s", step.Key, step.State, st.Steps[i].State)
+			}
+			if step.Key == "plan.identity" && step.Data["change"] != "realm" {
+				t.Errorf("step plan.identity's data: %v", step.Data)
+			}
+		}
+	})
+}
