@@ -395,8 +395,12 @@ func TestSaveCaseWritesChangedSteps(t *testing.T) {
 			if step.State != st.Steps[i].State || step.Key != st.Steps[i].Key {
 				t.Errorf("step %s: stored %s, snapshot %s", step.Key, step.State, st.Steps[i].State)
 			}
-			if step.Key == "plan.identity" && step.Data["change"] != "realm" {
-				t.Errorf("step plan.identity's data: %v", step.Data)
+			want := st.Steps[i].DoneAt.UTC().Truncate(time.Microsecond)
+			if step.Attempt != st.Steps[i].Attempt || (step.DoneAt == nil) != st.Steps[i].DoneAt.IsZero() || step.DoneAt != nil && !step.DoneAt.Equal(want) {
+				t.Errorf("step %s: stored attempt %d, done %v; snapshot %d, %v", step.Key, step.Attempt, step.DoneAt, st.Steps[i].Attempt, st.Steps[i].DoneAt)
+			}
+			if step.Key == "plan.identity" && (step.Data["change"] != "realm" || step.DoneBy == nil || step.DoneBy.UserID != "u1") {
+				t.Errorf("step plan.identity: data %v, done by %+v", step.Data, step.DoneBy)
 			}
 		}
 	})
