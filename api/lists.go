@@ -35,6 +35,13 @@ type ListStore interface {
 	OverNetwork() bool
 }
 
+// errNoListStorage answers a list route of a server started without the
+// key that lists are encrypted with.
+func errNoListStorage() error {
+	return cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
+		NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
+}
+
 // listReport is the body of a refused upload: every problem by row and
 // column, in Dutch and English.
 func listReport(rep *waswordt.Report) error {
@@ -158,8 +165,7 @@ func refuse(p *waswordt.Pending, err error) error {
 
 func (s *Server) dataKey(ctx context.Context, caseID string) ([]byte, error) {
 	if s.Keyring == nil || s.Lists == nil {
-		return nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
-			NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
+		return nil, errNoListStorage()
 	}
 	wrapped, err := s.Lists.CaseKey(ctx, caseID, func() ([]byte, error) {
 		_, w, err := s.Keyring.NewDataKey(caseID)
@@ -672,8 +678,7 @@ func (s *Server) MergedFile(ctx context.Context, me cmr.Actor, caseID string, ki
 			NL("alleen MBO-lijsten worden samengesteld uit de delen van de uitgevers")
 	}
 	if s.Lists == nil {
-		return "", nil, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
-			NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
+		return "", nil, errNoListStorage()
 	}
 	w, err := s.working(ctx, asViewer(me), cs)
 	if err != nil {

@@ -91,8 +91,7 @@ func (s *Server) schoolRows(ctx context.Context, me cmr.Actor, caseID string) (c
 		return cs, err
 	}
 	if s.Lists == nil {
-		return cs, cmr.Errorf(cmr.KindUnavailable, "list storage is not configured (set CMR_MASTER_KEY)").
-			NL("het opslaan van lijsten is nog niet ingericht; neem contact op met de beheerder")
+		return cs, errNoListStorage()
 	}
 	return cs, nil
 }
@@ -214,7 +213,12 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	// download does) must be what it got of the one before, row for row.
 	f := waswordt.ForCase(cs.Scenario)
 	rep := &waswordt.Report{}
-	named := map[string]bool{} // a row returned to two publishers is named once
+	// A row returned to two publishers is named once.
+	type rowProblem struct {
+		code string
+		line int
+	}
+	named := map[rowProblem]bool{}
 	for _, t := range returned {
 		was, err := s.ownRows(ctx, v, cs.ID, t, before)
 		if err != nil {
@@ -233,7 +237,7 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 			k := supplierKey(f, r.Cells)
 			rows := byKey[k]
 			if len(rows) == 0 {
-				if id := fmt.Sprint("missing ", r.Line); !named[id] {
+				if id := (rowProblem{"missing", r.Line}); !named[id] {
 					named[id] = true
 					rep.Problems = append(rep.Problems, waswordt.Problem{Row: 0, Code: "returned_row_missing",
 						NL: fmt.Sprintf("Regel %d van versie %d is al teruggegeven aan de uitgever (ticket %s) en ontbreekt nu; neem hem weer op.", r.Line, prev.Version, t.ID),
@@ -243,7 +247,7 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 			}
 			n := rows[0]
 			byKey[k] = rows[1:]
-			if id := fmt.Sprint("changed ", n.Line); !slices.Equal(n.Cells, r.Cells) && !named[id] {
+			if id := (rowProblem{"changed", n.Line}); !slices.Equal(n.Cells, r.Cells) && !named[id] {
 				named[id] = true
 				rep.Problems = append(rep.Problems, waswordt.Problem{Row: n.Line, Code: "returned_row_changed",
 					NL: fmt.Sprintf("Deze regel is al teruggegeven aan de uitgever (ticket %s) en kan niet meer veranderen; zet hem terug zoals in versie %d (regel %d).", t.ID, prev.Version, r.Line),
