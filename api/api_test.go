@@ -97,6 +97,12 @@ func newEnv(t testing.TB, store *gormdb.Store) *env {
 // newEnvLogging is newEnv with the API's, the worker's and the SDK's logs
 // going to logger.
 func newEnvLogging(t testing.TB, store *gormdb.Store, logger *slog.Logger) *env {
+	return newEnvWith(t, store, logger, nil)
+}
+
+// newEnvWith is newEnvLogging with the server's list storage wrapped by
+// lists (nil: the store itself).
+func newEnvWith(t testing.TB, store *gormdb.Store, logger *slog.Logger, lists func(api.ListStore) api.ListStore) *env {
 	var ns string
 	select {
 	case ns = <-nextNamespace:
@@ -135,7 +141,11 @@ func newEnvLogging(t testing.TB, store *gormdb.Store, logger *slog.Logger) *env 
 	if err != nil {
 		t.Fatal(err)
 	}
-	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c, Projection: store}, Calendar: cmr.DefaultCalendarConfig(), Lists: store, Keyring: keys, Logger: logger})
+	var ls api.ListStore = store
+	if lists != nil {
+		ls = lists(store)
+	}
+	en.e = api.NewRouter(&api.Server{Store: store, Engine: &workflows.Engine{Client: c, Projection: store}, Calendar: cmr.DefaultCalendarConfig(), Lists: ls, Keyring: keys, Logger: logger})
 	return en
 }
 

@@ -496,6 +496,10 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 		return nil, nil, nil
 	}
 	own := tickets[0]
+	got, err := s.returnedVersions(ctx, asViewer(me), caseID, tickets[:1])
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []cmr.ListVersion
 	for _, v := range vs {
 		switch v.Kind {
@@ -512,9 +516,10 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 			}
 		case cmr.ListReturned:
 			// Only once the distributor returned it to this LiKa, which
-			// starts the ticket's clock: a ticket that left "awaiting
-			// list" by being waived or cancelled never got the list.
-			if own.ClockStartedAt != nil && v.Current {
+			// starts the ticket's clock (a ticket that left "awaiting
+			// list" by being waived or cancelled never got the list),
+			// and only the version it got.
+			if lv, ok := got[own.ID]; ok && lv.ID == v.ID {
 				out = append(out, v)
 			}
 		}
@@ -871,6 +876,14 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 			return err
 		}
 	}
+	if step == "8c" {
+		// The publishers still waiting get this version, not one the
+		// school stores between now and the step (returnedVersions).
+		if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: cs.ID, Type: cmr.EventListReturnChecked,
+			Details: map[string]any{"list_id": lv.ID, "version": lv.Version}}); err != nil {
+			return err
+		}
+	}
 	if _, set := data["row_count"]; !set {
 		data["row_count"] = float64(lv.RowCount)
 	}
@@ -885,12 +898,16 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 	if err != nil {
 		return fail(err)
 	}
-	kind := cmr.ListComplete
+	var lv cmr.ListVersion
+	var ok bool
 	if cs.Sector == cmr.SectorMBO {
-		kind = cmr.ListReturned
-	}
-	lv, ok, err := s.current(ctx, v, cs.ID, "", kind)
-	if err != nil {
+		// The rows are those of the version the LiKa got back.
+		var got map[string]cmr.ListVersion
+		if got, err = s.returnedVersions(ctx, v, cs.ID, []cmr.Ticket{t}); err != nil {
+			return fail(err)
+		}
+		lv, ok = got[t.ID]
+	} else if lv, ok, err = s.current(ctx, v, cs.ID, "", cmr.ListComplete); err != nil {
 		return fail(err)
 	}
 	if !ok {

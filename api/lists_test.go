@@ -2,13 +2,17 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"mime/multipart"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 	"github.com/cmr-idp/cmr/waswordt"
@@ -302,13 +306,24 @@ func TestMBOListFlow(t *testing.T) {
 	}
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", partial+strings.SplitN(mboPart("b", 4, true), "\n", 2)[1]), 201, "the same list as a file")
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(4, keys[4], `{"real_new":"b0@roc.real.nieuw"}`)), 201, "B's row corrected")
-	// After its return LiKa A gets the completed list, as it stands now:
-	// its own rows only.
-	en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists/"+returned, nil), 404, "a version before the current one")
+	// After its return LiKa A gets the completed list as it was returned
+	// to it (the school's later versions keep its rows): its own rows
+	// only.
+	current := ""
+	for _, x := range en.want(en.do("school-mbo", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "versions").Body["lists"].([]any) {
+		if v := x.(map[string]any); v["kind"] == "returned" && v["current"] == true {
+			current = v["id"].(string)
+		}
+	}
+	en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists/"+current, nil), 404, "a version after the one returned")
+	var seen []string
 	for _, x := range en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "versions").Body["lists"].([]any) {
 		if v := x.(map[string]any); v["kind"] == "returned" {
-			returned = v["id"].(string)
+			seen = append(seen, v["id"].(string))
 		}
+	}
+	if len(seen) != 1 || seen[0] != returned {
+		t.Errorf("LiKa A sees completed lists %v, not only the one returned to it (%s)", seen, returned)
 	}
 	dl := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/"+returned, nil)
 	dl.Header.Set("Authorization", "Bearer "+en.tokens["lika-a"])
@@ -559,5 +574,119 @@ func TestReturnedRowsStay(t *testing.T) {
 	rep = en.want(en.upload("school-mbo", lists, strings.Replace(list, filled(row("b"), "b0@roc.nieuw.nl"), "", 1)), 400, "B's row left out")
 	if !strings.Contains(rep.Raw, "returned_row_missing") && !strings.Contains(rep.Raw, "supplied_row_missing") {
 		t.Errorf("a returned row left out: %s", rep.Raw)
+	}
+}
+
+// pausedLists holds the save of one version of the school's completed
+// list, after every check and before it is written, until released: the
+// school's save that checked the case before a return came in.
+type pausedLists struct {
+	api.ListStore
+	hold    map[int]chan struct{} // version → its release
+	entered chan int
+}
+
+func (p *pausedLists) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte, ready func() error) (cmr.ListVersion, error) {
+	if release, ok := p.hold[v.Version]; ok && v.Kind == cmr.ListReturned {
+		p.entered <- v.Version
+		<-release
+	}
+	return p.ListStore.SaveList(ctx, v, ciphertext, ready)
+}
+
+// saveHeld uploads file as the school's list, held as it is written
+// while during runs, and returns the upload's answer.
+func (en *env) saveHeld(p *pausedLists, version int, path, file string, during func()) response {
+	en.t.Helper()
+	saved := make(chan response, 1)
+	go func() { saved <- en.upload("school-mbo", path, file) }()
+	if v := <-p.entered; v != version {
+		en.t.Fatalf("held version %d, want %d", v, version)
+	}
+	during()
+	close(p.hold[version])
+	return <-saved
+}
+
+// returnedSeen returns the versions of the school's completed list lika
+// sees, and fails unless each downloads with want in it and without
+// notWant.
+func (en *env) returnedSeen(lika, lists, want, notWant string) []string {
+	en.t.Helper()
+	var seen []string
+	for _, x := range en.want(en.do(lika, "GET", lists, nil), 200, lika+"'s lists").Body["lists"].([]any) {
+		if v := x.(map[string]any); v["kind"] == "returned" {
+			seen = append(seen, fmt.Sprint(v["version"]))
+			dl := httptest.NewRequest("GET", lists+"/"+v["id"].(string)+"?type=csv", nil)
+			dl.Header.Set("Authorization", "Bearer "+en.tokens[lika])
+			rec := httptest.NewRecorder()
+			en.e.ServeHTTP(rec, dl)
+			if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, want) || strings.Contains(body, notWant) {
+				en.t.Errorf("%s's download of version %v: %d %s", lika, v["version"], rec.Code, body)
+			}
+		}
+	}
+	return seen
+}
+
+// TestReturnWhileSchoolSaves: the distributor returns the list to a
+// publisher (on its ticket, or to the rest with step 8c) while the
+// school's save of a version that changes that publisher's rows is under
+// way, checked before the return. The publisher gets the version its
+// return was checked against, and the school's next version is held to
+// it.
+func TestReturnWhileSchoolSaves(t *testing.T) {
+	paused := &pausedLists{hold: map[int]chan struct{}{2: make(chan struct{}), 4: make(chan struct{})}, entered: make(chan int)}
+	en := newEnvWith(t, gormdbtest.SQLite(t), slog.New(slog.DiscardHandler), func(l api.ListStore) api.ListStore {
+		paused.ListStore = l
+		return paused
+	})
+	id, tickets := mboAtStep8(t, en, "lika-a", "lika-b")
+	en.want(en.upload("lika-a", "/api/v1/tickets/"+tickets["lika-a"]+"/list", mboPart("a", 2, false)), 201, "part A")
+	en.want(en.upload("lika-b", "/api/v1/tickets/"+tickets["lika-b"]+"/list", mboPart("b", 2, false)), 201, "part B")
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 200, "8a")
+	lists := "/api/v1/cases/" + id + "/lists"
+	v1 := mboPart("a", 2, true) + strings.SplitN(mboPart("b", 2, true), "\n", 2)[1]
+	en.want(en.upload("school-mbo", lists, v1), 201, "version 1")
+	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+
+	// Version 2 changes A's first row; it is checked while A still
+	// waits, then held until A's return (checked against version 1) is in.
+	v2 := strings.Replace(v1, "sa0@roc.nieuw.nl", "changed@roc.nieuw.nl", 1)
+	if r := en.saveHeld(paused, 2, lists, v2, func() {
+		en.want(en.do("dist", "POST", "/api/v1/tickets/"+tickets["lika-a"]+"/return", `{}`), 200, "return to A")
+	}); r.Status != 201 {
+		t.Fatalf("version 2: %d %s", r.Status, r.Raw)
+	}
+	if seen := en.returnedSeen("lika-a", lists, "sa0@roc.nieuw.nl", "changed@"); len(seen) != 1 || seen[0] != "1" {
+		t.Errorf("A sees completed list versions %v, want [1]: the one its return was checked against", seen)
+	}
+	// The school's next version is held to what A got, not to version 2.
+	rep := en.want(en.upload("school-mbo", lists, v2), 400, "version 2 again")
+	if !strings.Contains(rep.Raw, "returned_row_changed") || !strings.Contains(rep.Raw, "versie 1") {
+		t.Errorf("a version that keeps A's row as version 2 changed it: %s", rep.Raw)
+	}
+	// Accepted: A's rows as returned, B's corrected, and a pupil of the
+	// school's own (a row no publisher supplied).
+	v3 := strings.Replace(v1, "sb1@roc.nieuw.nl", "b1@roc.nieuw.nl", 1) + "S.;Eigen;Leerling;Zwolle;se@roc.adfs.nl;e@roc.real;se@roc.nieuw.nl;\n"
+	en.want(en.upload("school-mbo", lists, v3), 201, "A's rows as returned, B's corrected, one more row")
+	// A reports rows by the version it got (rows 2-5), not the school's
+	// latest (2-6).
+	closeA := "/api/v1/tickets/" + tickets["lika-a"] + "/close"
+	if r := en.want(en.do("lika-a", "POST", closeA, `{"note":"verwerkt","unprocessed":[{"row":6,"reason":"onbekend"}]}`), 400, "a row of a later version"); !strings.Contains(r.Raw, "2 to 5") {
+		t.Errorf("rows of the version A got: %s", r.Raw)
+	}
+	en.want(en.do("lika-a", "POST", closeA, `{"note":"verwerkt","unprocessed":[{"row":5,"reason":"onbekend"}]}`), 200, "a row of the version A got")
+
+	// Step 8c returns the list to B while version 4, changing B's row,
+	// is held: B gets version 3, the one the step was checked against.
+	v4 := strings.Replace(v3, "sb0@roc.nieuw.nl", "changedb@roc.nieuw.nl", 1)
+	if r := en.saveHeld(paused, 4, lists, v4, func() {
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8c", `{}`), 200, "8c")
+	}); r.Status != 201 {
+		t.Fatalf("version 4: %d %s", r.Status, r.Raw)
+	}
+	if seen := en.returnedSeen("lika-b", lists, "sb0@roc.nieuw.nl", "changedb@"); len(seen) != 1 || seen[0] != "3" {
+		t.Errorf("B sees completed list versions %v, want [3]: the one step 8c was checked against", seen)
 	}
 }

@@ -201,13 +201,26 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	if len(returned) == 0 {
 		return nil
 	}
-	prev, found, err := s.current(ctx, v, cs.ID, "", cmr.ListReturned)
-	if err != nil || !found {
-		return err
-	}
-	_, before, err := s.loadList(ctx, v, cs.ID, prev.ID)
+	got, err := s.returnedVersions(ctx, v, cs.ID, returned)
 	if err != nil {
 		return err
+	}
+	type version struct {
+		meta cmr.ListVersion
+		list waswordt.List
+	}
+	loaded := map[string]version{}
+	gotOf := func(t cmr.Ticket) (version, bool, error) {
+		lv, ok := got[t.ID]
+		if !ok {
+			return version{}, false, nil
+		}
+		if have, ok := loaded[lv.ID]; ok {
+			return have, true, nil
+		}
+		_, l, err := s.loadList(ctx, v, cs.ID, lv.ID)
+		loaded[lv.ID] = version{lv, l}
+		return loaded[lv.ID], true, err
 	}
 	// What each returned publisher gets of the new list (ownRows, as its
 	// download does) must be what it got of the one before, row for row.
@@ -220,7 +233,15 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	}
 	named := map[rowProblem]bool{}
 	for _, t := range returned {
-		was, err := s.ownRows(ctx, v, cs.ID, t, before)
+		before, ok, err := gotOf(t)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		prev := before.meta
+		was, err := s.ownRows(ctx, v, cs.ID, t, before.list)
 		if err != nil {
 			return err
 		}
@@ -260,4 +281,66 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		return nil
 	}
 	return listReport(rep)
+}
+
+// returnedVersions names, for each of tickets whose publisher got the
+// school's MBO list back, the version it got: the one its return was
+// checked against, as the audit trail records it (the ticket's return,
+// or else the last check of step 8c). A return
+// from before the trail named it (or one whose event is not written yet)
+// got the version current now: the school's versions since were held to
+// its rows.
+func (s *Server) returnedVersions(ctx context.Context, v gormdb.Viewer, caseID string, tickets []cmr.Ticket) (map[string]cmr.ListVersion, error) {
+	vs, err := s.Lists.Lists(ctx, v, caseID)
+	if err != nil {
+		return nil, err
+	}
+	var current *cmr.ListVersion
+	byID := map[string]cmr.ListVersion{}
+	for i, lv := range vs {
+		if lv.Kind != cmr.ListReturned {
+			continue
+		}
+		byID[lv.ID] = lv
+		if lv.Current {
+			current = &vs[i]
+		}
+	}
+	if current == nil {
+		return nil, nil
+	}
+	events, err := s.Store.Events(ctx, v, caseID)
+	if err != nil {
+		return nil, err
+	}
+	named := map[string]string{}
+	var checks []cmr.Event // of step 8c, oldest first
+	for _, e := range events {
+		switch {
+		case e.Type == cmr.EventListReturned && e.TicketID != "":
+			id, _ := e.Details["list_id"].(string)
+			named[e.TicketID] = id
+		case e.Type == cmr.EventListReturnChecked:
+			checks = append(checks, e)
+		}
+	}
+	out := map[string]cmr.ListVersion{}
+	for _, t := range tickets {
+		if t.ClockStartedAt == nil {
+			continue
+		}
+		id, ok := named[t.ID]
+		if !ok && len(checks) > 0 {
+			// No check follows the one of a step 8c that went through:
+			// the step is done then. (Times are not compared: the
+			// clock's is Temporal's, the check's this server's.)
+			id, _ = checks[len(checks)-1].Details["list_id"].(string)
+		}
+		if lv, ok := byID[id]; ok {
+			out[t.ID] = lv
+		} else {
+			out[t.ID] = *current
+		}
+	}
+	return out, nil
 }

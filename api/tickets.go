@@ -169,6 +169,7 @@ func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) 
 		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID).
 			NL("de lijst is al teruggegeven aan de LiKa van ticket %s", t.ID)
 	}
+	var listID string
 	if s.Lists != nil && cs.WasWordt != cmr.WasWordtNone {
 		lv, found, err := s.current(ctx, asViewer(me), cs.ID, "", cmr.ListReturned)
 		if err != nil {
@@ -183,8 +184,12 @@ func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) 
 		if err := s.checkReturn(ctx, asViewer(me), cs, lv, t.ID); err != nil {
 			return err
 		}
+		// The version checked is the one returned: a version the school
+		// stores meanwhile was checked against a case where this ticket
+		// still waited, and may change its rows.
+		listID = lv.ID
 	}
-	_, err = s.Engine.Update(ctx, t.CaseID, workflows.UpdateReturnList, workflows.ReturnRequest{Actor: me, TicketID: t.ID})
+	_, err = s.Engine.Update(ctx, t.CaseID, workflows.UpdateReturnList, workflows.ReturnRequest{Actor: me, TicketID: t.ID, ListID: listID})
 	return err
 }
 

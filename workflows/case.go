@@ -281,6 +281,11 @@ func (c *caseRun) returnList(ctx workflow.Context, r ReturnRequest) (UpdateResul
 	}
 	e := c.event(ctx, cmr.EventListReturned, &r.Actor)
 	e.TicketID = r.TicketID
+	if r.ListID != "" {
+		// The audit trail says which version the publisher got, and
+		// its downloads read it from there.
+		e.Details = map[string]any{"list_id": r.ListID}
+	}
 	events := []cmr.Event{e}
 	if eff.Completed {
 		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))

@@ -95,9 +95,14 @@ type TicketRequest struct {
 }
 
 // ReturnRequest returns the completed list to one publisher (MBO 8c).
+// ListID is the version of the school's list that was checked for the
+// return: the publisher gets that version's rows, whatever the school
+// stores while the return is on its way. (Requests of running cases from
+// before it have none.)
 type ReturnRequest struct {
 	Actor    cmr.Actor `json:"actor"`
 	TicketID string    `json:"ticket_id"`
+	ListID   string    `json:"list_id,omitempty"`
 }
 
 // CancelRequest cancels the case.
