@@ -150,9 +150,6 @@ const (
 	EventListDownloaded = "list.downloaded"
 	EventListsPurged    = "lists.purged"
 	EventListReturned   = "list.returned" // MBO: the completed list returned to one publisher
-	// MBO 8c: the version of the completed list checked for returning
-	// to every publisher still waiting; the step's returns get it.
-	EventListReturnChecked = "list.return_checked"
 )
 
 // ListVersion describes a stored list version; its rows are encrypted and

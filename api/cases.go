@@ -258,12 +258,14 @@ func (s *Server) completeStep(c echo.Context) error {
 		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory).
 			NL("de zaak is geopend met \"Leerhistorie bewaren: %s\" en de procedure volgt die keuze; wilt u dit wijzigen, annuleer dan deze zaak en open een nieuwe", yesNoNL(cs.Options.KeepHistory))
 	}
+	var checked casework.Checked
 	if s.Lists != nil {
-		if err := s.listPrecheck(ctx, viewer(c), cs, key, req.Data); err != nil {
+		var err error
+		if checked, err = s.listPrecheck(ctx, viewer(c), cs, key, req.Data); err != nil {
 			return err
 		}
 	}
-	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs.ID, step.StepDef, req.Data); err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs.ID, step.StepDef, req.Data, checked); err != nil {
 		return err
 	}
 	return s.respondCase(c, http.StatusOK, cs.ID)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/aesgcm"
+	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/waswordt"
 )
@@ -496,7 +497,7 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 		return nil, nil, nil
 	}
 	own := tickets[0]
-	got, err := s.returnedVersions(ctx, asViewer(me), caseID, tickets[:1])
+	got, err := s.returnedVersions(ctx, asViewer(me), caseID, vs, tickets[:1])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -815,9 +816,9 @@ func (s *Server) coverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, ret
 
 // StepPrecheck is the list precheck for callers outside the API (the web
 // pages): the same rules for the same steps.
-func (s *Server) StepPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error {
+func (s *Server) StepPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) (casework.Checked, error) {
 	if s.Lists == nil {
-		return nil
+		return casework.Checked{}, nil
 	}
 	return s.listPrecheck(ctx, v, cs, step, data)
 }
@@ -834,10 +835,13 @@ func stepDone(cs cmr.Case, key string) bool {
 
 // listPrecheck refuses a list step whose list is not there yet (VO 11;
 // MBO 8a needs every publisher's part, 8b and 8c the school's completed
-// list, covering them) and fills the step's row count.
-func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error {
+// list, covering them) and fills the step's row count. For 8c it names
+// the version checked: the publishers still waiting get that one, not
+// one the school stores between now and the step (returnedVersions).
+func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) (casework.Checked, error) {
+	var none casework.Checked
 	if cs.WasWordt == cmr.WasWordtNone {
-		return nil
+		return none, nil
 	}
 	need := map[string]string{}
 	if cs.Sector == cmr.SectorVO {
@@ -848,24 +852,24 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	if cs.Sector == cmr.SectorMBO && step == "8a" {
 		_, missing, err := s.merged(ctx, v, cs)
 		if err != nil {
-			return err
+			return none, err
 		}
 		if len(missing) > 0 {
-			return cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", ")).
+			return none, cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", ")).
 				NL("stap 8a heeft het was-deel van elke uitgever nodig; nog niet ontvangen van: %s (een LiKa uploadt zijn deel op zijn ticketpagina)", strings.Join(missing, ", "))
 		}
-		return nil
+		return none, nil
 	}
 	kind, ok := need[step]
 	if !ok {
-		return nil
+		return none, nil
 	}
 	lv, found, err := s.current(ctx, v, cs.ID, "", kind)
 	if err != nil {
-		return err
+		return none, err
 	}
 	if !found {
-		return cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID).
+		return none, cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID).
 			NL("stap %s heeft de was-wordt-lijst nodig: upload die eerst op de lijstenpagina van zaak %s", step, cs.ID)
 	}
 	// The school's list must keep every supplied row when it is handed
@@ -873,21 +877,16 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	// come before a part changed.
 	if step == "8b" || step == "8c" {
 		if err := s.checkReturn(ctx, v, cs, lv, ""); err != nil {
-			return err
-		}
-	}
-	if step == "8c" {
-		// The publishers still waiting get this version, not one the
-		// school stores between now and the step (returnedVersions).
-		if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: cs.ID, Type: cmr.EventListReturnChecked,
-			Details: map[string]any{"list_id": lv.ID, "version": lv.Version}}); err != nil {
-			return err
+			return none, err
 		}
 	}
 	if _, set := data["row_count"]; !set {
 		data["row_count"] = float64(lv.RowCount)
 	}
-	return nil
+	if step == "8c" {
+		return casework.Checked{ListID: lv.ID}, nil
+	}
+	return none, nil
 }
 
 // checkUnprocessed validates the rows a LiKa reports it could not process
@@ -902,8 +901,12 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 	var ok bool
 	if cs.Sector == cmr.SectorMBO {
 		// The rows are those of the version the LiKa got back.
-		var got map[string]cmr.ListVersion
-		if got, err = s.returnedVersions(ctx, v, cs.ID, []cmr.Ticket{t}); err != nil {
+		vs, err := s.Lists.Lists(ctx, v, cs.ID)
+		if err != nil {
+			return fail(err)
+		}
+		got, err := s.returnedVersions(ctx, v, cs.ID, vs, []cmr.Ticket{t})
+		if err != nil {
 			return fail(err)
 		}
 		lv, ok = got[t.ID]

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/api"
@@ -17,6 +18,7 @@ import (
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
 	"github.com/cmr-idp/cmr/waswordt"
 	"github.com/cmr-idp/cmr/waswordt/waswordttest"
+	"github.com/cmr-idp/cmr/workflows"
 )
 
 const voHead = "Voornaam;Tussenvoegsel;Achternaam;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)"
@@ -600,8 +602,15 @@ func (en *env) saveHeld(p *pausedLists, version int, path, file string, during f
 	en.t.Helper()
 	saved := make(chan response, 1)
 	go func() { saved <- en.upload("school-mbo", path, file) }()
-	if v := <-p.entered; v != version {
-		en.t.Fatalf("held version %d, want %d", v, version)
+	select {
+	case v := <-p.entered:
+		if v != version {
+			en.t.Fatalf("held version %d, want %d", v, version)
+		}
+	case r := <-saved:
+		en.t.Fatalf("the save of version %d ended before it was written: %d %s", version, r.Status, r.Raw)
+	case <-time.After(30 * time.Second):
+		en.t.Fatalf("the save of version %d never reached the store", version)
 	}
 	during()
 	close(p.hold[version])
@@ -689,4 +698,6 @@ func TestReturnWhileSchoolSaves(t *testing.T) {
 	if seen := en.returnedSeen("lika-b", lists, "sb0@roc.nieuw.nl", "changedb@"); len(seen) != 1 || seen[0] != "3" {
 		t.Errorf("B sees completed list versions %v, want [3]: the one step 8c was checked against", seen)
 	}
+	// A case with a return naming its version, for the replay tests.
+	en.saveHistory(workflows.CaseWorkflowID(id), "mbo-case-list-returned")
 }

@@ -201,7 +201,11 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	if len(returned) == 0 {
 		return nil
 	}
-	got, err := s.returnedVersions(ctx, v, cs.ID, returned)
+	vs, err := s.Lists.Lists(ctx, v, cs.ID)
+	if err != nil {
+		return err
+	}
+	got, err := s.returnedVersions(ctx, v, cs.ID, vs, returned)
 	if err != nil {
 		return err
 	}
@@ -285,16 +289,12 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 
 // returnedVersions names, for each of tickets whose publisher got the
 // school's MBO list back, the version it got: the one its return was
-// checked against, as the audit trail records it (the ticket's return,
-// or else the last check of step 8c). A return
-// from before the trail named it (or one whose event is not written yet)
-// got the version current now: the school's versions since were held to
-// its rows.
-func (s *Server) returnedVersions(ctx context.Context, v gormdb.Viewer, caseID string, tickets []cmr.Ticket) (map[string]cmr.ListVersion, error) {
-	vs, err := s.Lists.Lists(ctx, v, caseID)
-	if err != nil {
-		return nil, err
-	}
+// checked against, as the workflow recorded it with the return (its
+// list.returned event, or the step.completed event of the step 8c that
+// returned it). A return from before these named it, or one whose event
+// is not written yet, got the version current now: the school's
+// versions since were held to its rows. vs are the case's list versions.
+func (s *Server) returnedVersions(ctx context.Context, v gormdb.Viewer, caseID string, vs []cmr.ListVersion, tickets []cmr.Ticket) (map[string]cmr.ListVersion, error) {
 	var current *cmr.ListVersion
 	byID := map[string]cmr.ListVersion{}
 	for i, lv := range vs {
@@ -314,14 +314,14 @@ func (s *Server) returnedVersions(ctx context.Context, v gormdb.Viewer, caseID s
 		return nil, err
 	}
 	named := map[string]string{}
-	var checks []cmr.Event // of step 8c, oldest first
+	var byStep string // 8c's, for the tickets it returned
 	for _, e := range events {
+		id, _ := e.Details["list_id"].(string)
 		switch {
 		case e.Type == cmr.EventListReturned && e.TicketID != "":
-			id, _ := e.Details["list_id"].(string)
 			named[e.TicketID] = id
-		case e.Type == cmr.EventListReturnChecked:
-			checks = append(checks, e)
+		case e.Type == cmr.EventStepCompleted && id != "":
+			byStep = id
 		}
 	}
 	out := map[string]cmr.ListVersion{}
@@ -330,11 +330,8 @@ func (s *Server) returnedVersions(ctx context.Context, v gormdb.Viewer, caseID s
 			continue
 		}
 		id, ok := named[t.ID]
-		if !ok && len(checks) > 0 {
-			// No check follows the one of a step 8c that went through:
-			// the step is done then. (Times are not compared: the
-			// clock's is Temporal's, the check's this server's.)
-			id, _ = checks[len(checks)-1].Details["list_id"].(string)
+		if !ok {
+			id = byStep
 		}
 		if lv, ok := byID[id]; ok {
 			out[t.ID] = lv

@@ -22,10 +22,19 @@ type Submissions interface {
 	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
 }
 
+// Checked is what the rules outside the workflow checked a step against
+// (the API's list precheck, the web's StepGuard), for the workflow to
+// record with the step: for MBO 8c, the version of the school's list the
+// publishers still waiting get back.
+type Checked struct {
+	ListID string
+}
+
 // CompleteStep validates data for the step, stores it and asks the case
 // workflow to complete the step (or, for the final test, to record its
-// outcome). The caller has checked that the step exists on the case.
-func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, caseID string, step cmr.StepDef, data map[string]any) (workflows.UpdateResult, error) {
+// outcome). The caller has checked that the step exists on the case, and
+// the rules outside the workflow (checked).
+func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, caseID string, step cmr.StepDef, data map[string]any, checked Checked) (workflows.UpdateResult, error) {
 	clean, err := step.ValidateData(data)
 	if err != nil {
 		return workflows.UpdateResult{}, err
@@ -38,7 +47,7 @@ func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Acto
 		redo, _ := clean["redo_step"].(string)
 		return eng.Update(ctx, caseID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: clean["passed"] == true, RedoStep: redo, SubmissionID: sub})
 	}
-	return eng.Update(ctx, caseID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: step.Key, SubmissionID: sub})
+	return eng.Update(ctx, caseID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: step.Key, SubmissionID: sub, ListID: checked.ListID})
 }
 
 // ResolveTicket stores the note (close) or reason (waive) and asks the

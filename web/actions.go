@@ -21,8 +21,9 @@ type (
 )
 
 // StepGuard applies the rules that live outside the workflow (a list that
-// must be uploaded first, say); the API provides it.
-type StepGuard func(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) error
+// must be uploaded first, say) and says what it checked the step against;
+// the API provides it.
+type StepGuard func(ctx context.Context, v gormdb.Viewer, cs cmr.Case, step string, data map[string]any) (casework.Checked, error)
 
 // formData turns a step's form into the data the step records; the domain
 // validates it (ValidateData) like an API call.
@@ -97,13 +98,15 @@ func (s *Server) completeStep(c echo.Context) error {
 		return s.showCase(c, ss, cs, http.StatusConflict, key, s.tr(c, "Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open."))
 	}
 	data := s.formData(c, def.StepDef)
+	var checked casework.Checked
 	if s.Guard != nil {
 		// A list step refused for rows (MBO 8b, 8c) shows them as a table.
-		if err := s.Guard(ctx, viewer(ss), cs, key, data); err != nil {
+		var err error
+		if checked, err = s.Guard(ctx, viewer(ss), cs, key, data); err != nil {
 			return s.showCaseReport(c, ss, cs, http.StatusConflict, key, s.refusal(c, err), problemsOf(err))
 		}
 	}
-	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs.ID, def.StepDef, data); err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs.ID, def.StepDef, data, checked); err != nil {
 		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 			return s.fail(c, ss, err)
 		}

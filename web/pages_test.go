@@ -181,8 +181,10 @@ type pagesSite struct {
 	lists  *fakeLists
 	names  *namedEngine
 	subs   *recordingSubmissions
-	// guardErr is the list precheck's answer to every step.
-	guardErr error
+	// guardErr and guardChecked are the list precheck's answer to
+	// every step.
+	guardErr     error
+	guardChecked casework.Checked
 }
 
 const (
@@ -265,7 +267,9 @@ func newPagesSite(t *testing.T) *pagesSite {
 		}}
 	srv := &web.Server{Store: store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: true, Now: func() time.Time { return s.now },
 		Engine: p.names, Submissions: p.subs, Opener: p.opener, SLADays: 3, Lists: p.lists,
-		Guard: func(context.Context, gormdb.Viewer, cmr.Case, string, map[string]any) error { return p.guardErr }}
+		Guard: func(context.Context, gormdb.Viewer, cmr.Case, string, map[string]any) (casework.Checked, error) {
+			return p.guardChecked, p.guardErr
+		}}
 	if err := srv.Register(s.e); err != nil {
 		t.Fatal(err)
 	}
@@ -1329,6 +1333,17 @@ func TestStepRefusedForRows(t *testing.T) {
 		s.guardErr = cmr.Errorf(cmr.KindConflict, "step needs the list").NL("de stap heeft de lijst nodig")
 		if p := s.do("POST", m[1], url.Values{"_csrf": {s.token(user)}}, user); !strings.Contains(p.body, `<p class="error" role="alert" id="problem-`+m[2]+`">de stap heeft de lijst nodig</p>`) {
 			t.Errorf("a refusal without rows: %d\n%s", p.status, p.body)
+		}
+		// Accepted: the version the precheck checked goes with the step
+		// to the workflow (MBO 8c binds its returns to it).
+		s.guardErr, s.guardChecked = nil, casework.Checked{ListID: "L-checked"}
+		calls := len(s.engine.calls)
+		s.do("POST", m[1], url.Values{"_csrf": {s.token(user)}}, user)
+		if len(s.engine.calls) != calls+1 {
+			t.Fatalf("the accepted step sent %d updates", len(s.engine.calls)-calls)
+		}
+		if r, ok := s.engine.calls[calls].(workflows.StepRequest); !ok || r.ListID != "L-checked" || r.Step != m[2] {
+			t.Errorf("the step sent without the version its precheck checked: %+v", s.engine.calls[calls])
 		}
 		return
 	}

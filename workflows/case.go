@@ -187,6 +187,11 @@ func (c *caseRun) completeStep(ctx workflow.Context, r StepRequest) (UpdateResul
 	}
 	e := c.event(ctx, cmr.EventStepCompleted, &r.Actor)
 	e.Step, e.SubmissionID = r.Step, r.SubmissionID
+	if r.ListID != "" && eff.StartClocks {
+		// Recorded with the transition, so only the attempt that went
+		// through binds the returns (see ReturnRequest).
+		e.Details = map[string]any{"list_id": r.ListID}
+	}
 	events := []cmr.Event{e}
 	if eff.Completed {
 		events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))

@@ -72,10 +72,14 @@ func CaseWorkflowID(caseID string) string { return "case/" + caseID }
 func TicketWorkflowID(ticketID string) string { return "ticket/" + ticketID }
 
 // StepRequest asks to complete a human step.
+// ListID is, for a step that returns the school's list (MBO 8c), the
+// version it was checked against: its step.completed event names it, as
+// the version the publishers it returns to get (ReturnRequest).
 type StepRequest struct {
 	Actor        cmr.Actor `json:"actor"`
 	Step         string    `json:"step"`
 	SubmissionID string    `json:"submission_id"`
+	ListID       string    `json:"list_id,omitempty"`
 }
 
 // TestRequest reports the outcome of the final test.

@@ -12,7 +12,7 @@ import (
 // TestReplayHistories replays saved histories of real VO and MBO cases
 // against the current workflow code: a change that would break running
 // cases (non-determinism) fails here. Refresh the fixtures with
-// `go test ./api -run 'VOCase|MBOCase' -update-histories` (cases and
+// `go test ./api -run 'VOCase|MBOCase|ReturnWhileSchoolSaves' -update-histories` (cases and
 // tickets) and `go test ./cmd/cmr -run DevEndToEndSurvivesRestart
 // -update-histories` (notices), and only for changes that are versioned
 // (workflow.GetVersion) or before go-live.
