@@ -698,6 +698,9 @@ func TestReturnWhileSchoolSaves(t *testing.T) {
 	if seen := en.returnedSeen("lika-b", lists, "sb0@roc.nieuw.nl", "changedb@"); len(seen) != 1 || seen[0] != "3" {
 		t.Errorf("B sees completed list versions %v, want [3]: the one step 8c was checked against", seen)
 	}
+	if rep := en.want(en.upload("school-mbo", lists, v4), 400, "version 4 again"); !strings.Contains(rep.Raw, "versie 3") {
+		t.Errorf("a version that keeps B's row as version 4 changed it: %s", rep.Raw)
+	}
 	// A case with a return naming its version, for the replay tests.
 	en.saveHistory(workflows.CaseWorkflowID(id), "mbo-case-list-returned")
 }

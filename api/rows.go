@@ -320,7 +320,7 @@ func (s *Server) returnedVersions(ctx context.Context, v gormdb.Viewer, caseID s
 		switch {
 		case e.Type == cmr.EventListReturned && e.TicketID != "":
 			named[e.TicketID] = id
-		case e.Type == cmr.EventStepCompleted && id != "":
+		case e.Type == cmr.EventStepCompleted && e.Step == "8c" && id != "":
 			byStep = id
 		}
 	}
