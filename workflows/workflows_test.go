@@ -243,13 +243,20 @@ func TestMBOClockStartsWhenListReturned(t *testing.T) {
 	h := newHarness(t, start)
 	for _, k := range []string{"2", "3", "4", "5", "6", "7", "8a", "8b"} {
 		d, _ := cmr.FindStep(in.Plan, k)
-		h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: k}, "")
+		// A version named with a step that returns nothing is not
+		// recorded (only 8c binds its returns to one).
+		h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: k, ListID: "list-" + k}, "")
 	}
 	// Before the list is returned the LiKa cannot close.
 	h.update(time.Minute, UpdateResolveTicket, TicketRequest{Actor: lika("lika1"), TicketID: cmr.TicketIDFor(in.Header.ID, 1), To: cmr.TicketClosed}, cmr.KindConflict)
 	// Two days later (Thursday) the distributor returns the completed list.
-	h.update(48*time.Hour, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "8c"}, "")
+	h.update(48*time.Hour, UpdateCompleteStep, StepRequest{Actor: distributor, Step: "8c", ListID: "list-8c"}, "")
 	h.after(time.Minute, func() {
+		for _, e := range h.store.eventsOf(cmr.EventStepCompleted) {
+			if id := e.Details["list_id"]; (e.Step == "8c") != (id == "list-8c") || (e.Step != "8c" && id != nil) {
+				t.Errorf("step %s completed with list %v; only 8c records the version it returned (list-8c)", e.Step, id)
+			}
+		}
 		tk := h.store.tickets[cmr.TicketIDFor(in.Header.ID, 1)]
 		want := time.Date(2027, 6, 8, 17, 0, 0, 0, ams) // Thu 3 June + 3 working days = Tue 8 June
 		if tk.State != cmr.TicketOpen || tk.DueAt == nil || !tk.DueAt.Equal(want) {
@@ -407,10 +414,10 @@ func TestMBOListReturnedPerPublisher(t *testing.T) {
 	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, cmr.KindConflict) // 8b not done
 	h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: school, Step: "8b"}, "")
 	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: school, TicketID: t1}, cmr.KindForbidden)
-	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, "")
-	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1}, cmr.KindConflict) // twice
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1, ListID: "list-1"}, "")
+	h.update(time.Minute, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t1, ListID: "list-2"}, cmr.KindConflict) // twice
 	// A day later (Wednesday) the second publisher gets it.
-	h.update(24*time.Hour, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t2}, "")
+	h.update(24*time.Hour, UpdateReturnList, ReturnRequest{Actor: distributor, TicketID: t2, ListID: "list-2"}, "")
 	h.after(time.Minute, func() {
 		d1, d2 := h.store.tickets[t1].DueAt, h.store.tickets[t2].DueAt
 		if d1 == nil || d2 == nil || !d1.Equal(time.Date(2027, 6, 4, 17, 0, 0, 0, ams)) || !d2.Equal(time.Date(2027, 6, 7, 17, 0, 0, 0, ams)) {
@@ -429,8 +436,12 @@ func TestMBOListReturnedPerPublisher(t *testing.T) {
 	if res := h.run(in); res.Status != cmr.CaseCompleted {
 		t.Fatalf("status %s", res.Status)
 	}
-	if n := len(h.store.eventsOf(cmr.EventListReturned)); n != 2 {
-		t.Errorf("%d list.returned events, want 2", n)
+	got := map[string]any{}
+	for _, e := range h.store.eventsOf(cmr.EventListReturned) {
+		got[e.TicketID] = e.Details["list_id"]
+	}
+	if len(got) != 2 || got[t1] != "list-1" || got[t2] != "list-2" {
+		t.Errorf("list.returned events name the versions %v, want %s: list-1, %s: list-2", got, t1, t2)
 	}
 }
 
