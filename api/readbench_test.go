@@ -48,7 +48,7 @@ var readRates = []float64{10, 25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1
 // 100 ms. The baseline, measured the same way in the same run, is a bare
 // net/http handler that runs the equivalent SQL on the same database
 // (same page, same order, at-risk flag in the query) and writes JSON: the
-// ratios say what the API adds (token lookup, ORM, the case header
+// ratios say what the API adds (token lookup, ORM, the warnings
 // decoded, the at-risk tickets fetched, the JSON it builds).
 //
 // The load runs once whatever b.N is; -v shows every run:
@@ -70,7 +70,7 @@ func BenchmarkReads(b *testing.B) {
 		db.SetMaxOpenConns(1)
 		// No ANALYZE: `cmr dev` never runs it, so its SQLite plans without
 		// statistics.
-		benchReads(b, store, db, "json_extract(c.header, '$.warnings')", "")
+		benchReads(b, store, db, "")
 	})
 	b.Run("postgres", func(b *testing.B) {
 		url := gormdbtest.EmptyPostgres(b)
@@ -88,7 +88,7 @@ func BenchmarkReads(b *testing.B) {
 		// A served database has statistics (autovacuum analyzes a table
 		// soon after a bulk load); without them the planner misjudges the
 		// case list and sorts all of a distributor's cases.
-		benchReads(b, store, db, "c.header->'warnings'", "ANALYZE")
+		benchReads(b, store, db, "ANALYZE")
 	})
 }
 
@@ -107,7 +107,7 @@ type readRoute struct {
 	baseMax   float64
 }
 
-func benchReads(b *testing.B, store *gormdb.Store, db *sql.DB, warningsSQL, analyze string) {
+func benchReads(b *testing.B, store *gormdb.Store, db *sql.DB, analyze string) {
 	b.Cleanup(func() { db.Close() })
 	// A benchmark's log is cut after ten lines unless -v: the table at the
 	// end always shows, each run's details with -v.
@@ -133,7 +133,7 @@ func benchReads(b *testing.B, store *gormdb.Store, db *sql.DB, warningsSQL, anal
 
 	apiSrv := httptest.NewServer(en.e)
 	defer apiSrv.Close()
-	bareSrv := httptest.NewServer(bareReads(db, warningsSQL, en.tokens))
+	bareSrv := httptest.NewServer(bareReads(db, en.tokens))
 	defer bareSrv.Close()
 	c := loadgen.NewClient()
 
@@ -407,12 +407,12 @@ func seedCase(store *gormdb.Store, rc readCase, now time.Time) error {
 // bareReads is the baseline: the same reads as the API, each one SQL
 // query written by hand on database/sql, answered with encoding/json. The
 // token is compared in memory; the API looks it up in the database.
-func bareReads(db *sql.DB, warningsSQL string, tokens map[string]string) http.Handler {
+func bareReads(db *sql.DB, tokens map[string]string) http.Handler {
 	orgOf := map[string]string{}
 	for org, tok := range tokens {
 		orgOf["Bearer "+tok] = org
 	}
-	casesSQL := `SELECT c.id, c.school_id, c.distributor_id, c.sector, c.status, c.switch_on, c.deadline_on, ` + warningsSQL + `, c.created_at, c.updated_at,
+	casesSQL := `SELECT c.id, c.school_id, c.distributor_id, c.sector, c.status, c.switch_on, c.deadline_on, c.warnings, c.created_at, c.updated_at,
 		EXISTS (SELECT 1 FROM tickets t WHERE t.case_id = c.id AND t.state = 'open' AND t.warn_at <= $2)
 	FROM cases c
 	WHERE EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = c.id AND p.organisation_id = $1)

@@ -27,6 +27,9 @@ type caseRow struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	ClosedAt      *time.Time
+	// Warnings is the header's warnings as JSON, for the case list; nil
+	// for a row an older binary wrote (the list falls back to Header).
+	Warnings *string
 }
 
 func (caseRow) TableName() string { return "cases" }
@@ -178,7 +181,7 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 		switch {
 		case err == gorm.ErrRecordNotFound:
 			row := caseRow{ID: st.CaseID, SchoolID: header.SchoolID, DistributorID: header.DistributorID, Sector: string(header.Sector),
-				Header: mustJSON(header), SwitchOn: header.SwitchOn.Format(cmr.DateLayout), DeadlineOn: header.Deadline.Format(cmr.DateLayout),
+				Header: mustJSON(header), Warnings: new(mustJSON(header.Warnings)), SwitchOn: header.SwitchOn.Format(cmr.DateLayout), DeadlineOn: header.Deadline.Format(cmr.DateLayout),
 				Status: string(st.Status), Version: 0, CreatedAt: t, UpdatedAt: t}
 			// The API and the workflow write the same opening snapshot at
 			// about the same time (caller-writes): the second insert waits

@@ -68,3 +68,10 @@ func CountStepWritesForTest(s *Store) func() int {
 	})
 	return func() int { return n }
 }
+
+// CaseWarningsForTest reads a case's warnings column as stored (nil: NULL).
+func CaseWarningsForTest(s *Store, caseID string) (*string, error) {
+	var w *string
+	err := s.db.Model(&caseRow{}).Where("id = ?", caseID).Select("warnings").Scan(&w).Error
+	return w, err
+}

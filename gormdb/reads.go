@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
 
 	"github.com/cmr-idp/cmr"
@@ -42,7 +43,8 @@ type CaseFilter struct {
 	// Summary fills only what a list shows (ID, school, distributor,
 	// sector, status, switch date, deadline, warnings, times) and leaves
 	// the rest of the header empty: decoding every case's whole header
-	// was a third of a list request's time.
+	// was a third of a list request's time, and its warnings alone a
+	// quarter (they have a column of their own since migration 00011).
 	Summary bool
 }
 
@@ -145,6 +147,9 @@ func (s *Store) CasePage(ctx context.Context, v Viewer, f CaseFilter) (cases []c
 	if f.Limit <= 0 || f.Limit > MaxCasePage {
 		f.Limit = MaxCasePage
 	}
+	if f.Summary {
+		q = q.Select(summaryColumns + ", " + s.warningsColumn())
+	}
 	var rows []caseRow
 	if err := q.Limit(f.Limit + 1).Find(&rows).Error; err != nil {
 		return nil, "", wrap("list cases", err)
@@ -210,17 +215,30 @@ func (r caseRow) domain() (cmr.Case, error) {
 	return c, nil
 }
 
-// summary is domain for lists (CaseFilter.Summary): the columns, and of
-// the header JSON only the warnings.
+// summaryColumns are what a list reads of a case (CaseFilter.Summary):
+// not the header, whose decoding was a quarter of a list request's time.
+const summaryColumns = "cases.id, cases.school_id, cases.distributor_id, cases.sector, cases.switch_on, cases.deadline_on, " +
+	"cases.status, cases.cancel_reason, cases.version, cases.created_at, cases.updated_at, cases.closed_at"
+
+// warningsColumn selects a case's warnings for the list: the column, or
+// for a row an older binary wrote without it, the header's.
+func (s *Store) warningsColumn() string {
+	if s.dialect == goose.DialectPostgres {
+		return "COALESCE(cases.warnings, cases.header -> 'warnings') AS warnings"
+	}
+	return "COALESCE(cases.warnings, json_extract(cases.header, '$.warnings')) AS warnings"
+}
+
+// summary is domain for lists (CaseFilter.Summary): the columns and the
+// warnings, without the rest of the header.
 func (r caseRow) summary() (cmr.Case, error) {
-	var h struct {
-		Warnings []cmr.Warning `json:"warnings"`
-	}
-	if err := json.Unmarshal([]byte(r.Header), &h); err != nil {
-		return cmr.Case{}, wrap("case "+r.ID, err)
-	}
 	c := cmr.Case{Status: cmr.CaseStatus(r.Status), CancelReason: r.CancelReason, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utc(r.ClosedAt)}
-	c.ID, c.SchoolID, c.DistributorID, c.Sector, c.Warnings = r.ID, r.SchoolID, r.DistributorID, cmr.Sector(r.Sector), h.Warnings
+	if r.Warnings != nil {
+		if err := json.Unmarshal([]byte(*r.Warnings), &c.Warnings); err != nil {
+			return cmr.Case{}, wrap("case "+r.ID, err)
+		}
+	}
+	c.ID, c.SchoolID, c.DistributorID, c.Sector = r.ID, r.SchoolID, r.DistributorID, cmr.Sector(r.Sector)
 	c.SwitchOn, _ = time.Parse(cmr.DateLayout, r.SwitchOn)
 	if d, err := time.Parse(cmr.DateLayout, r.DeadlineOn); err == nil && d.Year() > 1 {
 		c.Deadline = d

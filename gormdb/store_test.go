@@ -2,7 +2,9 @@ package gormdb_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -351,7 +353,82 @@ func TestCaseSummary(t *testing.T) {
 			!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) || (g.ClosedAt == nil) != (w.ClosedAt == nil) {
 			t.Errorf("summary %+v\nwhole %+v", g, w)
 		}
+		warnings := func(when string) {
+			t.Helper()
+			sum, _, err := s.CasePage(ctx, v, gormdb.CaseFilter{Summary: true})
+			if err != nil || len(sum) != 1 || len(sum[0].Warnings) != 1 || sum[0].Warnings[0] != w.Warnings[0] {
+				t.Errorf("%s: summary %+v %v", when, sum, err)
+			}
+		}
+		// A row an older binary wrote has no warnings column: the list
+		// reads them from its header.
+		if err := gormdb.ExecForTest(s, "UPDATE cases SET warnings = NULL"); err != nil {
+			t.Fatal(err)
+		}
+		warnings("without the column")
+		// Migration 00011 fills the column from the headers written
+		// before it, 'null' for a case without warnings, so no row is
+		// left to fall back.
+		h2, st2 := testCase(t)
+		h2.ID, st2.CaseID = "00AA-20270716", "00AA-20270716"
+		if err := s.SaveCase(ctx, h2, *st2, 1, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := gormdb.MigrateToForTest(s, 10); err != nil {
+			t.Fatal(err)
+		}
+		if err := gormdb.MigrateToForTest(s, 11); err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range map[string]string{h.ID: mustJSON(t, h.Warnings), h2.ID: "null"} {
+			got, err := gormdb.CaseWarningsForTest(s, id)
+			if err != nil || got == nil || !sameJSON(t, *got, want) {
+				t.Errorf("case %s's warnings after migrating: %v %v, want %s", id, deref(got), err, want)
+			}
+		}
+		if err := gormdb.MigrateToForTest(s, 1<<31); err != nil {
+			t.Fatal(err)
+		}
+		sum, _, err := s.CasePage(ctx, v, gormdb.CaseFilter{Summary: true})
+		if err != nil || len(sum) != 2 {
+			t.Fatalf("after migrating: %+v %v", sum, err)
+		}
+		for _, c := range sum {
+			if (c.ID == h.ID) != (len(c.Warnings) == 1) || (c.ID == h.ID && c.Warnings[0] != w.Warnings[0]) {
+				t.Errorf("after migrating, case %s's warnings: %+v", c.ID, c.Warnings)
+			}
+		}
 	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// sameJSON compares two JSON texts by value (JSONB gives them back
+// reordered and respaced).
+func sameJSON(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Fatalf("%q: %v", a, err)
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+func deref(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
 }
 
 // TestSaveCaseWritesChangedSteps: a transition writes the step rows it
