@@ -2,13 +2,9 @@ package api_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
-
-	"github.com/cmr-idp/cmr/gormdb"
 )
 
 // BenchmarkReadAllocs serves the case list and a LiKa's queue, with
@@ -20,17 +16,7 @@ import (
 //
 //	go test ./api -run '^$' -bench ReadAllocs -benchmem
 func BenchmarkReadAllocs(b *testing.B) {
-	path := filepath.Join(b.TempDir(), "cmr.db")
-	store, err := gormdb.OpenSQLite(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite")
-	if err != nil {
-		b.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
+	store, db := openReadsSQLite(b)
 	b.Cleanup(func() { db.Close() })
 	if err := store.Migrate(context.Background()); err != nil {
 		b.Fatal(err)

@@ -56,18 +56,7 @@ var readRates = []float64{10, 25, 50, 100, 150, 200, 300, 400, 600, 800, 1200, 1
 //	go test ./api -run '^$' -bench BenchmarkReads -benchtime 1x -v
 func BenchmarkReads(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		path := filepath.Join(b.TempDir(), "cmr.db")
-		store, err := gormdb.OpenSQLite(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { store.Close() })
-		// The same settings as gormdb's: one connection, WAL.
-		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite")
-		if err != nil {
-			b.Fatal(err)
-		}
-		db.SetMaxOpenConns(1)
+		store, db := openReadsSQLite(b)
 		// No ANALYZE: `cmr dev` never runs it, so its SQLite plans without
 		// statistics.
 		benchReads(b, store, db, "")
@@ -90,6 +79,24 @@ func BenchmarkReads(b *testing.B) {
 		// case list and sorts all of a distributor's cases.
 		benchReads(b, store, db, "ANALYZE")
 	})
+}
+
+// openReadsSQLite opens an empty SQLite database twice: as the store,
+// and as the bare handler's connection with gormdb's settings (one
+// connection, WAL).
+func openReadsSQLite(b *testing.B) (*gormdb.Store, *sql.DB) {
+	path := filepath.Join(b.TempDir(), "cmr.db")
+	store, err := gormdb.OpenSQLite(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_time_format=sqlite")
+	if err != nil {
+		b.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	return store, db
 }
 
 // readRoute is one read under load: through the API and bare.
