@@ -341,6 +341,11 @@ func TestCaseSummary(t *testing.T) {
 		if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
 			t.Fatal(err)
 		}
+		// This binary writes the column with the case: the list needs no
+		// header.
+		if got, err := gormdb.CaseWarningsForTest(s, h.ID); err != nil || got == nil || !sameJSON(t, *got, mustJSON(t, h.Warnings)) {
+			t.Errorf("warnings column as saved: %v %v, want %s", deref(got), err, mustJSON(t, h.Warnings))
+		}
 		v := gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}
 		whole, _, err1 := s.CasePage(ctx, v, gormdb.CaseFilter{})
 		sum, _, err2 := s.CasePage(ctx, v, gormdb.CaseFilter{Summary: true})
@@ -373,6 +378,9 @@ func TestCaseSummary(t *testing.T) {
 		h2.ID, st2.CaseID = "00AA-20270716", "00AA-20270716"
 		if err := s.SaveCase(ctx, h2, *st2, 1, "", nil); err != nil {
 			t.Fatal(err)
+		}
+		if got, err := gormdb.CaseWarningsForTest(s, h2.ID); err != nil || got == nil || !sameJSON(t, *got, "null") {
+			t.Errorf("warnings column of a case without warnings, as saved: %v %v, want null", deref(got), err)
 		}
 		if err := gormdb.MigrateToForTest(s, 10); err != nil {
 			t.Fatal(err)
