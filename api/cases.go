@@ -151,7 +151,7 @@ func (s *Server) listCases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, len(cases))
+	out := make([]caseSummaryOut, len(cases))
 	for i, cs := range cases {
 		out[i] = s.caseSummary(cs, risky[cs.ID])
 	}

@@ -46,7 +46,7 @@ func (s *Server) listTickets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]map[string]any, len(tickets))
+	out := make([]ticketOut, len(tickets))
 	for i, t := range tickets {
 		out[i] = s.ticketJSON(t)
 	}
