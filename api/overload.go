@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -19,6 +20,12 @@ const (
 	// DefaultMaxInFlight is enough for a two-core box: a request mostly
 	// waits on Temporal or the database, whose pool has 20 connections.
 	DefaultMaxInFlight = 64
+	// DefaultMaxWrites of them may change something, and
+	// DefaultMaxOpenings open a case: see limitInFlight. Four openings at
+	// once are what the embedded Temporal server of `cmr dev` absorbs on
+	// two cores (TestMixedLoad).
+	DefaultMaxWrites   = 16
+	DefaultMaxOpenings = 4
 	// DefaultQueueWait lets a short burst through without refusals.
 	DefaultQueueWait = 200 * time.Millisecond
 	// DefaultRequestTimeout is well past a normal transition (a Temporal
@@ -43,6 +50,12 @@ func (s *Server) overloadDefaults() {
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = DefaultMaxInFlight
 	}
+	if s.MaxWrites == 0 {
+		s.MaxWrites = DefaultMaxWrites
+	}
+	if s.MaxOpenings == 0 {
+		s.MaxOpenings = DefaultMaxOpenings
+	}
 	if s.QueueWait <= 0 {
 		s.QueueWait = DefaultQueueWait
 	}
@@ -64,39 +77,99 @@ func errTooSlow() *cmr.Error {
 		NL("het verzoek duurde te lang omdat een onderdeel van de dienst traag of niet bereikbaar is; probeer het zo opnieuw")
 }
 
-// limitInFlight serves at most n requests at once, on every route of the
-// instance (the web pages share it) but the unlimited ones. A request that
-// finds no free slot within wait is answered 503 through the error
-// handler, which adds Retry-After. A negative n turns the limit off.
-func limitInFlight(n int, wait time.Duration) echo.MiddlewareFunc {
-	if n < 0 {
-		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
-	}
-	slots := make(chan struct{}, n)
+// limits are the caps on requests served at once (see limitInFlight); a
+// negative one is no cap.
+type limits struct {
+	all, writes, openings int
+	wait                  time.Duration
+}
+
+// openingRoutes are where cases are opened: the API's and the web
+// wizard's.
+var openingRoutes = map[string]bool{"/api/v1/cases": true, "/cases": true}
+
+// limitInFlight serves at most l.all requests at once, on every route of
+// the instance (the web pages share it) but the unlimited ones; of those
+// at most l.writes that change something (any method but GET, HEAD and
+// OPTIONS), and of those at most l.openings that open a case. A request
+// that finds no free slot within l.wait is answered 503 through the error
+// handler, which adds Retry-After.
+//
+// Writes have limits of their own because nearly every one waits on the
+// workflow engine, whose throughput is far below the API's, and opening a
+// case, which starts a workflow per ticket and per notice, most of all:
+// under a burst of openings they filled every slot for seconds each, the
+// reads queued behind them were refused as busy, and the openings timed
+// out after 8 s (TestMixedLoad). Now what the engine cannot absorb is told
+// at once to come back, and reads and steps keep their slots.
+func limitInFlight(l limits) echo.MiddlewareFunc {
+	all, writes, openings := slotsOf(l.all), slotsOf(l.writes), slotsOf(l.openings)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if unlimited[c.Path()] {
 				return next(c)
 			}
-			select {
-			case slots <- struct{}{}:
-			default:
-				t := time.NewTimer(wait)
-				select {
-				case slots <- struct{}{}:
-					t.Stop()
-				case <-t.C:
-					return errBusy()
-				case <-c.Request().Context().Done():
-					// The client left while it waited: nobody reads
-					// the answer, and it is no fault of ours.
-					t.Stop()
-					return errBusy()
+			ctx := c.Request().Context()
+			switch c.Request().Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+			case http.MethodPost:
+				if openingRoutes[c.Path()] {
+					if err := take(ctx, openings, l.wait); err != nil {
+						return err
+					}
+					defer give(openings)
 				}
+				fallthrough
+			default:
+				if err := take(ctx, writes, l.wait); err != nil {
+					return err
+				}
+				defer give(writes)
 			}
-			defer func() { <-slots }()
+			if err := take(ctx, all, l.wait); err != nil {
+				return err
+			}
+			defer give(all)
 			return next(c)
 		}
+	}
+}
+
+// slotsOf is a limit of n at once; nil (no limit) when n is negative.
+func slotsOf(n int) chan struct{} {
+	if n < 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
+}
+
+// take waits at most wait for one of slots (nil: no limit).
+func take(ctx context.Context, slots chan struct{}, wait time.Duration) error {
+	if slots == nil {
+		return nil
+	}
+	select {
+	case slots <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return errBusy()
+	case <-ctx.Done():
+		// The client left while it waited: nobody reads the answer, and
+		// it is no fault of ours.
+		return errBusy()
+	}
+}
+
+func give(slots chan struct{}) {
+	if slots != nil {
+		<-slots
 	}
 }
 

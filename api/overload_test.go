@@ -17,11 +17,13 @@ import (
 
 // stuckStore holds every request in authentication until release is
 // closed or the request's context ends, like a database that stopped
-// answering. Only what GET /api/v1/me reads is implemented.
+// answering; with only set, just the requests with that token. Only what
+// GET /api/v1/me reads is implemented.
 type stuckStore struct {
 	api.Store
 	entered chan struct{}
 	release chan struct{}
+	only    string
 }
 
 func newStuckStore() *stuckStore {
@@ -29,6 +31,9 @@ func newStuckStore() *stuckStore {
 }
 
 func (s *stuckStore) Authenticate(ctx context.Context, token string) (cmr.User, error) {
+	if s.only != "" && token != s.only {
+		return cmr.User{ID: "u1", OrganisationID: "dist", Name: "D", Role: cmr.RoleDistributor}, nil
+	}
 	s.entered <- struct{}{}
 	select {
 	case <-s.release:
@@ -116,6 +121,65 @@ func TestOverloadRefusedAtOnce(t *testing.T) {
 			t.Fatalf("request %d after the burst: %d %s", i, rec.Code, rec.Body)
 		}
 	}
+}
+
+// TestOverloadWritesLeaveReads: case openings stuck on the store fill
+// their own slots, not the service's: one more opening is refused within
+// the queue wait, a step still gets a slot until the writes' slots are
+// full, and reads are served throughout. The slots are free again once
+// the stuck requests end.
+func TestOverloadWritesLeaveReads(t *testing.T) {
+	store := newStuckStore()
+	store.only = "cmr_stuck"
+	srv := &api.Server{Store: store, MaxInFlight: 8, MaxWrites: 3, MaxOpenings: 2, QueueWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	e := api.NewRouter(srv)
+	send := func(ctx context.Context, method, path, token string) *httptest.ResponseRecorder {
+		req := httptest.NewRequestWithContext(ctx, method, path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec
+	}
+	entered := func(what string) {
+		t.Helper()
+		select {
+		case <-store.entered:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not reach the store", what)
+		}
+	}
+	bg := context.Background()
+	stuck, unstick := context.WithCancel(bg)
+	ended := make(chan struct{}, 3)
+	hold := func(method, path string) {
+		go func() { send(stuck, method, path, "cmr_stuck"); ended <- struct{}{} }()
+		entered(method + " " + path)
+	}
+	const opening, step = "/api/v1/cases", "/api/v1/cases/01AB-20270715/steps/plan.identity"
+
+	hold("POST", opening)
+	hold("POST", opening)
+	start := time.Now()
+	wantUnavailable(t, send(bg, "POST", opening, "cmr_stuck"), "busy")
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusing a third opening took %v: want it within the queue wait", d)
+	}
+	hold("POST", step)
+	wantUnavailable(t, send(bg, "POST", step, "cmr_stuck"), "busy")
+	for i := range 5 {
+		if rec := send(bg, "GET", "/api/v1/me", "cmr_test"); rec.Code != 200 {
+			t.Fatalf("read %d while the writes are full: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+
+	unstick()
+	for range 3 {
+		<-ended
+	}
+	again, done := context.WithCancel(bg)
+	defer done()
+	go send(again, "POST", opening, "cmr_stuck")
+	entered("an opening after the stuck ones ended")
 }
 
 // TestOverloadDeadline: a request stuck on a dependency ends with 503 when

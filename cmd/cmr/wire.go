@@ -190,12 +190,20 @@ type operations struct {
 // newRouter wires the API and the pages; devSignIn offers the demo users
 // at /login (cmr dev only).
 func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, keys *aesgcm.Keyring, logger *slog.Logger, devSignIn bool, signIn signInSettings, ops operations) (*echo.Echo, error) {
-	inFlight, err := maxInFlight()
+	inFlight, err := requestCap("CMR_MAX_INFLIGHT", api.DefaultMaxInFlight)
+	if err != nil {
+		return nil, err
+	}
+	writes, err := requestCap("CMR_MAX_WRITES", api.DefaultMaxWrites)
+	if err != nil {
+		return nil, err
+	}
+	openings, err := requestCap("CMR_MAX_OPENINGS", api.DefaultMaxOpenings)
 	if err != nil {
 		return nil, err
 	}
 	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable, Projection: store}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys,
-		MaxInFlight: inFlight}
+		MaxInFlight: inFlight, MaxWrites: writes, MaxOpenings: openings}
 	e := api.NewRouter(srv)
 	e.Use(ops.metrics.Middleware())
 	e.GET("/metrics", echo.WrapHandler(ops.metrics.Handler()), metricsAuth(ops.metricsToken))
@@ -302,17 +310,20 @@ func retention() (time.Duration, error) {
 	return time.Duration(days) * 24 * time.Hour, nil
 }
 
-// maxInFlight is how many requests are served at once before the rest are
-// answered 503: CMR_MAX_INFLIGHT (default api.DefaultMaxInFlight; 0 turns
-// the cap off, for a proxy that limits in front).
-func maxInFlight() (int, error) {
-	v := strings.TrimSpace(os.Getenv("CMR_MAX_INFLIGHT"))
+// requestCap reads a cap on requests served at once from key:
+// CMR_MAX_INFLIGHT for all of them (default api.DefaultMaxInFlight),
+// CMR_MAX_WRITES for those that change something (default
+// api.DefaultMaxWrites), CMR_MAX_OPENINGS for case openings (default
+// api.DefaultMaxOpenings); beyond it the rest are answered 503. 0 turns the
+// cap off, for a proxy that limits in front.
+func requestCap(key string, def int) (int, error) {
+	v := strings.TrimSpace(os.Getenv(key))
 	if v == "" {
-		return api.DefaultMaxInFlight, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("CMR_MAX_INFLIGHT: want a number of requests (0: no cap), got %q", v)
+		return 0, fmt.Errorf("%s: want a number of requests (0: no cap), got %q", key, v)
 	}
 	if n == 0 {
 		return -1, nil
