@@ -40,7 +40,7 @@ func benchSaveList(b *testing.B, s *gormdb.Store, pg bool) {
 					b.Fatal(err)
 				}
 				b.Cleanup(func() {
-					if err := gormdb.MigrateToForTest(s, 1<<31); err != nil { // the latest
+					if err := gormdb.MigrateToForTest(s, 1<<31); err != nil { // back to the latest
 						b.Fatal(err)
 					}
 				})

@@ -211,7 +211,8 @@ func TestListDataInParts(t *testing.T) {
 			t.Fatal(err)
 		}
 		storage("e") // out of line
-		if err := gormdb.MigrateToForTest(s, 1<<31); err != nil { // 00010 and every later version
+		// Up through 00010 and every later version.
+		if err := gormdb.MigrateToForTest(s, 1<<31); err != nil {
 			t.Fatal(err)
 		}
 		storage("m")
