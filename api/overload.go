@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,8 +21,8 @@ const (
 	// DefaultMaxInFlight is enough for a two-core box: a request mostly
 	// waits on Temporal or the database, whose pool has 20 connections.
 	DefaultMaxInFlight = 64
-	// DefaultMaxWrites of them may change something, and
-	// DefaultMaxOpenings open a case: see limitInFlight. Four openings at
+	// DefaultMaxWrites of them may ask the workflow engine for a
+	// transition, and DefaultMaxOpenings open a case: see limitInFlight. Four openings at
 	// once are what the embedded Temporal server of `cmr dev` absorbs on
 	// two cores (TestMixedLoad).
 	DefaultMaxWrites   = 16
@@ -84,24 +85,31 @@ type limits struct {
 	wait                  time.Duration
 }
 
-// openingRoutes are where cases are opened: the API's and the web
-// wizard's.
-var openingRoutes = map[string]bool{"/api/v1/cases": true, "/cases": true}
+// transitionRoutes are the routes that ask the workflow engine for a
+// transition, in the API (under /api/v1) and in the web pages alike; the
+// first of them opens a case.
+var transitionRoutes = map[string]bool{
+	"/cases": true, "/cases/:id/steps/:step": true, "/cases/:id/cancel": true,
+	"/tickets/:id/close": true, "/tickets/:id/waive": true, "/tickets/:id/return": true,
+}
 
 // limitInFlight serves at most l.all requests at once, on every route of
 // the instance (the web pages share it) but the unlimited ones; of those
-// at most l.writes that change something (any method but GET, HEAD and
-// OPTIONS), and of those at most l.openings that open a case. A request
-// that finds no free slot within l.wait is answered 503 through the error
-// handler, which adds Retry-After.
+// at most l.writes that ask the workflow engine for a transition
+// (transitionRoutes), and of those at most l.openings that open a case. A
+// request that finds no free slot within l.wait, all its slots counted
+// together, is answered 503 through the error handler, which adds
+// Retry-After.
 //
-// Writes have limits of their own because nearly every one waits on the
+// Transitions have limits of their own because each waits on the
 // workflow engine, whose throughput is far below the API's, and opening a
 // case, which starts a workflow per ticket and per notice, most of all:
 // under a burst of openings they filled every slot for seconds each, the
 // reads queued behind them were refused as busy, and the openings timed
 // out after 8 s (TestMixedLoad). Now what the engine cannot absorb is told
-// at once to come back, and reads and steps keep their slots.
+// at once to come back, and reads and steps keep their slots. Sign-in,
+// settings and uploads are not transitions: a burst of those (or a slow
+// client) cannot keep the engine's slots from anyone.
 func limitInFlight(l limits) echo.MiddlewareFunc {
 	all, writes, openings := slotsOf(l.all), slotsOf(l.writes), slotsOf(l.openings)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -110,23 +118,20 @@ func limitInFlight(l limits) echo.MiddlewareFunc {
 				return next(c)
 			}
 			ctx := c.Request().Context()
-			switch c.Request().Method {
-			case http.MethodGet, http.MethodHead, http.MethodOptions:
-			case http.MethodPost:
-				if openingRoutes[c.Path()] {
-					if err := take(ctx, openings, l.wait); err != nil {
+			until := time.Now().Add(l.wait)
+			if route := strings.TrimPrefix(c.Path(), "/api/v1"); c.Request().Method == http.MethodPost && transitionRoutes[route] {
+				if route == "/cases" {
+					if err := take(ctx, openings, until); err != nil {
 						return err
 					}
 					defer give(openings)
 				}
-				fallthrough
-			default:
-				if err := take(ctx, writes, l.wait); err != nil {
+				if err := take(ctx, writes, until); err != nil {
 					return err
 				}
 				defer give(writes)
 			}
-			if err := take(ctx, all, l.wait); err != nil {
+			if err := take(ctx, all, until); err != nil {
 				return err
 			}
 			defer give(all)
@@ -143,8 +148,8 @@ func slotsOf(n int) chan struct{} {
 	return make(chan struct{}, n)
 }
 
-// take waits at most wait for one of slots (nil: no limit).
-func take(ctx context.Context, slots chan struct{}, wait time.Duration) error {
+// take waits until until at the latest for one of slots (nil: no limit).
+func take(ctx context.Context, slots chan struct{}, until time.Time) error {
 	if slots == nil {
 		return nil
 	}
@@ -153,7 +158,7 @@ func take(ctx context.Context, slots chan struct{}, wait time.Duration) error {
 		return nil
 	default:
 	}
-	t := time.NewTimer(wait)
+	t := time.NewTimer(time.Until(until))
 	defer t.Stop()
 	select {
 	case slots <- struct{}{}:

@@ -125,13 +125,16 @@ func TestOverloadRefusedAtOnce(t *testing.T) {
 
 // TestOverloadWritesLeaveReads: case openings stuck on the store fill
 // their own slots, not the service's: one more opening is refused within
-// the queue wait, a step still gets a slot until the writes' slots are
-// full, and reads are served throughout. The slots are free again once
-// the stuck requests end.
+// the queue wait, a step still gets a slot until the transitions' slots
+// are full, and reads are served throughout. A POST that is no transition
+// takes the service's last slot. The slots are free again once the stuck
+// requests end.
 func TestOverloadWritesLeaveReads(t *testing.T) {
 	store := newStuckStore()
 	store.only = "cmr_stuck"
-	srv := &api.Server{Store: store, MaxInFlight: 8, MaxWrites: 3, MaxOpenings: 2, QueueWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	// One slot is left for everything else: the reads below fail if a
+	// step or opening takes it.
+	srv := &api.Server{Store: store, MaxInFlight: 4, MaxWrites: 3, MaxOpenings: 2, QueueWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	e := api.NewRouter(srv)
 	send := func(ctx context.Context, method, path, token string) *httptest.ResponseRecorder {
 		req := httptest.NewRequestWithContext(ctx, method, path, nil)
@@ -150,7 +153,7 @@ func TestOverloadWritesLeaveReads(t *testing.T) {
 	}
 	bg := context.Background()
 	stuck, unstick := context.WithCancel(bg)
-	ended := make(chan struct{}, 3)
+	ended := make(chan struct{}, 4)
 	hold := func(method, path string) {
 		go func() { send(stuck, method, path, "cmr_stuck"); ended <- struct{}{} }()
 		entered(method + " " + path)
@@ -171,9 +174,13 @@ func TestOverloadWritesLeaveReads(t *testing.T) {
 			t.Fatalf("read %d while the writes are full: %d %s", i, rec.Code, rec.Body)
 		}
 	}
+	// Sign-in, settings and the like are not transitions: a stuck one
+	// takes a slot of the service's, not the engine's.
+	hold("POST", "/api/v1/scenarios/check")
+	wantUnavailable(t, send(bg, "GET", "/api/v1/me", "cmr_test"), "busy")
 
 	unstick()
-	for range 3 {
+	for range 4 {
 		<-ended
 	}
 	again, done := context.WithCancel(bg)

@@ -72,8 +72,9 @@ type Server struct {
 	// answered 503 with Retry-After. Health checks and metrics are never
 	// capped. Set them before NewRouter.
 	MaxInFlight int
-	// MaxWrites caps, within MaxInFlight, the requests that change
-	// something (default DefaultMaxWrites), and MaxOpenings, within those,
+	// MaxWrites caps, within MaxInFlight, the requests that ask the
+	// workflow engine for a transition (default DefaultMaxWrites), and
+	// MaxOpenings, within those,
 	// the case openings (default DefaultMaxOpenings); negative: no cap of
 	// its own.
 	MaxWrites   int

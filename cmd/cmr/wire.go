@@ -312,7 +312,7 @@ func retention() (time.Duration, error) {
 
 // requestCap reads a cap on requests served at once from key:
 // CMR_MAX_INFLIGHT for all of them (default api.DefaultMaxInFlight),
-// CMR_MAX_WRITES for those that change something (default
+// CMR_MAX_WRITES for the workflow transitions among them (default
 // api.DefaultMaxWrites), CMR_MAX_OPENINGS for case openings (default
 // api.DefaultMaxOpenings); beyond it the rest are answered 503. 0 turns the
 // cap off, for a proxy that limits in front.
