@@ -21,12 +21,12 @@ const (
 	// DefaultMaxInFlight is enough for a two-core box: a request mostly
 	// waits on Temporal or the database, whose pool has 20 connections.
 	DefaultMaxInFlight = 64
-	// DefaultMaxWrites of them may ask the workflow engine for a
-	// transition, and DefaultMaxOpenings open a case: see limitInFlight. Four openings at
-	// once are what the embedded Temporal server of `cmr dev` absorbs on
-	// two cores (TestMixedLoad).
-	DefaultMaxWrites   = 16
-	DefaultMaxOpenings = 4
+	// DefaultMaxTransitions of them may ask the workflow engine for a
+	// transition, and DefaultMaxOpenings open a case: see limitInFlight.
+	// Four openings at once are what the embedded Temporal server of
+	// `cmr dev` absorbs on two cores (TestMixedLoad).
+	DefaultMaxTransitions = 16
+	DefaultMaxOpenings    = 4
 	// DefaultQueueWait lets a short burst through without refusals.
 	DefaultQueueWait = 200 * time.Millisecond
 	// DefaultRequestTimeout is well past a normal transition (a Temporal
@@ -51,8 +51,8 @@ func (s *Server) overloadDefaults() {
 	if s.MaxInFlight == 0 {
 		s.MaxInFlight = DefaultMaxInFlight
 	}
-	if s.MaxWrites == 0 {
-		s.MaxWrites = DefaultMaxWrites
+	if s.MaxTransitions == 0 {
+		s.MaxTransitions = DefaultMaxTransitions
 	}
 	if s.MaxOpenings == 0 {
 		s.MaxOpenings = DefaultMaxOpenings
@@ -81,8 +81,8 @@ func errTooSlow() *cmr.Error {
 // limits are the caps on requests served at once (see limitInFlight); a
 // negative one is no cap.
 type limits struct {
-	all, writes, openings int
-	wait                  time.Duration
+	all, transitions, openings int
+	wait                       time.Duration
 }
 
 // transitionRoutes are the routes that ask the workflow engine for a
@@ -95,7 +95,7 @@ var transitionRoutes = map[string]bool{
 
 // limitInFlight serves at most l.all requests at once, on every route of
 // the instance (the web pages share it) but the unlimited ones; of those
-// at most l.writes that ask the workflow engine for a transition
+// at most l.transitions that ask the workflow engine for a transition
 // (transitionRoutes), and of those at most l.openings that open a case. A
 // request that finds no free slot within l.wait, all its slots counted
 // together, is answered 503 through the error handler, which adds
@@ -111,7 +111,7 @@ var transitionRoutes = map[string]bool{
 // settings and uploads are not transitions: a burst of those (or a slow
 // client) cannot keep the engine's slots from anyone.
 func limitInFlight(l limits) echo.MiddlewareFunc {
-	all, writes, openings := slotsOf(l.all), slotsOf(l.writes), slotsOf(l.openings)
+	all, transitions, openings := slotsOf(l.all), slotsOf(l.transitions), slotsOf(l.openings)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if unlimited[c.Path()] {
@@ -126,10 +126,10 @@ func limitInFlight(l limits) echo.MiddlewareFunc {
 					}
 					defer give(openings)
 				}
-				if err := take(ctx, writes, until); err != nil {
+				if err := take(ctx, transitions, until); err != nil {
 					return err
 				}
-				defer give(writes)
+				defer give(transitions)
 			}
 			if err := take(ctx, all, until); err != nil {
 				return err

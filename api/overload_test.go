@@ -134,7 +134,7 @@ func TestOverloadWritesLeaveReads(t *testing.T) {
 	store.only = "cmr_stuck"
 	// One slot is left for everything else: the reads below fail if a
 	// step or opening takes it.
-	srv := &api.Server{Store: store, MaxInFlight: 4, MaxWrites: 3, MaxOpenings: 2, QueueWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
+	srv := &api.Server{Store: store, MaxInFlight: 4, MaxTransitions: 3, MaxOpenings: 2, QueueWait: 50 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 	e := api.NewRouter(srv)
 	send := func(ctx context.Context, method, path, token string) *httptest.ResponseRecorder {
 		req := httptest.NewRequestWithContext(ctx, method, path, nil)
@@ -171,7 +171,7 @@ func TestOverloadWritesLeaveReads(t *testing.T) {
 	wantUnavailable(t, send(bg, "POST", step, "cmr_stuck"), "busy")
 	for i := range 5 {
 		if rec := send(bg, "GET", "/api/v1/me", "cmr_test"); rec.Code != 200 {
-			t.Fatalf("read %d while the writes are full: %d %s", i, rec.Code, rec.Body)
+			t.Fatalf("read %d while the transitions' slots are full: %d %s", i, rec.Code, rec.Body)
 		}
 	}
 	// Sign-in, settings and the like are not transitions: a stuck one

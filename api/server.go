@@ -72,14 +72,14 @@ type Server struct {
 	// answered 503 with Retry-After. Health checks and metrics are never
 	// capped. Set them before NewRouter.
 	MaxInFlight int
-	// MaxWrites caps, within MaxInFlight, the requests that ask the
-	// workflow engine for a transition (default DefaultMaxWrites), and
+	// MaxTransitions caps, within MaxInFlight, the requests that ask the
+	// workflow engine for a transition (default DefaultMaxTransitions), and
 	// MaxOpenings, within those,
 	// the case openings (default DefaultMaxOpenings); negative: no cap of
 	// its own.
-	MaxWrites   int
-	MaxOpenings int
-	QueueWait   time.Duration
+	MaxTransitions int
+	MaxOpenings    int
+	QueueWait      time.Duration
 	// RequestTimeout bounds an API request (default
 	// DefaultRequestTimeout; list uploads UploadTimeout, default
 	// DefaultUploadTimeout): one still waiting for Temporal or the
@@ -192,7 +192,7 @@ func NewRouter(s *Server) *echo.Echo {
 		s.Logger = slog.Default()
 	}
 	s.overloadDefaults()
-	e.Use(middleware.RequestID(), s.accessLog, middleware.Recover(), middleware.Secure(), limitInFlight(limits{all: s.MaxInFlight, writes: s.MaxWrites, openings: s.MaxOpenings, wait: s.QueueWait}))
+	e.Use(middleware.RequestID(), s.accessLog, middleware.Recover(), middleware.Secure(), limitInFlight(limits{all: s.MaxInFlight, transitions: s.MaxTransitions, openings: s.MaxOpenings, wait: s.QueueWait}))
 	s.Register(e)
 	registerDocs(e)
 	return e

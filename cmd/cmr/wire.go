@@ -194,7 +194,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 	if err != nil {
 		return nil, err
 	}
-	writes, err := requestCap("CMR_MAX_WRITES", api.DefaultMaxWrites)
+	transitions, err := requestCap("CMR_MAX_TRANSITIONS", api.DefaultMaxTransitions)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 		return nil, err
 	}
 	srv := &api.Server{Store: store, Engine: &workflows.Engine{Client: c, Searchable: ops.searchable, Projection: store}, Calendar: cal, Logger: logger, Lists: store, Keyring: keys,
-		MaxInFlight: inFlight, MaxWrites: writes, MaxOpenings: openings}
+		MaxInFlight: inFlight, MaxTransitions: transitions, MaxOpenings: openings}
 	e := api.NewRouter(srv)
 	e.Use(ops.metrics.Middleware())
 	e.GET("/metrics", echo.WrapHandler(ops.metrics.Handler()), metricsAuth(ops.metricsToken))
@@ -312,8 +312,8 @@ func retention() (time.Duration, error) {
 
 // requestCap reads a cap on requests served at once from key:
 // CMR_MAX_INFLIGHT for all of them (default api.DefaultMaxInFlight),
-// CMR_MAX_WRITES for the workflow transitions among them (default
-// api.DefaultMaxWrites), CMR_MAX_OPENINGS for case openings (default
+// CMR_MAX_TRANSITIONS for the workflow transitions among them (default
+// api.DefaultMaxTransitions), CMR_MAX_OPENINGS for case openings (default
 // api.DefaultMaxOpenings); beyond it the rest are answered 503. 0 turns the
 // cap off, for a proxy that limits in front.
 func requestCap(key string, def int) (int, error) {
