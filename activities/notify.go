@@ -14,8 +14,9 @@ import (
 	"github.com/cmr-idp/cmr/smtpmail"
 )
 
-// Announcer starts the notification of each notifiable event once: a
-// retried save announces again, and the second start is a no-op.
+// Announcer hands the notifiable events of a save to the notification
+// workflow of their case. A retried save announces again; that sends
+// nothing twice (see workflows.NoticesWorkflow).
 type Announcer interface {
 	Announce(ctx context.Context, events []cmr.Event) error
 }

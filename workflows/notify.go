@@ -2,11 +2,8 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -41,7 +38,9 @@ func NotifyWorkflowID(eventKey string) string { return "notify/" + eventKey }
 
 // NotifyWorkflow announces one event: to the parties' webhooks at once,
 // and by e-mail in working hours unless it is urgent (a breach); each
-// delivery with retries.
+// delivery with retries. Events are now announced by their case's
+// NoticesWorkflow; this one stays registered for the notices started
+// before, which may still wait for a working morning.
 func NotifyWorkflow(ctx workflow.Context, in NotifyInput) (NotifyResult, error) {
 	cal, err := cmr.NewCalendar(in.Calendar)
 	if err != nil {
@@ -118,8 +117,8 @@ func planAndDeliver(ctx workflow.Context, eventKey, channel string, local bool) 
 	return futures, nil
 }
 
-// Announcer starts NotifyWorkflow for each notifiable event; the save
-// activities call it after writing.
+// Announcer hands each notifiable event to its case's NoticesWorkflow;
+// the save activities call it after writing.
 type Announcer struct {
 	Client   client.Client
 	Calendar cmr.CalendarConfig
@@ -128,25 +127,12 @@ type Announcer struct {
 	Anytime bool
 }
 
-// Announce starts one notification workflow per notifiable event. A
-// second start for the same event (a retried save) is refused by Temporal
-// and ignored here.
+// Announce signals the notifiable events of one save to their case's
+// NoticesWorkflow, starting it where none runs. A retried save signals
+// again; see NoticesWorkflow for why that sends nothing twice.
+//
+// Events were announced by a NotifyWorkflow each before; those still
+// running (waiting for the working morning) finish as they were.
 func (an *Announcer) Announce(ctx context.Context, events []cmr.Event) error {
-	for _, e := range events {
-		notify, urgent := cmr.Notifiable(e.Type)
-		if !notify {
-			continue
-		}
-		_, err := an.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:                       NotifyWorkflowID(e.Key),
-			TaskQueue:                TaskQueue,
-			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		}, NotifyWorkflow, NotifyInput{EventKey: e.Key, At: e.At, Urgent: urgent || an.Anytime, Calendar: an.Calendar, Local: true})
-		var started *serviceerror.WorkflowExecutionAlreadyStarted
-		if err != nil && !errors.As(err, &started) {
-			return err
-		}
-	}
-	return nil
+	return an.signalNotices(ctx, events)
 }

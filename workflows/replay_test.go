@@ -35,6 +35,7 @@ func TestReplayHistories(t *testing.T) {
 	r.RegisterWorkflow(CaseWorkflow)
 	r.RegisterWorkflow(TicketWorkflow)
 	r.RegisterWorkflow(NotifyWorkflow)
+	r.RegisterWorkflow(NoticesWorkflow)
 	logger := tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	for _, f := range files {
 		name, _ := filepath.Rel(filepath.Join("testdata", "histories"), f)

@@ -367,13 +367,13 @@ func dialQuiet(t testing.TB, hostPort string) client.Client {
 	return c
 }
 
-// updateHistories saves notification workflow histories as replay
-// fixtures for the workflows package (the case and ticket workflows' come
+// updateHistories saves the notices workflow's history as a replay
+// fixture for the workflows package (the case and ticket workflows' come
 // from the api tests).
-var updateHistories = flag.Bool("update-histories", false, "write notification workflow histories to ../../workflows/testdata/histories")
+var updateHistories = flag.Bool("update-histories", false, "write the notices workflow's history to ../../workflows/testdata/histories")
 
-// saveNoticeHistories writes the histories of the case-opened and the
-// first ticket-created notices, each e-mailed to its party.
+// saveNoticeHistories writes the history of the case's notices, across the
+// restart, once they are all sent.
 func saveNoticeHistories(t *testing.T, p *devProcess, caseID string) {
 	t.Helper()
 	if !*updateHistories {
@@ -381,23 +381,27 @@ func saveNoticeHistories(t *testing.T, p *devProcess, caseID string) {
 	}
 	c := dialQuiet(t, p.temporal)
 	defer c.Close()
-	for name, eventKey := range map[string]string{"notify-case-opened": caseID + "#1.1", "notify-ticket-created": caseID + "-T1#1.1"} {
-		var events []*historypb.HistoryEvent
-		it := c.GetWorkflowHistory(context.Background(), workflows.NotifyWorkflowID(eventKey), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			events = append(events, e)
-		}
-		b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id := workflows.NoticesWorkflowID(caseID)
+	if err := c.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
+		t.Fatalf("notices of the case: %v", err)
+	}
+	var events []*historypb.HistoryEvent
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("..", "..", "workflows", "testdata", "histories", name+".json"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		events = append(events, e)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "..", "workflows", "testdata", "histories", "notices-case.json"), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

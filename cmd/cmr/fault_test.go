@@ -927,25 +927,26 @@ func checkFaultEvents(ctx context.Context, t *testing.T, fc *faultClient, db *sq
 }
 
 // checkFaultWorkflows: every workflow has completed — each case's, each
-// ticket's, and one notification workflow for each notifiable event; none
+// ticket's, and the notices workflow of each case with notifiable events
+// (every run of it); none
 // failed, timed out or is still running. Notifications may still be on
 // their way when the cases are done, so this waits for them.
 func checkFaultWorkflows(ctx context.Context, t *testing.T, tc client.Client, db *sql.DB) {
 	t.Helper()
 	want := map[string]bool{}
-	rows, err := db.Query(`SELECT key, type FROM events UNION ALL SELECT 'case/' || id, '' FROM cases UNION ALL SELECT 'ticket/' || id, '' FROM tickets`)
+	rows, err := db.Query(`SELECT key, type, case_id FROM events UNION ALL SELECT 'case/' || id, '', '' FROM cases UNION ALL SELECT 'ticket/' || id, '', '' FROM tickets`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
-		var key, typ string
-		if err := rows.Scan(&key, &typ); err != nil {
+		var key, typ, caseID string
+		if err := rows.Scan(&key, &typ, &caseID); err != nil {
 			t.Fatal(err)
 		}
 		if typ == "" {
 			want[key] = true // case/… and ticket/… as the workflow IDs are
 		} else if notify, _ := cmr.Notifiable(typ); notify {
-			want[workflows.NotifyWorkflowID(key)] = true
+			want[workflows.NoticesWorkflowID(caseID)] = true
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -1025,7 +1026,12 @@ func listWorkflows(ctx context.Context, tc client.Client) (map[string]enumspb.Wo
 			continue
 		}
 		for _, w := range resp.GetExecutions() {
-			status[w.GetExecution().GetWorkflowId()] = w.GetStatus()
+			// A workflow may have had several runs (a case's notices):
+			// one that did not complete is what counts.
+			id := w.GetExecution().GetWorkflowId()
+			if st, ok := status[id]; !ok || st == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				status[id] = w.GetStatus()
+			}
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
 			return status, nil
@@ -1168,13 +1174,12 @@ func checkFaultMail(ctx context.Context, t *testing.T, smtp *smtpmock.Server, db
 	t.Logf("%d notification mails, each at least once", len(ids))
 }
 
-// unsentDeliveries describes the e-mail deliveries not sent, with how
-// often their notification workflow ran the planning activity (its
-// attempts are in the history's ActivityTaskStarted events).
+// unsentDeliveries describes the e-mail deliveries not sent, with the
+// status of their case's notices workflow.
 func unsentDeliveries(db *sql.DB, tc client.Client) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	rows, err := db.QueryContext(ctx, `SELECT id, event_key, kind, state, attempts, last_error FROM deliveries WHERE channel = 'email' AND state IN ($1, $2) ORDER BY id`,
+	rows, err := db.QueryContext(ctx, `SELECT id, case_id, state, attempts, last_error FROM deliveries WHERE channel = 'email' AND state IN ($1, $2) ORDER BY id`,
 		cmr.DeliveryPending, cmr.DeliveryFailed)
 	if err != nil {
 		return err.Error()
@@ -1182,27 +1187,16 @@ func unsentDeliveries(db *sql.DB, tc client.Client) string {
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var id, event, kind, state, last string
+		var id, caseID, state, last string
 		var attempts int
-		if err := rows.Scan(&id, &event, &kind, &state, &attempts, &last); err != nil {
+		if err := rows.Scan(&id, &caseID, &state, &attempts, &last); err != nil {
 			return err.Error()
 		}
-		plans := map[int64]bool{}
-		var planAttempts []int32
-		it := tc.GetWorkflowHistory(ctx, workflows.NotifyWorkflowID(event), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
-			if err != nil {
-				break
-			}
-			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "PlanNotices" {
-				plans[ev.GetEventId()] = true
-			}
-			if a := ev.GetActivityTaskStartedEventAttributes(); a != nil && plans[a.GetScheduledEventId()] {
-				planAttempts = append(planAttempts, a.GetAttempt())
-			}
+		notices := "not found"
+		if d, err := tc.DescribeWorkflowExecution(ctx, workflows.NoticesWorkflowID(caseID), ""); err == nil {
+			notices = d.GetWorkflowExecutionInfo().GetStatus().String()
 		}
-		out = append(out, fmt.Sprintf("%s (%s, %d attempts, %q; PlanNotices attempts per channel: %v)", id, state, attempts, last, planAttempts))
+		out = append(out, fmt.Sprintf("%s (%s, %d attempts, %q; the case's notices workflow: %s)", id, state, attempts, last, notices))
 	}
 	return strings.Join(out, "; ")
 }

@@ -163,6 +163,7 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options, n no
 	w.RegisterWorkflow(workflows.CaseWorkflow)
 	w.RegisterWorkflow(workflows.TicketWorkflow)
 	w.RegisterWorkflow(workflows.NotifyWorkflow)
+	w.RegisterWorkflow(workflows.NoticesWorkflow)
 	acts := &activities.Activities{Store: store, Announcer: &workflows.Announcer{Client: c, Calendar: n.calendar, Anytime: n.anytime},
 		Notices: store, Webhooks: &webhook.Client{}, PublicURL: n.publicURL, Calendar: n.calendar}
 	if n.mail != nil {

@@ -1,0 +1,202 @@
+package workflows
+
+import (
+	"context"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/cmr-idp/cmr"
+)
+
+// SignalNotices brings a case's notifiable events to its NoticesWorkflow.
+const SignalNotices = "notices"
+
+// Notice is one event to announce: IDs and times only.
+type Notice struct {
+	EventKey string    `json:"event_key"`
+	At       time.Time `json:"at"`
+	Urgent   bool      `json:"urgent,omitempty"`
+	// Last marks an event after which the case has nothing more to
+	// announce (it completed or was cancelled).
+	Last bool `json:"last,omitempty"`
+}
+
+// NoticesSignal carries the notifiable events of one save.
+type NoticesSignal struct {
+	Notices []Notice `json:"notices"`
+}
+
+// NoticesInput names the case whose events are announced.
+type NoticesInput struct {
+	CaseID   string             `json:"case_id"`
+	Calendar cmr.CalendarConfig `json:"calendar"`
+	// Over is carried over a continue-as-new: the case's last event was
+	// announced.
+	Over bool `json:"over,omitempty"`
+}
+
+// NoticesResult counts what this run delivered and what failed.
+type NoticesResult struct {
+	Events int `json:"events"`
+	Sent   int `json:"sent"`
+	Failed int `json:"failed"`
+}
+
+// NoticesWorkflowID is the workflow announcing one case's events.
+func NoticesWorkflowID(caseID string) string { return "notices/" + caseID }
+
+// noticesIdle is how long a NoticesWorkflow waits for more events before it
+// ends while its case is still running; a later event starts a new run.
+const noticesIdle = 7 * 24 * time.Hour
+
+// NoticesWorkflow announces a case's events, each as NotifyWorkflow
+// announced one: to the parties' webhooks at once, by e-mail in working
+// hours unless urgent, each delivery with retries.
+//
+// Why one workflow per case and not per event: a case with ten LiKas has
+// about 37 notifiable events, and starting and ending a workflow for each
+// (with their visibility writes) cost the embedded server about as much as
+// the case and its tickets themselves. Here each save adds one signal to a
+// workflow that is running already.
+//
+// A retried save may signal an event again: it is announced once per run,
+// and a delivery once ever (its ID comes from the event, kind, channel and
+// recipient, and Deliver sends a delivery recorded as sent no more).
+func NoticesWorkflow(ctx workflow.Context, in NoticesInput) (NoticesResult, error) {
+	cal, err := cmr.NewCalendar(in.Calendar)
+	if err != nil {
+		return NoticesResult{}, temporal.NewNonRetryableApplicationError("notices calendar: "+err.Error(), string(cmr.KindInvalid), nil)
+	}
+	signals := workflow.GetSignalChannel(ctx, SignalNotices)
+	var (
+		res     NoticesResult
+		seen    = map[string]bool{}
+		running int
+	)
+	take := func(s NoticesSignal) {
+		for _, n := range s.Notices {
+			in.Over = in.Over || n.Last
+			if seen[n.EventKey] {
+				continue
+			}
+			seen[n.EventKey] = true
+			res.Events++
+			running++
+			workflow.Go(ctx, func(ctx workflow.Context) {
+				defer func() { running-- }()
+				sent, failed, err := announceNotice(ctx, cal, n)
+				res.Sent += sent
+				res.Failed += failed
+				if err != nil {
+					// Only an error no retry can mend ends here (an event
+					// that is not in the database): the case's other
+					// notices go on.
+					res.Failed++
+					workflow.GetLogger(ctx).Error("notice not planned", "event", n.EventKey, "error", err)
+				}
+			})
+		}
+	}
+	receive := func() bool {
+		var s NoticesSignal
+		if !signals.ReceiveAsync(&s) {
+			return false
+		}
+		take(s)
+		return true
+	}
+	for {
+		// Take every event that has come, then wait until the notices
+		// taken are done or another event comes.
+		for receive() {
+		}
+		if err := workflow.Await(ctx, func() bool { return running == 0 || signals.Len() > 0 }); err != nil {
+			return res, err
+		}
+		if signals.Len() > 0 || running > 0 {
+			continue
+		}
+		// Idle. A case that is over ends its notices now; a running one
+		// waits for its next event, for a while, and a later event starts
+		// a new run.
+		if in.Over {
+			return res, nil
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return res, workflow.NewContinueAsNewError(ctx, NoticesWorkflow, in)
+		}
+		// The idle timer is cancelled when an event comes: left running, each
+		// would wake the workflow a week later for nothing.
+		idleCtx, cancel := workflow.WithCancel(ctx)
+		ok, err := workflow.AwaitWithTimeout(idleCtx, noticesIdle, func() bool { return signals.Len() > 0 })
+		cancel()
+		if err != nil {
+			return res, err
+		}
+		if !ok && signals.Len() == 0 {
+			return res, nil
+		}
+	}
+}
+
+// announceNotice sends one event's notices: webhooks at once, e-mail when the
+// working day allows.
+func announceNotice(ctx workflow.Context, cal *cmr.Calendar, n Notice) (sent, failed int, err error) {
+	webhooks, err := planAndDeliver(ctx, n.EventKey, cmr.ChannelWebhook, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	if wait := cal.SendAt(n.At, n.Urgent).Sub(workflow.Now(ctx)); wait > 0 {
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return 0, 0, err
+		}
+	}
+	mails, err := planAndDeliver(ctx, n.EventKey, cmr.ChannelEmail, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range append(webhooks, mails...) {
+		if f.Get(ctx, nil) != nil {
+			failed++
+			continue
+		}
+		sent++
+	}
+	return sent, failed, nil
+}
+
+// signalNotices hands the notifiable events of one save to their cases'
+// NoticesWorkflows, starting one where none runs.
+func (an *Announcer) signalNotices(ctx context.Context, events []cmr.Event) error {
+	byCase := map[string]*NoticesSignal{}
+	var order []string
+	for _, e := range events {
+		notify, urgent := cmr.Notifiable(e.Type)
+		if !notify {
+			continue
+		}
+		s := byCase[e.CaseID]
+		if s == nil {
+			s = &NoticesSignal{}
+			byCase[e.CaseID] = s
+			order = append(order, e.CaseID)
+		}
+		s.Notices = append(s.Notices, Notice{EventKey: e.Key, At: e.At, Urgent: urgent || an.Anytime,
+			Last: e.Type == cmr.EventCaseCompleted || e.Type == cmr.EventCaseCancelled})
+	}
+	for _, caseID := range order {
+		_, err := an.Client.SignalWithStartWorkflow(ctx, NoticesWorkflowID(caseID), SignalNotices, *byCase[caseID], client.StartWorkflowOptions{
+			ID:                    NoticesWorkflowID(caseID),
+			TaskQueue:             TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		}, NoticesWorkflow, NoticesInput{CaseID: caseID, Calendar: an.Calendar})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
