@@ -23,6 +23,9 @@ type Notice struct {
 	// Last marks an event after which the case has nothing more to
 	// announce (it completed or was cancelled).
 	Last bool `json:"last,omitempty"`
+	// First marks the case's opening: the run that takes it waits for the
+	// case's next events (see NoticesWorkflow).
+	First bool `json:"first,omitempty"`
 }
 
 // NoticesSignal carries the notifiable events of one save.
@@ -37,6 +40,11 @@ type NoticesInput struct {
 	// Over is carried over a continue-as-new: the case's last event was
 	// announced.
 	Over bool `json:"over,omitempty"`
+	// Lingers is carried over a continue-as-new: this run took the case's
+	// opening.
+	Lingers bool `json:"lingers,omitempty"`
+	// Seen are the events announced by the runs before a continue-as-new.
+	Seen []string `json:"seen,omitempty"`
 }
 
 // NoticesResult counts what this run delivered and what failed.
@@ -63,9 +71,9 @@ const noticesIdle = 7 * 24 * time.Hour
 // the case and its tickets themselves. Here each save adds one signal to a
 // workflow that is running already.
 //
-// A retried save may signal an event again: it is announced once per run,
-// and a delivery once ever (its ID comes from the event, kind, channel and
-// recipient, and Deliver sends a delivery recorded as sent no more).
+// A retried save may signal an event again: it is announced once by a
+// run and the runs it continued, and a delivery marked sent is not sent
+// again (its ID comes from the event, kind, channel and recipient).
 func NoticesWorkflow(ctx workflow.Context, in NoticesInput) (NoticesResult, error) {
 	cal, err := cmr.NewCalendar(in.Calendar)
 	if err != nil {
@@ -77,13 +85,18 @@ func NoticesWorkflow(ctx workflow.Context, in NoticesInput) (NoticesResult, erro
 		seen    = map[string]bool{}
 		running int
 	)
+	for _, key := range in.Seen {
+		seen[key] = true
+	}
 	take := func(s NoticesSignal) {
 		for _, n := range s.Notices {
 			in.Over = in.Over || n.Last
+			in.Lingers = in.Lingers || n.First
 			if seen[n.EventKey] {
 				continue
 			}
 			seen[n.EventKey] = true
+			in.Seen = append(in.Seen, n.EventKey)
 			res.Events++
 			running++
 			workflow.Go(ctx, func(ctx workflow.Context) {
@@ -122,8 +135,11 @@ func NoticesWorkflow(ctx workflow.Context, in NoticesInput) (NoticesResult, erro
 		}
 		// Idle. A case that is over ends its notices now; a running one
 		// waits for its next event, for a while, and a later event starts
-		// a new run.
-		if in.Over {
+		// a new run. Only the run that took the case's opening waits: a
+		// later one may have come after the case ended (a retried save,
+		// a ticket's event written after its case's last), and would
+		// otherwise wait a week for nothing.
+		if in.Over || !in.Lingers {
 			return res, nil
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
@@ -172,6 +188,23 @@ func announceNotice(ctx workflow.Context, cal *cmr.Calendar, n Notice) (sent, fa
 // signalNotices hands the notifiable events of one save to their cases'
 // NoticesWorkflows, starting one where none runs.
 func (an *Announcer) signalNotices(ctx context.Context, events []cmr.Event) error {
+	order, byCase := an.noticesByCase(events)
+	for _, caseID := range order {
+		_, err := an.Client.SignalWithStartWorkflow(ctx, NoticesWorkflowID(caseID), SignalNotices, *byCase[caseID], client.StartWorkflowOptions{
+			ID:                    NoticesWorkflowID(caseID),
+			TaskQueue:             TaskQueue,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		}, NoticesWorkflow, NoticesInput{CaseID: caseID, Calendar: an.Calendar})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noticesByCase groups the notifiable events by case, in the order their
+// cases first appear.
+func (an *Announcer) noticesByCase(events []cmr.Event) ([]string, map[string]*NoticesSignal) {
 	byCase := map[string]*NoticesSignal{}
 	var order []string
 	for _, e := range events {
@@ -186,17 +219,10 @@ func (an *Announcer) signalNotices(ctx context.Context, events []cmr.Event) erro
 			order = append(order, e.CaseID)
 		}
 		s.Notices = append(s.Notices, Notice{EventKey: e.Key, At: e.At, Urgent: urgent || an.Anytime,
-			Last: e.Type == cmr.EventCaseCompleted || e.Type == cmr.EventCaseCancelled})
+			// A ticket is cancelled only with its case, after the case's
+			// own event: with it the case's notices are over too.
+			Last:  e.Type == cmr.EventCaseCompleted || e.Type == cmr.EventCaseCancelled || e.Type == cmr.EventTicketCancelled,
+			First: e.Type == cmr.EventCaseOpened})
 	}
-	for _, caseID := range order {
-		_, err := an.Client.SignalWithStartWorkflow(ctx, NoticesWorkflowID(caseID), SignalNotices, *byCase[caseID], client.StartWorkflowOptions{
-			ID:                    NoticesWorkflowID(caseID),
-			TaskQueue:             TaskQueue,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		}, NoticesWorkflow, NoticesInput{CaseID: caseID, Calendar: an.Calendar})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return order, byCase
 }

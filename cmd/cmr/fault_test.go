@@ -32,6 +32,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/gormdb"
@@ -199,6 +200,7 @@ func TestFaultsLoseNothing(t *testing.T) {
 	// A delivery cut off by a worker kill is retried once its minute
 	// (StartToCloseTimeout) has passed, with backoff after that.
 	within(4*time.Minute, func(ctx context.Context) { checkFaultWorkflows(ctx, t, tc, db) })
+	within(2*time.Minute, func(ctx context.Context) { checkNoticesSignalled(ctx, t, tc, db) })
 	within(time.Minute, func(ctx context.Context) { checkFaultMail(ctx, t, smtp, db, tc, chaos.done) })
 	within(3*time.Minute, func(ctx context.Context) { checkNoNondeterminism(ctx, t, tc, db, logs) })
 	t.Logf("fault run done in %s", time.Since(start).Round(time.Millisecond))
@@ -1011,6 +1013,73 @@ func checkFaultWorkflows(ctx context.Context, t *testing.T, tc client.Client, db
 	}
 }
 
+// checkNoticesSignalled: every notifiable event reached its case's
+// notices workflow (a signal in one of its runs), so none was left
+// unannounced by a worker killed between the save and the signal.
+func checkNoticesSignalled(ctx context.Context, t *testing.T, tc client.Client, db *sql.DB) {
+	t.Helper()
+	rows, err := db.QueryContext(ctx, `SELECT key, type, case_id FROM events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{} // case → event keys
+	for rows.Next() {
+		var key, typ, caseID string
+		if err := rows.Scan(&key, &typ, &caseID); err != nil {
+			t.Fatal(err)
+		}
+		if notify, _ := cmr.Notifiable(typ); notify {
+			if want[caseID] == nil {
+				want[caseID] = map[string]bool{}
+			}
+			want[caseID][key] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	signalled := 0
+	for caseID, keys := range want {
+		id := workflows.NoticesWorkflowID(caseID)
+		runs, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{PageSize: 100, Query: fmt.Sprintf("WorkflowId = '%s'", id)})
+		if err != nil {
+			t.Fatalf("runs of %s: %v", id, err)
+		}
+		for _, run := range runs.GetExecutions() {
+			it := tc.GetWorkflowHistory(ctx, id, run.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for it.HasNext() {
+				ev, err := it.Next()
+				if err != nil {
+					t.Fatalf("history of %s: %v", id, err)
+				}
+				a := ev.GetWorkflowExecutionSignaledEventAttributes()
+				if a == nil || a.GetSignalName() != workflows.SignalNotices {
+					continue
+				}
+				var sig workflows.NoticesSignal
+				if err := converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &sig); err != nil {
+					t.Fatalf("signal to %s: %v", id, err)
+				}
+				for _, n := range sig.Notices {
+					if keys[n.EventKey] {
+						delete(keys, n.EventKey)
+						signalled++
+					}
+				}
+			}
+		}
+		for key := range keys {
+			missing = append(missing, key)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		t.Errorf("%d notifiable events never reached their case's notices: %s", len(missing), strings.Join(firstN(missing, 20), ", "))
+	}
+	t.Logf("%d notifiable events, each signalled to its case's notices", signalled)
+}
+
 // listWorkflows returns the status of every workflow, by ID.
 func listWorkflows(ctx context.Context, tc client.Client) (map[string]enumspb.WorkflowExecutionStatus, error) {
 	status := map[string]enumspb.WorkflowExecutionStatus{}
@@ -1029,8 +1098,12 @@ func listWorkflows(ctx context.Context, tc client.Client) (map[string]enumspb.Wo
 			// A workflow may have had several runs (a case's notices):
 			// one that did not complete is what counts.
 			id := w.GetExecution().GetWorkflowId()
-			if st, ok := status[id]; !ok || st == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-				status[id] = w.GetStatus()
+			st := w.GetStatus()
+			if st == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+				st = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED // its next run counts
+			}
+			if old, ok := status[id]; !ok || old == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				status[id] = st
 			}
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
