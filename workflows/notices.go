@@ -101,7 +101,7 @@ func NoticesWorkflow(ctx workflow.Context, in NoticesInput) (NoticesResult, erro
 			running++
 			workflow.Go(ctx, func(ctx workflow.Context) {
 				defer func() { running-- }()
-				sent, failed, err := announceNotice(ctx, cal, n)
+				sent, failed, err := announceNotice(ctx, cal, n, true)
 				res.Sent += sent
 				res.Failed += failed
 				if err != nil {
@@ -159,10 +159,13 @@ func NoticesWorkflow(ctx workflow.Context, in NoticesInput) (NoticesResult, erro
 	}
 }
 
-// announceNotice sends one event's notices: webhooks at once, e-mail when the
-// working day allows.
-func announceNotice(ctx workflow.Context, cal *cmr.Calendar, n Notice) (sent, failed int, err error) {
-	webhooks, err := planAndDeliver(ctx, n.EventKey, cmr.ChannelWebhook, true)
+// announceNotice sends one event's notices: webhooks at once, as they
+// serve the parties' systems; people by e-mail in working hours unless it
+// is urgent, and who is e-mailed is decided then, so a step done in the
+// meantime is not announced. Local plans with local activities (see
+// planAndDeliver).
+func announceNotice(ctx workflow.Context, cal *cmr.Calendar, n Notice, local bool) (sent, failed int, err error) {
+	webhooks, err := planAndDeliver(ctx, n.EventKey, cmr.ChannelWebhook, local)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -171,7 +174,7 @@ func announceNotice(ctx workflow.Context, cal *cmr.Calendar, n Notice) (sent, fa
 			return 0, 0, err
 		}
 	}
-	mails, err := planAndDeliver(ctx, n.EventKey, cmr.ChannelEmail, true)
+	mails, err := planAndDeliver(ctx, n.EventKey, cmr.ChannelEmail, local)
 	if err != nil {
 		return 0, 0, err
 	}

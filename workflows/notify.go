@@ -46,31 +46,8 @@ func NotifyWorkflow(ctx workflow.Context, in NotifyInput) (NotifyResult, error) 
 	if err != nil {
 		return NotifyResult{}, temporal.NewNonRetryableApplicationError("notify calendar: "+err.Error(), string(cmr.KindInvalid), nil)
 	}
-	// Webhooks serve the parties' systems: at once. People are e-mailed in
-	// working hours unless it is urgent, and who is e-mailed is decided
-	// then, so a step done in the meantime is not announced.
-	webhooks, err := planAndDeliver(ctx, in.EventKey, cmr.ChannelWebhook, in.Local)
-	if err != nil {
-		return NotifyResult{}, err
-	}
-	if wait := cal.SendAt(in.At, in.Urgent).Sub(workflow.Now(ctx)); wait > 0 {
-		if err := workflow.Sleep(ctx, wait); err != nil {
-			return NotifyResult{}, err
-		}
-	}
-	mails, err := planAndDeliver(ctx, in.EventKey, cmr.ChannelEmail, in.Local)
-	if err != nil {
-		return NotifyResult{}, err
-	}
-	var res NotifyResult
-	for _, f := range append(webhooks, mails...) {
-		if err := f.Get(ctx, nil); err != nil {
-			res.Failed++
-			continue
-		}
-		res.Sent++
-	}
-	return res, nil
+	sent, failed, err := announceNotice(ctx, cal, Notice{EventKey: in.EventKey, At: in.At, Urgent: in.Urgent}, in.Local)
+	return NotifyResult{Sent: sent, Failed: failed}, err
 }
 
 // planAndDeliver plans one channel's deliveries and starts each, retried
