@@ -96,6 +96,12 @@ type Server struct {
 	// AllowHTTPWebhooks lets admins set http://localhost and
 	// http://127.0.0.1 webhooks (cmr dev); otherwise only https://.
 	AllowHTTPWebhooks bool
+	// RequestTimeout bounds a page request (default DefaultRequestTimeout)
+	// and UploadTimeout one that carries a file (DefaultUploadTimeout), as
+	// the API bounds its own: a page still waiting for the workflow engine
+	// or the database by then says so (503) instead of hanging until the
+	// browser gives up, and its work is cancelled.
+	RequestTimeout, UploadTimeout time.Duration
 	// Redeliver sends a webhook delivery again; nil: no redelivery.
 	Redeliver func(ctx context.Context, d cmr.Delivery) error
 
@@ -134,7 +140,13 @@ func (s *Server) Register(e *echo.Echo) error {
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	// Forms take at most 1 MB; the upload routes have their own limits.
-	g := e.Group("", s.headers, middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
+	if s.RequestTimeout <= 0 {
+		s.RequestTimeout = DefaultRequestTimeout
+	}
+	if s.UploadTimeout <= 0 {
+		s.UploadTimeout = DefaultUploadTimeout
+	}
+	g := e.Group("", s.headers, s.deadline, middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "1M",
 		Skipper: func(c echo.Context) bool { return uploadRoutes[c.Path()] }}))
 	g.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(static)))))
 	g.GET("/login", s.loginPage, s.limitSignIn)
@@ -370,6 +382,13 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 		status, msg = statusOf(err), s.refusal(c, err)
 	case cmr.KindUnavailable:
 		status, msg = http.StatusServiceUnavailable, s.refusal(c, err)
+	case "":
+		if errors.Is(c.Request().Context().Err(), context.DeadlineExceeded) {
+			status, msg = http.StatusServiceUnavailable, s.refusal(c, errTooSlow())
+		}
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "5")
 	}
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound

@@ -217,7 +217,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 	}
 	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
 		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Logger: logger, Providers: signIn.Providers, PublicURL: signIn.PublicURL, Reports: store,
-		Notices: store, AllowHTTPWebhooks: devSignIn,
+		Notices: store, AllowHTTPWebhooks: devSignIn, RequestTimeout: srv.RequestTimeout, UploadTimeout: srv.UploadTimeout,
 		Redeliver: (&activities.Activities{Notices: store, Webhooks: &webhook.Client{}, Calendar: cal, PublicURL: signIn.PublicURL}).Redeliver}
 	if len(signIn.Providers) > 0 {
 		pages.SignIn = store
