@@ -25,11 +25,13 @@ var (
 	loadTests    = flag.Bool("load", false, "run TestMixedLoad (cmr dev under issue 7's load)")
 	loadDuration = flag.Duration("load-duration", 2*time.Minute, "TestMixedLoad: how long the mixed load runs (with -short: 20s)")
 	loadRate     = flag.Float64("load-rate", 100, "TestMixedLoad: requests per second (issue 7's goal is for 100)")
+	loadOpenings = flag.Int("load-openings", 2, "TestMixedLoad: requests in each hundred that open a case (at most 20; the mix before 2026-11-23 opened 10)")
 )
 
 // TestMixedLoad runs `cmr dev` as a process and puts issue 7's load on it:
 // 100 requests per second, open model, of 80% reads and 20% writes (see
-// mix.request), for -load-duration. Goal: p99 below 250 ms, no 5xx, no
+// mix.request), for -load-duration. The writes move cases the way their
+// parties do, step by step to completed, and open new ones. Goal: p99 below 250 ms, no 5xx, no
 // transport error or timeout. The embedded Temporal server and SQLite run
 // in the same process as the API, as in `cmr dev`.
 func TestMixedLoad(t *testing.T) {
@@ -111,19 +113,24 @@ type mix struct {
 	c        *http.Client
 	switchOn time.Time // the first new case's switch date; each next one a day later
 
-	mu     sync.Mutex
-	opened int
-	cases  []string
-	queued map[string]bool // "case/step" handed out for completion
-	todo   []stepTodo
-	kinds  map[string]map[int]int     // request kind → status → count
-	took   map[string][]time.Duration // request kind → time from sending to the whole answer
-	bad    []string                   // a few non-2xx answers, to say why
+	mu        sync.Mutex
+	opened    int
+	completed int
+	cases     []string
+	queued    map[string]bool // "case/step", "case/ticket/ID" handed out
+	todo      []move
+	kinds     map[string]map[int]int     // request kind → status → count
+	took      map[string][]time.Duration // request kind → time from sending to the whole answer
+	bad       []string                   // a few non-2xx answers, to say why
 }
 
-type stepTodo struct {
-	caseID, key, org string
-	body             map[string]any
+// move is a write a case waits for: a step completed, a ticket closed by
+// its LiKa, or the school's list uploaded, after which step 11 can be
+// completed (then).
+type move struct {
+	kind, org, path string
+	body            any // JSON, or a string sent as CSV
+	then            *move
 }
 
 func newMix(t *testing.T, p *devProcess, switchOn time.Time) *mix {
@@ -146,18 +153,21 @@ func (m *mix) warmUp(t *testing.T, n int) {
 	t.Logf("warm-up: %d cases opened one at a time, median %s, max %s", n, p50.Round(time.Millisecond), mx.Round(time.Millisecond))
 }
 
-// request is the i-th request of the mix: 10% open a case, 10% complete
-// a step (or open a case when no step is waiting), 30% the distributor's
-// case list, 30% a case's details, 20% a LiKa's queue.
+// request is the i-th request of the mix, by its place in each hundred:
+// -load-openings open a case (2: the season's clients open one case in
+// about 55 calls), the rest of the first 20 move a case on (or open one
+// when no case waits for a move), 30 read the distributor's case list,
+// 30 a case's details (a person looking at a case, which shows what it
+// waits for next), 20 a LiKa's queue.
 func (m *mix) request(ctx context.Context, i int) (int, error) {
-	switch n := i % 20; {
-	case n < 2:
+	switch n := i % 100; {
+	case n < min(*loadOpenings, 20):
 		return m.openCase(ctx)
-	case n < 4:
-		return m.completeStep(ctx)
-	case n < 10:
+	case n < 20:
+		return m.move(ctx)
+	case n < 50:
 		return m.send(ctx, "case list", "distri-noord", "GET", "/cases", nil, nil)
-	case n < 16:
+	case n < 80:
 		m.mu.Lock()
 		id := m.cases[i%len(m.cases)]
 		m.mu.Unlock()
@@ -165,7 +175,12 @@ func (m *mix) request(ctx context.Context, i int) (int, error) {
 		if i%2 == 0 {
 			org = "lyceum-de-linde"
 		}
-		return m.send(ctx, "case detail", org, "GET", "/cases/"+id, nil, nil)
+		var c map[string]any
+		status, err := m.send(ctx, "case detail", org, "GET", "/cases/"+id, nil, &c)
+		if status == 200 {
+			m.queueMoves(c)
+		}
+		return status, err
 	default:
 		return m.send(ctx, "LiKa queue", "uitgeverij-alfa", "GET", "/tickets", nil, nil)
 	}
@@ -185,46 +200,82 @@ func (m *mix) openCase(ctx context.Context) (int, error) {
 		m.mu.Lock()
 		m.cases = append(m.cases, c["id"].(string))
 		m.mu.Unlock()
-		m.queueSteps(c)
+		m.queueMoves(c)
 	}
 	return status, err
 }
 
-func (m *mix) completeStep(ctx context.Context) (int, error) {
+// move sends the longest-waiting move, or opens a case when none waits.
+func (m *mix) move(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	if len(m.todo) == 0 {
 		m.mu.Unlock()
 		return m.openCase(ctx)
 	}
-	s := m.todo[0]
+	mv := m.todo[0]
 	m.todo = m.todo[1:]
 	m.mu.Unlock()
-	var c map[string]any
-	status, err := m.send(ctx, "complete step", s.org, "POST", "/cases/"+s.caseID+"/steps/"+s.key, s.body, &c)
-	if status == 200 {
-		m.queueSteps(c)
+	var out map[string]any
+	status, err := m.send(ctx, mv.kind, mv.org, "POST", mv.path, mv.body, &out)
+	if status/100 == 2 {
+		if mv.then != nil {
+			m.mu.Lock()
+			m.todo = append(m.todo, *mv.then)
+			m.mu.Unlock()
+		}
+		if mv.kind == "complete step" {
+			if out["status"] == "completed" {
+				m.mu.Lock()
+				m.completed++
+				m.mu.Unlock()
+			}
+			m.queueMoves(out)
+		}
 	}
 	return status, err
 }
 
-// queueSteps hands out the case's open steps that a person completes with
-// data alone: not the tickets or the test, and not step 11, which needs an
-// uploaded list first.
-func (m *mix) queueSteps(c map[string]any) {
+// queueMoves hands out what the case waits for, each once: its open
+// tickets' closing by their LiKas, and its open steps by their owners,
+// step 11 after the school's list.
+func (m *mix) queueMoves(c map[string]any) {
 	id, _ := c["id"].(string)
+	if c["status"] != "open" {
+		return
+	}
 	steps, _ := c["steps"].([]any)
+	tickets, _ := c["tickets"].([]any)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, x := range tickets {
+		tk, _ := x.(map[string]any)
+		tid, _ := tk["id"].(string)
+		lika, _ := tk["lika_id"].(string)
+		if tk["state"] != "open" || m.queued[id+"/ticket/"+tid] {
+			continue
+		}
+		m.queued[id+"/ticket/"+tid] = true
+		m.todo = append(m.todo, move{kind: "close ticket", org: lika, path: "/tickets/" + tid + "/close", body: map[string]any{"note": "verwerkt"}})
+	}
 	for _, x := range steps {
 		st := x.(map[string]any)
 		key, _ := st["key"].(string)
 		org := demoOwner[fmt.Sprint(st["owner"])]
-		if st["state"] != "open" || st["kind"] == "tickets" || st["kind"] == "test" || key == "11" || org == "" || m.queued[id+"/"+key] {
+		if st["state"] != "open" || st["kind"] == "tickets" || st["kind"] == "auto" || org == "" || m.queued[id+"/"+key] {
 			continue
 		}
 		m.queued[id+"/"+key] = true
-		records, _ := st["records"].([]any)
-		m.todo = append(m.todo, stepTodo{caseID: id, key: key, org: org, body: map[string]any{"data": sampleData(records)}})
+		body := map[string]any{"passed": true}
+		if st["kind"] != "test" {
+			records, _ := st["records"].([]any)
+			body = map[string]any{"data": sampleData(records)}
+		}
+		step := move{kind: "complete step", org: org, path: "/cases/" + id + "/steps/" + key, body: body}
+		if key == "11" {
+			m.todo = append(m.todo, move{kind: "upload list", org: demoOwner["school"], path: "/cases/" + id + "/lists", body: seasonList, then: &step})
+			continue
+		}
+		m.todo = append(m.todo, step)
 	}
 }
 
@@ -232,16 +283,21 @@ func (m *mix) queueSteps(c map[string]any) {
 // when it is a 2xx; it counts the status by kind and keeps a few refusals.
 func (m *mix) send(ctx context.Context, kind, org, method, path string, body, out any) (int, error) {
 	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
+	contentType := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r, contentType = strings.NewReader(b), "text/csv"
+	default:
+		raw, _ := json.Marshal(b)
+		r = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, m.p.url+"/api/v1"+path, r)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+m.p.tokens[org])
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	start := time.Now()
 	resp, err := m.c.Do(req)
 	if err != nil {
@@ -283,7 +339,7 @@ func (m *mix) log(t *testing.T) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, k := range []string{"case list", "case detail", "LiKa queue", "open case", "complete step"} {
+	for _, k := range []string{"case list", "case detail", "LiKa queue", "open case", "complete step", "upload list", "close ticket"} {
 		var codes []string
 		for _, s := range slices.Sorted(maps.Keys(m.kinds[k])) {
 			codes = append(codes, fmt.Sprintf("%d×%d", m.kinds[k][s], s))
@@ -291,7 +347,7 @@ func (m *mix) log(t *testing.T) {
 		p50, _, p99, mx := loadgen.Summarize(m.took[k])
 		t.Logf("  %-13s p50 %6.1fms p99 %7.1fms max %7.1fms (from sending) %v", k, loadgen.Ms(p50), loadgen.Ms(p99), loadgen.Ms(mx), codes)
 	}
-	t.Logf("  %d cases opened, %d steps waiting", len(m.cases), len(m.todo))
+	t.Logf("  %d cases opened, %d completed, %d moves waiting", len(m.cases), m.completed, len(m.todo))
 	for _, b := range m.bad {
 		t.Logf("  refused: %s", b)
 	}

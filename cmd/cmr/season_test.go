@@ -38,10 +38,15 @@ var (
 // the school's list upload, every LiKa closing its ticket, the school's
 // final test. One run regardless of b.N (-benchtime 1x).
 //
+// The bare variant is the baseline: the same cases as bare Temporal
+// workflows on the same embedded server (season_bare_test.go); run it in
+// the same invocation (-test.bench 'Season/(bare|sqlite)') for a ratio.
+//
 // The postgres variant runs the same against `cmr serve` and `cmr worker`
 // on PostgreSQL, with `cmr temporal` (the embedded server on its own
 // SQLite) as a process of its own, as in the fault test.
 func BenchmarkSeason(b *testing.B) {
+	b.Run("bare", benchSeasonBare)
 	b.Run("sqlite", benchSeasonDev)
 	b.Run("postgres", benchSeasonPostgres)
 }
@@ -118,6 +123,9 @@ func (d *seasonDriver) season(b *testing.B, cast seasonCast) {
 	b.ReportMetric(float64(n)/took.Seconds(), "cases/s")
 	b.Logf("%d cases × %d LiKas completed in %s by %d clients: %d API calls (%.0f/s), %d retried on 503, %d conflicts after them; %d failed",
 		n, *seasonLiKas, took.Round(time.Millisecond), *seasonClients, d.calls.Load(), float64(d.calls.Load())/took.Seconds(), d.retries.Load(), d.conflicts.Load(), failed.Load())
+	if n > 0 {
+		b.Logf("per case: %.1f steps completed and %.1f tickets closed (the bare season sends %d and %d)", float64(d.steps.Load())/float64(n), float64(d.closes.Load())/float64(n), *seasonSteps, *seasonLiKas)
+	}
 	d.unavailable.Range(func(k, _ any) bool { b.Logf("503: %s", k); return true })
 }
 
@@ -180,6 +188,9 @@ type seasonDriver struct {
 	conflicts atomic.Int64
 	// unavailable holds the distinct reasons the service gave with 503.
 	unavailable sync.Map
+	// steps and closes count the steps completed and the tickets closed,
+	// which the bare season (season_bare_test.go) sends as updates.
+	steps, closes atomic.Int64
 }
 
 func (d *seasonDriver) call(org, method, path, contentType string, body []byte, want int) (map[string]any, error) {
@@ -282,6 +293,7 @@ func (d *seasonDriver) next(id, school string, c map[string]any) error {
 		if _, err := d.json(tk["lika_id"].(string), "POST", "/tickets/"+tk["id"].(string)+"/close", map[string]any{"note": "verwerkt"}, 200); err != nil {
 			return err
 		}
+		d.closes.Add(1)
 	}
 	if len(open) > 0 {
 		return nil
@@ -296,8 +308,11 @@ func (d *seasonDriver) next(id, school string, c map[string]any) error {
 				return err
 			}
 		}
-		_, err := d.json(owner, "POST", fmt.Sprintf("/cases/%s/steps/%s", id, st["key"]), body, 200)
-		return err
+		if _, err := d.json(owner, "POST", fmt.Sprintf("/cases/%s/steps/%s", id, st["key"]), body, 200); err != nil {
+			return err
+		}
+		d.steps.Add(1)
+		return nil
 	}
 	// A transition whose answer came too late (503) may still be under
 	// way, e.g. tickets being created: look again shortly.
