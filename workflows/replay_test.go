@@ -13,8 +13,10 @@ import (
 // against the current workflow code: a change that would break running
 // cases (non-determinism) fails here. Refresh the fixtures with
 // `go test ./api -run 'VOCase|MBOCase|ReturnWhileSchoolSaves' -update-histories` (cases and
-// tickets) and `go test ./cmd/cmr -run DevEndToEndSurvivesRestart
-// -update-histories` (notices), and only for changes that are versioned
+// tickets) and `go test ./cmd/cmr -run 'DevEndToEndSurvivesRestart|SaveNoticesWaitingForMorning'
+// -update-histories` (notices: a case's, sent at once, and one whose
+// e-mail waits for the working morning, saved while it waits; that one
+// only outside working hours), and only for changes that are versioned
 // (workflow.GetVersion) or before go-live.
 func TestReplayHistories(t *testing.T) {
 	// Histories of cases started before a versioned change stay in a

@@ -574,3 +574,107 @@ func dumpHistories(t testing.TB, p *devProcess) {
 	}
 	t.Logf("stalls in the workflow histories:\n%s", b.String())
 }
+
+// TestSaveNoticesWaitingForMorning saves, with -update-histories, the
+// history of a case's notices while their e-mail waits for the working
+// morning: the state most notices are in when a new version of the
+// workflows is deployed in the evening, and the one the case-notices
+// fixture (recorded with CMR_NOTIFY_ANYTIME) does not have. It runs
+// outside working hours only (08:00-18:00 Amsterdam on working days),
+// when no e-mail may go out yet: it checks that too.
+func TestSaveNoticesWaitingForMorning(t *testing.T) {
+	if !*updateHistories {
+		t.Skip("writes a replay fixture: run with -update-histories")
+	}
+	cal := cmr.MustCalendar(cmr.DefaultCalendarConfig())
+	if now := time.Now(); cal.SendAt(now, false).Equal(now) {
+		t.Skip("in working hours e-mail goes out at once: run this outside 08:00-18:00 Amsterdam or on a day off")
+	}
+	smtp := smtpmock.New(smtpmock.ConfigurationAttr{MultipleMessageReceiving: true})
+	if err := smtp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer smtp.Stop()
+	p := startDev(t, t.TempDir(), "CMR_SMTP_HOST=127.0.0.1", fmt.Sprintf("CMR_SMTP_PORT=%d", smtp.PortNumber()), "CMR_SMTP_TLS=none", "CMR_SMTP_FROM=CMR <noreply@cmr.example>")
+	defer p.stop(t)
+	c := p.call(t, "distri-noord", "POST", "/cases", map[string]any{
+		"school": "01AB", "from": map[string]any{"quadrant": 1, "idp": "Magister"}, "to": map[string]any{"quadrant": 1, "idp": "itslearning"},
+		"likas": []string{"uitgeverij-alfa"}, "switch_on": "2027-07-15",
+	}, 201)
+	id := c["id"].(string)
+	for range 3 {
+		advance(t, p, id, true, nil)
+	}
+	tc := dialQuiet(t, p.temporal)
+	defer tc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var events []*historypb.HistoryEvent
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		events = events[:0]
+		it := tc.GetWorkflowHistory(ctx, workflows.NoticesWorkflowID(id), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, e)
+		}
+		if waitingForMorning(events) && !taskInFlight(events) {
+			break
+		}
+		if time.Now().After(deadline) {
+			var types []string
+			for _, e := range events {
+				types = append(types, strings.TrimPrefix(e.GetEventType().String(), "EVENT_TYPE_"))
+			}
+			t.Fatalf("the case's notices did not come to wait for the morning: %s", strings.Join(types, " "))
+		}
+	}
+	if n := len(smtp.Messages()); n > 0 {
+		t.Errorf("%d e-mails went out outside working hours", n)
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("..", "..", "workflows", "testdata", "histories", "notices-waiting-for-morning.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %d events", len(events))
+}
+
+// taskInFlight: a workflow task is scheduled that has not completed (a
+// history saved then would end mid-task).
+func taskInFlight(events []*historypb.HistoryEvent) bool {
+	inFlight := false
+	for _, e := range events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+			inFlight = true
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+			inFlight = false
+		}
+	}
+	return inFlight
+}
+
+// waitingForMorning: a timer shorter than the idle week runs (started,
+// neither fired nor cancelled), i.e. an e-mail waits for the working
+// morning.
+func waitingForMorning(events []*historypb.HistoryEvent) bool {
+	running := map[string]bool{}
+	for _, e := range events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_TIMER_STARTED:
+			if a := e.GetTimerStartedEventAttributes(); a.GetStartToFireTimeout().AsDuration() < 7*24*time.Hour {
+				running[a.GetTimerId()] = true
+			}
+		case enumspb.EVENT_TYPE_TIMER_FIRED:
+			delete(running, e.GetTimerFiredEventAttributes().GetTimerId())
+		case enumspb.EVENT_TYPE_TIMER_CANCELED:
+			delete(running, e.GetTimerCanceledEventAttributes().GetTimerId())
+		}
+	}
+	return len(running) > 0
+}
