@@ -103,6 +103,9 @@ func (s *Server) completeStep(c echo.Context) error {
 		// A list step refused for rows (MBO 8b, 8c) shows them as a table.
 		var err error
 		if checked, err = s.Guard(ctx, viewer(ss), cs, key, data); err != nil {
+			if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
+				return s.fail(c, ss, err)
+			}
 			return s.showCaseReport(c, ss, cs, http.StatusConflict, key, s.refusal(c, err), problemsOf(err))
 		}
 	}

@@ -236,6 +236,11 @@ func (s *Server) firstLogin(ctx context.Context, orgID string, login cmr.LoginCl
 
 // refuseSignIn shows why a sign-in did not succeed, with a way back.
 func (s *Server) refuseSignIn(c echo.Context, err error) error {
+	if errors.Is(c.Request().Context().Err(), context.DeadlineExceeded) {
+		// The provider or the database was too slow for the page's
+		// deadline: that is no refusal, and not the person's doing.
+		return s.fail(c, nil, errTooSlow())
+	}
 	msg := s.tr(c, "Er ging iets mis aan onze kant. Probeer het opnieuw.")
 	var e *cmr.Error
 	if errors.As(err, &e) {

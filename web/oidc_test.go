@@ -267,3 +267,27 @@ func TestCallbackWithoutProviders(t *testing.T) {
 		t.Errorf("callback without providers: %d", p.status)
 	}
 }
+
+// TestOIDCSlowProvider: a provider whose token endpoint answers after the
+// page's deadline is shown as a service too slow (503, try again), not as
+// a refused or untrusted sign-in, and no refusal is logged.
+func TestOIDCSlowProvider(t *testing.T) {
+	s := newOIDCSite(t)
+	s.e = s.restartWith(func(srv *web.Server) {
+		srv.Providers = []web.Provider{{Name: "Lyceum", Issuer: s.idp.URL, ClientID: "cmr", ClientSecret: "geheim", Organisations: []string{"school"}}}
+		srv.SignIn, srv.PublicURL = s.store, "https://cmr.example"
+		srv.HTTPClient = s.idp.Client()
+		srv.Logger = slog.New(slog.NewJSONHandler(s.logs, nil))
+		srv.RequestTimeout = 300 * time.Millisecond
+	})
+	s.idp.TokenDelay = 5 * time.Second
+	s.idp.SignIn(oidctest.User{Subject: "sub-max", Email: "Max.Mustermann@lyceum.nl"})
+	start := time.Now()
+	p := s.signInVia(s.idp, "/login?org=school")
+	if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "duurde te lang") || sessionOf(p) != nil || time.Since(start) > 3*time.Second {
+		t.Errorf("sign-in with a slow provider: %d after %s\n%s", p.status, time.Since(start), p.body)
+	}
+	if strings.Contains(s.logs.String(), "sign_in_refused") {
+		t.Errorf("a slow provider logged as a refused sign-in:\n%s", s.logs)
+	}
+}

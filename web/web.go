@@ -387,11 +387,11 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 			status, msg = http.StatusServiceUnavailable, s.refusal(c, errTooSlow())
 		}
 	}
-	if status == http.StatusServiceUnavailable {
-		c.Response().Header().Set("Retry-After", "5")
-	}
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Response().Header().Set("Retry-After", "5")
 	}
 	if ss != nil && (status == http.StatusNotFound || status == http.StatusForbidden) {
 		s.securityEvent(c, slog.LevelWarn, "access_denied", "status", status)

@@ -187,12 +187,17 @@ func (m *mix) request(ctx context.Context, i int) (int, error) {
 }
 
 func (m *mix) openCase(ctx context.Context) (int, error) {
+	return m.open(ctx, "open case")
+}
+
+// open opens a case, counted as kind.
+func (m *mix) open(ctx context.Context, kind string) (int, error) {
 	m.mu.Lock()
 	on := m.switchOn.AddDate(0, 0, m.opened)
 	m.opened++
 	m.mu.Unlock()
 	var c map[string]any
-	status, err := m.send(ctx, "open case", "distri-noord", "POST", "/cases", map[string]any{
+	status, err := m.send(ctx, kind, "distri-noord", "POST", "/cases", map[string]any{
 		"school": "01AB", "from": map[string]any{"quadrant": 1, "idp": "Magister"}, "to": map[string]any{"quadrant": 1, "idp": "itslearning"},
 		"likas": []string{"uitgeverij-alfa", "uitgeverij-beta"}, "switch_on": on.Format("2006-01-02"),
 	}, &c)
@@ -205,18 +210,25 @@ func (m *mix) openCase(ctx context.Context) (int, error) {
 	return status, err
 }
 
-// move sends the longest-waiting move, or opens a case when none waits.
+// move sends the longest-waiting move, or opens a case when none waits
+// (counted apart, as "open case (idle)"). A move refused as busy (503) or
+// not answered waits its turn again, as its owner would try again later.
 func (m *mix) move(ctx context.Context) (int, error) {
 	m.mu.Lock()
 	if len(m.todo) == 0 {
 		m.mu.Unlock()
-		return m.openCase(ctx)
+		return m.open(ctx, "open case (idle)")
 	}
 	mv := m.todo[0]
 	m.todo = m.todo[1:]
 	m.mu.Unlock()
 	var out map[string]any
 	status, err := m.send(ctx, mv.kind, mv.org, "POST", mv.path, mv.body, &out)
+	if status == http.StatusServiceUnavailable || status == 0 {
+		m.mu.Lock()
+		m.todo = append(m.todo, mv)
+		m.mu.Unlock()
+	}
 	if status/100 == 2 {
 		if mv.then != nil {
 			m.mu.Lock()
@@ -339,7 +351,7 @@ func (m *mix) log(t *testing.T) {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, k := range []string{"case list", "case detail", "LiKa queue", "open case", "complete step", "upload list", "close ticket"} {
+	for _, k := range []string{"case list", "case detail", "LiKa queue", "open case", "open case (idle)", "complete step", "upload list", "close ticket"} {
 		var codes []string
 		for _, s := range slices.Sorted(maps.Keys(m.kinds[k])) {
 			codes = append(codes, fmt.Sprintf("%d×%d", m.kinds[k][s], s))

@@ -46,6 +46,9 @@ type Provider struct {
 	codes map[string]grant
 	// Authorize holds the query of the last authorize request.
 	Authorize url.Values
+	// TokenDelay makes the token endpoint answer that much later (a slow
+	// provider), or when the caller gives up, whichever comes first.
+	TokenDelay time.Duration
 }
 
 type grant struct {
@@ -124,6 +127,16 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	delay := p.TokenDelay
+	p.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
 		return
