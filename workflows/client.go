@@ -218,7 +218,14 @@ func translate(op string, err error) error {
 	// (a worker that died mid-task, say); it was not applied, and the same
 	// request a moment later is.
 	var notReady *serviceerror.WorkflowNotReady
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.As(err, &notReady) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+		// Busy more often than down, and the request may still be
+		// carried out: a caller that simply resends could act twice.
+		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable,
+			Message:   "the workflow engine did not answer in time; it may still carry out the request, so look at the case before you try again",
+			MessageNL: "het systeem dat de procedure bewaakt antwoordde niet op tijd; het verzoek kan alsnog worden uitgevoerd, dus bekijk de zaak voordat u het opnieuw probeert"})
+	}
+	if errors.As(err, &unavailable) || errors.As(err, &notReady) || errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", op, &cmr.Error{Kind: cmr.KindUnavailable, Message: "the workflow engine is not reachable; try again shortly", MessageNL: "het systeem dat de procedure bewaakt is even niet bereikbaar; probeer het zo opnieuw"})
 	}
 	return fmt.Errorf("%s: %w", op, err)

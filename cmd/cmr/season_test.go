@@ -214,12 +214,15 @@ func (d *seasonDriver) call(org, method, path, contentType string, body []byte, 
 		}
 		raw, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.StatusCode == http.StatusServiceUnavailable && attempt < 20 {
+		// A party's system told to come back (503) does, for about two
+		// minutes: with 32 clients, openings refused for 20 s (the
+		// patience before 2026-11-23) failed a third of 100 cases.
+		if res.StatusCode == http.StatusServiceUnavailable && attempt < 80 {
 			d.retries.Add(1)
 			var e struct{ Error string }
 			_ = json.Unmarshal(raw, &e)
 			d.unavailable.Store(method+" "+strings.Split(path, "/")[1]+": "+e.Error, true)
-			time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
+			time.Sleep(min(time.Duration(100*(attempt+1))*time.Millisecond, 2*time.Second))
 			continue
 		}
 		if res.StatusCode == http.StatusConflict && method == "POST" && path != "/cases" {
