@@ -357,7 +357,7 @@ func (m *mix) log(t *testing.T) {
 			codes = append(codes, fmt.Sprintf("%d×%d", m.kinds[k][s], s))
 		}
 		p50, _, p99, mx := loadgen.Summarize(m.took[k])
-		t.Logf("  %-13s p50 %6.1fms p99 %7.1fms max %7.1fms (from sending) %v", k, loadgen.Ms(p50), loadgen.Ms(p99), loadgen.Ms(mx), codes)
+		t.Logf("  %-16s p50 %6.1fms p99 %7.1fms max %7.1fms (from sending) %v", k, loadgen.Ms(p50), loadgen.Ms(p99), loadgen.Ms(mx), codes)
 	}
 	t.Logf("  %d cases opened, %d completed, %d moves waiting", len(m.cases), m.completed, len(m.todo))
 	for _, b := range m.bad {
