@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -147,28 +146,9 @@ func benchSeasonBare(b *testing.B) {
 		}
 		return run.Get(ctx, nil)
 	}
-	b.ResetTimer()
-	start := time.Now()
-	sem := make(chan struct{}, *seasonClients)
-	var wg sync.WaitGroup
-	var failed atomic.Int32
-	var firstErr sync.Once
-	for i := range *seasonCases {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := drive(i); err != nil {
-				failed.Add(1)
-				firstErr.Do(func() { b.Errorf("bare case %d: %v", i, err) })
-			}
-		}()
-	}
-	wg.Wait()
-	took := time.Since(start)
-	b.StopTimer()
+	took, failed := driveCases(b, "bare case", drive)
 	b.ReportMetric(took.Seconds(), "s-total")
-	b.ReportMetric(float64(*seasonCases-int(failed.Load()))/took.Seconds(), "cases/s")
+	b.ReportMetric(float64(*seasonCases-failed)/took.Seconds(), "cases/s")
 	b.Logf("bare Temporal: %d cases × %d tickets, %d steps each, completed in %s by %d clients: %d updates (%.0f/s); %d failed",
-		*seasonCases-int(failed.Load()), in.Tickets, in.Steps, took.Round(time.Millisecond), *seasonClients, updates.Load(), float64(updates.Load())/took.Seconds(), failed.Load())
+		*seasonCases-failed, in.Tickets, in.Steps, took.Round(time.Millisecond), *seasonClients, updates.Load(), float64(updates.Load())/took.Seconds(), failed)
 }

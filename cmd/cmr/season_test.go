@@ -101,36 +101,44 @@ func benchSeasonPostgres(b *testing.B) {
 // season drives every case of the cast to completed, -season-clients at a
 // time, and reports how long it took.
 func (d *seasonDriver) season(b *testing.B, cast seasonCast) {
+	took, failed := driveCases(b, "case", func(i int) error { return d.driveCase(cast.schools[i], cast.likas) })
+	n := *seasonCases - failed
+	b.ReportMetric(took.Seconds(), "s-total")
+	b.ReportMetric(float64(d.calls.Load())/took.Seconds(), "calls/s")
+	b.ReportMetric(float64(n)/took.Seconds(), "cases/s")
+	b.Logf("%d cases × %d LiKas completed in %s by %d clients: %d API calls (%.0f/s), %d retried on 503, %d conflicts after them; %d failed",
+		n, *seasonLiKas, took.Round(time.Millisecond), *seasonClients, d.calls.Load(), float64(d.calls.Load())/took.Seconds(), d.retries.Load(), d.conflicts.Load(), failed)
+	if n > 0 {
+		b.Logf("per case: %.1f steps completed and %.1f tickets closed (the bare season sends %d and %d)", float64(d.steps.Load())/float64(n), float64(d.closes.Load())/float64(n), *seasonSteps, *seasonLiKas)
+	}
+	d.unavailable.Range(func(k, _ any) bool { b.Logf("503: %s", k); return true })
+}
+
+// driveCases runs drive for each of -season-cases cases, -season-clients
+// at a time, timed; it reports the first failure (as what's i) and
+// returns how long it all took and how many failed.
+func driveCases(b *testing.B, what string, drive func(i int) error) (time.Duration, int) {
 	b.ResetTimer()
 	start := time.Now()
 	sem := make(chan struct{}, *seasonClients)
 	var wg sync.WaitGroup
 	var failed atomic.Int32
 	var firstErr sync.Once
-	for i := 0; i < *seasonCases; i++ {
+	for i := range *seasonCases {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := d.driveCase(cast.schools[i], cast.likas); err != nil {
+			if err := drive(i); err != nil {
 				failed.Add(1)
-				firstErr.Do(func() { b.Errorf("case %d: %v", i, err) })
+				firstErr.Do(func() { b.Errorf("%s %d: %v", what, i, err) })
 			}
 		}()
 	}
 	wg.Wait()
 	took := time.Since(start)
 	b.StopTimer()
-	n := *seasonCases - int(failed.Load())
-	b.ReportMetric(took.Seconds(), "s-total")
-	b.ReportMetric(float64(d.calls.Load())/took.Seconds(), "calls/s")
-	b.ReportMetric(float64(n)/took.Seconds(), "cases/s")
-	b.Logf("%d cases × %d LiKas completed in %s by %d clients: %d API calls (%.0f/s), %d retried on 503, %d conflicts after them; %d failed",
-		n, *seasonLiKas, took.Round(time.Millisecond), *seasonClients, d.calls.Load(), float64(d.calls.Load())/took.Seconds(), d.retries.Load(), d.conflicts.Load(), failed.Load())
-	if n > 0 {
-		b.Logf("per case: %.1f steps completed and %.1f tickets closed (the bare season sends %d and %d)", float64(d.steps.Load())/float64(n), float64(d.closes.Load())/float64(n), *seasonSteps, *seasonLiKas)
-	}
-	d.unavailable.Range(func(k, _ any) bool { b.Logf("503: %s", k); return true })
+	return took, int(failed.Load())
 }
 
 // seasonCast is who takes part: a school per case (one school rarely
