@@ -2,6 +2,7 @@ package gormdb
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/pressly/goose/v3"
 	"gorm.io/gorm"
@@ -74,4 +75,11 @@ func CaseWarningsForTest(s *Store, caseID string) (*string, error) {
 	var w *string
 	err := s.db.Model(&caseRow{}).Where("id = ?", caseID).Select("warnings").Scan(&w).Error
 	return w, err
+}
+
+// SQLDBForTest is s's database handle, for benchmarks' hand-written
+// baselines.
+func SQLDBForTest(s *Store) *sql.DB {
+	db, _ := s.db.DB()
+	return db
 }

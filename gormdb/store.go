@@ -41,6 +41,7 @@ type Store struct {
 	// pgListPartSize on PostgreSQL; 0: one part.
 	listPart int
 	pinned   *slotPages
+	defs     stepDefs
 }
 
 // OpenPostgres connects to PostgreSQL, e.g.
