@@ -271,7 +271,7 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 		}
 		// A transition changes one step or a few: the others are not
 		// written again (a statement each, twenty-odd per case).
-		if old, ok := prev[p.Key]; ok && sameStep(old, row) {
+		if old, ok := prev[p.Key]; ok && sameStep(old, row) && s.defs.same(old.Definition, row.Definition) {
 			continue
 		}
 		if err := tx.Clauses(clause.OnConflict{
@@ -285,12 +285,12 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 }
 
 // sameStep says whether a stored step row already holds what row would
-// write. JSON is compared by value: PostgreSQL's JSONB gives it back in
-// an order and spacing of its own.
+// write, its definition aside (stepDefs.same). JSON is compared by value:
+// PostgreSQL's JSONB gives it back in an order and spacing of its own.
 func sameStep(stored, row stepRow) bool {
 	return stored.Position == row.Position && stored.State == row.State && stored.SubmissionID == row.SubmissionID &&
 		stored.Attempt == row.Attempt && sameTime(stored.DoneAt, row.DoneAt) &&
-		sameJSON(stored.Definition, row.Definition) && sameJSONPtr(stored.DoneBy, row.DoneBy) && sameJSONPtr(stored.Data, row.Data)
+		sameJSONPtr(stored.DoneBy, row.DoneBy) && sameJSONPtr(stored.Data, row.Data)
 }
 
 func sameTime(a, b *time.Time) bool {

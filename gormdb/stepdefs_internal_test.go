@@ -53,3 +53,24 @@ func TestStepDefsDecodeOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestStepDefsSame(t *testing.T) {
+	var d stepDefs
+	ours := `{"key":"11","owner":"school","kind":"human","title":"Lijst","title_en":"List","waits_for":["10"]}`
+	for _, c := range []struct {
+		stored string
+		want   bool
+	}{
+		{ours, true},
+		// As PostgreSQL's JSONB gives it back: keys by length, spaced.
+		{`{"key": "11", "kind": "human", "owner": "school", "title": "Lijst", "title_en": "List", "waits_for": ["10"]}`, true},
+		{`{"key": "11", "kind": "human", "owner": "school", "title": "Lijst", "title_en": "List", "waits_for": ["9"]}`, false},
+		{`{"key": "11", "kind": "human", "owner": "publisher", "title": "Lijst", "title_en": "List", "waits_for": ["10"]}`, false},
+		{`{"key": "11", "kind": "human", "owner": "school", "title": "Lijst", "title_en": "List"}`, false},
+		{`{"key": `, false},
+	} {
+		if got := d.same(c.stored, ours); got != c.want {
+			t.Errorf("same(%s, ours) = %v, want %v", c.stored, got, c.want)
+		}
+	}
+}
