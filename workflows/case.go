@@ -48,6 +48,9 @@ type caseRun struct {
 	callerWrites bool
 	// opening is the opening's snapshot, for the caller that started the case.
 	opening *activities.SaveCaseInput
+	// ticketWrites holds, by ticket, the snapshot the case made when the
+	// ticket ended (ticketCallerWrites), for the close or waiver to answer.
+	ticketWrites map[string]*activities.SaveCaseInput
 }
 
 // CaseWorkflow runs one IdP-migration case from opening to completion or
@@ -55,7 +58,8 @@ type caseRun struct {
 // run as child workflows with their own SLA timers.
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	ctx = activityOptions(ctx)
-	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}, resolving: map[string]bool{}}
+	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}, resolving: map[string]bool{},
+		ticketWrites: map[string]*activities.SaveCaseInput{}}
 	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
@@ -270,6 +274,11 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 	if err := workflow.Await(ctx, func() bool { return c.settled[r.TicketID] }); err != nil {
 		return UpdateResult{}, err
 	}
+	// A snapshot a later transition has overtaken is not handed out: its
+	// own caller or the workflow writes the newer one.
+	if w := c.ticketWrites[r.TicketID]; w != nil && c.version == w.Version {
+		return c.result(nil, w), nil
+	}
 	return c.result(nil, nil), nil
 }
 
@@ -372,6 +381,10 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 		if eff.Completed {
 			events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
 		}
+		if c.callerWrites && workflow.GetVersion(ctx, ticketCallerWrites, workflow.DefaultVersion, 1) == 1 {
+			c.ticketWrites[t.ID] = c.saveAsync(ctx, "", events...)
+			return
+		}
 		if err := c.save(ctx, "", events...); err != nil {
 			workflow.GetLogger(ctx).Error("save case after ticket", "ticket", t.ID, "error", err)
 		}
@@ -407,6 +420,15 @@ func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activit
 // recorded as the update's outcome, so the projection never runs ahead of
 // the workflow (as local activities inside updates did, see saveProjection).
 const callerWrites = "caller-writes"
+
+// ticketCallerWrites is the change from which a ticket closed or waived
+// answers, as a step does since callerWrites, with the case's snapshot
+// after it for the caller to write, instead of only once the SaveCase
+// activity has written it: the LiKa's answer waits for one trip through
+// the server fewer (activity task and the workflow task after it). The
+// activity still writes it. Cases started before callerWrites keep
+// waiting, like their steps.
+const ticketCallerWrites = "ticket-caller-writes"
 
 // saveForCaller saves a transition made in an update handler. In cases
 // started since callerWrites it starts the write and returns the snapshot

@@ -497,3 +497,66 @@ func TestUpdateAnswersWithItsWrite(t *testing.T) {
 		t.Errorf("the workflow's last write: %s", h.store.cases[in.Header.ID].Status)
 	}
 }
+
+// TestTicketCloseAnswersWithItsWrite: a ticket closed answers with the
+// case's snapshot after it (ticketCallerWrites), for the API to write
+// before it responds; the workflow writes it too.
+func TestTicketCloseAnswersWithItsWrite(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	closes := map[string]UpdateResult{}
+	for _, d := range in.Plan {
+		switch {
+		case d.DoneAtOpen || d.Kind == cmr.StepAuto:
+		case d.Kind == cmr.StepTickets:
+			for i, id := range in.Parties.LiKaIDs {
+				req := TicketRequest{Actor: lika(id), TicketID: cmr.TicketIDFor(in.Header.ID, i+1), To: cmr.TicketClosed}
+				h.after(time.Minute, func() {
+					h.env.UpdateWorkflow(UpdateResolveTicket, "", &testsuite.TestUpdateCallback{
+						OnAccept: func() {}, OnReject: func(err error) { t.Errorf("close %s rejected: %v", req.TicketID, err) },
+						OnComplete: func(res any, err error) {
+							if err != nil {
+								t.Errorf("close %s failed: %v", req.TicketID, err)
+								return
+							}
+							closes[req.TicketID] = res.(UpdateResult)
+						},
+					}, req)
+				})
+			}
+		case d.Kind == cmr.StepTest:
+			h.update(time.Minute, UpdateConfirmTest, TestRequest{Actor: school, Passed: true}, "")
+		default:
+			h.update(time.Minute, UpdateCompleteStep, StepRequest{Actor: actorFor(d.Owner), Step: d.Key, SubmissionID: "sub-" + d.Key}, "")
+		}
+	}
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	if len(closes) != len(in.Parties.LiKaIDs) {
+		t.Fatalf("%d closes answered, want %d", len(closes), len(in.Parties.LiKaIDs))
+	}
+	versions := map[int]bool{}
+	for id, res := range closes {
+		w := res.Write
+		if w == nil {
+			t.Errorf("close %s answered without the case's write", id)
+			continue
+		}
+		closed := false
+		for _, tp := range w.State.Tickets {
+			closed = closed || (tp.ID == id && tp.State == cmr.TicketClosed)
+		}
+		if !closed || w.Version != res.Version || versions[w.Version] {
+			t.Errorf("close %s: write version %d (answer %d), ticket closed in it: %v", id, w.Version, res.Version, closed)
+		}
+		versions[w.Version] = true
+	}
+	// The workflow wrote the case after each close as well: its last
+	// write has every ticket closed.
+	for _, tp := range h.store.cases[in.Header.ID].Tickets {
+		if tp.State != cmr.TicketClosed {
+			t.Errorf("ticket %s %s in the workflow's last write", tp.ID, tp.State)
+		}
+	}
+}
