@@ -289,13 +289,17 @@ var ownerOrg = map[string]string{"school": "school-vo", "distributor": "dist", "
 
 // drive completes the open steps of a case by their owners until the case
 // has no open human step; the LiKas close their tickets on the way.
-func (en *env) drive(id, school string) response {
+func (en *env) drive(id, school string) response { return en.driveUntil(id, school, nil) }
+
+// driveUntil is drive that stops as soon as until says so of the case as
+// read (nil: never).
+func (en *env) driveUntil(id, school string, until func(response) bool) response {
 	en.t.Helper()
 	own := map[string]string{"school": school, "distributor": "dist", "kennisnet": "kn"}
 	var r response
 	for i := 0; i < 60; i++ {
 		r = en.want(en.do("dist", "GET", "/api/v1/cases/"+id, nil), 200, "get case")
-		if r.Body["status"] != "open" {
+		if r.Body["status"] != "open" || (until != nil && until(r)) {
 			return r
 		}
 		moved := false

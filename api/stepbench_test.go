@@ -51,18 +51,83 @@ func BenchmarkStepTransition(b *testing.B) {
 
 func benchStep(b *testing.B, store *gormdb.Store) {
 	en := newEnv(b, store)
+	bare := bareUpdates(b, en)
+	srv := httptest.NewServer(en.e)
+	defer srv.Close()
+	var apiTook, bareTook []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		_, c := timedCall(en, srv.URL, "dist", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, 201)
+		bareTook = append(bareTook, bare())
+		idle(b, en, c["id"].(string))
+		b.StartTimer()
+		took, _ := timedCall(en, srv.URL, "dist", "/api/v1/cases/"+c["id"].(string)+"/steps/plan.identity", `{"data":{"change":"realm"}}`, 200)
+		apiTook = append(apiTook, took)
+	}
+	b.StopTimer()
+	reportAgainstBare(b, "step transitions", apiTook, bareTook)
+}
+
+// BenchmarkTicketClose is a LiKa closing its ticket through the real
+// router: API call → validated Workflow Update → the ticket's workflow
+// writes the ticket and ends → the case's snapshot written → response,
+// against a bare update as in BenchmarkStepTransition. Run with
+// -benchtime 60x: every three iterations drive a VO case with three LiKas
+// to its tickets first (not timed).
+func BenchmarkTicketClose(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchClose(b, gormdbtest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchClose(b, gormdbtest.Postgres(b)) })
+}
+
+func benchClose(b *testing.B, store *gormdb.Store) {
+	en := newEnv(b, store)
+	bare := bareUpdates(b, en)
+	srv := httptest.NewServer(en.e)
+	defer srv.Close()
+	ticketsOpen := func(r response) bool {
+		ts, _ := r.Body["tickets"].([]any)
+		return len(ts) > 0 && ts[0].(map[string]any)["state"] == "open"
+	}
+	var apiTook, bareTook []time.Duration
+	var open []map[string]any
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if len(open) == 0 {
+			c := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","lika-b","lika-c"],"switch_on":"2027-07-15"}`), 201, "open case")
+			r := en.driveUntil(c.Body["id"].(string), "school-vo", ticketsOpen)
+			for _, t := range r.Body["tickets"].([]any) {
+				open = append(open, t.(map[string]any))
+			}
+		}
+		t := open[0]
+		open = open[1:]
+		bareTook = append(bareTook, bare())
+		idle(b, en, t["case_id"].(string))
+		b.StartTimer()
+		took, _ := timedCall(en, srv.URL, t["lika_id"].(string), "/api/v1/tickets/"+t["id"].(string)+"/close", `{"note":"verwerkt"}`, 200)
+		apiTook = append(apiTook, took)
+	}
+	b.StopTimer()
+	reportAgainstBare(b, "ticket closes", apiTook, bareTook)
+}
+
+// bareUpdates starts the baseline workflow on en's server and returns a
+// func that times one update round trip to it.
+func bareUpdates(b *testing.B, en *env) func() time.Duration {
 	w := worker.New(en.client, bareQueue, worker.Options{})
 	w.RegisterWorkflow(bareWorkflow)
 	if err := w.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer w.Stop()
+	b.Cleanup(w.Stop)
 	ctx := context.Background()
 	bareID := fmt.Sprintf("bench-bare-%d", time.Now().UnixNano())
 	if _, err := en.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: bareID, TaskQueue: bareQueue}, bareWorkflow); err != nil {
 		b.Fatal(err)
 	}
-	defer en.client.TerminateWorkflow(ctx, bareID, "", "benchmark done")
+	b.Cleanup(func() { _ = en.client.TerminateWorkflow(ctx, bareID, "", "benchmark done") })
 	bare := func() time.Duration {
 		start := time.Now()
 		h, err := en.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: bareID, UpdateName: "bump", WaitForStage: client.WorkflowUpdateStageCompleted})
@@ -74,28 +139,22 @@ func benchStep(b *testing.B, store *gormdb.Store) {
 		}
 		return time.Since(start)
 	}
-	srv := httptest.NewServer(en.e)
-	defer srv.Close()
-	call := func(org, path, body string, want int) (time.Duration, map[string]any) {
-		start := time.Now()
-		r := en.viaHTTP(srv.URL, org, "POST", path, body)
-		took := time.Since(start)
-		en.want(r, want, path)
-		return took, r.Body
-	}
 	bare() // warm up the workflow's cache and the connections
-	var apiTook, bareTook []time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		_, c := call("dist", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, 201)
-		bareTook = append(bareTook, bare())
-		idle(b, en, c["id"].(string))
-		b.StartTimer()
-		took, _ := call("dist", "/api/v1/cases/"+c["id"].(string)+"/steps/plan.identity", `{"data":{"change":"realm"}}`, 200)
-		apiTook = append(apiTook, took)
-	}
-	b.StopTimer()
+	return bare
+}
+
+// timedCall sends one API call over a real connection and times it.
+func timedCall(en *env, base, org, path, body string, want int) (time.Duration, map[string]any) {
+	start := time.Now()
+	r := en.viaHTTP(base, org, "POST", path, body)
+	took := time.Since(start)
+	en.want(r, want, path)
+	return took, r.Body
+}
+
+// reportAgainstBare reports the API's and the bare update's percentiles
+// and the ratio of their medians.
+func reportAgainstBare(b *testing.B, what string, apiTook, bareTook []time.Duration) {
 	ap50, ap99 := percentile(apiTook, 50), percentile(apiTook, 99)
 	bp50, bp99 := percentile(bareTook, 50), percentile(bareTook, 99)
 	b.ReportMetric(ms(ap50), "p50-ms")
@@ -103,8 +162,8 @@ func benchStep(b *testing.B, store *gormdb.Store) {
 	b.ReportMetric(ms(bp50), "bare-p50-ms")
 	b.ReportMetric(ms(bp99), "bare-p99-ms")
 	b.ReportMetric(float64(ap50)/float64(bp50), "p50-ratio")
-	b.Logf("%d step transitions: p50 %.1f ms, p99 %.1f ms; bare update p50 %.1f ms, p99 %.1f ms; p50 ratio %.2f×",
-		len(apiTook), ms(ap50), ms(ap99), ms(bp50), ms(bp99), float64(ap50)/float64(bp50))
+	b.Logf("%d %s: p50 %.1f ms, p99 %.1f ms; bare update p50 %.1f ms, p99 %.1f ms; p50 ratio %.2f×",
+		len(apiTook), what, ms(ap50), ms(ap99), ms(bp50), ms(bp99), float64(ap50)/float64(bp50))
 }
 
 // idle waits until the case workflow has no activity or workflow task
