@@ -39,7 +39,7 @@ type caseRun struct {
 	running  int                        // ticket workflows not yet ended
 	saving   int                        // projection writes started by saveAsync, not yet done
 	recorded map[string]cmr.TicketState // what each ticket last reported written
-	settled  map[string]bool            // tickets whose end the case has written
+	settled  map[string]bool            // tickets whose end the case has written (or, ticketCallerWrites, started writing)
 	// resolving marks tickets a close or waive was accepted for, so a
 	// second, concurrent request is refused instead of silently dropped.
 	resolving map[string]bool
@@ -48,9 +48,12 @@ type caseRun struct {
 	callerWrites bool
 	// opening is the opening's snapshot, for the caller that started the case.
 	opening *activities.SaveCaseInput
-	// ticketWrites holds, by ticket, the snapshot the case made when the
-	// ticket ended (ticketCallerWrites), for the close or waiver to answer.
-	ticketWrites map[string]*activities.SaveCaseInput
+	// answerWithWrite marks the tickets whose end the case saved without
+	// waiting for the write (ticketCallerWrites): their close or waiver
+	// answers with the newest snapshot, for the caller to write.
+	answerWithWrite map[string]bool
+	// latest is the newest snapshot made.
+	latest *activities.SaveCaseInput
 }
 
 // CaseWorkflow runs one IdP-migration case from opening to completion or
@@ -59,7 +62,7 @@ type caseRun struct {
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	ctx = activityOptions(ctx)
 	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}, resolving: map[string]bool{},
-		ticketWrites: map[string]*activities.SaveCaseInput{}}
+		answerWithWrite: map[string]bool{}}
 	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
@@ -274,10 +277,14 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 	if err := workflow.Await(ctx, func() bool { return c.settled[r.TicketID] }); err != nil {
 		return UpdateResult{}, err
 	}
-	// A snapshot a later transition has overtaken is not handed out: its
-	// own caller or the workflow writes the newer one.
-	if w := c.ticketWrites[r.TicketID]; w != nil && c.version == w.Version {
-		return c.result(nil, w), nil
+	if c.answerWithWrite[r.TicketID] {
+		delete(c.answerWithWrite, r.TicketID)
+		// The newest snapshot, not necessarily the one made when this
+		// ticket ended: another ticket's end or a step may have come
+		// after it in the same workflow task, and the newer one holds
+		// this ticket's end as well. Either way the server has recorded
+		// it once this update completes, and its writes are idempotent.
+		return c.result(nil, c.latest), nil
 	}
 	return c.result(nil, nil), nil
 }
@@ -382,7 +389,8 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 			events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
 		}
 		if c.callerWrites && workflow.GetVersion(ctx, ticketCallerWrites, workflow.DefaultVersion, 1) == 1 {
-			c.ticketWrites[t.ID] = c.saveAsync(ctx, "", events...)
+			c.saveAsync(ctx, "", events...)
+			c.answerWithWrite[t.ID] = true
 			return
 		}
 		if err := c.save(ctx, "", events...); err != nil {
@@ -407,7 +415,9 @@ func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activit
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", c.in.Header.ID, c.version, i+1)
 	}
-	return activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
+	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
+	c.latest = &in
+	return in
 }
 
 // callerWrites is the change from which an update (and the opening)

@@ -511,7 +511,13 @@ func TestTicketCloseAnswersWithItsWrite(t *testing.T) {
 		case d.Kind == cmr.StepTickets:
 			for i, id := range in.Parties.LiKaIDs {
 				req := TicketRequest{Actor: lika(id), TicketID: cmr.TicketIDFor(in.Header.ID, i+1), To: cmr.TicketClosed}
-				h.after(time.Minute, func() {
+				// All at once, as LiKas may: each answer still holds its
+				// own ticket's end.
+				gap := time.Minute
+				if i > 0 {
+					gap = 0
+				}
+				h.after(gap, func() {
 					h.env.UpdateWorkflow(UpdateResolveTicket, "", &testsuite.TestUpdateCallback{
 						OnAccept: func() {}, OnReject: func(err error) { t.Errorf("close %s rejected: %v", req.TicketID, err) },
 						OnComplete: func(res any, err error) {
@@ -536,7 +542,6 @@ func TestTicketCloseAnswersWithItsWrite(t *testing.T) {
 	if len(closes) != len(in.Parties.LiKaIDs) {
 		t.Fatalf("%d closes answered, want %d", len(closes), len(in.Parties.LiKaIDs))
 	}
-	versions := map[int]bool{}
 	for id, res := range closes {
 		w := res.Write
 		if w == nil {
@@ -547,10 +552,9 @@ func TestTicketCloseAnswersWithItsWrite(t *testing.T) {
 		for _, tp := range w.State.Tickets {
 			closed = closed || (tp.ID == id && tp.State == cmr.TicketClosed)
 		}
-		if !closed || w.Version != res.Version || versions[w.Version] {
+		if !closed || w.Version != res.Version {
 			t.Errorf("close %s: write version %d (answer %d), ticket closed in it: %v", id, w.Version, res.Version, closed)
 		}
-		versions[w.Version] = true
 	}
 	// The workflow wrote the case after each close as well: its last
 	// write has every ticket closed.
