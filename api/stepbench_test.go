@@ -59,8 +59,10 @@ func benchStep(b *testing.B, store *gormdb.Store) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		_, c := timedCall(en, srv.URL, "dist", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`, 201)
-		bareTook = append(bareTook, bare())
+		// The bare update too is timed on an idle case workflow, so that
+		// neither meets the opening's background work.
 		idle(b, en, c["id"].(string))
+		bareTook = append(bareTook, bare())
 		b.StartTimer()
 		took, _ := timedCall(en, srv.URL, "dist", "/api/v1/cases/"+c["id"].(string)+"/steps/plan.identity", `{"data":{"change":"realm"}}`, 200)
 		apiTook = append(apiTook, took)
@@ -104,8 +106,8 @@ func benchClose(b *testing.B, store *gormdb.Store) {
 		}
 		t := open[0]
 		open = open[1:]
-		bareTook = append(bareTook, bare())
 		idle(b, en, t["case_id"].(string))
+		bareTook = append(bareTook, bare())
 		b.StartTimer()
 		took, _ := timedCall(en, srv.URL, t["lika_id"].(string), "/api/v1/tickets/"+t["id"].(string)+"/close", `{"note":"verwerkt"}`, 200)
 		apiTook = append(apiTook, took)
