@@ -49,6 +49,14 @@ func ColumnStorageForTest(s *Store, table, column string) (string, error) {
 	return storage, err
 }
 
+// RelOptionsForTest is a PostgreSQL table's storage parameters as
+// "name=value" strings (ALTER TABLE … SET (…)), in no set order.
+func RelOptionsForTest(s *Store, table string) ([]string, error) {
+	var opts []string
+	err := s.db.Raw("SELECT unnest(reloptions) FROM pg_class WHERE oid = ?::regclass", table).Scan(&opts).Error
+	return opts, err
+}
+
 // SetListPartSizeForTest changes the size of the parts s stores lists in
 // (0: one part), for benchmarks that compare.
 func SetListPartSizeForTest(s *Store, size int) { s.listPart = size }
