@@ -422,6 +422,11 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 			t.Fatalf("case not completed: %s", r.Raw)
 		}
 		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/17", `{"passed":true}`), 409, "after completion")
+		for _, tid := range []string{other, strings.Replace(other, "-T2", "-T1", 1)} {
+			if n := en.signalsAfterLastWrite(tid); n != 0 {
+				t.Errorf("ticket %s signalled its case %d times after its last write, want 0: the case has its end from the result", tid, n)
+			}
+		}
 		if strings.HasSuffix(t.Name(), "sqlite") {
 			en.saveHistory(workflows.CaseWorkflowID(id), "vo-case")
 			en.saveHistory(workflows.TicketWorkflowID(other), "vo-ticket-waived")
@@ -590,12 +595,9 @@ func TestMBOCaseAndCancel(t *testing.T) {
 	})
 }
 
-// saveHistory writes a workflow's history as a replay fixture.
-func (en *env) saveHistory(workflowID, name string) {
+// history is a workflow's history (its latest run).
+func (en *env) history(workflowID string) []*historypb.HistoryEvent {
 	en.t.Helper()
-	if !*updateHistories {
-		return
-	}
 	var events []*historypb.HistoryEvent
 	it := en.client.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
@@ -605,7 +607,38 @@ func (en *env) saveHistory(workflowID, name string) {
 		}
 		events = append(events, e)
 	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: events})
+	return events
+}
+
+// signalsAfterLastWrite counts the signals a ticket's workflow sent its
+// case after its last write (the SaveTicket activity): since
+// ticket-end-unsignalled, none: the case learns of the end from the
+// ticket's result.
+func (en *env) signalsAfterLastWrite(ticketID string) int {
+	en.t.Helper()
+	events := en.history(workflows.TicketWorkflowID(ticketID))
+	n := 0
+	for _, e := range events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			n = 0
+		case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+			n++
+		}
+	}
+	if last := events[len(events)-1].GetEventType(); last != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+		en.t.Errorf("ticket %s: its history ends with %s, not its completion", ticketID, last)
+	}
+	return n
+}
+
+// saveHistory writes a workflow's history as a replay fixture.
+func (en *env) saveHistory(workflowID, name string) {
+	en.t.Helper()
+	if !*updateHistories {
+		return
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&historypb.History{Events: en.history(workflowID)})
 	if err != nil {
 		en.t.Fatal(err)
 	}

@@ -379,6 +379,10 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 			workflow.GetLogger(ctx).Error("ticket workflow failed", "ticket", t.ID, "error", err)
 			return
 		}
+		// Its end is written: since ticketEndUnsignalled the ticket no
+		// longer signals it (before, the signal came first, with the same
+		// state).
+		c.recorded[t.ID] = res.State
 		if c.state.Status != cmr.CaseOpen {
 			c.state.TicketResolved(t.ID, res.State, workflow.Now(ctx))
 			return

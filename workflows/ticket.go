@@ -91,7 +91,7 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (TicketResult, error) 
 			r.t.State = cmr.TicketCancelled
 			now := workflow.Now(ctx)
 			r.t.ResolvedAt = &now
-			return TicketResult{State: r.t.State}, r.save(ctx, r.event(ctx, cmr.EventTicketCancelled, nil))
+			return r.end(ctx, r.event(ctx, cmr.EventTicketCancelled, nil))
 		case r.resolve != nil:
 			req := *r.resolve
 			now := workflow.Now(ctx)
@@ -105,7 +105,7 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (TicketResult, error) 
 			if r.t.DueAt != nil && now.After(*r.t.DueAt) {
 				e.Details = map[string]any{"late": true}
 			}
-			return TicketResult{State: r.t.State}, r.save(ctx, e)
+			return r.end(ctx, e)
 		default: // the clock starts
 			if err := r.save(ctx, r.startClock(ctx)); err != nil {
 				return TicketResult{}, err
@@ -184,18 +184,49 @@ func (r *ticketRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cm
 	return cmr.Event{CaseID: r.in.CaseID, TicketID: r.in.TicketID, Type: typ, Actor: actor, At: workflow.Now(ctx)}
 }
 
+// save writes a transition of the ticket and tells the case it is
+// written, so that a step or a return waiting for the ticket can answer.
 func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
+	if err := r.write(ctx, events...); err != nil {
+		return err
+	}
+	r.signalRecorded(ctx)
+	return nil
+}
+
+// end writes the ticket's last transition and ends the ticket. Since
+// ticketEndUnsignalled the case learns of the end from this workflow's
+// result, for which it waits anyway, and no longer from a signal before
+// it: a ticket closed then takes a signal and a workflow task on either
+// side fewer.
+func (r *ticketRun) end(ctx workflow.Context, events ...cmr.Event) (TicketResult, error) {
+	if err := r.write(ctx, events...); err != nil {
+		return TicketResult{}, err
+	}
+	if workflow.GetVersion(ctx, ticketEndUnsignalled, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		r.signalRecorded(ctx)
+	}
+	return TicketResult{State: r.t.State}, nil
+}
+
+// ticketEndUnsignalled is the change from which a ticket's end is not
+// signalled to its case (end); the case records it from the result.
+const ticketEndUnsignalled = "ticket-end-unsignalled"
+
+// write writes the ticket projection and the transition's events.
+func (r *ticketRun) write(ctx workflow.Context, events ...cmr.Event) error {
 	r.seq++
 	r.t.Version = r.seq
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", r.in.TicketID, r.seq, i+1)
 	}
-	if err := saveProjection(ctx, a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events}); err != nil {
-		return err
-	}
+	return saveProjection(ctx, a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events})
+}
+
+// signalRecorded tells the case the ticket's state as written.
+func (r *ticketRun) signalRecorded(ctx workflow.Context) {
 	if parent := workflow.GetInfo(ctx).ParentWorkflowExecution; parent != nil {
 		// Best effort: a case that has ended no longer waits for it.
 		_ = workflow.SignalExternalWorkflow(ctx, parent.ID, "", SignalTicketRecorded, TicketRecorded{TicketID: r.t.ID, State: r.t.State}).Get(ctx, nil)
 	}
-	return nil
 }
