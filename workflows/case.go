@@ -38,7 +38,7 @@ type caseRun struct {
 	children map[string]workflow.ChildWorkflowFuture
 	running  int                        // ticket workflows not yet ended
 	saving   int                        // projection writes started by saveAsync, not yet done
-	recorded map[string]cmr.TicketState // what each ticket last reported written
+	recorded map[string]cmr.TicketState // what each ticket last reported written, or ended with
 	settled  map[string]bool            // tickets whose end the case has written (or, ticketCallerWrites, started writing)
 	// resolving marks tickets a close or waive was accepted for, so a
 	// second, concurrent request is refused instead of silently dropped.
