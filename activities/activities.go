@@ -44,6 +44,10 @@ type SaveCaseInput struct {
 	Version            int
 	CancelSubmissionID string
 	Events             []cmr.Event
+	// Tickets are the last writes of tickets that ended since the case's
+	// previous snapshot: since the ticket workflow's ticket-end-by-case
+	// change a ticket no longer writes its own end, its case does.
+	Tickets []SaveTicketInput `json:",omitempty"`
 }
 
 // SaveCaseResult is empty; it exists so the signature can grow.
@@ -51,11 +55,36 @@ type SaveCaseResult struct{}
 
 // SaveCase writes the case projection and appends the events.
 func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) (SaveCaseResult, error) {
-	err := a.Store.SaveCase(ctx, in.Header, in.State, in.Version, in.CancelSubmissionID, in.Events)
+	err := WriteCase(ctx, a.Store, in)
 	if err == nil {
-		err = a.announce(ctx, in.Events)
+		err = a.announce(ctx, in.AllEvents())
 	}
 	return SaveCaseResult{}, classify(fmt.Sprintf("save case %s v%d", in.State.CaseID, in.Version), err)
+}
+
+// WriteCase writes a case snapshot: the ends of its tickets first, then
+// the case, whose snapshot already counts them. Every write is idempotent
+// (by version and event key), so the SaveCase activity and the caller
+// that got the snapshot from its update may both write it, in any order.
+func WriteCase(ctx context.Context, w Store, in SaveCaseInput) error {
+	for _, t := range in.Tickets {
+		if err := w.SaveTicket(ctx, t.Ticket, t.Events); err != nil {
+			return err
+		}
+	}
+	return w.SaveCase(ctx, in.Header, in.State, in.Version, in.CancelSubmissionID, in.Events)
+}
+
+// AllEvents are the snapshot's events, its tickets' first.
+func (in SaveCaseInput) AllEvents() []cmr.Event {
+	if len(in.Tickets) == 0 {
+		return in.Events
+	}
+	var all []cmr.Event
+	for _, t := range in.Tickets {
+		all = append(all, t.Events...)
+	}
+	return append(all, in.Events...)
 }
 
 // SaveTicketInput is a snapshot of a ticket after a transition.

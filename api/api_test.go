@@ -423,8 +423,8 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 		}
 		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/17", `{"passed":true}`), 409, "after completion")
 		for _, tid := range []string{other, strings.Replace(other, "-T2", "-T1", 1)} {
-			if n := en.signalsAfterLastWrite(tid); n != 0 {
-				t.Errorf("ticket %s signalled its case %d times after its last write, want 0: the case has its end from the result", tid, n)
+			if acts, sigs := en.afterResolve(tid); acts+sigs != 0 {
+				t.Errorf("ticket %s ran %d activities and sent %d signals after it was resolved, want none: its case writes its end", tid, acts, sigs)
 			}
 		}
 		if strings.HasSuffix(t.Name(), "sqlite") {
@@ -610,26 +610,27 @@ func (en *env) history(workflowID string) []*historypb.HistoryEvent {
 	return events
 }
 
-// signalsAfterLastWrite counts the signals a ticket's workflow sent its
-// case after its last write (the SaveTicket activity): since
-// ticket-end-unsignalled, none: the case learns of the end from the
-// ticket's result.
-func (en *env) signalsAfterLastWrite(ticketID string) int {
+// afterResolve counts what a ticket's workflow did after the case told it
+// to close or waive (its last signal received): since ticket-end-by-case
+// it ends at once, handing its last write to the case; no activity of its
+// own, no signal back.
+func (en *env) afterResolve(ticketID string) (activities, signals int) {
 	en.t.Helper()
 	events := en.history(workflows.TicketWorkflowID(ticketID))
-	n := 0
 	for _, e := range events {
 		switch e.GetEventType() {
-		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-			n = 0
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+			activities, signals = 0, 0
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			activities++
 		case enumspb.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-			n++
+			signals++
 		}
 	}
 	if last := events[len(events)-1].GetEventType(); last != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
 		en.t.Errorf("ticket %s: its history ends with %s, not its completion", ticketID, last)
 	}
-	return n
+	return activities, signals
 }
 
 // saveHistory writes a workflow's history as a replay fixture.

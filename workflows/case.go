@@ -48,10 +48,14 @@ type caseRun struct {
 	callerWrites bool
 	// opening is the opening's snapshot, for the caller that started the case.
 	opening *activities.SaveCaseInput
-	// answerWithWrite marks the tickets whose end the case saved without
-	// waiting for the write (ticketCallerWrites): their close or waiver
-	// answers with the newest snapshot, for the caller to write.
-	answerWithWrite map[string]bool
+	// answerWithWrite holds, for each ticket whose end the case saved
+	// without waiting for the write (ticketCallerWrites), the snapshot
+	// made then: its close or waiver answers with it (see answerFor), for
+	// the caller to write.
+	answerWithWrite map[string]*activities.SaveCaseInput
+	// ticketWrites are the last writes of tickets that ended since the
+	// previous snapshot (ticketEndByCase): the next snapshot carries them.
+	ticketWrites []activities.SaveTicketInput
 	// latest is the newest snapshot made.
 	latest *activities.SaveCaseInput
 }
@@ -62,7 +66,7 @@ type caseRun struct {
 func CaseWorkflow(ctx workflow.Context, in CaseInput) (CaseResult, error) {
 	ctx = activityOptions(ctx)
 	c := &caseRun{in: in, children: map[string]workflow.ChildWorkflowFuture{}, recorded: map[string]cmr.TicketState{}, settled: map[string]bool{}, resolving: map[string]bool{},
-		answerWithWrite: map[string]bool{}}
+		answerWithWrite: map[string]*activities.SaveCaseInput{}}
 	c.state = cmr.NewCaseState(in.Header.ID, in.Header.Sector, in.Parties, in.Plan, in.OpenedBy, workflow.Now(ctx))
 	if err := c.registerHandlers(ctx); err != nil {
 		return CaseResult{}, err
@@ -277,16 +281,28 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 	if err := workflow.Await(ctx, func() bool { return c.settled[r.TicketID] }); err != nil {
 		return UpdateResult{}, err
 	}
-	if c.answerWithWrite[r.TicketID] {
+	if own, ok := c.answerWithWrite[r.TicketID]; ok {
 		delete(c.answerWithWrite, r.TicketID)
-		// The newest snapshot, not necessarily the one made when this
-		// ticket ended: another ticket's end or a step may have come
-		// after it in the same workflow task, and the newer one holds
-		// this ticket's end as well. Either way the server has recorded
-		// it once this update completes, and its writes are idempotent.
-		return c.result(nil, c.latest), nil
+		return c.result(nil, c.answerFor(own)), nil
 	}
 	return c.result(nil, nil), nil
+}
+
+// answerFor is the write a ticket's close or waiver answers with: the
+// case's newest snapshot, which counts the ticket's end. When another
+// ticket's end or a step came after it in the same workflow task, the
+// newest is not the one made when this ticket ended (own), so own's
+// ticket write and events are added: its case part is older and would be
+// ignored. The server has recorded both once the update completes, and
+// every write is idempotent.
+func (c *caseRun) answerFor(own *activities.SaveCaseInput) *activities.SaveCaseInput {
+	if c.latest == nil || own.Version == c.latest.Version {
+		return own
+	}
+	w := *c.latest
+	w.Tickets = append(append([]activities.SaveTicketInput(nil), own.Tickets...), c.latest.Tickets...)
+	w.Events = append(append([]cmr.Event(nil), own.Events...), c.latest.Events...)
+	return &w
 }
 
 // returnList returns the completed list to one publisher and answers once
@@ -379,12 +395,20 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 			workflow.GetLogger(ctx).Error("ticket workflow failed", "ticket", t.ID, "error", err)
 			return
 		}
-		// Its end is written: since ticketEndUnsignalled the ticket no
-		// longer signals it (before, the signal came first, with the same
-		// state).
+		// Its end: since ticketEndByCase the ticket no longer signals it
+		// (before, the signal came first, with the same state), and hands
+		// its last write to the case's next snapshot.
 		c.recorded[t.ID] = res.State
+		if res.Final != nil {
+			c.ticketWrites = append(c.ticketWrites, *res.Final)
+		}
 		if c.state.Status != cmr.CaseOpen {
 			c.state.TicketResolved(t.ID, res.State, workflow.Now(ctx))
+			if res.Final != nil {
+				// Cancelled with its case: nobody waits for it, but it
+				// must be written.
+				c.saveAsync(ctx, "")
+			}
 			return
 		}
 		eff := c.state.TicketResolved(t.ID, res.State, workflow.Now(ctx))
@@ -393,8 +417,7 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 			events = append(events, c.event(ctx, cmr.EventCaseCompleted, nil))
 		}
 		if c.callerWrites && workflow.GetVersion(ctx, ticketCallerWrites, workflow.DefaultVersion, 1) == 1 {
-			c.saveAsync(ctx, "", events...)
-			c.answerWithWrite[t.ID] = true
+			c.answerWithWrite[t.ID] = c.saveAsync(ctx, "", events...)
 			return
 		}
 		if err := c.save(ctx, "", events...); err != nil {
@@ -419,7 +442,9 @@ func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activit
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", c.in.Header.ID, c.version, i+1)
 	}
-	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events}
+	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events,
+		Tickets: c.ticketWrites}
+	c.ticketWrites = nil
 	c.latest = &in
 	return in
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/activities"
 )
 
 // Engine is how the API and the web UI drive cases: it starts case
@@ -33,7 +34,7 @@ type Engine struct {
 
 // Projection writes case snapshots: the store (gormdb).
 type Projection interface {
-	SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.CaseState, version int, cancelReasonSubmission string, events []cmr.Event) error
+	activities.Store
 }
 
 // startOptions are the case workflow's start options.
@@ -160,7 +161,7 @@ func (e *Engine) Update(ctx context.Context, caseID, name string, arg any) (Upda
 // resend finds the step done.
 func (e *Engine) write(ctx context.Context, op string, res UpdateResult) (UpdateResult, error) {
 	if w := res.Write; w != nil && e.Projection != nil {
-		if err := e.Projection.SaveCase(ctx, w.Header, w.State, w.Version, w.CancelSubmissionID, w.Events); err != nil {
+		if err := activities.WriteCase(ctx, e.Projection, *w); err != nil {
 			return UpdateResult{}, fmt.Errorf("%s: write the case: %w", op, err)
 		}
 	}

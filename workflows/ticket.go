@@ -25,6 +25,9 @@ type TicketInput struct {
 // TicketResult is how the ticket ended.
 type TicketResult struct {
 	State cmr.TicketState `json:"state"`
+	// Final is the ticket's last write, for its case to make (since
+	// ticketEndByCase); nil: the ticket wrote it itself.
+	Final *activities.SaveTicketInput `json:"final,omitempty"`
 }
 
 type ticketRun struct {
@@ -194,33 +197,42 @@ func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
 	return nil
 }
 
-// end writes the ticket's last transition and ends the ticket. Since
-// ticketEndUnsignalled the case learns of the end from this workflow's
-// result, for which it waits anyway, and no longer from a signal before
-// it: a ticket closed then takes a signal and a workflow task on either
-// side fewer.
+// end ends the ticket with its last transition. Since ticketEndByCase the
+// ticket hands that write to its case in its result, and the case writes
+// it with its own snapshot, which the close or waiver answers with for
+// the API to write as well. Before, the ticket wrote it with an activity
+// and signalled its case, which waited for the ticket's end anyway: a
+// ticket closed took an activity, a signal and three workflow tasks more.
 func (r *ticketRun) end(ctx workflow.Context, events ...cmr.Event) (TicketResult, error) {
-	if err := r.write(ctx, events...); err != nil {
-		return TicketResult{}, err
+	if workflow.GetInfo(ctx).ParentWorkflowExecution != nil &&
+		workflow.GetVersion(ctx, ticketEndByCase, workflow.DefaultVersion, 1) == 1 {
+		final := r.snapshot(events...)
+		return TicketResult{State: r.t.State, Final: &final}, nil
 	}
-	if workflow.GetVersion(ctx, ticketEndUnsignalled, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		r.signalRecorded(ctx)
+	if err := r.save(ctx, events...); err != nil {
+		return TicketResult{}, err
 	}
 	return TicketResult{State: r.t.State}, nil
 }
 
-// ticketEndUnsignalled is the change from which a ticket's end is not
-// signalled to its case (end); the case records it from the result.
-const ticketEndUnsignalled = "ticket-end-unsignalled"
+// ticketEndByCase is the change from which a ticket's end is written by
+// its case (end).
+const ticketEndByCase = "ticket-end-by-case"
 
 // write writes the ticket projection and the transition's events.
 func (r *ticketRun) write(ctx workflow.Context, events ...cmr.Event) error {
+	return saveProjection(ctx, a.SaveTicket, r.snapshot(events...))
+}
+
+// snapshot is the ticket's next write: the next version, and event keys
+// derived from it, so retries are idempotent and replays make the same.
+func (r *ticketRun) snapshot(events ...cmr.Event) activities.SaveTicketInput {
 	r.seq++
 	r.t.Version = r.seq
 	for i := range events {
 		events[i].Key = fmt.Sprintf("%s#%d.%d", r.in.TicketID, r.seq, i+1)
 	}
-	return saveProjection(ctx, a.SaveTicket, activities.SaveTicketInput{Ticket: r.t, Events: events})
+	return activities.SaveTicketInput{Ticket: r.t, Events: events}
 }
 
 // signalRecorded tells the case the ticket's state as written.

@@ -555,6 +555,24 @@ func TestTicketCloseAnswersWithItsWrite(t *testing.T) {
 		if !closed || w.Version != res.Version {
 			t.Errorf("close %s: write version %d (answer %d), ticket closed in it: %v", id, w.Version, res.Version, closed)
 		}
+		// The ticket's own last write comes with it (ticketEndByCase).
+		own := false
+		for _, tw := range w.Tickets {
+			own = own || (tw.Ticket.ID == id && tw.Ticket.State == cmr.TicketClosed && len(tw.Events) == 1 && tw.Events[0].Type == cmr.EventTicketClosed)
+		}
+		if !own {
+			t.Errorf("close %s answered without the ticket's own write: %+v", id, w.Tickets)
+		}
+	}
+	// Every ticket's end was written, by the case's activity.
+	for i := range in.Parties.LiKaIDs {
+		tid := cmr.TicketIDFor(in.Header.ID, i+1)
+		if tk := h.store.tickets[tid]; tk.State != cmr.TicketClosed {
+			t.Errorf("ticket %s stored as %s, want closed", tid, tk.State)
+		}
+	}
+	if n := len(h.store.eventsOf(cmr.EventTicketClosed)); n != len(in.Parties.LiKaIDs) {
+		t.Errorf("%d ticket.closed events stored, want %d", n, len(in.Parties.LiKaIDs))
 	}
 	// The workflow wrote the case after each close as well: its last
 	// write has every ticket closed.
