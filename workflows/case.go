@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -53,8 +54,10 @@ type caseRun struct {
 	// made then: its close or waiver answers with it (see answerFor), for
 	// the caller to write.
 	answerWithWrite map[string]*activities.SaveCaseInput
-	// ticketWrites are the last writes of tickets that ended since the
-	// previous snapshot (ticketEndByCase): the next snapshot carries them.
+	// ticketWrites are the last writes of ended tickets (ticketEndByCase)
+	// that no SaveCase activity has written yet: every snapshot carries
+	// all of them, so the newest always holds every ticket end its case
+	// state counts, whichever of two writes running at once lands first.
 	ticketWrites []activities.SaveTicketInput
 	// latest is the newest snapshot made.
 	latest *activities.SaveCaseInput
@@ -289,18 +292,18 @@ func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateRe
 }
 
 // answerFor is the write a ticket's close or waiver answers with: the
-// case's newest snapshot, which counts the ticket's end. When another
-// ticket's end or a step came after it in the same workflow task, the
-// newest is not the one made when this ticket ended (own), so own's
-// ticket write and events are added: its case part is older and would be
-// ignored. The server has recorded both once the update completes, and
-// every write is idempotent.
+// case's newest snapshot, which holds the ticket's end (and, since
+// ticketEndByCase, its last write: every snapshot carries the ticket
+// writes not yet written). Another ticket's end or a step may have come
+// after it in the same workflow task; then the snapshot made when this
+// ticket ended (own) is not the newest, and its events are added: the
+// rest of it is older. The server has recorded both once the update
+// completes, and every write is idempotent.
 func (c *caseRun) answerFor(own *activities.SaveCaseInput) *activities.SaveCaseInput {
 	if c.latest == nil || own.Version == c.latest.Version {
 		return own
 	}
 	w := *c.latest
-	w.Tickets = append(append([]activities.SaveTicketInput(nil), own.Tickets...), c.latest.Tickets...)
 	w.Events = append(append([]cmr.Event(nil), own.Events...), c.latest.Events...)
 	return &w
 }
@@ -385,6 +388,7 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 	child := workflow.ExecuteChildWorkflow(cctx, TicketWorkflow, TicketInput{
 		TicketID: t.ID, CaseID: c.in.Header.ID, LiKaID: t.LiKaID, DistributorID: c.in.Parties.DistributorID,
 		ClockRunning: clockRunning, Calendar: c.in.Header.Calendar, SLADays: c.in.Header.SLADays,
+		CaseWritesEnd: c.callerWrites && workflow.GetVersion(ctx, ticketEndByCase, workflow.DefaultVersion, 1) == 1,
 	})
 	c.children[t.ID] = child
 	c.running++
@@ -405,9 +409,13 @@ func (c *caseRun) startTicket(ctx workflow.Context, t cmr.TicketProgress, clockR
 		if c.state.Status != cmr.CaseOpen {
 			c.state.TicketResolved(t.ID, res.State, workflow.Now(ctx))
 			if res.Final != nil {
-				// Cancelled with its case: nobody waits for it, but it
-				// must be written.
-				c.saveAsync(ctx, "")
+				// Cancelled with its case, or closed as the case was
+				// cancelled: written with the case's next snapshot, and a
+				// close waiting for it answers with that.
+				w := c.saveAsync(ctx, "")
+				if c.resolving[t.ID] {
+					c.answerWithWrite[t.ID] = w
+				}
 			}
 			return
 		}
@@ -434,7 +442,25 @@ func (c *caseRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cmr.
 // save has the next version; event keys derive from it, so retries are
 // idempotent and replays produce the same keys.
 func (c *caseRun) save(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) error {
-	return saveProjection(ctx, a.SaveCase, c.snapshot(cancelSubmission, events...))
+	in := c.snapshot(cancelSubmission, events...)
+	if err := saveProjection(ctx, a.SaveCase, in); err != nil {
+		return err
+	}
+	c.ticketsWritten(in.Tickets)
+	return nil
+}
+
+// ticketsWritten drops ticket writes a SaveCase activity has written from
+// those the next snapshots carry.
+func (c *caseRun) ticketsWritten(written []activities.SaveTicketInput) {
+	if len(written) == 0 {
+		return
+	}
+	c.ticketWrites = slices.DeleteFunc(c.ticketWrites, func(w activities.SaveTicketInput) bool {
+		return slices.ContainsFunc(written, func(x activities.SaveTicketInput) bool {
+			return x.Ticket.ID == w.Ticket.ID && x.Ticket.Version == w.Ticket.Version
+		})
+	})
 }
 
 func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activities.SaveCaseInput {
@@ -443,8 +469,7 @@ func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activit
 		events[i].Key = fmt.Sprintf("%s#%d.%d", c.in.Header.ID, c.version, i+1)
 	}
 	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events,
-		Tickets: c.ticketWrites}
-	c.ticketWrites = nil
+		Tickets: slices.Clone(c.ticketWrites)}
 	c.latest = &in
 	return in
 }
@@ -469,6 +494,16 @@ const callerWrites = "caller-writes"
 // waiting, like their steps.
 const ticketCallerWrites = "ticket-caller-writes"
 
+// ticketEndByCase is the change from which the case starts its tickets
+// with CaseWritesEnd: a ticket hands its last write to the case in its
+// result and ends at once, instead of writing it with an activity and
+// signalling the case first; the case's snapshots carry it (ticketWrites)
+// and a close or waiver answers with it, for the API to write as well. A
+// ticket closed then takes an activity, a signal and three workflow tasks
+// fewer. The case decides, not the ticket, so that a ticket never hands
+// its end to case code that would not write it.
+const ticketEndByCase = "ticket-end-by-case"
+
 // saveForCaller saves a transition made in an update handler. In cases
 // started since callerWrites it starts the write and returns the snapshot
 // for the caller to write at once; before, it waits for the write.
@@ -487,7 +522,10 @@ func (c *caseRun) saveAsync(ctx workflow.Context, cancelSubmission string, event
 	c.saving++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { c.saving-- }()
-		if err := f.Get(ctx, nil); err != nil {
+		err := f.Get(ctx, nil)
+		if err == nil {
+			c.ticketsWritten(in.Tickets)
+		} else {
 			// Retried until it succeeds unless the store refused it as
 			// invalid, which only a defect can cause.
 			workflow.GetLogger(ctx).Error("save case", "case", c.in.Header.ID, "version", in.Version, "error", err)

@@ -20,6 +20,12 @@ type TicketInput struct {
 	ClockRunning  bool               `json:"clock_running"` // VO: the notification starts the clock
 	Calendar      cmr.CalendarConfig `json:"calendar"`
 	SLADays       int                `json:"sla_days"`
+	// CaseWritesEnd: the ticket hands its last write to its case in its
+	// result instead of writing it (see end). The case sets it since
+	// ticketEndByCase, so the ticket's code follows its case's: a ticket
+	// started by older case code, which would not write it, writes it
+	// itself, and older ticket code ignores the field.
+	CaseWritesEnd bool `json:"case_writes_end,omitempty"`
 }
 
 // TicketResult is how the ticket ended.
@@ -197,15 +203,15 @@ func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
 	return nil
 }
 
-// end ends the ticket with its last transition. Since ticketEndByCase the
-// ticket hands that write to its case in its result, and the case writes
+// end ends the ticket with its last transition. Started with
+// CaseWritesEnd, the ticket hands that write to its case in its result,
+// and the case writes
 // it with its own snapshot, which the close or waiver answers with for
 // the API to write as well. Before, the ticket wrote it with an activity
 // and signalled its case, which waited for the ticket's end anyway: a
 // ticket closed took an activity, a signal and three workflow tasks more.
 func (r *ticketRun) end(ctx workflow.Context, events ...cmr.Event) (TicketResult, error) {
-	if workflow.GetInfo(ctx).ParentWorkflowExecution != nil &&
-		workflow.GetVersion(ctx, ticketEndByCase, workflow.DefaultVersion, 1) == 1 {
+	if r.in.CaseWritesEnd {
 		final := r.snapshot(events...)
 		return TicketResult{State: r.t.State, Final: &final}, nil
 	}
@@ -214,10 +220,6 @@ func (r *ticketRun) end(ctx workflow.Context, events ...cmr.Event) (TicketResult
 	}
 	return TicketResult{State: r.t.State}, nil
 }
-
-// ticketEndByCase is the change from which a ticket's end is written by
-// its case (end).
-const ticketEndByCase = "ticket-end-by-case"
 
 // write writes the ticket projection and the transition's events.
 func (r *ticketRun) write(ctx workflow.Context, events ...cmr.Event) error {
