@@ -44,9 +44,10 @@ type SaveCaseInput struct {
 	Version            int
 	CancelSubmissionID string
 	Events             []cmr.Event
-	// Tickets are the last writes of tickets that ended since the case's
-	// previous snapshot: since the ticket workflow's ticket-end-by-case
-	// change a ticket no longer writes its own end, its case does.
+	// Tickets are the last writes of the case's ended tickets that no
+	// SaveCase has written yet: a ticket its case started with
+	// CaseWritesEnd (the case's ticket-end-by-case change) hands its end
+	// to the case instead of writing it.
 	Tickets []SaveTicketInput `json:",omitempty"`
 }
 

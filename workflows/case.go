@@ -266,8 +266,10 @@ func (c *caseRun) testKey() string {
 	return ""
 }
 
-// resolveTicket hands the close or waiver to the ticket's workflow, which
-// writes it, and answers once the ticket has ended.
+// resolveTicket hands the close or waiver to the ticket's workflow and
+// answers once the ticket has ended: with the case's snapshot holding the
+// ticket's last write (CaseWritesEnd), or, for tickets that write their
+// own end, once it is written.
 func (c *caseRun) resolveTicket(ctx workflow.Context, r TicketRequest) (UpdateResult, error) {
 	child, ok := c.children[r.TicketID]
 	if !ok {
@@ -443,15 +445,13 @@ func (c *caseRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cmr.
 // idempotent and replays produce the same keys.
 func (c *caseRun) save(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) error {
 	in := c.snapshot(cancelSubmission, events...)
-	if err := saveProjection(ctx, a.SaveCase, in); err != nil {
-		return err
-	}
-	c.ticketsWritten(in.Tickets)
-	return nil
+	err := saveProjection(ctx, a.SaveCase, in)
+	c.ticketsWritten(in.Tickets) // written, or refused for good (see saveAsync)
+	return err
 }
 
-// ticketsWritten drops ticket writes a SaveCase activity has written from
-// those the next snapshots carry.
+// ticketsWritten drops ticket writes a SaveCase activity has written (or
+// refused for good) from those the next snapshots carry.
 func (c *caseRun) ticketsWritten(written []activities.SaveTicketInput) {
 	if len(written) == 0 {
 		return
@@ -523,12 +523,14 @@ func (c *caseRun) saveAsync(ctx workflow.Context, cancelSubmission string, event
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { c.saving-- }()
 		err := f.Get(ctx, nil)
-		if err == nil {
-			c.ticketsWritten(in.Tickets)
-		} else {
+		// Written, or refused for good: a ticket write the store refuses
+		// would otherwise ride along in every later snapshot and fail
+		// each of them, the case's own writes too.
+		c.ticketsWritten(in.Tickets)
+		if err != nil {
 			// Retried until it succeeds unless the store refused it as
 			// invalid, which only a defect can cause.
-			workflow.GetLogger(ctx).Error("save case", "case", c.in.Header.ID, "version", in.Version, "error", err)
+			workflow.GetLogger(ctx).Error("save case", "case", c.in.Header.ID, "version", in.Version, "tickets", len(in.Tickets), "error", err)
 		}
 	})
 	return &in

@@ -3,6 +3,9 @@ package workflows
 import (
 	"slices"
 	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/activities"
@@ -65,5 +68,50 @@ func TestSnapshotsCarryUnwrittenTicketEnds(t *testing.T) {
 	c.ticketsWritten(s3.Tickets)
 	if got := ids(new(c.snapshot(""))); len(got) != 0 {
 		t.Errorf("carried %q after every end was written", got)
+	}
+}
+
+// TestCloseRacingCancelAnswersWithItsWrite: a close accepted just before
+// the case is cancelled ends its ticket after the case is no longer open;
+// it still answers with the snapshot holding the ticket's last write, so
+// the API writes it before it answers.
+func TestCloseRacingCancelAnswersWithItsWrite(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	voToTickets(h, in)
+	tid := cmr.TicketIDFor(in.Header.ID, 1)
+	var answer *UpdateResult
+	h.after(time.Minute, func() {
+		h.env.UpdateWorkflow(UpdateResolveTicket, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("close rejected: %v", err) },
+			OnComplete: func(res any, err error) {
+				if err != nil {
+					t.Errorf("close failed: %v", err)
+					return
+				}
+				r := res.(UpdateResult)
+				answer = &r
+			},
+		}, TicketRequest{Actor: lika("lika1"), TicketID: tid, To: cmr.TicketClosed})
+	})
+	h.update(0, UpdateCancel, CancelRequest{Actor: distributor, SubmissionID: "sub-reason"}, "")
+	if res := h.run(in); res.Status != cmr.CaseCancelled {
+		t.Fatalf("status %s", res.Status)
+	}
+	if answer == nil {
+		t.Fatal("the close was not answered")
+	}
+	if answer.Write == nil {
+		t.Fatal("the close answered without a write")
+	}
+	found := false
+	for _, w := range answer.Write.Tickets {
+		found = found || (w.Ticket.ID == tid && (w.Ticket.State == cmr.TicketClosed || w.Ticket.State == cmr.TicketCancelled))
+	}
+	if !found {
+		t.Errorf("the close's write holds no end of %s: %+v", tid, answer.Write.Tickets)
+	}
+	if tk := h.store.tickets[tid]; tk.State != cmr.TicketClosed && tk.State != cmr.TicketCancelled {
+		t.Errorf("ticket stored as %s", tk.State)
 	}
 }
