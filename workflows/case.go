@@ -500,8 +500,10 @@ const ticketCallerWrites = "ticket-caller-writes"
 // signalling the case first; the case's snapshots carry it (ticketWrites)
 // and a close or waiver answers with it, for the API to write as well. A
 // ticket closed then takes an activity, a signal and three workflow tasks
-// fewer. The case decides, not the ticket, so that a ticket never hands
-// its end to case code that would not write it.
+// fewer. The case decides, not the ticket, so that a ticket started by
+// older case code does not hand its end to code that would not write it.
+// (An older worker taking over a case whose tickets a newer one started
+// would still drop their ends: stop old workers before starting new ones.)
 const ticketEndByCase = "ticket-end-by-case"
 
 // saveForCaller saves a transition made in an update handler. In cases
