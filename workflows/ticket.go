@@ -205,11 +205,9 @@ func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
 
 // end ends the ticket with its last transition. Started with
 // CaseWritesEnd, the ticket hands that write to its case in its result,
-// and the case writes
-// it with its own snapshot, which the close or waiver answers with for
-// the API to write as well. Before, the ticket wrote it with an activity
-// and signalled its case, which waited for the ticket's end anyway: a
-// ticket closed took an activity, a signal and three workflow tasks more.
+// and the case writes it with its own snapshot, which the close or waiver
+// answers with for the API to write as well. Otherwise the ticket writes
+// it with an activity and signals its case, as before ticketEndByCase.
 func (r *ticketRun) end(ctx workflow.Context, events ...cmr.Event) (TicketResult, error) {
 	if r.in.CaseWritesEnd {
 		final := r.snapshot(events...)

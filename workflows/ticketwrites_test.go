@@ -23,9 +23,6 @@ func TestSnapshotsCarryUnwrittenTicketEnds(t *testing.T) {
 			Events: []cmr.Event{{Key: id + "#end", Type: cmr.EventTicketClosed}}}
 	}
 	ids := func(in *activities.SaveCaseInput) []string {
-		if in == nil {
-			return nil
-		}
 		var out []string
 		for _, w := range in.Tickets {
 			out = append(out, w.Ticket.ID)
