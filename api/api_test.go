@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -591,6 +592,61 @@ func TestMBOCaseAndCancel(t *testing.T) {
 			en.saveHistory(workflows.CaseWorkflowID(id), "mbo-case-cancelled")
 			en.saveHistory(workflows.CaseWorkflowID(r.Body["id"].(string)), "mbo-case")
 			en.saveHistory(workflows.TicketWorkflowID(r.Body["id"].(string)+"-T1"), "mbo-ticket")
+		}
+	})
+}
+
+// TestCancelWithTicketsOpen: a VO case cancelled after one LiKa closed its
+// ticket and while the other's is open. The open ticket ends cancelled,
+// written by its case (ticket-end-by-case, the cancelled branch); the
+// closed one stays closed; each end is in the audit trail once. Its
+// histories are replay fixtures of that branch.
+func TestCancelWithTicketsOpen(t *testing.T) {
+	each(t, func(t *testing.T, en *env) {
+		c := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-22"}`), 201, "open case")
+		id := c.Body["id"].(string)
+		r := en.driveUntil(id, "school-vo", func(r response) bool { return len(r.Body["tickets"].([]any)) > 0 })
+		ids := map[string]string{}
+		for _, x := range r.Body["tickets"].([]any) {
+			tk := x.(map[string]any)
+			ids[tk["lika_id"].(string)] = tk["id"].(string)
+		}
+		if len(ids) != 2 {
+			t.Fatalf("tickets: %s", r.Raw)
+		}
+		en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+ids["lika-a"]+"/close", `{"note":"verwerkt"}`), 200, "close A's ticket")
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"school stelt de overstap uit"}`), 200, "cancel")
+		want := map[string]string{"lika-a": "closed", "lika-b": "cancelled"}
+		var got map[string]string
+		for range 250 {
+			got = map[string]string{}
+			for lika, tid := range ids {
+				tk := en.want(en.do(lika, "GET", "/api/v1/tickets/"+tid, nil), 200, "read ticket")
+				got[lika], _ = tk.Body["state"].(string)
+			}
+			if maps.Equal(got, want) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("tickets after the cancel: %v, want %v", got, want)
+		}
+		ev := en.want(en.do("dist", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+		for typ, n := range map[string]int{`"ticket.closed"`: 1, `"ticket.cancelled"`: 1, `"case.cancelled"`: 1} {
+			if got := strings.Count(ev.Raw, typ); got != n {
+				t.Errorf("%d %s events, want %d", got, typ, n)
+			}
+		}
+		if q := en.want(en.do("lika-b", "GET", "/api/v1/tickets?state=open", nil), 200, "B's queue"); strings.Contains(q.Raw, ids["lika-b"]) {
+			t.Errorf("the cancelled ticket is still in B's open queue: %s", q.Raw)
+		}
+		if acts, sigs := en.afterResolve(ids["lika-b"]); acts+sigs != 0 {
+			t.Errorf("the cancelled ticket ran %d activities and sent %d signals after the cancel, want none", acts, sigs)
+		}
+		if strings.HasSuffix(t.Name(), "sqlite") {
+			en.saveHistory(workflows.CaseWorkflowID(id), "vo-case-cancelled-with-tickets")
+			en.saveHistory(workflows.TicketWorkflowID(ids["lika-b"]), "vo-ticket-cancelled")
 		}
 	})
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -110,5 +112,55 @@ func TestCloseRacingCancelAnswersWithItsWrite(t *testing.T) {
 	}
 	if tk := h.store.tickets[tid]; tk.State != cmr.TicketClosed && tk.State != cmr.TicketCancelled {
 		t.Errorf("ticket stored as %s", tk.State)
+	}
+}
+
+// flakyTickets is a fakeStore whose first writes of closed tickets fail
+// as a database restarting would, so the SaveCase activities carrying
+// the tickets' ends are retried.
+type flakyTickets struct {
+	*fakeStore
+	fail     int // writes of closed tickets still to fail
+	failures int // writes of closed tickets failed
+}
+
+func (f *flakyTickets) SaveTicket(ctx context.Context, t cmr.Ticket, events []cmr.Event) error {
+	f.mu.Lock()
+	if f.fail > 0 && t.State == cmr.TicketClosed {
+		f.fail--
+		f.failures++
+		f.mu.Unlock()
+		return errors.New("connection refused")
+	}
+	f.mu.Unlock()
+	return f.fakeStore.SaveTicket(ctx, t, events)
+}
+
+// TestTicketEndsSurviveFailingSaves: the SaveCase activities that carry
+// the tickets' ends fail several times before the database takes them;
+// every end is still written once, with the same event keys, and the case
+// completes.
+func TestTicketEndsSurviveFailingSaves(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	flaky := &flakyTickets{fakeStore: newFakeStore(), fail: 5}
+	h := newHarnessWith(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams), flaky.fakeStore, flaky)
+	h.driveAll(in, time.Minute)
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	if flaky.failures != 5 {
+		t.Fatalf("%d ticket writes failed, want 5: the test did not exercise the retries", flaky.failures)
+	}
+	for i := range in.Parties.LiKaIDs {
+		id := cmr.TicketIDFor(in.Header.ID, i+1)
+		if tk, ok := h.store.tickets[id]; !ok || tk.State != cmr.TicketClosed {
+			t.Errorf("ticket %s stored as %+v, want closed", id, tk)
+		}
+	}
+	if ev := h.store.eventsOf(cmr.EventTicketClosed); len(ev) != len(in.Parties.LiKaIDs) {
+		t.Errorf("%d ticket-closed events, want one per ticket: %+v", len(ev), ev)
+	}
+	if st := h.store.cases[in.Header.ID]; st.Status != cmr.CaseCompleted {
+		t.Errorf("case stored as %s, want completed", st.Status)
 	}
 }

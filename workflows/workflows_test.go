@@ -105,13 +105,19 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, start time.Time) *harness {
+	store := newFakeStore()
+	return newHarnessWith(t, start, store, store)
+}
+
+// newHarnessWith is newHarness with the activities writing through w,
+// which keeps what it writes in store.
+func newHarnessWith(t *testing.T, start time.Time, store *fakeStore, w activities.Store) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
-	store := newFakeStore()
 	env.RegisterWorkflow(CaseWorkflow)
 	env.RegisterWorkflow(TicketWorkflow)
-	env.RegisterActivity(&activities.Activities{Store: store})
+	env.RegisterActivity(&activities.Activities{Store: w})
 	return &harness{t: t, env: env, store: store}
 }
 
