@@ -1,17 +1,20 @@
 package api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,20 +50,90 @@ var temporalHostPort string
 // namespaces is how many tests may make an env: one namespace each.
 const namespaces = 32
 
+// temporalProcess runs the tests' Temporal server in a process of its own
+// (this test binary again, see serveTemporalOnly), so that the tests'
+// process holds the API, the worker and a Temporal client, as `cmr serve`
+// and `cmr worker` do, and not the server's heap and goroutines, as only
+// `cmr dev` does. For benchmarks of what production runs.
+var temporalProcess = flag.Bool("temporal-process", false, "run the Temporal server in a process of its own, as beside `cmr serve`")
+
+// temporalOnlyEnv set makes this test binary serve Temporal only: the
+// process -temporal-process starts.
+const temporalOnlyEnv = "CMR_TEST_TEMPORAL_ONLY"
+
 func TestMain(m *testing.M) {
-	var names []string
-	for i := 0; i < namespaces; i++ {
-		names = append(names, fmt.Sprintf("ns%d", i))
+	if os.Getenv(temporalOnlyEnv) != "" {
+		os.Exit(serveTemporalOnly())
 	}
-	ts, err := temporalserver.Start(temporalserver.Config{Ephemeral: true, Namespaces: names})
+	flag.Parse()
+	stop, err := startTemporal(*temporalProcess)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "temporal:", err)
 		os.Exit(1)
 	}
-	temporalHostPort = ts.HostPort()
 	code := m.Run()
-	ts.Stop()
+	stop()
 	os.Exit(code)
+}
+
+// startTemporal starts the tests' Temporal server, in this process or in
+// a process of its own, and sets temporalHostPort.
+func startTemporal(ownProcess bool) (stop func(), err error) {
+	if !ownProcess {
+		ts, err := startTemporalServer()
+		if err != nil {
+			return nil, err
+		}
+		temporalHostPort = ts.HostPort()
+		return func() { _ = ts.Stop() }, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), temporalOnlyEnv+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe() // closed when this process ends: the server's cue to stop
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("the Temporal process said nothing: %w", err)
+	}
+	temporalHostPort = strings.TrimSpace(line)
+	return func() { _ = in.Close(); _ = cmd.Wait() }, nil
+}
+
+// serveTemporalOnly is this binary as the Temporal process: it starts the
+// server, writes its address on stdout and serves until stdin closes.
+func serveTemporalOnly() int {
+	ts, err := startTemporalServer()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "temporal:", err)
+		return 1
+	}
+	defer func() { _ = ts.Stop() }()
+	fmt.Println(ts.HostPort())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+func startTemporalServer() (*temporalserver.Server, error) {
+	var names []string
+	for i := 0; i < namespaces; i++ {
+		names = append(names, fmt.Sprintf("ns%d", i))
+	}
+	return temporalserver.Start(temporalserver.Config{Ephemeral: true, Namespaces: names})
 }
 
 var nextNamespace = make(chan string, namespaces)
