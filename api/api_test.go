@@ -6,11 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,29 +108,76 @@ func startTemporal(ownProcess bool) (stop func(), err error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
+	addr := strings.TrimSpace(line)
+	if _, _, splitErr := net.SplitHostPort(addr); err != nil || splitErr != nil {
 		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("the Temporal process said nothing: %w", err)
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("the Temporal process did not say its address (%q): %v", addr, errors.Join(err, splitErr))
 	}
-	temporalHostPort = strings.TrimSpace(line)
-	return func() { _ = in.Close(); _ = cmd.Wait() }, nil
+	// Whatever else the server prints goes on to stderr: a pipe nobody
+	// reads would stop it once full.
+	go func() { _, _ = io.Copy(os.Stderr, r) }()
+	temporalHostPort, temporalPID = addr, cmd.Process.Pid
+	return func() {
+		_ = in.Close()
+		if err := cmd.Wait(); err != nil {
+			fmt.Fprintln(os.Stderr, "the Temporal process:", err)
+		}
+	}, nil
 }
 
+// temporalPID is the Temporal process's, with -temporal-process.
+var temporalPID int
+
 // serveTemporalOnly is this binary as the Temporal process: it starts the
-// server, writes its address on stdout and serves until stdin closes.
+// server, writes its address on stdout and serves until stdin closes,
+// which it does when the tests' process ends, however it ends.
 func serveTemporalOnly() int {
 	ts, err := startTemporalServer()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "temporal:", err)
 		return 1
 	}
-	defer func() { _ = ts.Stop() }()
 	fmt.Println(ts.HostPort())
 	_, _ = io.Copy(io.Discard, os.Stdin)
+	// A stop that hangs would keep `go test` waiting on this process's
+	// stderr: give it ten seconds.
+	stopped := make(chan struct{})
+	go func() { _ = ts.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		fmt.Fprintln(os.Stderr, "temporal: not stopped after 10 s; exiting")
+	}
 	return 0
 }
 
+// TestTemporalInItsOwnProcess: with -temporal-process the tests' Temporal
+// server runs in another process, which is up (CI runs this so).
+func TestTemporalInItsOwnProcess(t *testing.T) {
+	if !*temporalProcess {
+		t.Skip("runs with -temporal-process")
+	}
+	if temporalPID == 0 || temporalPID == os.Getpid() {
+		t.Fatalf("Temporal process %d, this process %d", temporalPID, os.Getpid())
+	}
+	if err := syscall.Kill(temporalPID, 0); err != nil {
+		t.Fatalf("the Temporal process %d: %v", temporalPID, err)
+	}
+	c, err := client.Dial(client.Options{HostPort: temporalHostPort, Namespace: "ns0", Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.CheckHealth(context.Background(), &client.CheckHealthRequest{}); err != nil {
+		t.Fatalf("the Temporal process at %s: %v", temporalHostPort, err)
+	}
+}
+
+// startTemporalServer starts the in-memory server with the tests'
+// namespaces.
 func startTemporalServer() (*temporalserver.Server, error) {
 	var names []string
 	for i := 0; i < namespaces; i++ {
@@ -691,7 +741,7 @@ func TestCancelWithTicketsOpen(t *testing.T) {
 		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"school stelt de overstap uit"}`), 200, "cancel")
 		want := map[string]string{"lika-a": "closed", "lika-b": "cancelled"}
 		var got map[string]string
-		for range 250 {
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			got = map[string]string{}
 			for lika, tid := range ids {
 				tk := en.want(en.do(lika, "GET", "/api/v1/tickets/"+tid, nil), 200, "read ticket")
@@ -700,7 +750,6 @@ func TestCancelWithTicketsOpen(t *testing.T) {
 			if maps.Equal(got, want) {
 				break
 			}
-			time.Sleep(20 * time.Millisecond)
 		}
 		if !maps.Equal(got, want) {
 			t.Fatalf("tickets after the cancel: %v, want %v", got, want)
@@ -717,7 +766,13 @@ func TestCancelWithTicketsOpen(t *testing.T) {
 		if acts, sigs := en.afterResolve(ids["lika-b"]); acts+sigs != 0 {
 			t.Errorf("the cancelled ticket ran %d activities and sent %d signals after the cancel, want none", acts, sigs)
 		}
-		if strings.HasSuffix(t.Name(), "sqlite") {
+		if strings.HasSuffix(t.Name(), "sqlite") && *updateHistories {
+			// The case ends after its last write: save its whole history.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := en.client.GetWorkflow(ctx, workflows.CaseWorkflowID(id), "").Get(ctx, nil); err != nil {
+				t.Fatalf("the cancelled case did not end: %v", err)
+			}
 			en.saveHistory(workflows.CaseWorkflowID(id), "vo-case-cancelled-with-tickets")
 			en.saveHistory(workflows.TicketWorkflowID(ids["lika-b"]), "vo-ticket-cancelled")
 		}
@@ -740,7 +795,8 @@ func (en *env) history(workflowID string) []*historypb.HistoryEvent {
 }
 
 // afterResolve counts what a ticket's workflow did after the case told it
-// to close or waive (its last signal received): since ticket-end-by-case
+// to close or waive, or that the case was cancelled (its last signal
+// received): since ticket-end-by-case
 // it ends at once, handing its last write to the case; no activity of its
 // own, no signal back.
 func (en *env) afterResolve(ticketID string) (activities, signals int) {

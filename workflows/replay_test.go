@@ -12,8 +12,9 @@ import (
 // TestReplayHistories replays saved histories of real VO and MBO cases
 // against the current workflow code: a change that would break running
 // cases (non-determinism) fails here. Refresh the fixtures with
-// `go test ./api -run 'VOCase|MBOCase|CancelWithTicketsOpen|ReturnWhileSchoolSaves' -update-histories` (cases and
-// tickets) and `go test ./cmd/cmr -run 'DevEndToEndSurvivesRestart|SaveNoticesWaitingForMorning'
+// `go test ./api -run 'VOCase|MBOCase|CancelWithTicketsOpen|ReturnWhileSchoolSaves'
+// -update-histories` (cases and tickets) and `go test ./cmd/cmr -run
+// 'DevEndToEndSurvivesRestart|SaveNoticesWaitingForMorning'
 // -update-histories` (notices: a case's, sent at once, and one whose
 // e-mail waits for the working morning, saved while it waits; that one
 // only outside working hours), and only for changes that are versioned

@@ -115,49 +115,72 @@ func TestCloseRacingCancelAnswersWithItsWrite(t *testing.T) {
 	}
 }
 
-// flakyTickets is a fakeStore whose first writes of closed tickets fail
-// as a database restarting would, so the SaveCase activities carrying
-// the tickets' ends are retried.
+// flakyTickets is a fakeStore whose first writes of one ticket's end
+// fail as a database restarting would, so the SaveCase activities
+// carrying that end are retried; it logs the ends it took, in order.
 type flakyTickets struct {
 	*fakeStore
-	fail     int // writes of closed tickets still to fail
-	failures int // writes of closed tickets failed
+	ticket   string // whose end fails
+	fail     int    // writes of its end still to fail
+	failures int    // writes of its end failed
+	ends     []string
 }
 
 func (f *flakyTickets) SaveTicket(ctx context.Context, t cmr.Ticket, events []cmr.Event) error {
 	f.mu.Lock()
-	if f.fail > 0 && t.State == cmr.TicketClosed {
+	if t.State != cmr.TicketClosed {
+		f.mu.Unlock()
+		return f.fakeStore.SaveTicket(ctx, t, events)
+	}
+	if t.ID == f.ticket && f.fail > 0 {
 		f.fail--
 		f.failures++
 		f.mu.Unlock()
 		return errors.New("connection refused")
 	}
+	f.ends = append(f.ends, t.ID)
 	f.mu.Unlock()
 	return f.fakeStore.SaveTicket(ctx, t, events)
 }
 
-// TestTicketEndsSurviveFailingSaves: the SaveCase activities that carry
-// the tickets' ends fail several times before the database takes them;
-// every end is still written once, with the same event keys, and the case
-// completes.
+// TestTicketEndsSurviveFailingSaves: the first ticket's end cannot be
+// written for two minutes (eight attempts, retried after 1, 2, 4 … 64 s);
+// the second ticket closes a minute after the first, so its snapshot
+// carries the first's end as well. Both ends are written once, with the
+// same event keys, the first's by a SaveCase that also wrote the
+// second's, and the case completes.
 func TestTicketEndsSurviveFailingSaves(t *testing.T) {
 	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
-	flaky := &flakyTickets{fakeStore: newFakeStore(), fail: 5}
-	h := newHarnessWith(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams), flaky.fakeStore, flaky)
+	t1, t2 := cmr.TicketIDFor(in.Header.ID, 1), cmr.TicketIDFor(in.Header.ID, 2)
+	const fail = 8
+	flaky := &flakyTickets{ticket: t1, fail: fail}
+	h := newHarnessWith(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams), func(f *fakeStore) activities.Store {
+		flaky.fakeStore = f
+		return flaky
+	})
 	h.driveAll(in, time.Minute)
 	if res := h.run(in); res.Status != cmr.CaseCompleted {
 		t.Fatalf("status %s", res.Status)
 	}
-	if flaky.failures != 5 {
-		t.Fatalf("%d ticket writes failed, want 5: the test did not exercise the retries", flaky.failures)
+	if flaky.failures != fail {
+		t.Fatalf("%d writes of %s's end failed, want %d: the test did not exercise the retries", flaky.failures, t1, fail)
 	}
-	for i := range in.Parties.LiKaIDs {
-		id := cmr.TicketIDFor(in.Header.ID, i+1)
+	// A SaveCase writes its tickets' ends in order, then the case: T1's
+	// end right before T2's is a snapshot made after T2 closed carrying
+	// T1's end, which was not written yet.
+	carried := false
+	for i := 1; i < len(flaky.ends); i++ {
+		carried = carried || (flaky.ends[i-1] == t1 && flaky.ends[i] == t2)
+	}
+	if !carried {
+		t.Errorf("no write carried %s's end with %s's: ends written %q", t1, t2, flaky.ends)
+	}
+	for _, id := range []string{t1, t2} {
 		if tk, ok := h.store.tickets[id]; !ok || tk.State != cmr.TicketClosed {
 			t.Errorf("ticket %s stored as %+v, want closed", id, tk)
 		}
 	}
-	if ev := h.store.eventsOf(cmr.EventTicketClosed); len(ev) != len(in.Parties.LiKaIDs) {
+	if ev := h.store.eventsOf(cmr.EventTicketClosed); len(ev) != 2 {
 		t.Errorf("%d ticket-closed events, want one per ticket: %+v", len(ev), ev)
 	}
 	if st := h.store.cases[in.Header.ID]; st.Status != cmr.CaseCompleted {

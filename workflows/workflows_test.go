@@ -105,19 +105,19 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, start time.Time) *harness {
-	store := newFakeStore()
-	return newHarnessWith(t, start, store, store)
+	return newHarnessWith(t, start, func(f *fakeStore) activities.Store { return f })
 }
 
-// newHarnessWith is newHarness with the activities writing through w,
-// which keeps what it writes in store.
-func newHarnessWith(t *testing.T, start time.Time, store *fakeStore, w activities.Store) *harness {
+// newHarnessWith is newHarness with the activities writing through what
+// wrap makes of the harness's store (a store that fails at times, say).
+func newHarnessWith(t *testing.T, start time.Time, wrap func(*fakeStore) activities.Store) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
+	store := newFakeStore()
 	env.RegisterWorkflow(CaseWorkflow)
 	env.RegisterWorkflow(TicketWorkflow)
-	env.RegisterActivity(&activities.Activities{Store: w})
+	env.RegisterActivity(&activities.Activities{Store: wrap(store)})
 	return &harness{t: t, env: env, store: store}
 }
 
