@@ -796,9 +796,8 @@ func (en *env) history(workflowID string) []*historypb.HistoryEvent {
 
 // afterResolve counts what a ticket's workflow did after the case told it
 // to close or waive, or that the case was cancelled (its last signal
-// received): since ticket-end-by-case
-// it ends at once, handing its last write to the case; no activity of its
-// own, no signal back.
+// received): since ticket-end-by-case it ends at once, handing its last
+// write to the case; no activity of its own, no signal back.
 func (en *env) afterResolve(ticketID string) (activities, signals int) {
 	en.t.Helper()
 	events := en.history(workflows.TicketWorkflowID(ticketID))

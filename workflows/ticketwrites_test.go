@@ -144,7 +144,8 @@ func (f *flakyTickets) SaveTicket(ctx context.Context, t cmr.Ticket, events []cm
 }
 
 // TestTicketEndsSurviveFailingSaves: the first ticket's end cannot be
-// written for two minutes (eight attempts, retried after 1, 2, 4 … 64 s);
+// written for about two minutes (its first eight attempts fail, retried
+// after 1, 2, 4 … s);
 // the second ticket closes a minute after the first, so its snapshot
 // carries the first's end as well. Both ends are written once, with the
 // same event keys, the first's by a SaveCase that also wrote the
