@@ -196,7 +196,7 @@ func (r *ticketRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cm
 // save writes a transition of the ticket and tells the case it is
 // written, so that a step or a return waiting for the ticket can answer.
 func (r *ticketRun) save(ctx workflow.Context, events ...cmr.Event) error {
-	if err := r.write(ctx, events...); err != nil {
+	if err := saveProjection(ctx, a.SaveTicket, r.snapshot(events...)); err != nil {
 		return err
 	}
 	r.signalRecorded(ctx)
@@ -217,11 +217,6 @@ func (r *ticketRun) end(ctx workflow.Context, events ...cmr.Event) (TicketResult
 		return TicketResult{}, err
 	}
 	return TicketResult{State: r.t.State}, nil
-}
-
-// write writes the ticket projection and the transition's events.
-func (r *ticketRun) write(ctx workflow.Context, events ...cmr.Event) error {
-	return saveProjection(ctx, a.SaveTicket, r.snapshot(events...))
 }
 
 // snapshot is the ticket's next write: the next version, and event keys
