@@ -139,11 +139,15 @@ func Seal(dataKey, plaintext, aad []byte) ([]byte, error) {
 	return seal(a, plaintext, aad), nil
 }
 
-// Open decrypts what Seal produced with the same key and binding.
+// Open decrypts what Seal or a ChunkSealer produced with the same key and
+// binding.
 func Open(dataKey, sealed, aad []byte) ([]byte, error) {
 	a, err := newAEAD(dataKey)
 	if err != nil {
 		return nil, err
+	}
+	if Chunked(sealed) {
+		return openChunks(a, sealed, aad)
 	}
 	return open(a, sealed, aad)
 }

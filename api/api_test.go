@@ -200,6 +200,7 @@ type env struct {
 	client client.Client
 	e      *echo.Echo
 	store  *gormdb.Store
+	keys   *aesgcm.Keyring   // the lists' master key
 	tokens map[string]string // organisation ID → token
 }
 
@@ -265,6 +266,7 @@ func newEnvWith(t testing.TB, store *gormdb.Store, logger *slog.Logger, lists fu
 	if err != nil {
 		t.Fatal(err)
 	}
+	en.keys = keys
 	var ls api.ListStore = store
 	if lists != nil {
 		ls = lists(store)

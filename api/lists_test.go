@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime/multipart"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/aesgcm"
 	"github.com/cmr-idp/cmr/api"
 	"github.com/cmr-idp/cmr/gormdb"
 	"github.com/cmr-idp/cmr/gormdb/gormdbtest"
@@ -579,6 +581,65 @@ func TestReturnedRowsStay(t *testing.T) {
 	}
 }
 
+// TestListSealedInChunks: an upload is sealed in chunks, as it is written
+// (a list of several chunks here), and comes back as it went in; a list
+// sealed whole, as binaries before the chunks stored it, still downloads.
+func TestListSealedInChunks(t *testing.T) {
+	each(t, func(t *testing.T, en *env) {
+		ctx := context.Background()
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+		caseID := r.Body["id"].(string)
+		base := "/api/v1/cases/" + caseID + "/lists"
+		const rows = 20000
+		v1 := en.want(en.upload("school-vo", base, voList(rows)), 201, "upload")
+		school := gormdb.Viewer{OrganisationID: "school-vo", Role: cmr.RoleSchool}
+		meta, sealed, err := en.store.ListData(ctx, school, caseID, v1.Body["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !aesgcm.Chunked(sealed) || len(sealed) < 2*aesgcm.ChunkSize {
+			t.Fatalf("stored as %d bytes, chunked %v: want several chunks", len(sealed), aesgcm.Chunked(sealed))
+		}
+		download := func(id string) string {
+			t.Helper()
+			d := en.do("school-vo", "GET", base+"/"+id+"?type=csv", nil)
+			if d.Status != 200 {
+				t.Fatalf("download %s: %d %.200s", id, d.Status, d.Raw)
+			}
+			return d.Raw
+		}
+		first := download(meta.ID)
+		if tab, err := waswordt.Read([]byte(first)); err != nil || len(tab.Rows) != rows {
+			t.Fatalf("downloaded %d rows, want %d (%v)", len(tab.Rows), rows, err)
+		}
+
+		// The same list sealed whole, stored as the next version.
+		wrapped, err := en.store.CaseKey(ctx, caseID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := en.keys.Unwrap(caseID, wrapped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := aesgcm.Open(key, sealed, aesgcm.Binding(caseID, meta.ID, meta.Version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: caseID, Kind: meta.Kind, Format: meta.Format, Version: 2, RowCount: rows, UploadedBy: meta.UploadedBy}
+		blob, err := aesgcm.Seal(key, plain, aesgcm.Binding(caseID, whole.ID, whole.Version))
+		if err != nil || aesgcm.Chunked(blob) {
+			t.Fatalf("sealed whole: chunked %v, %v", aesgcm.Chunked(blob), err)
+		}
+		if _, err := en.store.SaveList(ctx, whole, bytes.NewReader(blob), nil); err != nil {
+			t.Fatal(err)
+		}
+		if download(whole.ID) != first {
+			t.Error("the list sealed whole downloads otherwise than in chunks")
+		}
+	})
+}
+
 // pausedLists holds the save of one version of the school's completed
 // list, after every check and before it is written, until released: the
 // school's save that checked the case before a return came in.
@@ -588,7 +649,7 @@ type pausedLists struct {
 	entered chan int
 }
 
-func (p *pausedLists) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte, ready func() error) (cmr.ListVersion, error) {
+func (p *pausedLists) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext io.Reader, ready func() error) (cmr.ListVersion, error) {
 	if release, ok := p.hold[v.Version]; ok && v.Kind == cmr.ListReturned {
 		p.entered <- v.Version
 		<-release

@@ -1,6 +1,7 @@
 package gormdb_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"os"
@@ -33,7 +34,7 @@ func TestCheckpointerMovesTheWAL(t *testing.T) {
 	rand.Read(blob)
 	v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 1,
 		UploadedBy: cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}}
-	if _, err := s.SaveList(ctx, v, blob, nil); err != nil {
+	if _, err := s.SaveList(ctx, v, bytes.NewReader(blob), nil); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)

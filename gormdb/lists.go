@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -68,16 +70,24 @@ const listPartSize = 12 << 10
 // as one value stored out of line (BenchmarkSaveList).
 const pgListPartSize = 8000
 
-// insertListParts writes ciphertext as parts of at most s.listPart bytes
-// (one part where that is 0): on PostgreSQL with COPY on pg, the
-// transaction's connection; on SQLite through one prepared statement.
-func (s *Store) insertListParts(tx *gorm.DB, pg *sql.Conn, listID string, ciphertext []byte) error {
+// insertListParts writes ciphertext, as it is read, as parts of at most
+// s.listPart bytes (one part where that is 0): on PostgreSQL with COPY on
+// pg, the transaction's connection, on SQLite through one prepared
+// statement. Each part is written as soon as it is read, so the database
+// stores the first parts while the caller is still sealing the rest.
+func (s *Store) insertListParts(tx *gorm.DB, pg *sql.Conn, listID string, ciphertext io.Reader) error {
 	size := s.listPart
-	if size <= 0 || len(ciphertext) <= size {
-		return tx.Create(&listPartRow{ListID: listID, Part: 0, Ciphertext: ciphertext}).Error
+	if size <= 0 {
+		b, err := io.ReadAll(ciphertext)
+		if err == nil && len(b) == 0 {
+			err = errNoCiphertext
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Create(&listPartRow{ListID: listID, Part: 0, Ciphertext: b}).Error
 	}
-	parts := (len(ciphertext) + size - 1) / size
-	part := func(i int) []byte { return ciphertext[i*size : min(len(ciphertext), (i+1)*size)] }
+	parts := &listParts{listID: listID, r: ciphertext, buf: make([]byte, size), part: -1}
 	ctx := tx.Statement.Context
 	if pg != nil {
 		return pg.Raw(func(dc any) (err error) {
@@ -92,8 +102,10 @@ func (s *Store) insertListParts(tx *gorm.DB, pg *sql.Conn, listID string, cipher
 			if !ok {
 				return fmt.Errorf("list parts: the PostgreSQL driver's connection is a %T, not pgx's", dc)
 			}
-			_, err = c.Conn().CopyFrom(ctx, pgx.Identifier{"list_data_parts"}, []string{"list_id", "part", "ciphertext"},
-				pgx.CopyFromSlice(parts, func(i int) ([]any, error) { return []any{listID, i, part(i)}, nil }))
+			_, err = c.Conn().CopyFrom(ctx, pgx.Identifier{"list_data_parts"}, []string{"list_id", "part", "ciphertext"}, parts)
+			if parts.Err() != nil {
+				return parts.Err() // pgx hands it to the server as text
+			}
 			return err
 		})
 	}
@@ -102,13 +114,62 @@ func (s *Store) insertListParts(tx *gorm.DB, pg *sql.Conn, listID string, cipher
 		return err
 	}
 	defer st.Close()
-	for i := range parts {
-		if _, err := st.ExecContext(ctx, listID, i, part(i)); err != nil {
+	for parts.Next() {
+		if _, err := st.ExecContext(ctx, listID, parts.part, parts.bytes()); err != nil {
 			return err
 		}
 	}
-	return nil
+	return parts.Err()
 }
+
+var errNoCiphertext = errors.New("list parts: no ciphertext")
+
+// listParts cuts a ciphertext into parts as it reads it; it is also the
+// source of the parts' COPY (pgx.CopyFromSource). The part read last is
+// in buf until the next is read: the drivers copy it as it is written.
+type listParts struct {
+	listID string
+	r      io.Reader
+	buf    []byte
+	n      int // the bytes of buf that are the part
+	part   int // its number, from 0
+	done   bool
+	err    error
+}
+
+// Next reads the next part; false at the end of the ciphertext or at an
+// error reading it (Err).
+func (p *listParts) Next() bool {
+	if p.done || p.err != nil {
+		return false
+	}
+	n, err := io.ReadFull(p.r, p.buf)
+	switch err {
+	case nil:
+	case io.ErrUnexpectedEOF: // a last part shorter than the rest
+		p.done = true
+	case io.EOF:
+		p.done = true
+		if p.part < 0 {
+			p.err = errNoCiphertext
+		}
+		return false
+	default:
+		p.err = err
+		return false
+	}
+	p.n = n
+	p.part++
+	return true
+}
+
+func (p *listParts) bytes() []byte { return p.buf[:p.n] }
+
+// Values is the part's row, for COPY.
+func (p *listParts) Values() ([]any, error) { return []any{p.listID, p.part, p.bytes()}, nil }
+
+// Err is the error that ended the reading, if any.
+func (p *listParts) Err() error { return p.err }
 
 // listTx runs fn in a transaction; on PostgreSQL it also gets the
 // transaction's connection, for insertListParts' COPY.
@@ -168,8 +229,11 @@ func NewListID() string { return newID("list") }
 // SaveList stores a new version of a list (the previous version stays, no
 // longer current) and appends the upload to the audit trail, all in one
 // transaction that commits only if ready (nil: always) returns nil: the
-// caller's last checks of the list run while it is written.
-func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext []byte, ready func() error) (cmr.ListVersion, error) {
+// caller's last checks of the list run while it is written. The
+// ciphertext is read once the version's row is in, and written as it is
+// read: the caller may still be sealing it (an error reading it rolls
+// the version back).
+func (s *Store) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext io.Reader, ready func() error) (cmr.ListVersion, error) {
 	var refused error // ready's, returned as it is: it is the caller's
 	err := s.listTx(ctx, func(tx *gorm.DB, pg *sql.Conn) error {
 		var last int

@@ -1,6 +1,7 @@
 package gormdb_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"testing"
@@ -49,7 +50,7 @@ func benchSaveList(b *testing.B, s *gormdb.Store, pg bool) {
 			for b.Loop() {
 				version++
 				v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: version, RowCount: 1, UploadedBy: school}
-				if _, err := s.SaveList(ctx, v, data, nil); err != nil {
+				if _, err := s.SaveList(ctx, v, bytes.NewReader(data), nil); err != nil {
 					b.Fatal(err)
 				}
 			}

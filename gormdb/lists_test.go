@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/cmr-idp/cmr"
@@ -35,13 +38,13 @@ func TestListsVersionsAndPurge(t *testing.T) {
 			if next != v {
 				t.Fatalf("next version %d, want %d", next, v)
 			}
-			lv, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: next, RowCount: 10 * v, UploadedBy: school}, []byte{byte(v), 1, 2}, nil)
+			lv, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: next, RowCount: 10 * v, UploadedBy: school}, bytes.NewReader([]byte{byte(v), 1, 2}), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ids = append(ids, lv.ID)
 		}
-		if _, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 2, UploadedBy: school}, nil, nil); cmr.KindOf(err) != cmr.KindConflict {
+		if _, err := s.SaveList(ctx, cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 2, UploadedBy: school}, bytes.NewReader([]byte{1}), nil); cmr.KindOf(err) != cmr.KindConflict {
 			t.Errorf("concurrent upload with a taken version: %v", err)
 		}
 		lika := gormdb.Viewer{OrganisationID: "lika1", Role: cmr.RolePublisher}
@@ -112,7 +115,7 @@ func TestSaveListRefusedByReady(t *testing.T) {
 		refusal := &cmr.Error{Kind: cmr.KindInvalid, Message: "duplicates"}
 		v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 3, UploadedBy: school}
 		// In several parts: on PostgreSQL they go in with a COPY of their own.
-		if _, err := s.SaveList(ctx, v, make([]byte, 3*gormdb.ListPartSizeForTest(s)+1), func() error { return refusal }); err != refusal {
+		if _, err := s.SaveList(ctx, v, bytes.NewReader(make([]byte, 3*gormdb.ListPartSizeForTest(s)+1)), func() error { return refusal }); err != refusal {
 			t.Fatalf("refused save: %v, want ready's error as it is", err)
 		}
 		if parts, err := gormdb.ListPartsForTest(s, v.ID); err != nil || parts != 0 {
@@ -135,12 +138,51 @@ func TestSaveListRefusedByReady(t *testing.T) {
 			t.Errorf("next version after a refusal: %d", next)
 		}
 		v.ID = gormdb.NewListID()
-		if _, err := s.SaveList(ctx, v, []byte{1, 2, 3}, func() error { return nil }); err != nil {
+		if _, err := s.SaveList(ctx, v, bytes.NewReader([]byte{1, 2, 3}), func() error { return nil }); err != nil {
 			t.Fatalf("save after the refusal: %v", err)
 		}
 		// The same viewer sees the event of a list that was kept.
 		if evs, _ := s.Events(ctx, viewer, st.CaseID); len(evs) == 0 || evs[len(evs)-1].Type != cmr.EventListUploaded {
 			t.Errorf("a kept list's event: %+v", evs)
+		}
+	})
+}
+
+// TestSaveListReadFails: a ciphertext that cannot be read to its end (its
+// sealing failed, say) or is empty stores nothing, and the reason comes
+// back.
+func TestSaveListReadFails(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		_, st := savedCase(t, s)
+		school := cmr.Actor{UserID: "u", OrganisationID: "school", Role: cmr.RoleSchool}
+		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
+		broken := errors.New("the sealer failed")
+		size := gormdb.ListPartSizeForTest(s)
+		for name, r := range map[string]io.Reader{
+			"fails after two parts and a half": io.MultiReader(bytes.NewReader(make([]byte, 2*size+size/2)), iotest.ErrReader(broken)),
+			"empty":                            bytes.NewReader(nil),
+		} {
+			v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 3, UploadedBy: school}
+			_, err := s.SaveList(ctx, v, r, func() error { t.Errorf("%s: ready asked", name); return nil })
+			if err == nil || (name != "empty" && !errors.Is(err, broken)) {
+				t.Errorf("%s: saved (%v)", name, err)
+			}
+			if parts, err := gormdb.ListPartsForTest(s, v.ID); err != nil || parts != 0 {
+				t.Errorf("%s: %d parts stayed (%v)", name, parts, err)
+			}
+			if vs, err := s.Lists(ctx, viewer, st.CaseID); err != nil || len(vs) != 0 {
+				t.Errorf("%s: the version stayed: %+v %v", name, vs, err)
+			}
+		}
+		evs, err := s.Events(ctx, viewer, st.CaseID)
+		for _, e := range evs {
+			if e.Type == cmr.EventListUploaded {
+				t.Errorf("an unsaved list's event stayed: %+v", e)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }
@@ -172,7 +214,12 @@ func TestListDataInParts(t *testing.T) {
 			b := make([]byte, n)
 			rand.Read(b)
 			v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: i + 1, RowCount: 1, UploadedBy: school}
-			if _, err := s.SaveList(ctx, v, b, nil); err != nil {
+			// Read as a sealer hands it on: in pieces of any size.
+			var r io.Reader = bytes.NewReader(b)
+			if i%2 == 1 {
+				r = iotest.HalfReader(r)
+			}
+			if _, err := s.SaveList(ctx, v, r, nil); err != nil {
 				t.Fatal(err)
 			}
 			data[v.ID] = b

@@ -57,17 +57,31 @@ type Encoder struct {
 func (e *Encoder) Encode(l List) ([]byte, error) {
 	var out bytes.Buffer
 	out.Grow(encodeHint(l))
-	out.WriteByte(encodedS2)
+	if err := e.EncodeTo(&out, l); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// EncodeTo packs and compresses a validated list into out as it goes, a
+// block at a time: a sealer and the store can take the first blocks
+// while the rest is still packed. A write to out that fails ends it.
+func (e *Encoder) EncodeTo(out io.Writer, l List) error {
+	if _, err := out.Write([]byte{encodedS2}); err != nil {
+		return fmt.Errorf("encode list: %w", err)
+	}
 	w, _ := e.writers.Get().(*s2.Writer)
 	if w == nil {
 		w = s2.NewWriter(nil, s2.WriterBlockSize(256<<10))
 	}
-	w.Reset(&out)
+	w.Reset(out)
 	b := packHead(make([]byte, 0, packChunk+packChunk/4), l)
 	var err error
 	for _, r := range l.Rows {
-		if len(b) >= packChunk && err == nil {
-			_, err = w.Write(b)
+		if len(b) >= packChunk {
+			if _, err = w.Write(b); err != nil {
+				break
+			}
 			b = b[:0]
 		}
 		b = packRow(b, r)
@@ -76,12 +90,13 @@ func (e *Encoder) Encode(l List) ([]byte, error) {
 		_, err = w.Write(b)
 	}
 	if err = errors.Join(err, w.Close()); err != nil {
-		return nil, fmt.Errorf("encode list: %w", err)
+		// A writer that failed keeps its error: it is not kept.
+		return fmt.Errorf("encode list: %w", err)
 	}
 	// Reset drops the writer's hold on out.
 	w.Reset(nil)
 	e.writers.Put(w)
-	return out.Bytes(), nil
+	return nil
 }
 
 // packedSize is the size of the list packed, uncompressed, estimated from
