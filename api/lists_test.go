@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -638,6 +639,46 @@ func TestListSealedInChunks(t *testing.T) {
 			t.Error("the list sealed whole downloads otherwise than in chunks")
 		}
 	})
+}
+
+// brokenLists is a store that fails a list's save after reading the
+// first bytes of its ciphertext, as a database that goes away mid-write.
+type brokenLists struct {
+	api.ListStore
+	read int
+}
+
+func (b *brokenLists) SaveList(ctx context.Context, v cmr.ListVersion, ciphertext io.Reader, ready func() error) (cmr.ListVersion, error) {
+	n, _ := io.CopyN(io.Discard, ciphertext, 100<<10)
+	b.read = int(n)
+	return cmr.ListVersion{}, errors.New("save list: the database went away")
+}
+
+// TestUploadWhenTheStoreStopsReading: the list is sealed as the store
+// reads it; a store that fails midway gets an answer out of the upload,
+// not a request left waiting on a sealer with nobody reading, and the
+// failure is the store's, not the sealer's.
+func TestUploadWhenTheStoreStopsReading(t *testing.T) {
+	broken := &brokenLists{}
+	en := newEnvWith(t, gormdbtest.SQLite(t), slog.New(slog.DiscardHandler), func(l api.ListStore) api.ListStore {
+		broken.ListStore = l
+		return broken
+	})
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+	base := "/api/v1/cases/" + r.Body["id"].(string) + "/lists"
+	answered := make(chan response, 1)
+	go func() { answered <- en.upload("school-vo", base, voList(20000)) }()
+	select {
+	case up := <-answered:
+		if up.Status != 500 || strings.Contains(up.Raw, "database went away") || strings.Contains(up.Raw, "Leerling") {
+			t.Errorf("upload: %d %.300s, want 500 without the cause or the list", up.Status, up.Raw)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the upload did not answer: the sealer waits for a reader that is gone")
+	}
+	if broken.read != 100<<10 {
+		t.Errorf("the store read %d bytes of the sealed list before failing, want %d", broken.read, 100<<10)
+	}
 }
 
 // pausedLists holds the save of one version of the school's completed
