@@ -26,16 +26,17 @@ import (
 var chunksHeader = []byte("cmr-gcm-chunks/1")
 
 // ChunkSize is the plaintext of each chunk but the last, which holds what
-// is left (possibly nothing).
+// is left (possibly nothing, or a full chunk). It is part of the format
+// the header names: another size needs another header.
 const ChunkSize = 64 << 10
 
 // overhead is what sealing adds to each chunk: its nonce and tag.
 const overhead = 12 + 16
 
 // A ChunkSealer seals what is written to it in chunks and writes them, in
-// order, to the writer it was made with. Close seals the last chunk: what
-// is written before Close is not sealed until Close or ChunkSize more
-// bytes arrive.
+// order, to the writer it was made with. Close seals the last chunk: a
+// full chunk is sealed only when the next byte arrives (it is then not
+// the last) or at Close (it is).
 type ChunkSealer struct {
 	a       cipher.AEAD
 	aad     []byte // the binding, then the chunk's index and last flag

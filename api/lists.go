@@ -209,18 +209,19 @@ func (s *Server) storeList(ctx context.Context, cs cmr.Case, ticketID, kind stri
 }
 
 // sealList packs, compresses and seals l in chunks on a goroutine of its
-// own, handing the ciphertext on as it goes: the database stores the
-// first parts while the rest is still being packed, where sealing the
-// whole list first left it idle until then, and then the upload waited
-// for it (on PostgreSQL, 11-12 ms for a 50,000-row list). stop ends the
-// goroutine, wherever the reader stopped, and waits for it.
+// own, handing the ciphertext on as it goes, so that no packed or sealed
+// copy of the whole list is made: 3.3 MB less garbage for a 50,000-row
+// list (the database also stores the first parts while the rest is still
+// being packed, but the two cores were busy already; see the README).
+// stop ends the goroutine, wherever the reader stopped, and waits for it.
 func (s *Server) sealList(key, aad []byte, l waswordt.List) (sealed io.Reader, stop func()) {
 	r, w := io.Pipe()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Off the request's goroutine, a panic here would pass the
-		// router's recovery and end the process.
+		// Off the request's goroutine, a panic in packing would pass
+		// the router's recovery and end the process. (The compressor
+		// and the sealer behind it run on the compressor's goroutines.)
 		defer func() {
 			if p := recover(); p != nil {
 				w.CloseWithError(fmt.Errorf("seal list: %s", panicText(p)))

@@ -657,10 +657,11 @@ func (b *brokenLists) SaveList(ctx context.Context, v cmr.ListVersion, ciphertex
 // TestUploadWhenTheStoreStopsReading: the list is sealed as the store
 // reads it; a store that fails midway gets an answer out of the upload,
 // not a request left waiting on a sealer with nobody reading, and the
-// failure is the store's, not the sealer's.
+// failure logged is the store's, not the sealer's.
 func TestUploadWhenTheStoreStopsReading(t *testing.T) {
 	broken := &brokenLists{}
-	en := newEnvWith(t, gormdbtest.SQLite(t), slog.New(slog.DiscardHandler), func(l api.ListStore) api.ListStore {
+	var logged lockedBuffer
+	en := newEnvWith(t, gormdbtest.SQLite(t), slog.New(slog.NewTextHandler(&logged, nil)), func(l api.ListStore) api.ListStore {
 		broken.ListStore = l
 		return broken
 	})
@@ -678,6 +679,9 @@ func TestUploadWhenTheStoreStopsReading(t *testing.T) {
 	}
 	if broken.read != 100<<10 {
 		t.Errorf("the store read %d bytes of the sealed list before failing, want %d", broken.read, 100<<10)
+	}
+	if log := logged.String(); !strings.Contains(log, "the database went away") || strings.Contains(log, "seal list") {
+		t.Errorf("the log does not give the store's failure alone:\n%s", log)
 	}
 }
 

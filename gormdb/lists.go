@@ -103,8 +103,8 @@ func (s *Store) insertListParts(tx *gorm.DB, pg *sql.Conn, listID string, cipher
 				return fmt.Errorf("list parts: the PostgreSQL driver's connection is a %T, not pgx's", dc)
 			}
 			_, err = c.Conn().CopyFrom(ctx, pgx.Identifier{"list_data_parts"}, []string{"list_id", "part", "ciphertext"}, parts)
-			if parts.Err() != nil {
-				return parts.Err() // pgx hands it to the server as text
+			if parts.err != nil {
+				return parts.err
 			}
 			return err
 		})
@@ -119,10 +119,16 @@ func (s *Store) insertListParts(tx *gorm.DB, pg *sql.Conn, listID string, cipher
 			return err
 		}
 	}
-	return parts.Err()
+	return parts.err
 }
 
 var errNoCiphertext = errors.New("list parts: no ciphertext")
+
+// errPartsUnread is what the parts' COPY reports when the ciphertext could
+// not be read: pgx sends its source's error to the server as text, for
+// the server's log, and the reason (listParts.err) is not the server's to
+// keep. The reason is returned instead.
+var errPartsUnread = errors.New("list parts: the ciphertext could not be read")
 
 // listParts cuts a ciphertext into parts as it reads it; it is also the
 // source of the parts' COPY (pgx.CopyFromSource). The part read last is
@@ -134,31 +140,35 @@ type listParts struct {
 	n      int // the bytes of buf that are the part
 	part   int // its number, from 0
 	done   bool
-	err    error
+	err    error // what ended the reading early
 }
 
-// Next reads the next part; false at the end of the ciphertext or at an
-// error reading it (Err).
+// Next reads the next part; false at the end of the ciphertext, which
+// only io.EOF marks (a reader's io.ErrUnexpectedEOF says it was cut off),
+// or at an error reading it.
 func (p *listParts) Next() bool {
 	if p.done || p.err != nil {
 		return false
 	}
-	n, err := io.ReadFull(p.r, p.buf)
-	switch err {
-	case nil:
-	case io.ErrUnexpectedEOF: // a last part shorter than the rest
-		p.done = true
-	case io.EOF:
-		p.done = true
+	p.n = 0
+	for p.n < len(p.buf) {
+		k, err := p.r.Read(p.buf[p.n:])
+		p.n += k
+		if err == io.EOF {
+			p.done = true
+			break
+		}
+		if err != nil {
+			p.err = err
+			return false
+		}
+	}
+	if p.n == 0 {
 		if p.part < 0 {
 			p.err = errNoCiphertext
 		}
 		return false
-	default:
-		p.err = err
-		return false
 	}
-	p.n = n
 	p.part++
 	return true
 }
@@ -168,8 +178,13 @@ func (p *listParts) bytes() []byte { return p.buf[:p.n] }
 // Values is the part's row, for COPY.
 func (p *listParts) Values() ([]any, error) { return []any{p.listID, p.part, p.bytes()}, nil }
 
-// Err is the error that ended the reading, if any.
-func (p *listParts) Err() error { return p.err }
+// Err is, for COPY, whether the reading ended early.
+func (p *listParts) Err() error {
+	if p.err != nil {
+		return errPartsUnread
+	}
+	return nil
+}
 
 // listTx runs fn in a transaction; on PostgreSQL it also gets the
 // transaction's connection, for insertListParts' COPY.

@@ -159,13 +159,18 @@ func TestSaveListReadFails(t *testing.T) {
 		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
 		broken := errors.New("the sealer failed")
 		size := gormdb.ListPartSizeForTest(s)
-		for name, r := range map[string]io.Reader{
-			"fails after two parts and a half": io.MultiReader(bytes.NewReader(make([]byte, 2*size+size/2)), iotest.ErrReader(broken)),
-			"empty":                            bytes.NewReader(nil),
+		for name, c := range map[string]struct {
+			r    io.Reader
+			want error // nil: any error
+		}{
+			"fails after two parts and a half": {io.MultiReader(bytes.NewReader(make([]byte, 2*size+size/2)), iotest.ErrReader(broken)), broken},
+			// A reader that says it was cut off, at a part's end.
+			"cut off after two parts": {io.MultiReader(bytes.NewReader(make([]byte, 2*size)), iotest.ErrReader(io.ErrUnexpectedEOF)), io.ErrUnexpectedEOF},
+			"empty":                   {bytes.NewReader(nil), nil},
 		} {
 			v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 3, UploadedBy: school}
-			_, err := s.SaveList(ctx, v, r, func() error { t.Errorf("%s: ready asked", name); return nil })
-			if err == nil || (name != "empty" && !errors.Is(err, broken)) {
+			_, err := s.SaveList(ctx, v, c.r, func() error { t.Errorf("%s: ready asked", name); return nil })
+			if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
 				t.Errorf("%s: saved (%v)", name, err)
 			}
 			if parts, err := gormdb.ListPartsForTest(s, v.ID); err != nil || parts != 0 {

@@ -53,19 +53,10 @@ type Encoder struct {
 	writers sync.Pool // *s2.Writer
 }
 
-// Encode packs and compresses a validated list for sealing.
-func (e *Encoder) Encode(l List) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(encodeHint(l))
-	if err := e.EncodeTo(&out, l); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
-}
-
-// EncodeTo packs and compresses a validated list into out as it goes, a
-// block at a time: a sealer and the store can take the first blocks
-// while the rest is still packed. A write to out that fails ends it.
+// EncodeTo packs and compresses a validated list into out for sealing, a
+// block at a time as it goes: the sealer and the store take the first
+// blocks while the rest is still packed, and no copy of the whole packed
+// list is made. A write to out that fails ends it.
 func (e *Encoder) EncodeTo(out io.Writer, l List) error {
 	if _, err := out.Write([]byte{encodedS2}); err != nil {
 		return fmt.Errorf("encode list: %w", err)
@@ -99,38 +90,6 @@ func (e *Encoder) EncodeTo(out io.Writer, l List) error {
 	return nil
 }
 
-// packedSize is the size of the list packed, uncompressed, estimated from
-// sample rows spread over it (all rows: sample < 0). Adding up 350,000
-// cells only to size a buffer took longer than growing it once.
-func packedSize(l List, sample int) int {
-	n := len(l.Rows)
-	if sample >= 0 {
-		n = min(n, sample)
-	}
-	size := 0
-	for i := range n {
-		r := l.Rows[i*len(l.Rows)/n]
-		size += 1 + len(r.Cells)
-		for _, c := range r.Cells {
-			size += len(c)
-		}
-	}
-	if n > 0 {
-		size = size / n * len(l.Rows)
-	}
-	return 16 + len(l.Format) + size
-}
-
-// maxEncodeHint caps the buffer Encode sets aside before it knows the
-// size: rows at the sample's places may be far longer than the rest (by
-// chance, or made so), and a 200,000-row list of such rows would claim
-// gigabytes. A list beyond it grows its buffer as it goes.
-const maxEncodeHint = 8 << 20
-
-// encodeHint is the room Encode sets aside: lists compress to a half
-// (real identities) or a third.
-func encodeHint(l List) int { return min(packedSize(l, 64)/2+64, maxEncodeHint) }
-
 func packHead(b []byte, l List) []byte {
 	b = append(b, encodedV1)
 	b = appendString(b, string(l.Format))
@@ -150,14 +109,14 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// legacyJSON is how list versions were stored before Encode.
+// legacyJSON is how list versions were stored before EncodeTo.
 type legacyJSON struct {
 	Format FormatID   `json:"f"`
 	Part   Part       `json:"p"`
 	Cells  [][]string `json:"c"`
 }
 
-// Decode unpacks what Encode (or the JSON before it) packed. Rows are
+// Decode unpacks what EncodeTo (or the JSON before it) packed. Rows are
 // numbered from 2, as in a download whose first row is the heading.
 func Decode(plain []byte) (List, error) {
 	if len(plain) > 0 && plain[0] == '{' {
