@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,10 +57,16 @@ func TestPostcode(t *testing.T) {
 }
 
 // firstRows must find exactly the duplicates a map of the keys finds, also
-// when every key has the same hash.
+// when every key has the same hash, row by row (see) and in the batches
+// duplicates hashes ahead (over 16 rows, and an empty key skipped).
 func TestFirstRowsFindsDuplicatesDespiteCollisions(t *testing.T) {
 	var rows []Row
-	for i, k := range []string{"a", "b", "A", "c", "b", "d", "C", "a", "e", "D"} {
+	keys := []string{"a", "b", "A", "c", "b", "d", "C", "a", "e", "D"}
+	for i := range 4 * len(keys) {
+		k := keys[i%len(keys)] + strings.Repeat("x", i/15) // repeats within and across batches
+		if i == 21 {
+			k = ""
+		}
 		rows = append(rows, Row{Line: i + 2, Cells: []string{k}})
 	}
 	key := func(b []byte, r Row) []byte { return appendLower(b, r.Cells[0]) }
@@ -74,6 +81,9 @@ func TestFirstRowsFindsDuplicatesDespiteCollisions(t *testing.T) {
 		want := map[string]int{}
 		for i, r := range rows {
 			k := strings.ToLower(r.Cells[0])
+			if k == "" {
+				continue // as duplicates' has leaves it out
+			}
 			first, dup := f.see(i)
 			if w, seen := want[k]; seen != dup || first != w {
 				t.Errorf("%s hash, row %d (%q): got first %d dup %v, want %d %v", name, r.Line, r.Cells[0], first, dup, w, seen)
@@ -81,6 +91,30 @@ func TestFirstRowsFindsDuplicatesDespiteCollisions(t *testing.T) {
 			if _, seen := want[k]; !seen {
 				want[k] = r.Line
 			}
+		}
+
+		var wantDups []string
+		firsts := map[string]int{}
+		for _, r := range rows {
+			k := strings.ToLower(r.Cells[0])
+			if k == "" {
+				continue
+			}
+			if w, seen := firsts[k]; seen {
+				wantDups = append(wantDups, fmt.Sprintf("%d:%d", r.Line, w))
+			} else {
+				firsts[k] = r.Line
+			}
+		}
+		f = newFirstRows(make([]uint32, firstRowsSlots(len(rows))), rows, key, hash)
+		var gotDups []string
+		for _, p := range duplicates(rows, func(r Row) bool { return r.Cells[0] != "" }, f, func(r Row, first int) Problem {
+			return Problem{Row: r.Line, Code: strconv.Itoa(first)}
+		}) {
+			gotDups = append(gotDups, fmt.Sprintf("%d:%s", p.Row, p.Code))
+		}
+		if !slices.Equal(gotDups, wantDups) {
+			t.Errorf("%s hash, duplicates: got %v, want %v", name, gotDups, wantDups)
 		}
 	}
 }

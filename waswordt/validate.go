@@ -683,12 +683,24 @@ func lowerCell(i int) func([]byte, Row) []byte {
 // an earlier row has, as seen by seen (empty).
 func duplicates(rows []Row, has func(Row) bool, seen *firstRows, problem func(r Row, first int) Problem) []Problem {
 	var out []Problem
-	for i, r := range rows {
-		if !has(r) {
-			continue
+	// The keys of a batch of rows are hashed first and looked up after:
+	// the look-ups, each a likely miss of the core's cache in a table of
+	// half a megabyte, then no longer wait on each other's hashing, and
+	// the core has several under way at once.
+	var batch [16]int
+	var hashes [16]uint64
+	for start := 0; start < len(rows); start += len(batch) {
+		n := 0
+		for i := start; i < min(start+len(batch), len(rows)); i++ {
+			if has(rows[i]) {
+				batch[n], hashes[n] = i, seen.hashOf(i)
+				n++
+			}
 		}
-		if first, dup := seen.see(i); dup {
-			out = append(out, problem(r, first))
+		for k, i := range batch[:n] {
+			if first, dup := seen.seeHashed(i, hashes[k]); dup {
+				out = append(out, problem(rows[i], first))
+			}
 		}
 	}
 	return out
@@ -736,9 +748,16 @@ func (f *firstRows) reuse(key func([]byte, Row) []byte) {
 
 // see returns the line of the first row with the key of row i, or records
 // row i as the first with it.
-func (f *firstRows) see(i int) (first int, dup bool) {
+func (f *firstRows) see(i int) (first int, dup bool) { return f.seeHashed(i, f.hashOf(i)) }
+
+// hashOf is the hash of row i's key.
+func (f *firstRows) hashOf(i int) uint64 {
 	f.buf = f.key(f.buf[:0], f.rows[i])
-	h := f.hash(f.buf)
+	return f.hash(f.buf)
+}
+
+// seeHashed is see of row i, whose key hashes to h.
+func (f *firstRows) seeHashed(i int, h uint64) (first int, dup bool) {
 	rowMask := uint32(1)<<f.rowBits - 1
 	tag, mask := uint32(h>>32)&^rowMask, uint64(len(f.slots)-1)
 	for p := h & mask; ; p = (p + 1) & mask {
@@ -751,6 +770,7 @@ func (f *firstRows) see(i int) (first int, dup bool) {
 			continue
 		}
 		j := int(e&rowMask) - 1
+		f.buf = f.key(f.buf[:0], f.rows[i])
 		if f.alt = f.key(f.alt[:0], f.rows[j]); bytes.Equal(f.buf, f.alt) {
 			return f.rows[j].Line, true
 		}
