@@ -62,3 +62,32 @@ func BenchmarkChecksAcrossRows50k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRowChecks50k is the checks of each row of a 50,000-row VO list
+// on one core (an upload runs two halves at once), in the rows as they
+// are read (the cells of the benchmark upload, which need no change).
+func BenchmarkRowChecks50k(b *testing.B) {
+	var s strings.Builder
+	f := ForCase(cmr.Scenario{Sector: cmr.SectorVO})
+	s.WriteString(strings.Join(f.Headings(Complete), ";") + "\n")
+	for i := range 50_000 {
+		fmt.Fprintf(&s, "Leerling%d;;Achternaam%d;1234 AB;%d;l%d@magis.01AB;l%d@lyceum.nl\n", i, i, i+1, i, i)
+	}
+	cols := f.ColumnsOf(Complete)
+	out := make([]Row, 50_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		t, err := ReadString(s.String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rep Report
+		index := mapHeader(f, Complete, t.Header, &rep)
+		b.StartTimer()
+		checkRows(cols, index, t, out, 0, len(t.Rows), false, &rep)
+		if len(rep.Problems) != 0 {
+			b.Fatal(rep.Problems[0])
+		}
+	}
+}

@@ -387,7 +387,8 @@ func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, ope
 			row.Cells = make([]string, len(cols))
 		}
 		open := openRows && schoolCellsEmpty(cols, index, rec)
-		for ci, c := range cols {
+		for ci := range cols {
+			c := &cols[ci] // not a copy of the column for every cell
 			v := ""
 			if j := index[ci]; j >= 0 && j < len(rec) {
 				v = trimSpace(rec[j])
@@ -506,7 +507,7 @@ func columnName(i int) string {
 }
 
 // checkCell checks one value and returns it normalised.
-func checkCell(c Column, v string, line int, rep *Report) string {
+func checkCell(c *Column, v string, line int, rep *Report) string {
 	if v == "" {
 		if c.Need == Required || c.Need == Mandatory {
 			rep.add(Problem{Row: line, Column: c.Heading, Code: "required", NL: "Deze cel is leeg maar verplicht; vul hem in.", EN: "This cell is empty but required; fill it in."})
@@ -583,8 +584,9 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 		if !personIdentifies(cols) {
 			return
 		}
-		seen.reuse(func(b []byte, r Row) []byte { return appendPerson(b, cols, r) })
-		personDup = duplicates(rows, func(r Row) bool { return hasPerson(cols, r) }, seen, func(r Row, first int) Problem {
+		person := personColumns(cols)
+		seen.reuse(func(b []byte, r Row) []byte { return appendPerson(b, person, r) })
+		personDup = duplicates(rows, func(r Row) bool { return hasPerson(person, r) }, seen, func(r Row, first int) Problem {
 			return Problem{Row: r.Line, Code: "duplicate_person",
 				NL: fmt.Sprintf("Deze leerling (zelfde naam en gegevens) staat ook op regel %d; verwijder een van beide regels.", first),
 				EN: fmt.Sprintf("This pupil (same name and details) is also on row %d; remove one of the two rows.", first)}
@@ -650,25 +652,33 @@ func personColumn(c Column) bool {
 	return c.Kind == KindText || c.Kind == KindPostcode || c.Kind == KindHouseNumber
 }
 
-// appendPerson appends the row's name and address, lower case, joined by
-// NULs.
-func appendPerson(b []byte, cols []Column, r Row) []byte {
-	first := true
+// personColumns are the places of the columns that personColumn picks:
+// looked up once, not for every row.
+func personColumns(cols []Column) []int {
+	var out []int
 	for i, c := range cols {
 		if personColumn(c) {
-			if !first {
-				b = append(b, 0)
-			}
-			first = false
-			b = appendLower(b, r.Cells[i])
+			out = append(out, i)
 		}
+	}
+	return out
+}
+
+// appendPerson appends the row's name and address (its cells at person),
+// lower case, joined by NULs.
+func appendPerson(b []byte, person []int, r Row) []byte {
+	for k, i := range person {
+		if k > 0 {
+			b = append(b, 0)
+		}
+		b = appendLower(b, r.Cells[i])
 	}
 	return b
 }
 
-func hasPerson(cols []Column, r Row) bool {
-	for i, c := range cols {
-		if personColumn(c) && r.Cells[i] != "" {
+func hasPerson(person []int, r Row) bool {
+	for _, i := range person {
+		if r.Cells[i] != "" {
 			return true
 		}
 	}
