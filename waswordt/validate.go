@@ -756,17 +756,14 @@ func (f *firstRows) reuse(key func([]byte, Row) []byte) {
 	f.key = key
 }
 
-// see returns the line of the first row with the key of row i, or records
-// row i as the first with it.
-func (f *firstRows) see(i int) (first int, dup bool) { return f.seeHashed(i, f.hashOf(i)) }
-
 // hashOf is the hash of row i's key.
 func (f *firstRows) hashOf(i int) uint64 {
 	f.buf = f.key(f.buf[:0], f.rows[i])
 	return f.hash(f.buf)
 }
 
-// seeHashed is see of row i, whose key hashes to h.
+// seeHashed returns the line of the first row with the key of row i, which
+// hashes to h, or records row i as the first with it.
 func (f *firstRows) seeHashed(i int, h uint64) (first int, dup bool) {
 	rowMask := uint32(1)<<f.rowBits - 1
 	tag, mask := uint32(h>>32)&^rowMask, uint64(len(f.slots)-1)
@@ -780,6 +777,8 @@ func (f *firstRows) seeHashed(i int, h uint64) (first int, dup bool) {
 			continue
 		}
 		j := int(e&rowMask) - 1
+		// Made again: buf holds the key hashed last, a later row's
+		// when duplicates hashes ahead.
 		f.buf = f.key(f.buf[:0], f.rows[i])
 		if f.alt = f.key(f.alt[:0], f.rows[j]); bytes.Equal(f.buf, f.alt) {
 			return f.rows[j].Line, true
