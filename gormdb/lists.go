@@ -303,7 +303,7 @@ func (s *Store) Lists(ctx context.Context, v Viewer, caseID string) ([]cmr.ListV
 		return nil, err
 	}
 	var rows []listRow
-	if err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Order("kind, ticket_id, version DESC").Find(&rows).Error; err != nil {
+	if err := s.reads(ctx).Where("case_id = ?", caseID).Order("kind, ticket_id, version DESC").Find(&rows).Error; err != nil {
 		return nil, wrap("lists", err)
 	}
 	out := make([]cmr.ListVersion, len(rows))

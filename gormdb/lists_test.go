@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -144,6 +145,70 @@ func TestSaveListRefusedByReady(t *testing.T) {
 		// The same viewer sees the event of a list that was kept.
 		if evs, _ := s.Events(ctx, viewer, st.CaseID); len(evs) == 0 || evs[len(evs)-1].Type != cmr.EventListUploaded {
 			t.Errorf("a kept list's event: %+v", evs)
+		}
+	})
+}
+
+// TestReadsDoNotWaitForAWrite: while a list's save holds its transaction
+// open (its checks across rows still running), a case list, a case, its
+// lists' versions and a token check answer at once, and do not see the
+// list before it commits. On SQLite they read on connections of their own.
+func TestReadsDoNotWaitForAWrite(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		_, st := savedCase(t, s)
+		u, err := s.UpsertUser(ctx, cmr.User{OrganisationID: "school", Email: "reader@example.org", Name: "Reader"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token, err := s.CreateToken(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A token's last use is written at most once a minute: that
+		// write waits for the writer. This one is done now.
+		if _, err := s.Authenticate(ctx, token); err != nil {
+			t.Fatal(err)
+		}
+		school := cmr.Actor{UserID: u.ID, OrganisationID: "school", Role: cmr.RoleSchool}
+		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
+		inside, release := make(chan struct{}), make(chan struct{})
+		saved := make(chan error, 1)
+		go func() {
+			v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, Kind: cmr.ListComplete, Format: "vo", Version: 1, RowCount: 1, UploadedBy: school}
+			_, err := s.SaveList(ctx, v, bytes.NewReader([]byte{1, 2, 3}), func() error {
+				close(inside)
+				<-release
+				return nil
+			})
+			saved <- err
+		}()
+		<-inside
+		reads := map[string]func(context.Context) error{
+			"case list": func(ctx context.Context) error { _, _, err := s.CasePage(ctx, viewer, gormdb.CaseFilter{}); return err },
+			"case":      func(ctx context.Context) error { _, err := s.Case(ctx, viewer, st.CaseID); return err },
+			"token":     func(ctx context.Context) error { _, err := s.Authenticate(ctx, token); return err },
+			"versions": func(ctx context.Context) error {
+				vs, err := s.Lists(ctx, viewer, st.CaseID)
+				if err == nil && len(vs) != 0 {
+					err = fmt.Errorf("a list not yet committed is seen: %+v", vs)
+				}
+				return err
+			},
+		}
+		for name, read := range reads {
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			start := time.Now()
+			if err := read(rctx); err != nil {
+				t.Errorf("%s, while a list is being saved: %v", name, err)
+			} else if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("%s, while a list is being saved: took %s", name, took)
+			}
+			cancel()
+		}
+		close(release)
+		if err := <-saved; err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -139,7 +139,7 @@ func (r userWithRole) domain() cmr.User {
 }
 
 func (s *Store) users(ctx context.Context) *gorm.DB {
-	return s.db.WithContext(ctx).Table("users").Select("users.id, users.organisation_id, users.email, users.name, users.admin, organisations.role").Joins("JOIN organisations ON organisations.id = users.organisation_id")
+	return s.reads(ctx).Table("users").Select("users.id, users.organisation_id, users.email, users.name, users.admin, organisations.role").Joins("JOIN organisations ON organisations.id = users.organisation_id")
 }
 
 // UserByEmail finds a user by e-mail address.

@@ -118,7 +118,7 @@ func (s *Store) Cases(ctx context.Context, v Viewer, f CaseFilter) ([]cmr.Case, 
 // page, empty after the last. Pages are found through the index on the
 // list's order (keyset paging), so a late page costs what the first does.
 func (s *Store) CasePage(ctx context.Context, v Viewer, f CaseFilter) (cases []cmr.Case, next string, err error) {
-	q := s.db.WithContext(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Order("created_at DESC, id")
+	q := s.reads(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Order("created_at DESC, id")
 	if f.After != "" {
 		cur, err := parseCaseCursor(f.After)
 		if err != nil {
@@ -144,7 +144,7 @@ func (s *Store) CasePage(ctx context.Context, v Viewer, f CaseFilter) (cases []c
 		if *f.AtRisk {
 			q = atRiskSQL(q, f.Now)
 		} else {
-			q = q.Not(atRiskSQL(s.db.Session(&gorm.Session{NewDB: true}).Model(&caseRow{}), f.Now))
+			q = q.Not(atRiskSQL(s.readDB().Session(&gorm.Session{NewDB: true}).Model(&caseRow{}), f.Now))
 		}
 	}
 	if f.Limit <= 0 || f.Limit > MaxCasePage {
@@ -184,7 +184,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 // not a page), for a filter to offer.
 func (s *Store) CaseSchools(ctx context.Context, v Viewer) ([]string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Distinct("school_id").Pluck("school_id", &ids).Error
+	err := s.reads(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Distinct("school_id").Pluck("school_id", &ids).Error
 	return ids, wrap("case schools", err)
 }
 
@@ -195,7 +195,7 @@ func (s *Store) CasesAtRisk(ctx context.Context, v Viewer, caseIDs []string, now
 	if len(caseIDs) == 0 {
 		return out, nil
 	}
-	q := s.db.WithContext(ctx).Model(&ticketRow{}).Distinct("case_id").
+	q := s.reads(ctx).Model(&ticketRow{}).Distinct("case_id").
 		Where("case_id IN ? AND state = ? AND warn_at <= ?", caseIDs, cmr.TicketOpen, now.UTC())
 	if v.Role == cmr.RolePublisher {
 		q = q.Where("lika_id = ?", v.OrganisationID)
@@ -255,7 +255,7 @@ func (r caseRow) summary() (cmr.Case, error) {
 // Case returns a case with its steps, tickets and parties, or
 // cmr.ErrNotFound when the viewer is not a party.
 func (s *Store) Case(ctx context.Context, v Viewer, id string) (cmr.Case, error) {
-	db := s.db.WithContext(ctx)
+	db := s.reads(ctx)
 	var row caseRow
 	if err := db.Where("id = ?", id).Where(partyClause, v.OrganisationID).Take(&row).Error; err != nil {
 		return cmr.Case{}, wrap("case", err)
@@ -330,7 +330,7 @@ func (s *Store) OpenSteps(ctx context.Context, v Viewer, caseIDs []string) (map[
 		return out, nil
 	}
 	var rows []stepRow
-	err := s.db.WithContext(ctx).Where("case_id IN ? AND state = ?", caseIDs, cmr.StepOpen).
+	err := s.reads(ctx).Where("case_id IN ? AND state = ?", caseIDs, cmr.StepOpen).
 		Where("EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = case_steps.case_id AND p.organisation_id = ?)", v.OrganisationID).
 		Order("case_id, position").Find(&rows).Error
 	if err != nil {
@@ -430,7 +430,7 @@ func (s *Store) TicketPage(ctx context.Context, v Viewer, f TicketFilter) (ticke
 }
 
 func (s *Store) ticketQuery(ctx context.Context, v Viewer, f TicketFilter) *gorm.DB {
-	q := s.db.WithContext(ctx)
+	q := s.reads(ctx)
 	if v.Role == cmr.RolePublisher {
 		// A LiKa sees its own tickets, and a ticket's LiKa is always a
 		// party to its case (tickets are made for the case's LiKas), so
@@ -497,7 +497,7 @@ func (s *Store) Events(ctx context.Context, v Viewer, caseID string) ([]cmr.Even
 		return nil, err
 	}
 	var rows []eventRow
-	if err := s.db.WithContext(ctx).Where("case_id = ?", caseID).Order("at, recorded_at, key").Find(&rows).Error; err != nil {
+	if err := s.reads(ctx).Where("case_id = ?", caseID).Order("at, recorded_at, key").Find(&rows).Error; err != nil {
 		return nil, wrap("list events", err)
 	}
 	out := make([]cmr.Event, 0, len(rows))
@@ -529,7 +529,7 @@ func (s *Store) CaseParty(ctx context.Context, v Viewer, caseID string) error {
 
 func (s *Store) caseVisible(ctx context.Context, v Viewer, caseID string) (bool, error) {
 	var n int64
-	if err := s.db.WithContext(ctx).Model(&caseRow{}).Where("id = ?", caseID).Where(partyClause, v.OrganisationID).Count(&n).Error; err != nil {
+	if err := s.reads(ctx).Model(&caseRow{}).Where("id = ?", caseID).Where(partyClause, v.OrganisationID).Count(&n).Error; err != nil {
 		return false, wrap("case", err)
 	}
 	if n == 0 {
@@ -544,7 +544,7 @@ func (s *Store) CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string,
 	// An ID reserved for an opening whose workflow has not written the
 	// case yet is taken too.
 	var ids []string
-	err := s.db.WithContext(ctx).Raw(`SELECT id FROM cases WHERE id = ? OR id LIKE ?
+	err := s.reads(ctx).Raw(`SELECT id FROM cases WHERE id = ? OR id LIKE ?
 		UNION SELECT case_id FROM case_openings WHERE case_id = ? OR case_id LIKE ?`, prefix, prefix+"-%", prefix, prefix+"-%").Scan(&ids).Error
 	if err != nil {
 		return nil, wrap("case ids", err)

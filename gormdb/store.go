@@ -32,7 +32,13 @@ import (
 
 // Store reads and writes the CMR database.
 type Store struct {
-	db      *gorm.DB
+	db *gorm.DB
+	// reader serves the reads that need no transaction on SQLite
+	// (reads): connections of their own, which WAL lets read beside the
+	// one that writes, so that a case list or a token check does not
+	// queue behind a list being written. Nil on PostgreSQL, whose pool
+	// reads and writes at once already.
+	reader  *gorm.DB
 	dialect goose.Dialect
 	schema  fs.FS
 	ckpt    *checkpointer // SQLite only
@@ -107,12 +113,38 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
-	ckpt, err := startCheckpointer(dsn, o.logger)
+	reader, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn + "&_pragma=query_only(1)"}), &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
-	return &Store{db: db, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt,
+	readDB, err := reader.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	readDB.SetMaxOpenConns(readers)
+	readDB.SetMaxIdleConns(readers)
+	ckpt, err := startCheckpointer(dsn, o.logger)
+	if err != nil {
+		readDB.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	return &Store{db: db, reader: reader, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt,
 		listPart: listPartSize, pinned: pinSlotPages()}, nil
+}
+
+// readers is how many connections read beside the writer on SQLite: the
+// machine's two cores, and two more for reads that wait on the disk.
+const readers = 4
+
+// reads is the database for a read that needs no transaction: on SQLite
+// the readers' connections, which do not wait for the writer's.
+func (s *Store) reads(ctx context.Context) *gorm.DB { return s.readDB().WithContext(ctx) }
+
+func (s *Store) readDB() *gorm.DB {
+	if s.reader != nil {
+		return s.reader
+	}
+	return s.db
 }
 
 // Close releases the connections.
@@ -126,7 +158,13 @@ func (s *Store) Close() error {
 	if err != nil {
 		return err
 	}
-	return errors.Join(sqlDB.Close(), ckptErr)
+	var readErr error
+	if s.reader != nil {
+		if readDB, err := s.reader.DB(); err == nil {
+			readErr = readDB.Close()
+		}
+	}
+	return errors.Join(sqlDB.Close(), readErr, ckptErr)
 }
 
 // OverNetwork says whether the database is a server across the network
