@@ -183,7 +183,11 @@ func TestReadsDoNotWaitForAWrite(t *testing.T) {
 			})
 			saved <- err
 		}()
-		<-inside
+		select {
+		case <-inside:
+		case err := <-saved:
+			t.Fatalf("the save ended before its checks were asked: %v", err)
+		}
 		reads := map[string]func(context.Context) error{
 			"case list": func(ctx context.Context) error { _, _, err := s.CasePage(ctx, viewer, gormdb.CaseFilter{}); return err },
 			"case":      func(ctx context.Context) error { _, err := s.Case(ctx, viewer, st.CaseID); return err },

@@ -115,10 +115,12 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 	}
 	reader, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn + "&_pragma=query_only(1)"}), &gorm.Config{Logger: logger.Discard, TranslateError: true})
 	if err != nil {
+		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	readDB, err := reader.DB()
 	if err != nil {
+		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	readDB.SetMaxOpenConns(readers)
@@ -126,6 +128,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 	ckpt, err := startCheckpointer(dsn, o.logger)
 	if err != nil {
 		readDB.Close()
+		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	return &Store{db: db, reader: reader, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt,
@@ -154,15 +157,17 @@ func (s *Store) Close() error {
 	if s.ckpt != nil {
 		ckptErr = s.ckpt.close()
 	}
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
+	// The readers first: the writer's close, the last, checkpoints the
+	// WAL into the file.
 	var readErr error
 	if s.reader != nil {
 		if readDB, err := s.reader.DB(); err == nil {
 			readErr = readDB.Close()
 		}
+	}
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return errors.Join(err, readErr, ckptErr)
 	}
 	return errors.Join(sqlDB.Close(), readErr, ckptErr)
 }
