@@ -119,22 +119,8 @@ func TestSaveListRefusedByReady(t *testing.T) {
 		if _, err := s.SaveList(ctx, v, bytes.NewReader(make([]byte, 3*gormdb.ListPartSizeForTest(s)+1)), func() error { return refusal }); err != refusal {
 			t.Fatalf("refused save: %v, want ready's error as it is", err)
 		}
-		if parts, err := gormdb.ListPartsForTest(s, v.ID); err != nil || parts != 0 {
-			t.Errorf("a refused list left %d parts (%v)", parts, err)
-		}
 		viewer := gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}
-		if vs, err := s.Lists(ctx, viewer, st.CaseID); err != nil || len(vs) != 0 {
-			t.Errorf("a refused list stayed: %+v %v", vs, err)
-		}
-		evs, err := s.Events(ctx, viewer, st.CaseID)
-		for _, e := range evs {
-			if e.Type == cmr.EventListUploaded {
-				t.Errorf("a refused list's event stayed: %+v", e)
-			}
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		wantNoList(t, s, viewer, st.CaseID, v.ID, "a refused list")
 		if next, _ := s.NextListVersion(ctx, st.CaseID, "", cmr.ListComplete); next != 1 {
 			t.Errorf("next version after a refusal: %d", next)
 		}
@@ -242,23 +228,31 @@ func TestSaveListReadFails(t *testing.T) {
 			if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
 				t.Errorf("%s: saved (%v)", name, err)
 			}
-			if parts, err := gormdb.ListPartsForTest(s, v.ID); err != nil || parts != 0 {
-				t.Errorf("%s: %d parts stayed (%v)", name, parts, err)
-			}
-			if vs, err := s.Lists(ctx, viewer, st.CaseID); err != nil || len(vs) != 0 {
-				t.Errorf("%s: the version stayed: %+v %v", name, vs, err)
-			}
-		}
-		evs, err := s.Events(ctx, viewer, st.CaseID)
-		for _, e := range evs {
-			if e.Type == cmr.EventListUploaded {
-				t.Errorf("an unsaved list's event stayed: %+v", e)
-			}
-		}
-		if err != nil {
-			t.Fatal(err)
+			wantNoList(t, s, viewer, st.CaseID, v.ID, name)
 		}
 	})
+}
+
+// wantNoList fails t if anything of the list listID stayed in the case:
+// its parts, a version or its upload's event.
+func wantNoList(t *testing.T, s *gormdb.Store, viewer gormdb.Viewer, caseID, listID, what string) {
+	t.Helper()
+	ctx := context.Background()
+	if parts, err := gormdb.ListPartsForTest(s, listID); err != nil || parts != 0 {
+		t.Errorf("%s: %d parts stayed (%v)", what, parts, err)
+	}
+	if vs, err := s.Lists(ctx, viewer, caseID); err != nil || len(vs) != 0 {
+		t.Errorf("%s: a version stayed: %+v %v", what, vs, err)
+	}
+	evs, err := s.Events(ctx, viewer, caseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.Type == cmr.EventListUploaded {
+			t.Errorf("%s: its event stayed: %+v", what, e)
+		}
+	}
 }
 
 // A list's ciphertext comes back as it was stored, from parts of at most
