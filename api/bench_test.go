@@ -37,9 +37,11 @@ func BenchmarkListUpload50k(b *testing.B) {
 	b.Run("postgres-varied", func(b *testing.B) { benchUpload(b, gormdbtest.Postgres(b), voListVaried(benchRows)) })
 }
 
-// voListVaried is a VO list of n pupils as a school's list looks: names
-// from a few hundred, any postcode and house number, and identities
-// that share their realms but nothing else (the same list each time).
+// voListVaried is a VO list of n pupils nearer to a school's: first names
+// from twenty and surnames from twenty (each with a number, so fewer
+// repeat than at a school), some with a tussenvoegsel, any postcode and
+// house number, and random identities that share only their realms (the
+// same list each time).
 func voListVaried(n int) string {
 	first := []string{"Daan", "Emma", "Sem", "Julia", "Lucas", "Mila", "Finn", "Tess", "Noah", "Sophie", "Levi", "Zoë", "Bram", "Anna", "Luuk", "Sara", "Jesse", "Lotte", "Thijs", "Eva"}
 	infix := []string{"", "", "", "", "van", "de", "van der", "van den"}

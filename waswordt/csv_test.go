@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -84,11 +85,35 @@ func TestSplitCSVMatchesEncodingCSV(t *testing.T) {
 		strings.Repeat(";", MaxColumns-1) + "\nx", strings.Repeat(";", MaxColumns) + "\nx",
 		"ok\n\"a\nb\";" + strings.Repeat(";", MaxColumns) + "\n",
 		"h\n\"a\nb\"\n\"c\nd\"\n\"e\n",
+		// Records of the most cells there may be, over several of
+		// splitCSV's blocks: each read in place, none written over.
+		wideRecords(200),
 	} {
 		for _, comma := range []byte{';', ',', '\t'} {
 			checkSameAsEncodingCSV(t, text, comma)
 		}
 	}
+}
+
+// wideRecords is a record of one cell, so that the wide ones do not fit
+// a block exactly, then n records of MaxColumns cells, every third quoted
+// and ending in a separator, so that splitCSV reads one more cell for it.
+func wideRecords(n int) string {
+	var b strings.Builder
+	b.WriteString("h\n")
+	for i := range n {
+		cells := make([]string, MaxColumns)
+		for j := range cells {
+			cells[j] = strconv.Itoa(i*MaxColumns + j)
+		}
+		if i%3 == 0 {
+			cells[0] = `"` + cells[0] + `"`
+			cells = cells[:MaxColumns-1]
+			cells = append(cells, "")
+		}
+		b.WriteString(strings.Join(cells, ";") + "\n")
+	}
+	return b.String()
 }
 
 // FuzzSplitCSV holds splitCSV to encoding/csv on any input: the same
