@@ -153,3 +153,28 @@ func TestServeAndWorkerOnPostgres(t *testing.T) {
 		t.Errorf("key rotate: %s", out)
 	}
 }
+
+// TestGoBuildID: the name a build gives the Temporal SDK is its Go build
+// ID's content part, as `go tool buildid` reads it; a file that is not an
+// ELF executable has none (the SDK then hashes it, as before).
+func TestGoBuildID(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "tool", "buildid", exe).Output()
+	if err != nil {
+		t.Fatalf("go tool buildid: %v", err)
+	}
+	parts := strings.Split(strings.TrimSpace(string(out)), "/")
+	if got, want := goBuildID(exe), parts[len(parts)-1]; got != want || len(want) < 20 {
+		t.Errorf("this test binary: %q, want %q", got, want)
+	}
+	notELF := filepath.Join(t.TempDir(), "cmr.exe")
+	if err := os.WriteFile(notELF, []byte("MZ not an ELF file"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := goBuildID(notELF); got != "" {
+		t.Errorf("not an ELF file: %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/subtle"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -177,6 +178,51 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options, n no
 		return nil, fmt.Errorf("start worker: %w", err)
 	}
 	return w, nil
+}
+
+// nameBuild names this executable to the Temporal SDK by the Go build ID
+// the linker wrote into it, before any worker starts (CMR's, or the
+// embedded server's own): unnamed, the SDK names it by an MD5 of the
+// whole executable, 220 MB read and 0.3 s of CPU at every start of `cmr
+// dev`, `cmr worker` or `cmr temporal`. The server records the name with
+// the workflow tasks the worker completes; the build ID's content part
+// identifies the executable as exactly. Where there is none (not ELF),
+// the SDK hashes as before.
+func nameBuild() {
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	if id := goBuildID(exe); id != "" {
+		worker.SetBinaryChecksum("cmr-" + id)
+	}
+}
+
+// goBuildID is the content part of the Go build ID of the ELF executable
+// exe (the last of its parts, as `go tool buildid` prints them), or "".
+func goBuildID(exe string) string {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sec := f.Section(".note.go.buildid")
+	if sec == nil {
+		return ""
+	}
+	note, err := sec.Data()
+	// An ELF note: name size, description size, type, the name ("Go",
+	// padded to four bytes), the description (the build ID).
+	if err != nil || len(note) < 16 || string(note[12:14]) != "Go" {
+		return ""
+	}
+	nameSize, descSize := int(f.ByteOrder.Uint32(note[0:4])), int(f.ByteOrder.Uint32(note[4:8]))
+	start := 12 + (nameSize+3)&^3
+	if descSize <= 0 || start+descSize > len(note) {
+		return ""
+	}
+	id := string(note[start : start+descSize])
+	return id[strings.LastIndexByte(id, '/')+1:]
 }
 
 // operations is what the operators' endpoints need: the metrics registry,
