@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,5 +177,37 @@ func TestGoBuildID(t *testing.T) {
 	}
 	if got := goBuildID(notELF); got != "" {
 		t.Errorf("not an ELF file: %q", got)
+	}
+}
+
+// TestBuildIDNote: only a note as the go command writes it names the
+// build; a damaged one, or an ID set by hand (which many builds could
+// share), leaves the naming to the SDK.
+func TestBuildIDNote(t *testing.T) {
+	note := func(nameSize, descSize, typ uint32, name, desc string) []byte {
+		b := binary.LittleEndian.AppendUint32(nil, nameSize)
+		b = binary.LittleEndian.AppendUint32(b, descSize)
+		b = binary.LittleEndian.AppendUint32(b, typ)
+		return append(append(b, name...), desc...)
+	}
+	id := "WgUReNmH/MKMnh_hD/HdRKhqlz/EXUJYxGyXjL07TyR_FAL"
+	for _, c := range []struct {
+		name string
+		note []byte
+		want string
+	}{
+		{"as written", note(4, uint32(len(id)), 4, "Go\x00\x00", id), "EXUJYxGyXjL07TyR_FAL"},
+		{"padded after", append(note(4, uint32(len(id)), 4, "Go\x00\x00", id), 0, 0), "EXUJYxGyXjL07TyR_FAL"},
+		{"set by hand", note(4, 8, 4, "Go\x00\x00", "redacted"), ""},
+		{"ending in a slash", note(4, 4, 4, "Go\x00\x00", "abc/"), ""},
+		{"empty", note(4, 0, 4, "Go\x00\x00", ""), ""},
+		{"longer than the note", note(4, 1<<31, 4, "Go\x00\x00", id), ""},
+		{"another name", note(4, uint32(len(id)), 4, "GNU\x00", id), ""},
+		{"another type", note(4, uint32(len(id)), 3, "Go\x00\x00", id), ""},
+		{"cut short", note(4, uint32(len(id)), 4, "Go\x00\x00", id)[:14], ""},
+	} {
+		if got := buildIDNote(c.note, binary.LittleEndian); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,18 +212,31 @@ func goBuildID(exe string) string {
 		return ""
 	}
 	note, err := sec.Data()
-	// An ELF note: name size, description size, type, the name ("Go",
-	// padded to four bytes), the description (the build ID).
-	if err != nil || len(note) < 16 || string(note[12:14]) != "Go" {
+	if err != nil {
 		return ""
 	}
-	nameSize, descSize := int(f.ByteOrder.Uint32(note[0:4])), int(f.ByteOrder.Uint32(note[4:8]))
-	start := 12 + (nameSize+3)&^3
-	if descSize <= 0 || start+descSize > len(note) {
+	return buildIDNote(note, f.ByteOrder)
+}
+
+// buildIDNote reads the content part of a Go build ID from its ELF note:
+// name size 4, description size, type 4, the name "Go\0\0", then the
+// description, the ID, as the go command writes it. Anything else is "",
+// and so is an ID without the command's parts (one set with -ldflags
+// -buildid, which many builds could share).
+func buildIDNote(note []byte, order binary.ByteOrder) string {
+	if len(note) < 16 || order.Uint32(note[0:4]) != 4 || order.Uint32(note[8:12]) != 4 || string(note[12:16]) != "Go\x00\x00" {
 		return ""
 	}
-	id := string(note[start : start+descSize])
-	return id[strings.LastIndexByte(id, '/')+1:]
+	size := order.Uint32(note[4:8])
+	if size == 0 || uint64(size) > uint64(len(note)-16) {
+		return ""
+	}
+	id := string(note[16 : 16+int(size)])
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 || i == len(id)-1 {
+		return ""
+	}
+	return id[i+1:]
 }
 
 // operations is what the operators' endpoints need: the metrics registry,
