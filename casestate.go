@@ -104,11 +104,13 @@ type TicketProgress struct {
 // CaseState is a running case: the procedure plan and each step's
 // progress. The case workflow holds one; every method is deterministic.
 type CaseState struct {
-	CaseID  string           `json:"case_id"`
-	Sector  Sector           `json:"sector"`
-	Status  CaseStatus       `json:"status"`
-	Parties Parties          `json:"parties"`
-	Plan    []StepDef        `json:"plan"`
+	CaseID  string     `json:"case_id"`
+	Sector  Sector     `json:"sector"`
+	Status  CaseStatus `json:"status"`
+	Parties Parties    `json:"parties"`
+	// Plan is left out of a case's snapshots after its first, which
+	// stored it: it never changes after opening.
+	Plan    []StepDef        `json:"plan,omitempty"`
 	Steps   []StepProgress   `json:"steps"`
 	Tickets []TicketProgress `json:"tickets"`
 	// TicketsCreated is set once the ticket step is done.
@@ -153,11 +155,14 @@ func (s *CaseState) def(key string) (StepDef, *StepProgress) {
 
 // Step returns the progress of the step with key.
 func (s *CaseState) Step(key string) (StepProgress, bool) {
-	_, p := s.def(key)
-	if p == nil {
-		return StepProgress{}, false
+	// By the progress, not the plan: a snapshot carries no plan after its
+	// case's first.
+	for _, p := range s.Steps {
+		if p.Key == key {
+			return p, true
+		}
 	}
-	return *p, true
+	return StepProgress{}, false
 }
 
 // OpenSteps lists the keys of the steps whose owner can act now.

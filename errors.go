@@ -83,3 +83,11 @@ func KindOf(err error) ErrorKind {
 // ErrNotFound is the error for an object that does not exist or that the
 // caller may not see: the two are deliberately indistinguishable.
 var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found", MessageNL: "niet gevonden"}
+
+// ErrPlanNotStored is a store's answer to a case's snapshot without its
+// plan (every snapshot after the first) when it holds no steps for the
+// case: the first snapshot is not stored yet, or the store lost the steps
+// (a restore from a backup, say). Retried, the first lands; the case
+// workflow also writes the snapshot again with its plan.
+var ErrPlanNotStored = &Error{Kind: KindUnavailable, Message: "the case's steps are not stored yet; try again shortly",
+	MessageNL: "de stappen van de zaak zijn nog niet opgeslagen; probeer het zo opnieuw"}

@@ -6,6 +6,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/temporal"
@@ -39,7 +40,9 @@ type Activities struct {
 // SaveCaseInput is a snapshot of a case after a transition, with the audit
 // events the transition produced. IDs only: no personal data.
 type SaveCaseInput struct {
-	Header             cmr.CaseHeader
+	Header cmr.CaseHeader
+	// State has the case's plan in its first snapshot only: the store
+	// keeps it with the steps, and it never changes after opening.
 	State              cmr.CaseState
 	Version            int
 	CancelSubmissionID string
@@ -56,12 +59,23 @@ type SaveCaseResult struct{}
 
 // SaveCase writes the case projection and appends the events.
 func (a *Activities) SaveCase(ctx context.Context, in SaveCaseInput) (SaveCaseResult, error) {
+	op := fmt.Sprintf("save case %s v%d", in.State.CaseID, in.Version)
 	err := WriteCase(ctx, a.Store, in)
+	if errors.Is(err, cmr.ErrPlanNotStored) {
+		// Not retried as it is: the case workflow sends it again with the
+		// plan (PlanNotStored).
+		return SaveCaseResult{}, temporal.NewNonRetryableApplicationError(op+": "+err.Error(), PlanNotStored, nil)
+	}
 	if err == nil {
 		err = a.announce(ctx, in.AllEvents())
 	}
-	return SaveCaseResult{}, classify(fmt.Sprintf("save case %s v%d", in.State.CaseID, in.Version), err)
+	return SaveCaseResult{}, classify(op, err)
 }
+
+// PlanNotStored is the type of the SaveCase activity's error for a
+// snapshot without its case's plan that the store cannot write
+// (cmr.ErrPlanNotStored).
+const PlanNotStored = "plan-not-stored"
 
 // WriteCase writes a case snapshot: the ends of its tickets first, then
 // the case, whose snapshot already counts them. Every write is idempotent

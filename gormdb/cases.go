@@ -254,8 +254,18 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 		prev[r.Key] = r
 	}
 	for i, p := range st.Steps {
-		def := st.Plan[i]
-		row := stepRow{CaseID: st.CaseID, Key: p.Key, Position: i + 1, Definition: mustJSON(def), State: string(p.State),
+		// A case's snapshots after its first carry no plan (it never
+		// changes after opening): its steps keep the definitions stored.
+		var def string
+		switch old, ok := prev[p.Key]; {
+		case len(st.Plan) > 0:
+			def = mustJSON(st.Plan[i])
+		case ok:
+			def = old.Definition
+		default:
+			return fmt.Errorf("case %s, step %s: %w", st.CaseID, p.Key, cmr.ErrPlanNotStored)
+		}
+		row := stepRow{CaseID: st.CaseID, Key: p.Key, Position: i + 1, Definition: def, State: string(p.State),
 			SubmissionID: p.SubmissionID, DoneAt: utc(&p.DoneAt), Attempt: p.Attempt}
 		if p.DoneBy != nil {
 			row.DoneBy = jsonPtr(p.DoneBy)

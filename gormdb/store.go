@@ -50,10 +50,19 @@ type Store struct {
 	defs     stepDefs
 }
 
+// gormConfig is how the store uses GORM. SkipDefaultTransaction: GORM
+// would wrap every single write in a transaction of its own (three round
+// trips instead of one); a statement is atomic by itself, the store uses
+// no associations or hooks, and what writes more than one statement
+// opens its transaction itself.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{Logger: logger.Discard, TranslateError: true, SkipDefaultTransaction: true}
+}
+
 // OpenPostgres connects to PostgreSQL, e.g.
 // postgres://postgres@127.0.0.1:5432/cmr?sslmode=disable.
 func OpenPostgres(dsn string) (*Store, error) {
-	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	db, err := gorm.Open(postgres.Open(dsn), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
@@ -93,7 +102,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 	// walSafetyPages.
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=secure_delete(ON)" +
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walSafetyPages) + "&_time_format=sqlite"
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn}), &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn}), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -113,7 +122,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
-	reader, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn + "&_pragma=query_only(1)"}), &gorm.Config{Logger: logger.Discard, TranslateError: true})
+	reader, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn + "&_pragma=query_only(1)"}), gormConfig())
 	if err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)

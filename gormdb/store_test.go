@@ -3,8 +3,10 @@ package gormdb_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -487,6 +489,66 @@ func TestSaveCaseWritesChangedSteps(t *testing.T) {
 			if step.Key == "plan.identity" && (step.Data["change"] != "realm" || step.DoneBy == nil || step.DoneBy.UserID != "u1") {
 				t.Errorf("step plan.identity: data %v, done by %+v", step.Data, step.DoneBy)
 			}
+		}
+	})
+}
+
+// TestSaveCaseWithoutPlan: a case's snapshots after its first carry no
+// plan (it never changes after opening); its steps keep the definitions
+// the first stored, and one that arrives before the first stores nothing
+// and asks to be tried again.
+func TestSaveCaseWithoutPlan(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		seed(t, s)
+		h, st := testCase(t)
+		dist := cmr.Actor{UserID: "u1", OrganisationID: "dist", Role: cmr.RoleDistributor}
+		sub, err := s.CreateSubmission(ctx, cmr.Submission{CaseID: st.CaseID, Kind: "step:plan.identity", Data: map[string]any{"change": "realm"}, Actor: dist})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := *st
+		first.Steps = slices.Clone(st.Steps)
+		if _, err := st.Complete(dist, "plan.identity", sub, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		later := *st
+		later.Plan = nil
+		done := cmr.Event{Key: st.CaseID + "#2.1", CaseID: st.CaseID, Type: cmr.EventStepCompleted, Step: "plan.identity", Actor: &dist, At: time.Now(), SubmissionID: sub}
+
+		err = s.SaveCase(ctx, h, later, 2, "", []cmr.Event{done})
+		if cmr.KindOf(err) != cmr.KindUnavailable || !errors.Is(err, cmr.ErrPlanNotStored) {
+			t.Fatalf("a snapshot without its plan before the first: got %v, want the plan not stored (unavailable)", err)
+		}
+		if _, err := s.Case(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, st.CaseID); err != cmr.ErrNotFound {
+			t.Fatalf("after the refused snapshot: got %v, want the case not stored", err)
+		}
+		if err := s.SaveCase(ctx, h, first, 1, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveCase(ctx, h, later, 2, "", []cmr.Event{done}); err != nil {
+			t.Fatal(err)
+		}
+
+		c, err := s.Case(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, st.CaseID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Steps) != len(st.Plan) {
+			t.Fatalf("%d steps stored, want %d", len(c.Steps), len(st.Plan))
+		}
+		for i, step := range c.Steps {
+			def := st.Plan[i]
+			if step.Key != def.Key || step.Title != def.Title || step.TitleEN != def.TitleEN || step.Owner != def.Owner ||
+				len(step.Records) != len(def.Records) || !slices.Equal(step.WaitsFor, def.WaitsFor) {
+				t.Errorf("step %d: stored %+v, planned %+v", i, step.StepDef, def)
+			}
+			if step.State != st.Steps[i].State {
+				t.Errorf("step %s: stored %s, snapshot %s", step.Key, step.State, st.Steps[i].State)
+			}
+		}
+		if events, err := s.Events(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, st.CaseID); err != nil || len(events) != 1 || events[0].Key != done.Key {
+			t.Errorf("events: %+v %v", events, err)
 		}
 	})
 }

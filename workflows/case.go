@@ -1,10 +1,12 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/cmr-idp/cmr"
@@ -445,9 +447,27 @@ func (c *caseRun) event(ctx workflow.Context, typ string, actor *cmr.Actor) cmr.
 // idempotent and replays produce the same keys.
 func (c *caseRun) save(ctx workflow.Context, cancelSubmission string, events ...cmr.Event) error {
 	in := c.snapshot(cancelSubmission, events...)
-	err := saveProjection(ctx, a.SaveCase, in)
+	err := c.withPlanIfLost(ctx, saveProjection(ctx, a.SaveCase, in), in, func(full activities.SaveCaseInput) error {
+		return saveProjection(ctx, a.SaveCase, full)
+	})
 	c.ticketsWritten(in.Tickets) // written, or refused for good (see saveAsync)
 	return err
+}
+
+// withPlanIfLost sends a snapshot again with the case's plan when the
+// store could not write it without (activities.PlanNotStored): it holds
+// no steps for the case, having lost them, say, in a restore from a
+// backup. Every later snapshot would fail the same way, and the case
+// could not end. err is the first write's outcome; a history in which the
+// store never refused one replays as before.
+func (c *caseRun) withPlanIfLost(ctx workflow.Context, err error, in activities.SaveCaseInput, write func(activities.SaveCaseInput) error) error {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.Type() != activities.PlanNotStored {
+		return err
+	}
+	workflow.GetLogger(ctx).Warn("save case: the store has no steps for the case; writing the snapshot with its plan", "case", c.in.Header.ID, "version", in.Version)
+	in.State.Plan = c.state.Plan
+	return write(in)
 }
 
 // ticketsWritten drops ticket writes a SaveCase activity has written (or
@@ -470,6 +490,15 @@ func (c *caseRun) snapshot(cancelSubmission string, events ...cmr.Event) activit
 	}
 	in := activities.SaveCaseInput{Header: c.in.Header, State: *c.state, Version: c.version, CancelSubmissionID: cancelSubmission, Events: events,
 		Tickets: slices.Clone(c.ticketWrites)}
+	if c.version > 1 {
+		// The plan is fixed at opening and the first snapshot stored it
+		// with the steps: the later ones leave it out (three quarters of a
+		// snapshot's bytes, which the engine keeps twice per step: the
+		// update's answer and the SaveCase activity's input). Replay does
+		// not compare a payload's contents, so no version marker; a store
+		// that lost the steps gets the plan again (withPlanIfLost).
+		in.State.Plan = nil
+	}
 	c.latest = &in
 	return in
 }
@@ -524,7 +553,9 @@ func (c *caseRun) saveAsync(ctx workflow.Context, cancelSubmission string, event
 	c.saving++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { c.saving-- }()
-		err := f.Get(ctx, nil)
+		err := c.withPlanIfLost(ctx, f.Get(ctx, nil), in, func(full activities.SaveCaseInput) error {
+			return workflow.ExecuteActivity(activityOptions(ctx), a.SaveCase, full).Get(ctx, nil)
+		})
 		// Written, or refused for good: a ticket write the store refuses
 		// would otherwise ride along in every later snapshot and fail
 		// each of them, the case's own writes too.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -22,6 +23,9 @@ type fakeStore struct {
 	events  map[string]cmr.Event
 	cases   map[string]cmr.CaseState
 	tickets map[string]cmr.Ticket
+	// snapshots counts the case snapshots written, and withPlan those
+	// that carried the case's plan.
+	snapshots, withPlan int
 }
 
 func newFakeStore() *fakeStore {
@@ -31,6 +35,18 @@ func newFakeStore() *fakeStore {
 func (f *fakeStore) SaveCase(_ context.Context, _ cmr.CaseHeader, st cmr.CaseState, _ int, _ string, events []cmr.Event) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.snapshots++
+	if len(st.Plan) > 0 {
+		f.withPlan++
+	} else {
+		// As the real store: the plan stored with the first snapshot
+		// stays; a later one cannot come first.
+		prev, ok := f.cases[st.CaseID]
+		if !ok {
+			return fmt.Errorf("case %s: %w", st.CaseID, cmr.ErrPlanNotStored)
+		}
+		st.Plan = prev.Plan
+	}
 	f.cases[st.CaseID] = st
 	for _, e := range events {
 		f.events[e.Key] = e
@@ -240,6 +256,11 @@ func TestVOCaseToCompletion(t *testing.T) {
 	st := h.store.cases[in.Header.ID]
 	if st.Status != cmr.CaseCompleted {
 		t.Errorf("projection status %s", st.Status)
+	}
+	// The plan travels with the opening's snapshot only.
+	if h.store.withPlan != 1 || h.store.snapshots < 2 || len(st.Plan) != len(in.Plan) {
+		t.Errorf("%d of %d snapshots carried the plan, want the first only; %d of %d steps planned",
+			h.store.withPlan, h.store.snapshots, len(st.Plan), len(in.Plan))
 	}
 }
 
@@ -501,6 +522,34 @@ func TestUpdateAnswersWithItsWrite(t *testing.T) {
 	}
 	if h.store.cases[in.Header.ID].Status != cmr.CaseCancelled {
 		t.Errorf("the workflow's last write: %s", h.store.cases[in.Header.ID].Status)
+	}
+}
+
+// TestSnapshotWithPlanWhenTheStoreLostIt: a store that lost a case's steps
+// after its opening (a restore from a backup, say) cannot write the
+// snapshots that leave the plan out; the case writes the next one again
+// with its plan, and goes on to completion.
+func TestSnapshotWithPlanWhenTheStoreLostIt(t *testing.T) {
+	in := caseInput(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	h := newHarness(t, time.Date(2027, 6, 1, 9, 0, 0, 0, ams))
+	lost := false
+	h.after(time.Minute, func() {
+		h.store.mu.Lock()
+		defer h.store.mu.Unlock()
+		_, lost = h.store.cases[in.Header.ID]
+		delete(h.store.cases, in.Header.ID)
+	})
+	h.driveAll(in, time.Minute)
+	if res := h.run(in); res.Status != cmr.CaseCompleted {
+		t.Fatalf("status %s", res.Status)
+	}
+	st, ok := h.store.cases[in.Header.ID]
+	if !lost || !ok || st.Status != cmr.CaseCompleted || len(st.Plan) != len(in.Plan) {
+		t.Fatalf("lost after opening: %v; stored at the end: %v, status %s, %d of %d steps planned", lost, ok, st.Status, len(st.Plan), len(in.Plan))
+	}
+	// The opening and the one sent again carried the plan, no other.
+	if h.store.withPlan != 2 {
+		t.Errorf("%d snapshots carried the plan, want 2", h.store.withPlan)
 	}
 }
 

@@ -19,13 +19,18 @@ import (
 )
 
 var (
-	// loadTests opts in to TestMixedLoad: on the 2-core CI machine `cmr
-	// dev` does not yet meet its goal (README, performance), so it is a
-	// figure to take by hand, not a gate.
+	// loadTests opts in to TestMixedLoad: it measures latency, so .ci/run
+	// runs it after the suite, not within `go test ./...` beside the other
+	// packages' tests.
 	loadTests    = flag.Bool("load", false, "run TestMixedLoad (cmr dev under issue 7's load)")
 	loadDuration = flag.Duration("load-duration", 2*time.Minute, "TestMixedLoad: how long the mixed load runs (with -short: 20s)")
 	loadRate     = flag.Float64("load-rate", 100, "TestMixedLoad: requests per second (issue 7's goal is for 100)")
 	loadOpenings = flag.Int("load-openings", 2, "TestMixedLoad: requests in each hundred that open a case (at most 20; the mix before 2026-11-23 opened 10)")
+	// The goal is the default; .ci/run sets wider limits (README,
+	// performance): they catch a step that hangs or errors, not a
+	// machine's noise, which moves the p99 by more than the goal's margin.
+	loadP99Limit     = flag.Duration("load-p99-limit", 250*time.Millisecond, "TestMixedLoad: fail at this p99 or above (the goal: 250ms)")
+	loadRefusedLimit = flag.Int("load-refused-limit", 0, "TestMixedLoad: fail when more answers than this are 503 (busy, come back; the goal: none)")
 )
 
 // TestMixedLoad runs `cmr dev` as a process and puts issue 7's load on it:
@@ -49,11 +54,19 @@ func TestMixedLoad(t *testing.T) {
 	t.Logf("mixed load: %s", r)
 	m.log(t)
 	defer logStderr(t, p)
-	if r.P99 >= 250*time.Millisecond {
-		t.Errorf("p99 %s, goal < 250 ms", r.P99)
+	goal := "met"
+	if r.P99 >= 250*time.Millisecond || r.Count(500, 599) > 0 {
+		goal = "missed"
 	}
-	if n := r.Count(500, 599); n > 0 {
-		t.Errorf("%d answers 5xx", n)
+	t.Logf("goal (p99 < 250 ms, no 5xx): %s", goal)
+	if r.P99 >= *loadP99Limit {
+		t.Errorf("p99 %s, limit %s (goal < 250 ms)", r.P99, *loadP99Limit)
+	}
+	if n := r.Count(500, 599); n > r.Status[503] {
+		t.Errorf("%d answers 5xx other than 503", n-r.Status[503])
+	}
+	if n := r.Status[503]; n > *loadRefusedLimit {
+		t.Errorf("%d answers 503 (busy), limit %d (goal: none)", n, *loadRefusedLimit)
 	}
 	if r.Errors+r.Timeouts+r.Dropped > 0 {
 		t.Errorf("%d transport errors, %d timeouts, %d dropped", r.Errors, r.Timeouts, r.Dropped)
