@@ -84,6 +84,27 @@ func KindOf(err error) ErrorKind {
 // caller may not see: the two are deliberately indistinguishable.
 var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found", MessageNL: "niet gevonden"}
 
+// Recorded is what a caller is told when the workflow carried out its
+// action but the answer could not be written or read back, because the
+// database went away in between. The case workflow writes the same
+// snapshot itself once the database is back, so sending the action again
+// would only be refused as done: the answer says so, and its details
+// carry recorded (and the case, where the caller knows it) for clients that act on them. Errors of
+// any other kind are returned as they are.
+func Recorded(caseID string, err error) error {
+	if KindOf(err) != KindUnavailable {
+		return err
+	}
+	told := &Error{Kind: KindUnavailable,
+		Message:   "your action is recorded, but the database is not reachable to show the result; do not send it again: the case shows it once the database is back",
+		MessageNL: "uw actie is vastgelegd, maar de database is even niet bereikbaar om het resultaat te tonen; stuur haar niet opnieuw: de zaak toont het zodra de database terug is",
+		Details:   map[string]any{"recorded": true}}
+	if caseID != "" {
+		told.Details["case_id"] = caseID
+	}
+	return errors.Join(told, err)
+}
+
 // ErrPlanNotStored is a store's answer to a case's snapshot without its
 // plan (every snapshot after the first) when it holds no steps for the
 // case: the first snapshot is not stored yet, or the store lost the steps

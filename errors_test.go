@@ -1,6 +1,8 @@
 package cmr_test
 
 import (
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -112,5 +114,31 @@ func TestErrorText(t *testing.T) {
 	}
 	if got := cmr.Errorf(cmr.KindConflict, "only English").Text("nl"); got != "only English" {
 		t.Errorf("fallback: %q", got)
+	}
+}
+
+func TestRecorded(t *testing.T) {
+	cause := cmr.Errorf(cmr.KindUnavailable, "the database is not reachable; try again shortly").NL("de database is even niet bereikbaar")
+	err := cmr.Recorded("C-1", fmt.Errorf("complete step: %w", cause))
+	var e *cmr.Error
+	if !errors.As(err, &e) || e.Kind != cmr.KindUnavailable || e.Details["recorded"] != true || e.Details["case_id"] != "C-1" {
+		t.Fatalf("Recorded: %#v", e)
+	}
+	if !strings.Contains(e.Message, "recorded") || !strings.Contains(e.Message, "the database is not reachable") || !strings.Contains(e.MessageNL, "vastgelegd") {
+		t.Errorf("message: %q / %q", e.Message, e.MessageNL)
+	}
+	if !errors.Is(err, cause) {
+		t.Errorf("the cause is lost: %v", err)
+	}
+	var e2 *cmr.Error
+	if e := cmr.Recorded("", cause); cmr.KindOf(e) != cmr.KindUnavailable {
+		t.Errorf("no case: %v", e)
+	} else if errors.As(e, &e2) && e2.Details["case_id"] != nil {
+		t.Errorf("no case, yet case_id: %v", e2.Details)
+	}
+	for _, other := range []error{cmr.ErrNotFound, cmr.Errorf(cmr.KindConflict, "done"), errors.New("bug")} {
+		if got := cmr.Recorded("C-1", other); got != other {
+			t.Errorf("Recorded(%v) = %v, want it unchanged", other, got)
+		}
 	}
 }

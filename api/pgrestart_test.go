@@ -155,6 +155,7 @@ type stream struct {
 	mu       sync.Mutex
 	statuses map[int]int
 	acked    []transition
+	recorded []transition   // 503s saying the action is recorded
 	dbDown   int            // 503s saying the database is not reachable
 	refusals map[string]int // each 503's and 409's message, counted
 	problems []string       // 500s, hangs, 503s without a clear body
@@ -255,9 +256,21 @@ func TestPostgresRestartedUnderLoad(t *testing.T) {
 				return true
 			}
 		}
+		// An action answered 503 with details.recorded was carried out:
+		// a client does not send it again, and it must land.
+		wasRecorded := func(status int, body map[string]any, step string) bool {
+			d, _ := body["details"].(map[string]any)
+			if status != http.StatusServiceUnavailable || d["recorded"] != true {
+				return false
+			}
+			id, _ := d["case_id"].(string)
+			run.note(func() { run.recorded = append(run.recorded, transition{caseID: id, step: step}) })
+			return true
+		}
 		status, body := run.call(hc, srv.URL, en.tokens["dist"], "POST", "/api/v1/cases",
 			`{"school":"`+brin+`","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`)
 		if status != http.StatusCreated {
+			wasRecorded(status, body, "")
 			pause()
 			return false
 		}
@@ -265,10 +278,14 @@ func TestPostgresRestartedUnderLoad(t *testing.T) {
 		run.note(func() { run.acked = append(run.acked, transition{caseID: id}) })
 		for _, st := range steps {
 			for attempt := 0; ; attempt++ {
-				status, _ := run.call(hc, srv.URL, en.tokens["dist"], "POST", "/api/v1/cases/"+id+"/steps/"+st.key, st.body)
+				status, body := run.call(hc, srv.URL, en.tokens["dist"], "POST", "/api/v1/cases/"+id+"/steps/"+st.key, st.body)
 				if status == http.StatusOK {
 					run.note(func() { run.acked = append(run.acked, transition{caseID: id, step: st.key}) })
 					break
+				}
+				if wasRecorded(status, body, st.key) {
+					pause()
+					return false
 				}
 				// A 409 after a 503: the step went through the first
 				// time after all, or the case moved on. Either way the
@@ -313,7 +330,7 @@ func TestPostgresRestartedUnderLoad(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	stopOnce.Do(func() { close(stop) })
 	wg.Wait()
-	t.Logf("stream of %v: answers %v, %d transitions acknowledged", time.Since(begin).Round(100*time.Millisecond), run.statuses, len(run.acked))
+	t.Logf("stream of %v: answers %v, %d transitions acknowledged, %d answered recorded", time.Since(begin).Round(100*time.Millisecond), run.statuses, len(run.acked), len(run.recorded))
 	for msg, n := range run.refusals {
 		t.Logf("%d× %s", n, msg)
 	}
@@ -376,6 +393,25 @@ func TestPostgresRestartedUnderLoad(t *testing.T) {
 		}
 		if n := count("SELECT count(*) FROM case_steps WHERE case_id = $1 AND key = $2 AND state = $3", tr.caseID, tr.step, string(cmr.StepDone)); n != 1 {
 			t.Errorf("step %s of %s acknowledged, not done in the projection", tr.step, tr.caseID)
+		}
+	}
+	// Each action answered "recorded" lands once the workflow's own
+	// write, retried, gets through.
+	for _, tr := range run.recorded {
+		if tr.caseID == "" {
+			t.Errorf("an opening answered recorded without its case")
+			continue
+		}
+		query, args := "SELECT count(*) FROM events WHERE case_id = $1 AND type = $2", []any{tr.caseID, cmr.EventCaseOpened}
+		if tr.step != "" {
+			query, args = query+" AND step = $3", []any{tr.caseID, cmr.EventStepCompleted, tr.step}
+		}
+		landed := time.Now().Add(90 * time.Second)
+		for count(query, args...) == 0 && time.Now().Before(landed) {
+			time.Sleep(250 * time.Millisecond)
+		}
+		if n := count(query, args...); n != 1 {
+			t.Errorf("%+v answered recorded: %d events", tr, n)
 		}
 	}
 	// Nor twice for anything sent during an outage and answered 503.

@@ -130,9 +130,10 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	if _, err := casework.ResolveTicket(ctx, s.Store, s.Engine, me, t, to, data); err != nil {
 		return err
 	}
+	caseID := t.CaseID
 	t, err := s.Store.Ticket(ctx, viewer(c), t.ID)
 	if err != nil {
-		return err
+		return cmr.Recorded(caseID, err)
 	}
 	return c.JSON(http.StatusOK, s.ticketJSON(t))
 }
@@ -144,7 +145,7 @@ func (s *Server) returnList(c echo.Context) error {
 	}
 	t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
 	if err != nil {
-		return err
+		return cmr.Recorded("", err)
 	}
 	return c.JSON(http.StatusOK, s.ticketJSON(t))
 }

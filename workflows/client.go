@@ -157,12 +157,13 @@ func (e *Engine) Update(ctx context.Context, caseID, name string, arg any) (Upda
 // write writes the snapshot an update answered with (UpdateResult.Write)
 // to the Projection. The server has recorded the transition, so writing
 // it cannot put the projection ahead of the workflow. If this write fails
-// the workflow's own write still lands; the caller answers 503, and a
-// resend finds the step done.
+// the workflow's own write still lands; the caller answers 503 saying
+// that the action is recorded (cmr.Recorded), and a resend finds the step
+// done.
 func (e *Engine) write(ctx context.Context, op string, res UpdateResult) (UpdateResult, error) {
 	if w := res.Write; w != nil && e.Projection != nil {
 		if err := activities.WriteCase(ctx, e.Projection, *w); err != nil {
-			return UpdateResult{}, fmt.Errorf("%s: write the case: %w", op, err)
+			return UpdateResult{}, fmt.Errorf("%s: write the case: %w", op, cmr.Recorded(w.State.CaseID, err))
 		}
 	}
 	res.Write = nil
