@@ -153,18 +153,22 @@ func (s *Store) submissionData(tx *gorm.DB, id string) (map[string]any, error) {
 	return data, nil
 }
 
-// insertEvents appends events; a key already present is skipped, so a
-// retried activity never duplicates an event.
+// insertEvents appends events, in one statement; a key already present
+// is skipped, so a retried activity never duplicates an event.
 func insertEvents(tx *gorm.DB, events []cmr.Event) error {
-	for _, e := range events {
-		row := eventRow{Key: e.Key, CaseID: e.CaseID, TicketID: e.TicketID, Type: e.Type, Step: e.Step, Actor: jsonPtr(e.Actor),
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]eventRow, len(events))
+	for i, e := range events {
+		rows[i] = eventRow{Key: e.Key, CaseID: e.CaseID, TicketID: e.TicketID, Type: e.Type, Step: e.Step, Actor: jsonPtr(e.Actor),
 			At: e.At.UTC().Truncate(time.Microsecond), SubmissionID: e.SubmissionID, Details: jsonPtr(e.Details), RecordedAt: now()}
 		if len(e.Details) == 0 {
-			row.Details = nil
+			rows[i].Details = nil
 		}
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
-			return wrap("append event", err)
-		}
+	}
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
+		return wrap("append events", err)
 	}
 	return nil
 }
@@ -173,40 +177,34 @@ func insertEvents(tx *gorm.DB, events []cmr.Event) error {
 // header on the first save), its parties and steps, and its new events,
 // in one transaction. A snapshot older than the stored one only appends
 // its events, so out-of-order retries never roll the projection back.
+//
+// A step is written twice, by the API and by the case workflow's
+// activity, at about the same time; the usual write is an update of the
+// case row, its changed steps and its events, a statement each: the case
+// row is read only when that update finds nothing to update.
 func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.CaseState, version int, cancelReasonSubmission string, events []cmr.Event) error {
 	return wrap("save case "+st.CaseID, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		t := now()
-		var existing caseRow
-		err := tx.Where("id = ?", st.CaseID).Take(&existing).Error
-		switch {
-		case err == gorm.ErrRecordNotFound:
+		if len(st.Plan) > 0 {
+			// The first snapshot (or one sent again because the store
+			// lost the steps). The API and the workflow write it at
+			// about the same time (caller-writes): the second insert
+			// waits for the first and then does nothing.
 			row := caseRow{ID: st.CaseID, SchoolID: header.SchoolID, DistributorID: header.DistributorID, Sector: string(header.Sector),
 				Header: mustJSON(header), Warnings: new(mustJSON(header.Warnings)), SwitchOn: header.SwitchOn.Format(cmr.DateLayout), DeadlineOn: header.Deadline.Format(cmr.DateLayout),
 				Status: string(st.Status), Version: 0, CreatedAt: t, UpdatedAt: t}
-			// The API and the workflow write the same opening snapshot at
-			// about the same time (caller-writes): the second insert waits
-			// for the first and then finds the row.
-			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
-			if res.Error != nil {
-				return res.Error
-			}
-			existing = row
-			if res.RowsAffected == 0 {
-				if err := tx.Where("id = ?", st.CaseID).Take(&existing).Error; err != nil {
-					return err
-				}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+				return err
 			}
 			if err := saveParties(tx, st); err != nil {
 				return err
 			}
-		case err != nil:
-			return err
 		}
 		// The conditional update locks the row and re-checks the version
 		// under the lock, so of two concurrent saves the older never wins.
 		updates := map[string]any{"status": string(st.Status), "version": version, "updated_at": t}
-		if st.Status != cmr.CaseOpen && existing.ClosedAt == nil {
-			updates["closed_at"] = t
+		if st.Status != cmr.CaseOpen {
+			updates["closed_at"] = gorm.Expr("COALESCE(closed_at, ?)", t)
 		}
 		if cancelReasonSubmission != "" {
 			data, err := s.submissionData(tx, cancelReasonSubmission)
@@ -225,6 +223,20 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 			if err := s.saveSteps(tx, st); err != nil {
 				return err
 			}
+			return insertEvents(tx, events)
+		}
+		var stored caseRow
+		switch err := tx.Select("version").Where("id = ?", st.CaseID).Take(&stored).Error; {
+		case err == gorm.ErrRecordNotFound:
+			// Only a snapshot without the plan finds no case: the first
+			// has not landed, or the store lost it.
+			return fmt.Errorf("case %s: %w", st.CaseID, cmr.ErrPlanNotStored)
+		case err != nil:
+			return err
+		case stored.Version == version:
+			// The other writer stored this very snapshot, its events
+			// with it.
+			return nil
 		}
 		return insertEvents(tx, events)
 	}))
@@ -245,24 +257,32 @@ func saveParties(tx *gorm.DB, st cmr.CaseState) error {
 }
 
 func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
+	// A case's snapshots after its first carry no plan (it never changes
+	// after opening): its steps keep the definitions stored, which are
+	// then neither read nor written (most of a step row's bytes).
+	plan := len(st.Plan) > 0
+	columns := []string{"position", "state", "data", "submission_id", "done_by", "done_at", "attempt"}
+	q := tx.Where("case_id = ?", st.CaseID)
+	if plan {
+		columns = append(columns, "definition")
+	} else {
+		q = q.Select(append([]string{"case_id", "key"}, columns...))
+	}
 	var stored []stepRow
-	if err := tx.Where("case_id = ?", st.CaseID).Find(&stored).Error; err != nil {
+	if err := q.Find(&stored).Error; err != nil {
 		return err
 	}
 	prev := map[string]stepRow{}
 	for _, r := range stored {
 		prev[r.Key] = r
 	}
+	var changed []stepRow
 	for i, p := range st.Steps {
-		// A case's snapshots after its first carry no plan (it never
-		// changes after opening): its steps keep the definitions stored.
-		var def string
-		switch old, ok := prev[p.Key]; {
-		case len(st.Plan) > 0:
+		def := "{}" // valid JSON for the insert's half of the upsert, never stored
+		switch _, ok := prev[p.Key]; {
+		case plan:
 			def = mustJSON(st.Plan[i])
-		case ok:
-			def = old.Definition
-		default:
+		case !ok:
 			return fmt.Errorf("case %s, step %s: %w", st.CaseID, p.Key, cmr.ErrPlanNotStored)
 		}
 		row := stepRow{CaseID: st.CaseID, Key: p.Key, Position: i + 1, Definition: def, State: string(p.State),
@@ -280,18 +300,21 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 			row.Data = jsonPtr(data)
 		}
 		// A transition changes one step or a few: the others are not
-		// written again (a statement each, twenty-odd per case).
-		if old, ok := prev[p.Key]; ok && sameStep(old, row) && s.defs.same(old.Definition, row.Definition) {
+		// written again.
+		if old, ok := prev[p.Key]; ok && sameStep(old, row) && (!plan || s.defs.same(old.Definition, row.Definition)) {
 			continue
 		}
-		if err := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "case_id"}, {Name: "key"}},
-			DoUpdates: clause.AssignmentColumns([]string{"position", "definition", "state", "data", "submission_id", "done_by", "done_at", "attempt"}),
-		}).Create(&row).Error; err != nil {
-			return err
-		}
+		changed = append(changed, row)
 	}
-	return nil
+	if len(changed) == 0 {
+		return nil
+	}
+	// Without the plan every changed row exists (prev): the insert's
+	// placeholder definition is never stored.
+	return tx.Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "case_id"}, {Name: "key"}},
+		DoUpdates: clause.AssignmentColumns(columns),
+	}).Create(&changed).Error
 }
 
 // sameStep says whether a stored step row already holds what row would

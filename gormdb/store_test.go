@@ -117,9 +117,12 @@ func TestCaseProjection(t *testing.T) {
 		if err := s.SaveCase(ctx, h, *st, 2, "", []cmr.Event{done}); err != nil {
 			t.Fatal(err)
 		}
-		// An older snapshot arriving late does not roll the projection back.
+		// An older snapshot arriving late does not roll the projection
+		// back, and its events are appended: a write of it that failed
+		// everywhere before (a retried activity).
 		_, old := testCase(t)
-		if err := s.SaveCase(ctx, h, *old, 1, "", nil); err != nil {
+		late := cmr.Event{Key: st.CaseID + "#1.late", CaseID: st.CaseID, Type: cmr.EventStepCompleted, Step: "1.request", At: time.Now()}
+		if err := s.SaveCase(ctx, h, *old, 1, "", []cmr.Event{late, opened}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -154,7 +157,7 @@ func TestCaseProjection(t *testing.T) {
 			t.Errorf("foreign list: %d cases", len(cs))
 		}
 		events, err := s.Events(ctx, gormdb.Viewer{OrganisationID: "school", Role: cmr.RoleSchool}, st.CaseID)
-		if err != nil || len(events) != 2 || events[1].Step != "plan.identity" {
+		if err != nil || len(events) != 3 || events[1].Step != "plan.identity" || events[2].Key != late.Key {
 			t.Fatalf("events: %+v %v", events, err)
 		}
 	})
