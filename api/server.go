@@ -32,6 +32,7 @@ import (
 type Store interface {
 	Authenticate(ctx context.Context, token string) (cmr.User, error)
 	Organisation(ctx context.Context, id string) (cmr.Organisation, error)
+	School(ctx context.Context, key string) (cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)

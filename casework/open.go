@@ -18,6 +18,9 @@ import (
 // Directory is what opening a case reads: the organisations and the case
 // IDs already taken.
 type Directory interface {
+	// School finds a school by its organisation ID or BRIN (any case);
+	// cmr.ErrNotFound when none matches.
+	School(ctx context.Context, key string) (cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 	ReserveOpening(ctx context.Context, o cmr.Opening) error
@@ -80,14 +83,9 @@ func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisatio
 	if key == "" {
 		return cmr.Organisation{}, cmr.FieldErrorf("school", "is required: the school's organisation ID or BRIN").NL("is verplicht: kies de school")
 	}
-	schools, err := dir.Organisations(ctx, cmr.RoleSchool)
-	if err != nil {
-		return cmr.Organisation{}, err
-	}
-	for _, o := range schools {
-		if o.ID == key || strings.EqualFold(o.BRIN, key) {
-			return o, nil
-		}
+	school, err := dir.School(ctx, key)
+	if !errors.Is(err, cmr.ErrNotFound) {
+		return school, err
 	}
 	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key).
 		NL("er is geen school met nummer of BRIN %q; kies een school uit de lijst", key)

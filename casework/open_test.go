@@ -34,6 +34,16 @@ func (d *directory) Organisations(_ context.Context, roles ...cmr.Role) ([]cmr.O
 	return out, nil
 }
 
+func (d *directory) School(ctx context.Context, key string) (cmr.Organisation, error) {
+	schools, _ := d.Organisations(ctx, cmr.RoleSchool)
+	for _, o := range schools {
+		if o.ID == key || strings.EqualFold(o.BRIN, key) {
+			return o, nil
+		}
+	}
+	return cmr.Organisation{}, cmr.ErrNotFound
+}
+
 func (d *directory) CaseIDsWithPrefix(_ context.Context, prefix string) ([]string, error) {
 	var ids []string
 	for _, o := range d.openings {

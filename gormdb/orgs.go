@@ -88,6 +88,19 @@ func (s *Store) Organisation(ctx context.Context, id string) (cmr.Organisation, 
 	return row.domain(), nil
 }
 
+// School finds a school by its organisation ID or its BRIN, in any case,
+// as a distributor names it when opening a case: cmr.ErrNotFound when
+// none matches, the first by ID when both an ID and a BRIN do. By index
+// either way (migration 00013): the directory holds every school.
+func (s *Store) School(ctx context.Context, key string) (cmr.Organisation, error) {
+	var row organisationRow
+	err := s.reads(ctx).Where("role = ? AND (id = ? OR upper(brin) = upper(?))", string(cmr.RoleSchool), key, key).Order("id").Take(&row).Error
+	if err != nil {
+		return cmr.Organisation{}, wrap("school", err)
+	}
+	return row.domain(), nil
+}
+
 // Organisations lists organisations, all or those with one of roles.
 func (s *Store) Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error) {
 	q := s.db.WithContext(ctx).Order("id")

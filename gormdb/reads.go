@@ -181,11 +181,20 @@ func (s *Store) CasePage(ctx context.Context, v Viewer, f CaseFilter) (cases []c
 var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // CaseSchools lists the schools the viewer has cases with (all of them,
-// not a page), for a filter to offer.
-func (s *Store) CaseSchools(ctx context.Context, v Viewer) ([]string, error) {
-	var ids []string
-	err := s.reads(ctx).Model(&caseRow{}).Where(partyClause, v.OrganisationID).Distinct("school_id").Pluck("school_id", &ids).Error
-	return ids, wrap("case schools", err)
+// not a page), by ID: for the case list to name them and to offer them as
+// a filter. Only those: the directory holds every school of the chain.
+func (s *Store) CaseSchools(ctx context.Context, v Viewer) ([]cmr.Organisation, error) {
+	db := s.reads(ctx)
+	var rows []organisationRow
+	err := db.Where("id IN (?)", db.Model(&caseRow{}).Select("school_id").Where(partyClause, v.OrganisationID)).Order("id").Find(&rows).Error
+	if err != nil {
+		return nil, wrap("case schools", err)
+	}
+	out := make([]cmr.Organisation, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
 }
 
 // CasesAtRisk tells which of the given cases have an open ticket past its

@@ -303,8 +303,8 @@ func TestCaseSearch(t *testing.T) {
 				t.Errorf("%+v: %d cases, %v; want %d", tc.f, len(got), err, tc.want)
 			}
 		}
-		if ids, err := s.CaseSchools(ctx, v); err != nil || len(ids) != 1 || ids[0] != "school" {
-			t.Errorf("case schools: %v %v", ids, err)
+		if schools, err := s.CaseSchools(ctx, v); err != nil || len(schools) != 1 || schools[0].ID != "school" || schools[0].BRIN != "00AA" || schools[0].Name != "Het Lyceum" {
+			t.Errorf("case schools: %+v %v", schools, err)
 		}
 		if ids, err := s.CaseSchools(ctx, gormdb.Viewer{OrganisationID: "dist2", Role: cmr.RoleDistributor}); err != nil || len(ids) != 0 {
 			t.Errorf("another distributor's case schools: %v %v", ids, err)

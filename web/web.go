@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,11 +36,13 @@ var staticFS embed.FS
 type Store interface {
 	Users(ctx context.Context) ([]cmr.User, error)
 	User(ctx context.Context, id string) (cmr.User, error)
+	Organisation(ctx context.Context, id string) (cmr.Organisation, error)
+	School(ctx context.Context, key string) (cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
 	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
 	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
-	CaseSchools(ctx context.Context, v gormdb.Viewer) ([]string, error)
+	CaseSchools(ctx context.Context, v gormdb.Viewer) ([]cmr.Organisation, error)
 	OpenSteps(ctx context.Context, v gormdb.Viewer, caseIDs []string) (map[string][]cmr.Step, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
 	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
@@ -420,13 +421,10 @@ type userGroup struct {
 // loginPage handles GET /login: in `cmr dev` the demo users to pick from.
 func (s *Server) loginPage(c echo.Context) error {
 	if org := c.QueryParam("org"); org != "" && s.SignIn != nil {
-		// Only a registered organisation is a valid deep link.
-		orgs, err := s.Store.Organisations(c.Request().Context())
-		if err != nil {
+		// Only a registered organisation is a valid deep link: looked up
+		// by its ID, as anyone may send this without signing in.
+		if _, err := s.Store.Organisation(c.Request().Context(), org); err != nil {
 			return s.fail(c, nil, err)
-		}
-		if !slices.ContainsFunc(orgs, func(o cmr.Organisation) bool { return o.ID == org }) {
-			return s.fail(c, nil, cmr.ErrNotFound)
 		}
 		return s.startSignIn(c, org)
 	}
