@@ -85,24 +85,33 @@ func KindOf(err error) ErrorKind {
 var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found", MessageNL: "niet gevonden"}
 
 // Recorded is what a caller is told when the workflow carried out its
-// action but the answer could not be written or read back, because the
-// database went away in between. The case workflow writes the same
-// snapshot itself once the database is back, so sending the action again
-// would only be refused as done: the answer says so, and its details
-// carry recorded (and the case, where the caller knows it) for clients that act on them. Errors of
-// any other kind are returned as they are.
+// action but the answer could not be written or read back: the database
+// went away in between, was too slow, or failed otherwise. The case
+// workflow writes the same snapshot itself, retrying until it lands, so
+// sending the action again would only be refused as done (or, for an
+// opening without an Idempotency-Key, open a second case): the answer
+// says so, and its details carry recorded (and the case, where the caller
+// knows it) for clients that act on them. The cause stays in the chain
+// for the log.
 func Recorded(caseID string, err error) error {
-	if KindOf(err) != KindUnavailable {
-		return err
+	if err == nil {
+		return nil
 	}
 	told := &Error{Kind: KindUnavailable,
-		Message:   "your action is recorded, but the database is not reachable to show the result; do not send it again: the case shows it once the database is back",
-		MessageNL: "uw actie is vastgelegd, maar de database is even niet bereikbaar om het resultaat te tonen; stuur haar niet opnieuw: de zaak toont het zodra de database terug is",
+		Message:   "your action is recorded, but its result cannot be shown yet because a service it needs did not answer; do not send it again: the case shows it shortly",
+		MessageNL: "uw actie is vastgelegd, maar het resultaat kan nog niet worden getoond omdat een onderdeel van het systeem niet antwoordde; verstuur het niet opnieuw: de zaak toont het zo",
 		Details:   map[string]any{"recorded": true}}
 	if caseID != "" {
 		told.Details["case_id"] = caseID
 	}
 	return errors.Join(told, err)
+}
+
+// IsRecorded reports whether err says that the action it answers was
+// carried out (Recorded): the caller must not be invited to send it again.
+func IsRecorded(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Details["recorded"] == true
 }
 
 // ErrPlanNotStored is a store's answer to a case's snapshot without its

@@ -124,7 +124,7 @@ func TestRecorded(t *testing.T) {
 	if !errors.As(err, &e) || e.Kind != cmr.KindUnavailable || e.Details["recorded"] != true || e.Details["case_id"] != "C-1" {
 		t.Fatalf("Recorded: %#v", e)
 	}
-	if !strings.Contains(e.Message, "recorded") || !strings.Contains(e.Message, "the database is not reachable") || !strings.Contains(e.MessageNL, "vastgelegd") {
+	if !strings.Contains(e.Message, "recorded") || !strings.Contains(e.Message, "do not send it again") || !strings.Contains(e.MessageNL, "vastgelegd") || !cmr.IsRecorded(err) {
 		t.Errorf("message: %q / %q", e.Message, e.MessageNL)
 	}
 	if !errors.Is(err, cause) {
@@ -136,9 +136,14 @@ func TestRecorded(t *testing.T) {
 	} else if errors.As(e, &e2) && e2.Details["case_id"] != nil {
 		t.Errorf("no case, yet case_id: %v", e2.Details)
 	}
-	for _, other := range []error{cmr.ErrNotFound, cmr.Errorf(cmr.KindConflict, "done"), errors.New("bug")} {
-		if got := cmr.Recorded("C-1", other); got != other {
-			t.Errorf("Recorded(%v) = %v, want it unchanged", other, got)
+	// Whatever failed after the action was carried out, it is recorded;
+	// the cause stays for the log.
+	for _, other := range []error{errors.New("sql: statement is closed"), cmr.Errorf(cmr.KindConflict, "database is locked")} {
+		if got := cmr.Recorded("C-1", other); !cmr.IsRecorded(got) || cmr.KindOf(got) != cmr.KindUnavailable || !errors.Is(got, other) {
+			t.Errorf("Recorded(%v) = %v, want it recorded", other, got)
 		}
+	}
+	if cmr.Recorded("C-1", nil) != nil || cmr.IsRecorded(cause) {
+		t.Error("nil recorded, or a plain outage taken for recorded")
 	}
 }

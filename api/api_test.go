@@ -285,6 +285,7 @@ type response struct {
 	Status int
 	Body   map[string]any
 	Raw    string
+	Header http.Header
 }
 
 func (en *env) do(org, method, path string, body any) response {
@@ -315,7 +316,7 @@ func (en *env) doHeader(org, method, path string, body any, header http.Header) 
 	}
 	rec := httptest.NewRecorder()
 	en.e.ServeHTTP(rec, req)
-	out := response{Status: rec.Code, Raw: rec.Body.String()}
+	out := response{Status: rec.Code, Raw: rec.Body.String(), Header: rec.Header()}
 	_ = json.Unmarshal(rec.Body.Bytes(), &out.Body)
 	return out
 }

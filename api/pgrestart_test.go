@@ -188,8 +188,11 @@ func (s *stream) call(hc *http.Client, base, token, method, path, body string) (
 		case http.StatusServiceUnavailable:
 			msg, _ := out["error"].(string)
 			nl, _ := out["error_nl"].(string)
-			if msg == "" || nl == "" || res.Header.Get("Retry-After") == "" {
-				s.problems = append(s.problems, fmt.Sprintf("%s %s: 503 without a clear body or Retry-After: %s", method, path, raw))
+			// Retry-After invites a resend: on every 503 but one saying
+			// the action is recorded.
+			d, _ := out["details"].(map[string]any)
+			if msg == "" || nl == "" || (res.Header.Get("Retry-After") == "") != (d["recorded"] == true) {
+				s.problems = append(s.problems, fmt.Sprintf("%s %s: 503 without a clear body, or Retry-After %q with %s", method, path, res.Header.Get("Retry-After"), raw))
 			}
 			if strings.Contains(msg, "the database is not reachable") {
 				s.dbDown++

@@ -294,7 +294,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 				body.ErrorNL = de.Field + ": " + de.MessageNL
 			}
 		}
-		if de.Kind == cmr.KindUnavailable {
+		// Retry-After invites a resend; an action already recorded must
+		// not be sent again.
+		if de.Kind == cmr.KindUnavailable && !cmr.IsRecorded(err) {
 			c.Response().Header().Set("Retry-After", "5")
 		}
 	case errors.As(err, &he):

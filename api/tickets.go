@@ -140,12 +140,13 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 
 // returnList handles POST /api/v1/tickets/:id/return (see ReturnList).
 func (s *Server) returnList(c echo.Context) error {
-	if err := s.ReturnList(c.Request().Context(), actor(c), c.Param("id")); err != nil {
+	caseID, err := s.returnCompletedList(c.Request().Context(), actor(c), c.Param("id"))
+	if err != nil {
 		return err
 	}
 	t, err := s.Store.Ticket(c.Request().Context(), viewer(c), c.Param("id"))
 	if err != nil {
-		return cmr.Recorded("", err)
+		return cmr.Recorded(caseID, err)
 	}
 	return c.JSON(http.StatusOK, s.ticketJSON(t))
 }
@@ -154,36 +155,43 @@ func (s *Server) returnList(c echo.Context) error {
 // (MBO 8c), which starts the ticket's SLA clock. Once every publisher has
 // it, step 8c is done. The web pages call it too.
 func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) error {
+	_, err := s.returnCompletedList(ctx, me, ticketID)
+	return err
+}
+
+// returnCompletedList is ReturnList that also tells the ticket's case,
+// for an answer that says the return is recorded (cmr.Recorded).
+func (s *Server) returnCompletedList(ctx context.Context, me cmr.Actor, ticketID string) (string, error) {
 	t, err := s.Store.Ticket(ctx, asViewer(me), ticketID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if me.Role != cmr.RoleDistributor {
-		return cmr.Errorf(cmr.KindForbidden, "the distributor returns the completed list to each publisher").
+		return "", cmr.Errorf(cmr.KindForbidden, "the distributor returns the completed list to each publisher").
 			NL("de distributeur geeft de aangevulde lijst terug aan elke uitgever")
 	}
 	cs, err := s.Store.Case(ctx, asViewer(me), t.CaseID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if t.State != cmr.TicketAwaitingList {
-		return cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID).
+		return "", cmr.Errorf(cmr.KindConflict, "the list was already returned to the LiKa of ticket %s", t.ID).
 			NL("de lijst is al teruggegeven aan de LiKa van ticket %s", t.ID)
 	}
 	var listID string
 	if s.Lists != nil && cs.WasWordt != cmr.WasWordtNone {
 		lv, found, err := s.current(ctx, asViewer(me), cs.ID, "", cmr.ListReturned)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !found {
-			return cmr.Errorf(cmr.KindConflict, "the school has not uploaded the completed list yet (POST /cases/%s/lists)", cs.ID).
+			return "", cmr.Errorf(cmr.KindConflict, "the school has not uploaded the completed list yet (POST /cases/%s/lists)", cs.ID).
 				NL("de school heeft de aangevulde lijst nog niet geüpload")
 		}
 		// Only this publisher's rows: another's changed part waits for
 		// its own return.
 		if err := s.checkReturn(ctx, asViewer(me), cs, lv, t.ID); err != nil {
-			return err
+			return "", err
 		}
 		// The version checked is the one returned: a version the school
 		// stores meanwhile was checked against a case where this ticket
@@ -191,7 +199,7 @@ func (s *Server) ReturnList(ctx context.Context, me cmr.Actor, ticketID string) 
 		listID = lv.ID
 	}
 	_, err = s.Engine.Update(ctx, t.CaseID, workflows.UpdateReturnList, workflows.ReturnRequest{Actor: me, TicketID: t.ID, ListID: listID})
-	return err
+	return t.CaseID, err
 }
 
 // UnprocessedData checks the rows a LiKa reports it could not process

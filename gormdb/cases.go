@@ -181,7 +181,8 @@ func insertEvents(tx *gorm.DB, events []cmr.Event) error {
 // A step is written twice, by the API and by the case workflow's
 // activity, at about the same time; the usual write is an update of the
 // case row, its changed steps and its events, a statement each: the case
-// row is read only when that update finds nothing to update.
+// row is read only when that update finds nothing to update (the second
+// writer), to tell a case not stored from one stored already.
 func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.CaseState, version int, cancelReasonSubmission string, events []cmr.Event) error {
 	return wrap("save case "+st.CaseID, s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		t := now()
@@ -225,6 +226,10 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 			}
 			return insertEvents(tx, events)
 		}
+		// Stored already at this version or a later one: the events
+		// only. (The same version need not carry the same events: a
+		// ticket's close is answered with the case's latest snapshot and
+		// the close's own events besides.)
 		var stored caseRow
 		switch err := tx.Select("version").Where("id = ?", st.CaseID).Take(&stored).Error; {
 		case err == gorm.ErrRecordNotFound:
@@ -233,10 +238,6 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 			return fmt.Errorf("case %s: %w", st.CaseID, cmr.ErrPlanNotStored)
 		case err != nil:
 			return err
-		case stored.Version == version:
-			// The other writer stored this very snapshot, its events
-			// with it.
-			return nil
 		}
 		return insertEvents(tx, events)
 	}))

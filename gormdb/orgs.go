@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,7 +83,7 @@ func (r organisationRow) domain() cmr.Organisation {
 // Organisation returns the organisation with id.
 func (s *Store) Organisation(ctx context.Context, id string) (cmr.Organisation, error) {
 	var row organisationRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+	if err := s.reads(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
 		return cmr.Organisation{}, wrap("organisation", err)
 	}
 	return row.domain(), nil
@@ -90,15 +91,21 @@ func (s *Store) Organisation(ctx context.Context, id string) (cmr.Organisation, 
 
 // School finds a school by its organisation ID or its BRIN, in any case,
 // as a distributor names it when opening a case: cmr.ErrNotFound when
-// none matches, the first by ID when both an ID and a BRIN do. By index
+// none matches; of several matches (one school's ID another's BRIN) the
+// lowest ID, as a search of every school in ID order found it. By index
 // either way (migration 00013): the directory holds every school.
 func (s *Store) School(ctx context.Context, key string) (cmr.Organisation, error) {
-	var row organisationRow
-	err := s.reads(ctx).Where("role = ? AND (id = ? OR upper(brin) = upper(?))", string(cmr.RoleSchool), key, key).Order("id").Take(&row).Error
-	if err != nil {
+	var rows []organisationRow
+	// No ORDER BY ... LIMIT: it could lead PostgreSQL's planner to walk
+	// the primary key for a key that matches nothing.
+	if err := s.reads(ctx).Where("role = ? AND (id = ? OR upper(brin) = upper(?))", string(cmr.RoleSchool), key, key).Find(&rows).Error; err != nil {
 		return cmr.Organisation{}, wrap("school", err)
 	}
-	return row.domain(), nil
+	if len(rows) == 0 {
+		return cmr.Organisation{}, cmr.ErrNotFound
+	}
+	first := slices.MinFunc(rows, func(a, b organisationRow) int { return strings.Compare(a.ID, b.ID) })
+	return first.domain(), nil
 }
 
 // Organisations lists organisations, all or those with one of roles.

@@ -122,14 +122,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 	}
-	// The readers keep their statements prepared: SQLite compiles each
-	// statement it is given, and a case read is four (about a quarter of
-	// its time, BenchmarkCaseRead). PostgreSQL's driver does this by
-	// itself. The cache is bounded: an IN list of another length is
-	// another statement. The writer gained nothing measurable.
-	rc := gormConfig()
-	rc.PrepareStmt, rc.PrepareStmtMaxSize, rc.PrepareStmtTTL = true, readerStatements, time.Hour
-	reader, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn + "&_pragma=query_only(1)"}), rc)
+	reader, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: dsn + "&_pragma=query_only(1)"}), gormConfig())
 	if err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -150,11 +143,6 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*Store, error) {
 	return &Store{db: db, reader: reader, dialect: goose.DialectSQLite3, schema: migrations.SQLite(), ckpt: ckpt,
 		listPart: listPartSize, pinned: pinSlotPages()}, nil
 }
-
-// readerStatements is how many prepared statements the SQLite readers
-// keep, the least recently used dropped first: the store's reads are a
-// few dozen.
-const readerStatements = 200
 
 // readers is how many connections read beside the writer on SQLite: the
 // machine's two cores, and two more for reads that wait on the disk.

@@ -555,3 +555,46 @@ func TestSaveCaseWithoutPlan(t *testing.T) {
 		}
 	})
 }
+
+// TestSaveCaseSameVersionAndClosed: a snapshot written again at the
+// version stored, with events the first write did not carry (a ticket's
+// close is answered with the case's latest snapshot and the close's own
+// events), appends them; a closed case keeps the moment it was first
+// closed through later snapshots.
+func TestSaveCaseSameVersionAndClosed(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		h, st := savedCase(t, s)
+		snap := *st
+		snap.Plan = nil
+		step := cmr.Event{Key: st.CaseID + "#2.1", CaseID: st.CaseID, Type: cmr.EventStepCompleted, Step: "1.request", At: time.Now()}
+		closed := cmr.Event{Key: st.CaseID + "#2.2", CaseID: st.CaseID, Type: cmr.EventTicketClosed, At: time.Now()}
+		if err := s.SaveCase(ctx, h, snap, 2, "", []cmr.Event{step}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SaveCase(ctx, h, snap, 2, "", []cmr.Event{step, closed}); err != nil {
+			t.Fatal(err)
+		}
+		dist := gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}
+		if events, err := s.Events(ctx, dist, st.CaseID); err != nil || len(events) != 2 || events[1].Key != closed.Key {
+			t.Errorf("events after the same version twice: %+v %v", events, err)
+		}
+
+		snap.Status = cmr.CaseCancelled
+		if err := s.SaveCase(ctx, h, snap, 3, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		first, err := s.Case(ctx, dist, st.CaseID)
+		if err != nil || first.ClosedAt == nil || first.Status != cmr.CaseCancelled {
+			t.Fatalf("cancelled: %+v %v", first.ClosedAt, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := s.SaveCase(ctx, h, snap, 4, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		later, err := s.Case(ctx, dist, st.CaseID)
+		if err != nil || later.ClosedAt == nil || !later.ClosedAt.Equal(*first.ClosedAt) || !later.UpdatedAt.After(first.UpdatedAt) {
+			t.Errorf("closed at %v, then %v (updated %v, then %v): want it kept", first.ClosedAt, later.ClosedAt, first.UpdatedAt, later.UpdatedAt)
+		}
+	})
+}

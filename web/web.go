@@ -391,7 +391,7 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 	if errors.Is(err, cmr.ErrNotFound) {
 		status = http.StatusNotFound
 	}
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable && !cmr.IsRecorded(err) {
 		c.Response().Header().Set("Retry-After", "5")
 	}
 	if ss != nil && (status == http.StatusNotFound || status == http.StatusForbidden) {
@@ -421,8 +421,13 @@ type userGroup struct {
 // loginPage handles GET /login: in `cmr dev` the demo users to pick from.
 func (s *Server) loginPage(c echo.Context) error {
 	if org := c.QueryParam("org"); org != "" && s.SignIn != nil {
-		// Only a registered organisation is a valid deep link: looked up
-		// by its ID, as anyone may send this without signing in.
+		// Only a registered organisation with a sign-in of its own is a
+		// valid deep link. Anyone may send one without signing in: the
+		// configuration is asked first, then the database for that one
+		// organisation.
+		if _, ok := s.providerFor(org); !ok {
+			return s.fail(c, nil, cmr.ErrNotFound)
+		}
 		if _, err := s.Store.Organisation(c.Request().Context(), org); err != nil {
 			return s.fail(c, nil, err)
 		}
