@@ -78,3 +78,29 @@ func TestPagesHaveADeadline(t *testing.T) {
 		t.Errorf("upload (%d): the list service was given %s, want the upload deadline of 1h", up.status, lists.left)
 	}
 }
+
+// recordedEngine carries out every update but cannot have its answer
+// written: the database went away in between (cmr.Recorded).
+type recordedEngine struct{}
+
+func (recordedEngine) Update(_ context.Context, caseID, _ string, _ any) (workflows.UpdateResult, error) {
+	return workflows.UpdateResult{}, cmr.Recorded(caseID, cmr.Errorf(cmr.KindUnavailable, "the database is not reachable; try again shortly"))
+}
+
+// TestStepRecordedButNotShown: a step carried out whose answer could not
+// be written is shown as recorded, with a link to the case and without
+// Retry-After, which would invite sending it again.
+func TestStepRecordedButNotShown(t *testing.T) {
+	s := newSite(t, true)
+	s.e = echo.New()
+	srv := &web.Server{Store: s.store, Sessions: s.store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: true, Now: func() time.Time { return s.now },
+		Engine: recordedEngine{}, Submissions: s.store}
+	if err := srv.Register(s.e); err != nil {
+		t.Fatal(err)
+	}
+	dist := s.signIn("dist")
+	p := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"_csrf": {s.token(dist)}, "change": {"realm @magister → @som"}}, dist)
+	if p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "vastgelegd") || !strings.Contains(p.body, `href="/cases/01AB-20270715"`) || p.header.Get("Retry-After") != "" {
+		t.Errorf("step recorded, answer not written: %d, Retry-After %q\n%s", p.status, p.header.Get("Retry-After"), p.body)
+	}
+}

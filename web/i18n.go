@@ -90,6 +90,7 @@ var englishTexts = map[string]string{
 	"Ontwikkelomgeving (cmr dev): kies een demogebruiker. In productie logt u in bij uw eigen organisatie.":                "Development (cmr dev): pick a demo user. In production you sign in with your own organisation.",
 	"Inloggen via de identity provider van uw organisatie is nog niet ingericht. Systemen gebruiken de API met een token.": "Sign-in through your organisation's identity provider is not set up yet. Systems use the API with a token.",
 	"Naar mijn werk":             "To my work",
+	"Naar de zaak":               "To the case",
 	"Alle lijsten van deze zaak": "All lists of this case",
 	"Lijst teruggeven":           "Return the list",
 	"Versies":                    "Versions",

@@ -345,6 +345,9 @@ func (s *Server) base(c echo.Context, ss *session, title string) page {
 type errorPage struct {
 	page
 	Message string
+	// CaseID links to the case an action was recorded for, though its
+	// answer could not be shown (cmr.Recorded).
+	CaseID string
 }
 
 func (s *Server) render(c echo.Context, status int, name string, data any) error {
@@ -399,7 +402,12 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 	}
 	pg := s.base(c, ss, s.tr(c, "Melding"))
 	pg.Path = "/" // a refused address is not repeated on the page
-	return s.render(c, status, "error", errorPage{page: pg, Message: msg})
+	ep := errorPage{page: pg, Message: msg}
+	var de *cmr.Error
+	if cmr.IsRecorded(err) && errors.As(err, &de) {
+		ep.CaseID, _ = de.Details["case_id"].(string)
+	}
+	return s.render(c, status, "error", ep)
 }
 
 type loginPage struct {
