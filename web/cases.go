@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -179,9 +180,6 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 		Quadrants: map[string]string{"1": "1: ELF met portaal", "2": "2: ELF distributeursportaal", "3": "3: ILF met portaal", "4": "4: ILF activeringscodes"},
 		Kinds:     map[string]string{string(cmr.KindELO): "ELO/portaal met eigen IdP", string(cmr.KindDistributorPortal): "Portaal van de distributeur", string(cmr.KindNonPortal): "Geen portaal (ADFS, Azure AD)"}}
 	var err error
-	if w.Schools, err = s.Store.Organisations(ctx, cmr.RoleSchool); err != nil {
-		return w, err
-	}
 	if w.LiKas, err = s.Store.Organisations(ctx, cmr.RolePublisher); err != nil {
 		return w, err
 	}
@@ -191,15 +189,24 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 		w.Form = cloneValues(form)
 		w.Form.Set("opening_key", randomToken())
 	}
-	if id := form.Get("school"); id != "" {
-		for i := range w.Schools {
-			if w.Schools[i].ID == id {
-				w.School = &w.Schools[i]
-			}
+	// Once a school is chosen, every change of the form is checked
+	// (POST /cases/new/check): that school is looked up, not every school
+	// in the directory read again. Only the first step lists them.
+	id := form.Get("school")
+	if id == "" {
+		w.Schools, err = s.Store.Organisations(ctx, cmr.RoleSchool)
+		return w, err
+	}
+	switch org, err := s.Store.Organisation(ctx, id); {
+	case err == nil && org.Role == cmr.RoleSchool:
+		w.School = &org
+	case err == nil || errors.Is(err, cmr.ErrNotFound):
+		if w.Schools, err = s.Store.Organisations(ctx, cmr.RoleSchool); err != nil {
+			return w, err
 		}
-		if w.School == nil {
-			w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "school"
-		}
+		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "school"
+	default:
+		return w, err
 	}
 	return w, nil
 }
