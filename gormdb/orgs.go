@@ -108,6 +108,28 @@ func (s *Store) School(ctx context.Context, key string) (cmr.Organisation, error
 	return first.domain(), nil
 }
 
+// SearchSchools finds up to limit schools whose name contains query, or
+// whose ID or BRIN is query (any case), by name: for a distributor
+// picking the school of a new case from a directory of thousands.
+func (s *Store) SearchSchools(ctx context.Context, query string, limit int) ([]cmr.Organisation, error) {
+	query = strings.TrimSpace(query)
+	if query == "" || limit <= 0 {
+		return nil, nil
+	}
+	like := "%" + likeEscaper.Replace(strings.ToLower(query)) + "%"
+	var rows []organisationRow
+	err := s.reads(ctx).Where(`role = ? AND (LOWER(name) LIKE ? ESCAPE '\' OR id = ? OR upper(brin) = upper(?))`, string(cmr.RoleSchool), like, query, query).
+		Order("name, id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, wrap("search schools", err)
+	}
+	out := make([]cmr.Organisation, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
 // Organisations lists organisations, all or those with one of roles.
 func (s *Store) Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error) {
 	q := s.db.WithContext(ctx).Order("id")

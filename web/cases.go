@@ -122,8 +122,12 @@ func (s *Server) casesList(c echo.Context) error {
 // wizard is the new-case form: first the school, then the switch.
 type wizard struct {
 	page
-	Schools []cmr.Organisation
-	LiKas   []cmr.Organisation
+	// Query is the first step's search for a school, Found what it found
+	// (at most schoolResults; More when there are more).
+	Query string
+	Found []cmr.Organisation
+	More  bool
+	LiKas []cmr.Organisation
 	IdPs    []string
 	// Quadrants and Kinds name the choices (Dutch, translated in the page).
 	Quadrants, Kinds map[string]string
@@ -163,6 +167,16 @@ func (s *Server) newCase(c echo.Context) error {
 	if !form.Has("school") {
 		form.Set("keep_history", "true")
 	}
+	q := strings.TrimSpace(form.Get("q"))
+	if q != "" && form.Get("school") == "" {
+		// A school's ID or BRIN goes straight to the next step.
+		switch school, err := s.Store.School(c.Request().Context(), q); {
+		case err == nil:
+			return c.Redirect(http.StatusSeeOther, "/cases/new?school="+url.QueryEscape(school.ID))
+		case !errors.Is(err, cmr.ErrNotFound):
+			return s.fail(c, ss, err)
+		}
+	}
 	w, err := s.wizard(c, ss, form)
 	if err != nil {
 		return s.fail(c, ss, err)
@@ -170,9 +184,23 @@ func (s *Server) newCase(c echo.Context) error {
 	if w.School != nil {
 		// w.Form is the wizard's own copy (with its opening key).
 		w.Form.Set("keep_history", "true")
+	} else if q != "" {
+		w.Query = q
+		found, err := s.Store.SearchSchools(c.Request().Context(), q, schoolResults+1)
+		if err != nil {
+			return s.fail(c, ss, err)
+		}
+		w.Found, w.More = found[:min(len(found), schoolResults)], len(found) > schoolResults
+		if len(found) == 0 {
+			w.Problem, w.Field = s.tr(c, "Geen school gevonden. Zoek op een deel van de naam of op het BRIN-nummer."), "q"
+		}
 	}
 	return s.render(c, http.StatusOK, "new", w)
 }
+
+// schoolResults is how many schools the wizard's search shows: enough to
+// pick from, a hint to search more precisely beyond.
+const schoolResults = 20
 
 func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, error) {
 	ctx := c.Request().Context()
@@ -189,22 +217,18 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 		w.Form = cloneValues(form)
 		w.Form.Set("opening_key", randomToken())
 	}
-	// Once a school is chosen, every change of the form is checked
-	// (POST /cases/new/check): that school is looked up, not every school
-	// in the directory read again. Only the first step lists them.
+	// The school is looked up by its ID, on every step and on every
+	// check of the form (POST /cases/new/check): the directory holds
+	// thousands, which are never read whole (the first step searches).
 	id := form.Get("school")
 	if id == "" {
-		w.Schools, err = s.Store.Organisations(ctx, cmr.RoleSchool)
-		return w, err
+		return w, nil
 	}
 	switch org, err := s.Store.Organisation(ctx, id); {
 	case err == nil && org.Role == cmr.RoleSchool:
 		w.School = &org
 	case err == nil || errors.Is(err, cmr.ErrNotFound):
-		if w.Schools, err = s.Store.Organisations(ctx, cmr.RoleSchool); err != nil {
-			return w, err
-		}
-		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "school"
+		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "q"
 	default:
 		return w, err
 	}
@@ -309,7 +333,7 @@ func (s *Server) openCase(c echo.Context) error {
 	}
 	w.Check = s.check(c, form, w.School)
 	if w.School == nil {
-		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "school"
+		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "q"
 		return s.render(c, http.StatusBadRequest, "new", w)
 	}
 	me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}

@@ -342,22 +342,41 @@ func TestWizardSteps(t *testing.T) {
 	s := newPagesSite(t)
 	dist := s.signIn("dist")
 
+	// Step 1 searches the directory (thousands of schools) instead of
+	// listing it.
 	step1 := s.do("GET", "/cases/new", nil, dist)
-	if step1.status != 200 || !strings.Contains(step1.body, `<select id="f-school" name="school" required>`) {
+	if step1.status != 200 || !strings.Contains(step1.body, `<input id="f-school" name="q" type="search"`) || strings.Contains(step1.body, "Het Lyceum") {
 		t.Fatalf("step 1: %d\n%s", step1.status, step1.body)
-	}
-	for _, school := range []string{`value="school">Het Lyceum (01AB, VO)`, `value="school2">Het College (02CD, VO)`, `value="mbo">ROC Midden (03EF, MBO)`} {
-		if !strings.Contains(step1.body, school) {
-			t.Errorf("step 1 does not offer %s", school)
-		}
 	}
 	if strings.Contains(step1.body, `name="from_quadrant"`) || strings.Contains(step1.body, `name="from_eck"`) {
 		t.Error("step 1 already shows the switch")
 	}
+	// Part of a name: the schools that match, linked to step 2.
+	found := s.do("GET", "/cases/new?q=het", nil, dist)
+	for _, school := range []string{`href="/cases/new?school=school">Het Lyceum (01AB, VO)`, `href="/cases/new?school=school2">Het College (02CD, VO)`} {
+		if !strings.Contains(found.body, school) {
+			t.Errorf("a search for het does not offer %s", school)
+		}
+	}
+	if strings.Contains(found.body, "ROC Midden") || strings.Contains(found.body, `name="from_quadrant"`) {
+		t.Errorf("a search for het: %d\n%s", found.status, found.body)
+	}
+	// An ID or a BRIN, in any case: straight to step 2.
+	for _, q := range []string{"02cd", "school2", " 02CD "} {
+		if p := s.do("GET", "/cases/new?q="+url.QueryEscape(q), nil, dist); p.status != http.StatusSeeOther || p.header.Get("Location") != "/cases/new?school=school2" {
+			t.Errorf("q=%q: %d to %s", q, p.status, p.header.Get("Location"))
+		}
+	}
+	// Nothing found, or a search with LIKE's wildcards (taken literally).
+	for _, q := range []string{"gymnasium", "%", "_"} {
+		if p := s.do("GET", "/cases/new?q="+url.QueryEscape(q), nil, dist); p.status != 200 || !strings.Contains(p.body, "Geen school gevonden.") || strings.Contains(p.body, "Het Lyceum") {
+			t.Errorf("q=%q: %d", q, p.status)
+		}
+	}
 
 	for _, org := range []string{"school", "lika1", "kn"} {
 		c := s.signIn(org)
-		if p := s.do("GET", "/cases/new", nil, c); p.status != http.StatusNotFound || strings.Contains(p.body, `name="school"`) {
+		if p := s.do("GET", "/cases/new?q=het", nil, c); p.status != http.StatusNotFound || strings.Contains(p.body, `id="f-school"`) || strings.Contains(p.body, "Gevonden scholen") {
 			t.Errorf("%s opens the wizard: %d", org, p.status)
 		}
 		if p := s.do("POST", "/cases", voForm("school2", s.token(c)), c); p.status != http.StatusNotFound {

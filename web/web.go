@@ -38,6 +38,7 @@ type Store interface {
 	User(ctx context.Context, id string) (cmr.User, error)
 	Organisation(ctx context.Context, id string) (cmr.Organisation, error)
 	School(ctx context.Context, key string) (cmr.Organisation, error)
+	SearchSchools(ctx context.Context, query string, limit int) ([]cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
 	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
