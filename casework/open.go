@@ -88,7 +88,7 @@ func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisatio
 		return school, err
 	}
 	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key).
-		NL("er is geen school met nummer of BRIN %q; kies een school uit de lijst", key)
+		NL("er is geen school met nummer of BRIN %q; controleer het nummer of het BRIN", key)
 }
 
 // CheckTiming fills in what a new case assumes when it is not given: the

@@ -109,8 +109,10 @@ func (s *Store) School(ctx context.Context, key string) (cmr.Organisation, error
 }
 
 // SearchSchools finds up to limit schools whose name contains query, or
-// whose ID or BRIN is query (any case), by name: for a distributor
-// picking the school of a new case from a directory of thousands.
+// whose ID is query or whose BRIN is query in any case, ordered by name:
+// for a distributor picking the school of a new case from a directory of
+// thousands. Names match without regard to case in ASCII letters only
+// (SQLite's LOWER): "Ö" finds "Ö", not "ö".
 func (s *Store) SearchSchools(ctx context.Context, query string, limit int) ([]cmr.Organisation, error) {
 	query = strings.TrimSpace(query)
 	if query == "" || limit <= 0 {
@@ -119,7 +121,7 @@ func (s *Store) SearchSchools(ctx context.Context, query string, limit int) ([]c
 	like := "%" + likeEscaper.Replace(strings.ToLower(query)) + "%"
 	var rows []organisationRow
 	err := s.reads(ctx).Where(`role = ? AND (LOWER(name) LIKE ? ESCAPE '\' OR id = ? OR upper(brin) = upper(?))`, string(cmr.RoleSchool), like, query, query).
-		Order("name, id").Limit(limit).Find(&rows).Error
+		Order("LOWER(name), id").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, wrap("search schools", err)
 	}

@@ -214,7 +214,8 @@ var wzPolicies = map[string]wzPolicy{
 			"?sector=MBO", "?school=far", "?school=school2", "?q=09ZZ", "?q=Verre", "?q=02CD", "?q=College", "?q=01AB-2026")},
 
 	// The new-case wizard: distributors only.
-	"GET /cases/new": {want: wzOnly("distributor", 200), variants: wzQueries("", "?school=school", "?school=far", "?school=nope")},
+	"GET /cases/new": {want: wzOnly("distributor", 200, 303),
+		variants: wzQueries("", "?school=school", "?school=far", "?school=nope", "?q=het", "?q=02CD", "?q=Verre", "?q=%25")},
 	"POST /cases/new/check": {want: wzOnly("distributor", 200),
 		variants: []wzVariant{wzPost("empty", true), wzOpenForm, {name: "htmx", form: wzOpenForm.form, header: map[string]string{"HX-Request": "true"}}}},
 	"POST /cases": {mutating: true, want: wzOnly("distributor", 303, 400),

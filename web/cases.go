@@ -128,7 +128,7 @@ type wizard struct {
 	Found []cmr.Organisation
 	More  bool
 	LiKas []cmr.Organisation
-	IdPs    []string
+	IdPs  []string
 	// Quadrants and Kinds name the choices (Dutch, translated in the page).
 	Quadrants, Kinds map[string]string
 	School           *cmr.Organisation
@@ -156,8 +156,10 @@ func (w wizard) Invalid(field string) bool {
 // Has reports whether a checkbox or multi-select holds value.
 func (w wizard) Has(name, value string) bool { return slices.Contains(w.Form[name], value) }
 
-// newCase handles GET /cases/new[?school=ID]: step 1 picks the school,
-// step 2 the switch, with the scenario check as the distributor types.
+// newCase handles GET /cases/new[?q=search|?school=ID]: step 1 finds the
+// school (an ID or BRIN goes straight on, part of a name lists those that
+// match), step 2 the switch, with the scenario check as the distributor
+// types.
 func (s *Server) newCase(c echo.Context) error {
 	ss := current(c)
 	form := c.QueryParams()
@@ -168,6 +170,9 @@ func (s *Server) newCase(c echo.Context) error {
 		form.Set("keep_history", "true")
 	}
 	q := strings.TrimSpace(form.Get("q"))
+	if len(q) > maxSchoolQuery {
+		q = strings.ToValidUTF8(q[:maxSchoolQuery], "")
+	}
 	if q != "" && form.Get("school") == "" {
 		// A school's ID or BRIN goes straight to the next step.
 		switch school, err := s.Store.School(c.Request().Context(), q); {
@@ -199,18 +204,18 @@ func (s *Server) newCase(c echo.Context) error {
 }
 
 // schoolResults is how many schools the wizard's search shows: enough to
-// pick from, a hint to search more precisely beyond.
-const schoolResults = 20
+// pick from, a hint to search more precisely beyond. maxSchoolQuery bounds
+// what is searched for (bytes; longer than any school's name).
+const (
+	schoolResults  = 20
+	maxSchoolQuery = 200
+)
 
 func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, error) {
 	ctx := c.Request().Context()
 	w := wizard{page: s.base(c, ss, s.tr(c, "Nieuwe zaak")), Form: form, IdPs: cmr.KnownVOIdPs(),
 		Quadrants: map[string]string{"1": "1: ELF met portaal", "2": "2: ELF distributeursportaal", "3": "3: ILF met portaal", "4": "4: ILF activeringscodes"},
 		Kinds:     map[string]string{string(cmr.KindELO): "ELO/portaal met eigen IdP", string(cmr.KindDistributorPortal): "Portaal van de distributeur", string(cmr.KindNonPortal): "Geen portaal (ADFS, Azure AD)"}}
-	var err error
-	if w.LiKas, err = s.Store.Organisations(ctx, cmr.RolePublisher); err != nil {
-		return w, err
-	}
 	// The form carries a key of its own, so a form sent twice (a double
 	// click, a resend after a timeout) opens one case, not two.
 	if w.Form.Get("opening_key") == "" {
@@ -227,8 +232,12 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 	switch org, err := s.Store.Organisation(ctx, id); {
 	case err == nil && org.Role == cmr.RoleSchool:
 		w.School = &org
+		// The LiKas to choose from, on the steps after the first.
+		if w.LiKas, err = s.Store.Organisations(ctx, cmr.RolePublisher); err != nil {
+			return w, err
+		}
 	case err == nil || errors.Is(err, cmr.ErrNotFound):
-		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "q"
+		w.Problem, w.Field = s.tr(c, "Deze school is niet gevonden; zoek de school opnieuw."), "q"
 	default:
 		return w, err
 	}
@@ -333,7 +342,7 @@ func (s *Server) openCase(c echo.Context) error {
 	}
 	w.Check = s.check(c, form, w.School)
 	if w.School == nil {
-		w.Problem, w.Field = s.tr(c, "Kies een school uit de lijst."), "q"
+		w.Problem, w.Field = s.tr(c, "Deze school is niet gevonden; zoek de school opnieuw."), "q"
 		return s.render(c, http.StatusBadRequest, "new", w)
 	}
 	me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}

@@ -411,7 +411,7 @@ func TestWizardSteps(t *testing.T) {
 	}
 
 	unknown := s.do("GET", "/cases/new?school=nope", nil, dist)
-	if !strings.Contains(unknown.body, "Kies een school uit de lijst.") || strings.Contains(unknown.body, `name="from_quadrant"`) {
+	if !strings.Contains(unknown.body, "Deze school is niet gevonden; zoek de school opnieuw.") || strings.Contains(unknown.body, `name="from_quadrant"`) {
 		t.Errorf("an unknown school: %d", unknown.status)
 	}
 }
@@ -528,7 +528,7 @@ func TestOpenCase(t *testing.T) {
 	if p := s.do("POST", "/cases", unsupported, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Scenario: deze overstap kan niet als zaak worden behandeld") || len(s.opener.inputs) != 2 {
 		t.Errorf("unsupported scenario: %d, %d opened", p.status, len(s.opener.inputs))
 	}
-	if p := s.do("POST", "/cases", url.Values{"_csrf": {token}, "school": {"nope"}}, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Kies een school uit de lijst.") {
+	if p := s.do("POST", "/cases", url.Values{"_csrf": {token}, "school": {"nope"}}, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Deze school is niet gevonden; zoek de school opnieuw.") {
 		t.Errorf("unknown school: %d", p.status)
 	}
 }

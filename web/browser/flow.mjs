@@ -20,9 +20,11 @@ const log = (...a) => console.log(`[${sector}]`, ...a);
 const fail = (msg) => { throw new Error(msg); };
 
 const scenario = sector === 'VO'
-  ? { school: 'lyceum-de-linde', schoolUser: 'ICT-coördinator De Linde', switchOn: '2027-07-15',
+  // find: what the distributor types to find the school (part of its
+  // name: pick the match; its BRIN: straight on).
+  ? { school: 'lyceum-de-linde', find: 'linde', pick: 'Lyceum De Linde', schoolUser: 'ICT-coördinator De Linde', switchOn: '2027-07-15',
       from: { quadrant: '1', idp: 'Magister' }, to: { quadrant: '1', idp: 'itslearning' } }
-  : { school: 'roc-rivierland', schoolUser: 'ICT-coördinator Rivierland', switchOn: '2027-07-10',
+  : { school: 'roc-rivierland', find: '02cd', schoolUser: 'ICT-coördinator Rivierland', switchOn: '2027-07-10',
       from: { eck: 'true', kind: 'elo' }, to: { eck: 'true', kind: 'distributor_portal' } };
 const likas = [
   { org: 'uitgeverij-alfa', user: 'Licentiekantoor Alfa', key: 'a' },
@@ -229,9 +231,14 @@ try {
 
   const dist = await signIn('Supportdesk Distri Noord');
   await dist.getByRole('link', { name: 'Nieuwe zaak' }).first().click();
-  await dist.getByLabel('School').fill(scenario.school);
+  await dist.getByLabel('School').fill(scenario.find);
   await dist.getByRole('button', { name: 'Verder' }).click();
-  await dist.waitForURL(/\/cases\/new\?school=/);
+  if (scenario.pick) {
+    await dist.waitForURL(/\/cases\/new\?q=/);
+    await shot(dist, 'wizard-schools-found');
+    await dist.getByRole('link', { name: new RegExp(scenario.pick) }).click();
+  }
+  await dist.waitForURL(new RegExp('/cases/new\\?school=' + scenario.school + '$'));
   for (const side of ['from', 'to']) {
     const e = scenario[side];
     if (sector === 'VO') {
