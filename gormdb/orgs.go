@@ -76,6 +76,15 @@ func (s *Store) UpsertOrganisation(ctx context.Context, o cmr.Organisation) erro
 	return wrap("save organisation", err)
 }
 
+// organisations is rows as the domain has them.
+func organisations(rows []organisationRow) []cmr.Organisation {
+	out := make([]cmr.Organisation, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out
+}
+
 func (r organisationRow) domain() cmr.Organisation {
 	return cmr.Organisation{ID: r.ID, Name: r.Name, Role: cmr.Role(r.Role), BRIN: deref(r.BRIN), Sector: cmr.Sector(deref(r.Sector))}
 }
@@ -125,11 +134,7 @@ func (s *Store) SearchSchools(ctx context.Context, query string, limit int) ([]c
 	if err != nil {
 		return nil, wrap("search schools", err)
 	}
-	out := make([]cmr.Organisation, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return organisations(rows), nil
 }
 
 // Organisations lists organisations, all or those with one of roles.
@@ -142,11 +147,7 @@ func (s *Store) Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Org
 	if err := q.Find(&rows).Error; err != nil {
 		return nil, wrap("organisations", err)
 	}
-	out := make([]cmr.Organisation, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return organisations(rows), nil
 }
 
 // UpsertUser creates or updates a user (keyed on e-mail).

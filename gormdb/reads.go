@@ -190,11 +190,7 @@ func (s *Store) CaseSchools(ctx context.Context, v Viewer) ([]cmr.Organisation, 
 	if err != nil {
 		return nil, wrap("case schools", err)
 	}
-	out := make([]cmr.Organisation, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
+	return organisations(rows), nil
 }
 
 // CasesAtRisk tells which of the given cases have an open ticket past its
