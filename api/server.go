@@ -33,6 +33,7 @@ type Store interface {
 	Authenticate(ctx context.Context, token string) (cmr.User, error)
 	Organisation(ctx context.Context, id string) (cmr.Organisation, error)
 	School(ctx context.Context, key string) (cmr.Organisation, error)
+	SearchSchools(ctx context.Context, query string, limit int) ([]cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
 	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
@@ -387,17 +388,33 @@ func orgJSON(o cmr.Organisation) map[string]any {
 }
 
 // listOrganisations handles GET /api/v1/organisations: the directory a
-// distributor needs to open a case (schools, LiKas). Optional ?role=.
+// distributor needs to open a case (schools, LiKas). Optional ?role=, and
+// ?q= to search the schools (thousands) instead of listing them all.
 func (s *Server) listOrganisations(c echo.Context) error {
 	var roles []cmr.Role
-	if r := c.QueryParam("role"); r != "" {
+	r := c.QueryParam("role")
+	if r != "" {
 		if !cmr.Role(r).Valid() {
 			return cmr.FieldErrorf("role", "must be school, distributor, publisher or kennisnet").
 				NL("moet school, distributeur, uitgever of Kennisnet zijn")
 		}
 		roles = append(roles, cmr.Role(r))
 	}
-	orgs, err := s.Store.Organisations(c.Request().Context(), roles...)
+	var orgs []cmr.Organisation
+	var err error
+	if q := strings.TrimSpace(c.QueryParam("q")); c.QueryParams().Has("q") {
+		switch {
+		case r != "" && r != string(cmr.RoleSchool):
+			return cmr.FieldErrorf("q", "searches the schools; leave out role, or send role=school").
+				NL("zoekt scholen; laat role weg of stuur role=school")
+		case q == "" || len(q) > maxSchoolQuery:
+			return cmr.FieldErrorf("q", "must be part of a school's name, its ID or its BRIN, 1 to %d characters", maxSchoolQuery).
+				NL("moet een deel van de naam van een school zijn, of haar nummer of BRIN, 1 tot %d tekens", maxSchoolQuery)
+		}
+		orgs, err = s.Store.SearchSchools(c.Request().Context(), q, schoolResults)
+	} else {
+		orgs, err = s.Store.Organisations(c.Request().Context(), roles...)
+	}
 	if err != nil {
 		return err
 	}
@@ -407,6 +424,13 @@ func (s *Server) listOrganisations(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{"organisations": out})
 }
+
+// schoolResults is how many schools a search answers with (by name);
+// maxSchoolQuery bounds what is searched for, in bytes.
+const (
+	schoolResults  = 50
+	maxSchoolQuery = 200
+)
 
 func jsonKind(k reflect.Kind) string {
 	switch k {
