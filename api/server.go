@@ -407,9 +407,9 @@ func (s *Server) listOrganisations(c echo.Context) error {
 		case r != "" && r != string(cmr.RoleSchool):
 			return cmr.FieldErrorf("q", "searches the schools; leave out role, or send role=school").
 				NL("zoekt scholen; laat role weg of stuur role=school")
-		case q == "" || len(q) > maxSchoolQuery:
-			return cmr.FieldErrorf("q", "must be part of a school's name, its ID or its BRIN, 1 to %d characters", maxSchoolQuery).
-				NL("moet een deel van de naam van een school zijn, of haar nummer of BRIN, 1 tot %d tekens", maxSchoolQuery)
+		case q == "" || len(q) > gormdb.MaxSchoolQuery:
+			return cmr.FieldErrorf("q", "must be part of a school's name, its ID or its BRIN, 1 to %d characters", gormdb.MaxSchoolQuery).
+				NL("moet een deel van de naam van een school zijn, of haar nummer of BRIN, 1 tot %d tekens", gormdb.MaxSchoolQuery)
 		}
 		orgs, err = s.Store.SearchSchools(c.Request().Context(), q, schoolResults)
 	} else {
@@ -425,12 +425,8 @@ func (s *Server) listOrganisations(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"organisations": out})
 }
 
-// schoolResults is how many schools a search answers with (by name);
-// maxSchoolQuery bounds what is searched for, in bytes.
-const (
-	schoolResults  = 50
-	maxSchoolQuery = 200
-)
+// schoolResults is how many schools a search answers with (by name).
+const schoolResults = 50
 
 func jsonKind(k reflect.Kind) string {
 	switch k {

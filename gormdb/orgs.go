@@ -117,6 +117,11 @@ func (s *Store) School(ctx context.Context, key string) (cmr.Organisation, error
 	return first.domain(), nil
 }
 
+// MaxSchoolQuery bounds what a search of the schools looks for, in bytes:
+// longer than any school's name. The API refuses a longer one; the web's
+// wizard cuts it short.
+const MaxSchoolQuery = 200
+
 // SearchSchools finds up to limit schools whose name contains query, or
 // whose ID is query or whose BRIN is query in any case, ordered by name:
 // for a distributor picking the school of a new case from a directory of

@@ -170,8 +170,8 @@ func (s *Server) newCase(c echo.Context) error {
 		form.Set("keep_history", "true")
 	}
 	q := strings.TrimSpace(form.Get("q"))
-	if len(q) > maxSchoolQuery {
-		q = strings.ToValidUTF8(q[:maxSchoolQuery], "")
+	if len(q) > gormdb.MaxSchoolQuery {
+		q = strings.ToValidUTF8(q[:gormdb.MaxSchoolQuery], "")
 	}
 	if q != "" && form.Get("school") == "" {
 		// A school's ID or BRIN goes straight to the next step.
@@ -204,12 +204,8 @@ func (s *Server) newCase(c echo.Context) error {
 }
 
 // schoolResults is how many schools the wizard's search shows: enough to
-// pick from, a hint to search more precisely beyond. maxSchoolQuery bounds
-// what is searched for (bytes; longer than any school's name).
-const (
-	schoolResults  = 20
-	maxSchoolQuery = 200
-)
+// pick from, a hint to search more precisely beyond.
+const schoolResults = 20
 
 func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, error) {
 	ctx := c.Request().Context()
