@@ -131,7 +131,7 @@ var azPolicies = map[string]azPolicy{
 	"GET /api/v1/openapi.yaml":  azPublic,
 	"GET /api/v1/openapi.json":  azPublic,
 	"GET /api/v1/me":            {want: azRoles(200), variants: []azVariant{vNone}},
-	"GET /api/v1/organisations": {want: azRoles(200, 400), variants: azQueries("", "?role=publisher", "?role=bogus", "?q=01AB", "?q=school", "?q=%25", "?q=x&role=publisher")},
+	"GET /api/v1/organisations": {want: azRoles(200, 400), variants: azQueries("", "?role=publisher", "?role=bogus", "?q=01AB", "?q=school", "?q=%25", "?q=x&role=publisher", "?limit=1", "?limit=0")},
 	"GET /api/v1/lists/templates/:format": {want: azRoles(200, 400),
 		variants: azQueries("", "?type=xlsx", "?part=supplier")},
 	"POST /api/v1/scenarios/check": {want: azRoles(200, 400),

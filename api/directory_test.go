@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +26,53 @@ func TestSchoolSearch(t *testing.T) {
 	}
 	for _, path := range []string{"?q=x&role=publisher", "?q=", "?q=" + strings.Repeat("x", 201)} {
 		if r := en.want(en.do("dist", "GET", "/api/v1/organisations"+path, nil), 400, path); r.Body["field"] != "q" {
+			t.Errorf("%s: %s", path, r.Raw)
+		}
+	}
+}
+
+// TestDirectoryPages: the directory comes a page at a time, by ID;
+// following next visits every organisation once, the role filter holds
+// across pages, and a search takes no paging.
+func TestDirectoryPages(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	orgIDs := func(r response) []string {
+		var ids []string
+		for _, o := range r.Body["organisations"].([]any) {
+			ids = append(ids, o.(map[string]any)["id"].(string))
+		}
+		return ids
+	}
+	for _, role := range []string{"", "school", "publisher"} {
+		whole := en.want(en.do("dist", "GET", "/api/v1/organisations?role="+role, nil), 200, "one page "+role)
+		want := orgIDs(whole)
+		if _, more := whole.Body["next"]; more || len(want) < 2 || !slices.IsSorted(want) {
+			t.Fatalf("role %q in one page: %v, next %v", role, want, whole.Body["next"])
+		}
+		var got []string
+		path := "/api/v1/organisations?limit=1&role=" + role
+		for pages := 1; ; pages++ {
+			r := en.want(en.do("dist", "GET", path, nil), 200, "page")
+			page := orgIDs(r)
+			got = append(got, page...)
+			next, more := r.Body["next"].(string)
+			if !more {
+				break
+			}
+			if len(page) != 1 || pages > len(want) {
+				t.Fatalf("role %q: page %d holds %v and has a next", role, pages, page)
+			}
+			path = "/api/v1/organisations?limit=1&role=" + role + "&after=" + url.QueryEscape(next)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("role %q by pages: %v, want %v", role, got, want)
+		}
+	}
+	for path, field := range map[string]string{
+		"?limit=0": "limit", "?limit=1001": "limit", "?limit=x": "limit", "?after=nonsense": "after",
+		"?q=school&limit=5": "limit", "?q=school&after=b3JnfHg": "after",
+	} {
+		if r := en.want(en.do("dist", "GET", "/api/v1/organisations"+path, nil), 400, path); r.Body["field"] != field {
 			t.Errorf("%s: %s", path, r.Raw)
 		}
 	}

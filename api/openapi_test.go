@@ -363,6 +363,8 @@ func TestOpenAPIDescribesAnswers(t *testing.T) {
 		{org: "dist", method: "GET", path: "/api/v1/organisations?role=school", status: 200},
 		{org: "dist", method: "GET", path: "/api/v1/organisations?role=bogus", status: 400, invalid: true},
 		{org: "dist", method: "GET", path: "/api/v1/organisations?q=vo", status: 200},
+		{org: "dist", method: "GET", path: "/api/v1/organisations?limit=1", status: 200},
+		{org: "dist", method: "GET", path: "/api/v1/organisations?limit=1001", status: 400, invalid: true},
 		{org: "dist", method: "GET", path: "/api/v1/organisations?q=&role=school", status: 400, invalid: true},
 		{org: "dist", method: "POST", path: "/api/v1/scenarios/check", ctype: jsonCT, status: 200,
 			body: `{"sector":"VO","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":2,"idp":"Distributeursportaal"},"requested_on":"2026-12-01","switch_on":"2027-01-15"}`},

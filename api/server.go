@@ -35,6 +35,7 @@ type Store interface {
 	School(ctx context.Context, key string) (cmr.Organisation, error)
 	SearchSchools(ctx context.Context, query string, limit int) ([]cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
+	OrganisationPage(ctx context.Context, roles []cmr.Role, after string, limit int) ([]cmr.Organisation, string, error)
 	CreateSubmission(ctx context.Context, sub cmr.Submission) (string, error)
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 	ReserveOpening(ctx context.Context, o cmr.Opening) error
@@ -388,8 +389,9 @@ func orgJSON(o cmr.Organisation) map[string]any {
 }
 
 // listOrganisations handles GET /api/v1/organisations: the directory a
-// distributor needs to open a case (schools, LiKas). Optional ?role=, and
-// ?q= to search the schools (thousands) instead of listing them all.
+// distributor needs to open a case (schools, LiKas), a page at a time by
+// ID (?limit=&after=, the answer's next), optionally ?role=; or ?q= to
+// search the schools (thousands) by name, ID or BRIN.
 func (s *Server) listOrganisations(c echo.Context) error {
 	var roles []cmr.Role
 	r := c.QueryParam("role")
@@ -401,6 +403,7 @@ func (s *Server) listOrganisations(c echo.Context) error {
 		roles = append(roles, cmr.Role(r))
 	}
 	var orgs []cmr.Organisation
+	var next string
 	var err error
 	if q := strings.TrimSpace(c.QueryParam("q")); c.QueryParams().Has("q") {
 		switch {
@@ -411,9 +414,19 @@ func (s *Server) listOrganisations(c echo.Context) error {
 			return cmr.FieldErrorf("q", "must be part of a school's name, its ID or its BRIN, 1 to %d characters", gormdb.MaxSchoolQuery).
 				NL("moet een deel van de naam van een school zijn, of haar nummer of BRIN, 1 tot %d tekens", gormdb.MaxSchoolQuery)
 		}
+		for _, p := range []string{"limit", "after"} {
+			if c.QueryParams().Has(p) {
+				return cmr.FieldErrorf(p, "a search answers with the first %d schools by name, in one page: leave out %s, or make the search narrower", schoolResults, p).
+					NL("een zoekopdracht geeft de eerste %d scholen op naam, op één pagina: laat %s weg of zoek gerichter", schoolResults, p)
+			}
+		}
 		orgs, err = s.Store.SearchSchools(c.Request().Context(), q, schoolResults)
 	} else {
-		orgs, err = s.Store.Organisations(c.Request().Context(), roles...)
+		limit, lerr := pageLimit(c, DefaultOrganisationPage, gormdb.MaxOrganisationPage)
+		if lerr != nil {
+			return lerr
+		}
+		orgs, next, err = s.Store.OrganisationPage(c.Request().Context(), roles, c.QueryParam("after"), limit)
 	}
 	if err != nil {
 		return err
@@ -422,11 +435,21 @@ func (s *Server) listOrganisations(c echo.Context) error {
 	for i, o := range orgs {
 		out[i] = orgJSON(o)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"organisations": out})
+	page := map[string]any{"organisations": out}
+	if next != "" {
+		page["next"] = next
+	}
+	return c.JSON(http.StatusOK, page)
 }
 
 // schoolResults is how many schools a search answers with (by name).
 const schoolResults = 50
+
+// DefaultOrganisationPage is how many organisations a page of the
+// directory holds unless the caller asks for another number (limit, at
+// most gormdb.MaxOrganisationPage): every distributor, LiKa and Kennisnet
+// office in one page, the schools (thousands) in several.
+const DefaultOrganisationPage = 500
 
 func jsonKind(k reflect.Kind) string {
 	switch k {

@@ -142,6 +142,63 @@ func (s *Store) SearchSchools(ctx context.Context, query string, limit int) ([]c
 	return organisations(rows), nil
 }
 
+// MaxOrganisationPage bounds a page of the directory (OrganisationPage).
+const MaxOrganisationPage = 1000
+
+// OrganisationPage lists a page of the directory by ID, all organisations
+// or those with one of roles, from the cursor after (the next of the page
+// before; empty for the first). next is the cursor of the following page,
+// empty after the last. Keyset paging on the primary key: a late page
+// costs what the first does, and the directory holds every school.
+func (s *Store) OrganisationPage(ctx context.Context, roles []cmr.Role, after string, limit int) (orgs []cmr.Organisation, next string, err error) {
+	if limit < 1 || limit > MaxOrganisationPage {
+		limit = MaxOrganisationPage
+	}
+	q := s.reads(ctx).Order("id").Limit(limit + 1)
+	if len(roles) > 0 {
+		q = q.Where("role IN ?", roles)
+	}
+	if after != "" {
+		key, id, err := decodeCursor(after)
+		if err != nil || key != orgCursorKey {
+			return nil, "", errBadCursor()
+		}
+		q = q.Where("id > ?", id)
+	}
+	var rows []organisationRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, "", wrap("organisations", err)
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = encodeCursor(orgCursorKey, rows[limit-1].ID)
+	}
+	return organisations(rows), next, nil
+}
+
+// orgCursorKey is the sort key of a directory cursor, which orders by ID
+// alone: it tells the directory's cursors from the case list's.
+const orgCursorKey = "org"
+
+// OrganisationsByID returns the organisations with these IDs that exist,
+// by ID: a report names the schools of its cases, not every school.
+func (s *Store) OrganisationsByID(ctx context.Context, ids []string) (map[string]cmr.Organisation, error) {
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	out := make(map[string]cmr.Organisation, len(ids))
+	// In batches: SQLite allows 32,766 parameters in a statement, and a
+	// long IN list is no faster for either database.
+	for batch := range slices.Chunk(ids, 500) {
+		var rows []organisationRow
+		if err := s.reads(ctx).Where("id IN ?", batch).Find(&rows).Error; err != nil {
+			return nil, wrap("organisations by ID", err)
+		}
+		for _, r := range rows {
+			out[r.ID] = r.domain()
+		}
+	}
+	return out, nil
+}
+
 // Organisations lists organisations, all or those with one of roles.
 func (s *Store) Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error) {
 	q := s.db.WithContext(ctx).Order("id")
@@ -270,10 +327,16 @@ func newID(prefix string) string {
 	return prefix + "_" + strings.ToLower(base64.RawURLEncoding.EncodeToString(b))
 }
 
-// Users lists every user with its organisation's role, by organisation.
-func (s *Store) Users(ctx context.Context) ([]cmr.User, error) {
+// Users lists the enabled users with their organisation's role, by
+// organisation: every one, or those of orgIDs (an admin's page reads its
+// own organisation's, not everybody's).
+func (s *Store) Users(ctx context.Context, orgIDs ...string) ([]cmr.User, error) {
 	var rows []userWithRole
-	if err := s.users(ctx).Where("users.disabled = ?", false).Order("users.organisation_id, users.email").Find(&rows).Error; err != nil {
+	q := s.users(ctx).Where("users.disabled = ?", false)
+	if len(orgIDs) > 0 {
+		q = q.Where("users.organisation_id IN ?", orgIDs)
+	}
+	if err := q.Order("users.organisation_id, users.email").Find(&rows).Error; err != nil {
 		return nil, wrap("users", err)
 	}
 	out := make([]cmr.User, len(rows))

@@ -83,20 +83,16 @@ func (s *Server) adminView(c echo.Context) (adminPage, error) {
 	ss := current(c)
 	org := ss.User.OrganisationID
 	p := adminPage{page: s.base(c, ss, s.tr(c, "Beheer")), English: language(c) == "en"}
-	orgs, err := s.Store.Organisations(ctx)
+	o, err := s.Store.Organisation(ctx, org)
 	if err != nil {
 		return p, err
 	}
-	for _, o := range orgs {
-		if o.ID == org {
-			p.Organisation = o.Name
-		}
-	}
+	p.Organisation = o.Name
 	people, err := s.Admin.People(ctx, org)
 	if err != nil {
 		return p, err
 	}
-	users, err := s.Store.Users(ctx)
+	users, err := s.Store.Users(ctx, org)
 	if err != nil {
 		return p, err
 	}

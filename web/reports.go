@@ -360,7 +360,12 @@ func (s *Server) casesReport(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	schools, err := s.orgsByID(ctx, cmr.RoleSchool)
+	// The schools of these cases, not every school in the directory.
+	schoolIDs := make([]string, len(cases))
+	for i, cs := range cases {
+		schoolIDs[i] = cs.SchoolID
+	}
+	schools, err := s.Store.OrganisationsByID(ctx, schoolIDs)
 	if err != nil {
 		return s.fail(c, ss, err)
 	}

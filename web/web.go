@@ -12,7 +12,9 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,12 +36,13 @@ var staticFS embed.FS
 
 // Store is what the pages read.
 type Store interface {
-	Users(ctx context.Context) ([]cmr.User, error)
+	Users(ctx context.Context, orgIDs ...string) ([]cmr.User, error)
 	User(ctx context.Context, id string) (cmr.User, error)
 	Organisation(ctx context.Context, id string) (cmr.Organisation, error)
 	School(ctx context.Context, key string) (cmr.Organisation, error)
 	SearchSchools(ctx context.Context, query string, limit int) ([]cmr.Organisation, error)
 	Organisations(ctx context.Context, roles ...cmr.Role) ([]cmr.Organisation, error)
+	OrganisationsByID(ctx context.Context, ids []string) (map[string]cmr.Organisation, error)
 	Cases(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, error)
 	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
 	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
@@ -447,14 +450,18 @@ func (s *Server) loginPage(c echo.Context) error {
 		p.Return = ""
 	}
 	if s.SignIn != nil && len(s.Providers) > 0 {
-		orgs, err := s.Store.Organisations(c.Request().Context())
+		// The organisations the providers name, not the whole directory:
+		// this page is for anyone, signed in or not.
+		var ids []string
+		for _, pr := range s.Providers {
+			ids = append(ids, pr.Organisations...)
+		}
+		orgs, err := s.Store.OrganisationsByID(c.Request().Context(), ids)
 		if err != nil {
 			return s.fail(c, nil, err)
 		}
-		for _, o := range orgs {
-			if _, ok := s.providerFor(o.ID); ok {
-				p.SignInOrgs = append(p.SignInOrgs, o)
-			}
+		for _, id := range slices.Sorted(maps.Keys(orgs)) {
+			p.SignInOrgs = append(p.SignInOrgs, orgs[id])
 		}
 	}
 	if s.DevSignIn {
