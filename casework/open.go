@@ -87,7 +87,7 @@ func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisatio
 	if !errors.Is(err, cmr.ErrNotFound) {
 		return school, err
 	}
-	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?role=school lists them", key).
+	return cmr.Organisation{}, cmr.FieldErrorf("school", "no school with ID or BRIN %q; GET /api/v1/organisations?q= finds a school by part of its name", key).
 		NL("er is geen school met nummer of BRIN %q; controleer het nummer of het BRIN", key)
 }
 

@@ -25,6 +25,13 @@ func TestOrganisationPage(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The cursor separates its key from the ID with "|": an ID that
+		// holds one still pages.
+		for _, id := range []string{"school-03|x", "school-03|y"} {
+			if err := s.UpsertOrganisation(ctx, cmr.Organisation{ID: id, Name: "School", Role: cmr.RoleSchool}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, roles := range [][]cmr.Role{nil, {cmr.RoleSchool}, {cmr.RolePublisher, cmr.RoleDistributor}} {
 			all, err := s.Organisations(ctx, roles...)
 			if err != nil || len(all) < 3 {
@@ -57,9 +64,18 @@ func TestOrganisationPage(t *testing.T) {
 				}
 			}
 		}
-		// Not base64; "org" without an ID; a case list's cursor.
+		// A role without organisations; a page after the last ID.
+		if page, next, err := s.OrganisationPage(ctx, []cmr.Role{"nobody"}, "", 10); err != nil || len(page) != 0 || next != "" {
+			t.Errorf("a role without organisations: %v, %q, %v", page, next, err)
+		}
+		last := base64.RawURLEncoding.EncodeToString([]byte("org|zzz"))
+		if page, next, err := s.OrganisationPage(ctx, nil, last, 10); err != nil || len(page) != 0 || next != "" {
+			t.Errorf("after the last: %v, %q, %v", page, next, err)
+		}
+		// Not base64; "org" without an ID, with an empty one; a case list's
+		// cursor.
 		caseCursor := base64.RawURLEncoding.EncodeToString([]byte("2026-11-24T10:00:00Z|school-01"))
-		for _, bad := range []string{"x!", "b3Jn", caseCursor} {
+		for _, bad := range []string{"x!", "b3Jn", "b3JnfA", caseCursor} {
 			if _, _, err := s.OrganisationPage(ctx, nil, bad, 10); cmr.KindOf(err) != cmr.KindInvalid || !strings.Contains(err.Error(), "after") {
 				t.Errorf("cursor %q: %v", bad, err)
 			}

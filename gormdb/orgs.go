@@ -148,7 +148,8 @@ const MaxOrganisationPage = 1000
 // OrganisationPage lists a page of the directory by ID, all organisations
 // or those with one of roles, from the cursor after (the next of the page
 // before; empty for the first). next is the cursor of the following page,
-// empty after the last. Keyset paging on the primary key: a late page
+// empty after the last. Keyset paging by ID, through the primary key or,
+// for a role, the index on role and ID (migration 00014): a late page
 // costs what the first does, and the directory holds every school.
 func (s *Store) OrganisationPage(ctx context.Context, roles []cmr.Role, after string, limit int) (orgs []cmr.Organisation, next string, err error) {
 	if limit < 1 || limit > MaxOrganisationPage {
