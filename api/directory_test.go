@@ -16,11 +16,7 @@ func TestSchoolSearch(t *testing.T) {
 	en := newEnv(t, gormdbtest.SQLite(t))
 	for q, want := range map[string]string{"01ab": "school-vo", "school-mbo": "school-mbo", "MBO": "school-mbo", "school": "school-mbo school-vo", "%25": "", "lika": ""} {
 		r := en.want(en.do("dist", "GET", "/api/v1/organisations?q="+q, nil), 200, "search "+q)
-		var ids []string
-		for _, o := range r.Body["organisations"].([]any) {
-			ids = append(ids, o.(map[string]any)["id"].(string))
-		}
-		if strings.Join(ids, " ") != want {
+		if ids := orgIDs(r); strings.Join(ids, " ") != want {
 			t.Errorf("q=%s: %v, want %q", q, ids, want)
 		}
 	}
@@ -36,13 +32,6 @@ func TestSchoolSearch(t *testing.T) {
 // across pages, and a search takes no paging.
 func TestDirectoryPages(t *testing.T) {
 	en := newEnv(t, gormdbtest.SQLite(t))
-	orgIDs := func(r response) []string {
-		var ids []string
-		for _, o := range r.Body["organisations"].([]any) {
-			ids = append(ids, o.(map[string]any)["id"].(string))
-		}
-		return ids
-	}
 	for _, role := range []string{"", "school", "publisher"} {
 		whole := en.want(en.do("dist", "GET", "/api/v1/organisations?role="+role, nil), 200, "one page "+role)
 		want := orgIDs(whole)
@@ -76,4 +65,13 @@ func TestDirectoryPages(t *testing.T) {
 			t.Errorf("%s: %s", path, r.Raw)
 		}
 	}
+}
+
+// orgIDs are the IDs of the organisations in a directory answer, in order.
+func orgIDs(r response) []string {
+	var ids []string
+	for _, o := range r.Body["organisations"].([]any) {
+		ids = append(ids, o.(map[string]any)["id"].(string))
+	}
+	return ids
 }

@@ -80,12 +80,8 @@ func TestSchool(t *testing.T) {
 		// wildcards taken literally; by name, at most limit.
 		for q, want := range map[string]string{"het": "college school", "LYC": "school", " 02bb ": "college", "college": "college", "%": "", "_": "", "uitgever": "", "": ""} {
 			found, err := s.SearchSchools(ctx, q, 10)
-			var ids []string
-			for _, o := range found {
-				ids = append(ids, o.ID)
-			}
-			if err != nil || strings.Join(ids, " ") != want {
-				t.Errorf("SearchSchools(%q) = %v, %v; want %q", q, ids, err, want)
+			if err != nil || strings.Join(ids(found), " ") != want {
+				t.Errorf("SearchSchools(%q) = %v, %v; want %q", q, ids(found), err, want)
 			}
 		}
 		if found, err := s.SearchSchools(ctx, "het", 1); err != nil || len(found) != 1 || found[0].ID != "college" {
