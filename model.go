@@ -125,6 +125,22 @@ type Event struct {
 	Details      map[string]any `json:"details,omitempty"`
 }
 
+// VisibleTo says whether me may see the event in a case's audit trail,
+// given the IDs of its own tickets on the case (ownTickets; used only for
+// a LiKa). A LiKa sees the case's events, but not those of another
+// publisher's ticket, nor anything another publisher did on the case: an
+// event written without a ticket (a download from before downloads were
+// tagged with the publisher's ticket) still names who did it.
+func (e Event) VisibleTo(me Actor, ownTickets map[string]bool) bool {
+	if me.Role != RolePublisher {
+		return true
+	}
+	if e.TicketID != "" {
+		return ownTickets[e.TicketID]
+	}
+	return e.Actor == nil || e.Actor.Role != RolePublisher || e.Actor.OrganisationID == me.OrganisationID
+}
+
 // Submission is data a person submitted for a step, a ticket or a
 // cancellation. It is stored before the workflow is asked to act, so that
 // workflow payloads carry only its ID.

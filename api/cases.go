@@ -422,7 +422,7 @@ func (s *Server) listEvents(c echo.Context) error {
 	}
 	out := make([]map[string]any, 0, len(events))
 	for _, e := range events {
-		if own != nil && e.TicketID != "" && !own[e.TicketID] {
+		if !e.VisibleTo(actor(c), own) {
 			continue
 		}
 		m := map[string]any{"type": e.Type, "at": e.At.Format(time.RFC3339)}

@@ -614,7 +614,14 @@ func (s *Server) ListFile(ctx context.Context, me cmr.Actor, caseID, listID stri
 	if err != nil {
 		return "", nil, err
 	}
-	if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: caseID, TicketID: meta.TicketID, Type: cmr.EventListDownloaded, Actor: &me,
+	// A publisher's download goes with its own ticket, so that the other
+	// publishers on the case do not see it (cmr.Event.VisibleTo); the
+	// complete and returned lists have no ticket of their own.
+	ticketID := meta.TicketID
+	if own != nil {
+		ticketID = own.ID
+	}
+	if err := s.Lists.AppendEvent(ctx, cmr.Event{CaseID: caseID, TicketID: ticketID, Type: cmr.EventListDownloaded, Actor: &me,
 		Details: map[string]any{"list_id": meta.ID, "kind": meta.Kind, "version": meta.Version, "type": string(kind)}}); err != nil {
 		return "", nil, err
 	}

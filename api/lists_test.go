@@ -194,6 +194,29 @@ func TestVOListFlow(t *testing.T) {
 			tk = x.(map[string]any)["id"].(string)
 		}
 	}
+	// A publisher's download goes with its ticket: the other publisher
+	// does not see it in its trail, the school does.
+	en.want(en.do("lika-b", "GET", base+"/"+current, nil), 200, "lika-b downloads")
+	ev = en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events")
+	if strings.Count(ev.Raw, "list.downloaded") != 3 || !strings.Contains(ev.Raw, `"organisation_id":"lika-b"`) {
+		t.Errorf("the school's trail of downloads: %s", ev.Raw)
+	}
+	ev = en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "lika-a's events")
+	if strings.Contains(ev.Raw, "lika-b") {
+		t.Errorf("lika-a sees lika-b in the trail: %s", ev.Raw)
+	}
+	downloads := 0
+	for _, e := range ev.Body["events"].([]any) {
+		if e := e.(map[string]any); e["type"] == cmr.EventListDownloaded {
+			downloads++
+			if e["ticket_id"] != tk {
+				t.Errorf("lika-a's download not with its ticket %s: %v", tk, e)
+			}
+		}
+	}
+	if downloads != 2 {
+		t.Errorf("lika-a's downloads in its trail: %d, want 2", downloads)
+	}
 	en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":99,"reason":"onbekend"}]}`), 400, "row outside the list")
 	en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":3}]}`), 400, "no reason")
 	closed := en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"note":"verwerkt","unprocessed":[{"row":3,"reason":"geen profiel gevonden"}]}`), 200, "close with unprocessed rows")

@@ -99,11 +99,18 @@ func errBadCursor() error {
 		NL("is geen cursor uit deze lijst: geef de \"next\" van de vorige pagina ongewijzigd door")
 }
 
-func atRiskSQL(db *gorm.DB, now time.Time) *gorm.DB {
+// atRiskSQL keeps the open cases with a ticket past its warning or a
+// deadline near. A LiKa's case is at risk by its own ticket only, as in
+// CasesAtRisk: another publisher's SLA is none of its business.
+func atRiskSQL(db *gorm.DB, v Viewer, now time.Time) *gorm.DB {
+	ticket := db.Session(&gorm.Session{NewDB: true}).
+		Where("EXISTS (SELECT 1 FROM tickets t WHERE t.case_id = cases.id AND t.state = ? AND t.warn_at <= ?)", cmr.TicketOpen, now.UTC())
+	if v.Role == cmr.RolePublisher {
+		ticket = db.Session(&gorm.Session{NewDB: true}).
+			Where("EXISTS (SELECT 1 FROM tickets t WHERE t.case_id = cases.id AND t.state = ? AND t.warn_at <= ? AND t.lika_id = ?)", cmr.TicketOpen, now.UTC(), v.OrganisationID)
+	}
 	return db.Where("cases.status = ?", cmr.CaseOpen).Where(
-		db.Session(&gorm.Session{NewDB: true}).
-			Where("EXISTS (SELECT 1 FROM tickets t WHERE t.case_id = cases.id AND t.state = ? AND t.warn_at <= ?)", cmr.TicketOpen, now.UTC()).
-			Or("cases.deadline_on <= ?", now.Add(AtRiskWindow).Format(cmr.DateLayout)))
+		ticket.Or("cases.deadline_on <= ?", now.Add(AtRiskWindow).Format(cmr.DateLayout)))
 }
 
 // Cases lists the cases the viewer is a party to, newest first: the first
@@ -142,9 +149,9 @@ func (s *Store) CasePage(ctx context.Context, v Viewer, f CaseFilter) (cases []c
 	}
 	if f.AtRisk != nil {
 		if *f.AtRisk {
-			q = atRiskSQL(q, f.Now)
+			q = atRiskSQL(q, v, f.Now)
 		} else {
-			q = q.Not(atRiskSQL(s.readDB().Session(&gorm.Session{NewDB: true}).Model(&caseRow{}), f.Now))
+			q = q.Not(atRiskSQL(s.readDB().Session(&gorm.Session{NewDB: true}).Model(&caseRow{}), v, f.Now))
 		}
 	}
 	if f.Limit <= 0 || f.Limit > MaxCasePage {

@@ -216,6 +216,18 @@ func TestTicketsAndFilters(t *testing.T) {
 		if cs, _ := s.Cases(ctx, dist, gormdb.CaseFilter{AtRisk: &no, Now: now}); len(cs) != 0 {
 			t.Errorf("not at risk: %d cases", len(cs))
 		}
+		// A LiKa's case is at risk by its own ticket, not another
+		// publisher's: lika2's ticket is on time.
+		lika2 := gormdb.Viewer{OrganisationID: "lika2", Role: cmr.RolePublisher}
+		if cs, _ := s.Cases(ctx, lika2, gormdb.CaseFilter{AtRisk: &yes, Now: now}); len(cs) != 0 {
+			t.Errorf("at risk for lika2 by lika1's ticket: %d cases", len(cs))
+		}
+		if cs, _ := s.Cases(ctx, lika2, gormdb.CaseFilter{AtRisk: &no, Now: now}); len(cs) != 1 {
+			t.Errorf("not at risk for lika2: %d cases", len(cs))
+		}
+		if cs, _ := s.Cases(ctx, lika1, gormdb.CaseFilter{AtRisk: &yes, Now: now}); len(cs) != 1 {
+			t.Errorf("at risk for lika1: %d cases", len(cs))
+		}
 		// Closing with a stale version is ignored; a newer one wins.
 		sub, _ := s.CreateSubmission(ctx, cmr.Submission{CaseID: st.CaseID, Kind: "ticket:close", Data: map[string]any{"note": "verwerkt"}})
 		closed := overdue

@@ -79,7 +79,7 @@ func (s *Server) formData(c echo.Context, def cmr.StepDef) map[string]any {
 func (s *Server) completeStep(c echo.Context) error {
 	ctx := c.Request().Context()
 	ss := current(c)
-	me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+	me := actorOf(ss)
 	cs, err := s.Store.Case(ctx, viewer(ss), c.Param("id"))
 	if err != nil {
 		return s.fail(c, ss, err)

@@ -341,7 +341,7 @@ func (s *Server) openCase(c echo.Context) error {
 		w.Problem, w.Field = s.tr(c, "Deze school is niet gevonden; zoek de school opnieuw."), "q"
 		return s.render(c, http.StatusBadRequest, "new", w)
 	}
-	me := cmr.Actor{UserID: ss.User.ID, OrganisationID: ss.User.OrganisationID, Role: ss.User.Role}
+	me := actorOf(ss)
 	req, err := s.request(form, *w.School)
 	var id string
 	if err == nil {

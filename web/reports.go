@@ -478,8 +478,8 @@ func (s *Server) eventsCSV(c echo.Context) error {
 		nlen(c, "Organisatie", "Organisation"), nlen(c, "Rol", "Role"), nlen(c, "Gebruiker", "User"), nlen(c, "Inzending", "Submission"), "Details"}
 	var rows [][]string
 	for _, e := range events {
-		if ss.User.Role == cmr.RolePublisher && e.TicketID != "" && !own[e.TicketID] {
-			continue // another LiKa's ticket, as on the case page
+		if !e.VisibleTo(actorOf(ss), own) {
+			continue // another LiKa's ticket or doing, as on the case page
 		}
 		org, role, user := "", nlenLang(lang, "systeem", "system"), ""
 		if e.Actor != nil {

@@ -674,7 +674,7 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 		own[t.Ticket.ID] = true
 	}
 	for _, e := range events {
-		if ss.User.Role == cmr.RolePublisher && e.TicketID != "" && !own[e.TicketID] {
+		if !e.VisibleTo(actorOf(ss), own) {
 			continue
 		}
 		p.Events = append(p.Events, e)

@@ -1,0 +1,35 @@
+package cmr_test
+
+import (
+	"testing"
+
+	cmr "github.com/cmr-idp/cmr"
+)
+
+func TestEventVisibleTo(t *testing.T) {
+	alfa := cmr.Actor{UserID: "u-alfa", OrganisationID: "alfa", Role: cmr.RolePublisher}
+	beta := cmr.Actor{UserID: "u-beta", OrganisationID: "beta", Role: cmr.RolePublisher}
+	school := cmr.Actor{UserID: "u-school", OrganisationID: "school", Role: cmr.RoleSchool}
+	dist := cmr.Actor{UserID: "u-dist", OrganisationID: "dist", Role: cmr.RoleDistributor}
+	own := map[string]bool{"T-alfa": true}
+	for _, tc := range []struct {
+		name string
+		e    cmr.Event
+		me   cmr.Actor
+		want bool
+	}{
+		{"the distributor sees another publisher's ticket", cmr.Event{TicketID: "T-beta", Actor: &beta}, dist, true},
+		{"the school sees a publisher's download", cmr.Event{Actor: &beta}, school, true},
+		{"a LiKa sees its own ticket", cmr.Event{TicketID: "T-alfa", Actor: &dist}, alfa, true},
+		{"a LiKa does not see another's ticket", cmr.Event{TicketID: "T-beta"}, alfa, false},
+		{"a LiKa does not see another's ticket, even its own doing", cmr.Event{TicketID: "T-beta", Actor: &alfa}, alfa, false},
+		{"a LiKa sees the case's steps", cmr.Event{Step: "11", Actor: &school}, alfa, true},
+		{"a LiKa sees the system's events", cmr.Event{}, alfa, true},
+		{"a LiKa sees what it did without a ticket", cmr.Event{Actor: &alfa}, alfa, true},
+		{"a LiKa does not see what another publisher did without a ticket", cmr.Event{Actor: &beta}, alfa, false},
+	} {
+		if got := tc.e.VisibleTo(tc.me, own); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
