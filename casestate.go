@@ -17,6 +17,19 @@ const (
 	CaseCancelled CaseStatus = "cancelled"
 )
 
+// Dutch is the status as the Dutch pages name it.
+func (s CaseStatus) Dutch() string {
+	switch s {
+	case CaseOpen:
+		return "lopend"
+	case CaseCompleted:
+		return "afgerond"
+	case CaseCancelled:
+		return "geannuleerd"
+	}
+	return string(s)
+}
+
 // StepState is where one step stands.
 type StepState string
 
@@ -39,8 +52,8 @@ const (
 	TicketCancelled    TicketState = "cancelled"     // the case was cancelled
 )
 
-// dutch is the state as the Dutch pages name it.
-func (s TicketState) dutch() string {
+// Dutch is the state as the Dutch pages name it.
+func (s TicketState) Dutch() string {
 	switch s {
 	case TicketAwaitingList:
 		return "wacht op lijst"
@@ -404,7 +417,7 @@ func (s *CaseState) CanResolveTicket(a Actor, id string, to TicketState) error {
 	}
 	switch {
 	case t.State.Resolved():
-		return Errorf(KindConflict, "ticket %s is already %s", id, t.State).NL("ticket %s is al %s", id, t.State.dutch())
+		return Errorf(KindConflict, "ticket %s is already %s", id, t.State).NL("ticket %s is al %s", id, t.State.Dutch())
 	case to == TicketClosed && t.State == TicketAwaitingList:
 		return Errorf(KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", id).
 			NL("ticket %s kan nog niet worden afgemeld: de volledig ingevulde was-wordt-lijst is nog niet teruggegeven aan de LiKa (stap 8c)", id)

@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -252,12 +251,8 @@ func (s *Server) completeStep(c echo.Context) error {
 	// Quick refusals from the projection, so that nothing is stored for a
 	// request the workflow would refuse anyway; the workflow's validator
 	// decides.
-	if err := precheckStep(cs, *step, me); err != nil {
+	if err := casework.CheckStep(cs, *step, me, req.Data); err != nil {
 		return err
-	}
-	if kh, ok := req.Data["keep_history"].(bool); ok && key == "plan.history" && kh != cs.Options.KeepHistory {
-		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory).
-			NL("de zaak is geopend met \"Leerhistorie bewaren: %s\" en de procedure volgt die keuze; wilt u dit wijzigen, annuleer dan deze zaak en open een nieuwe", yesNoNL(cs.Options.KeepHistory))
 	}
 	var checked casework.Checked
 	if s.Lists != nil {
@@ -266,56 +261,10 @@ func (s *Server) completeStep(c echo.Context) error {
 			return err
 		}
 	}
-	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs.ID, step.StepDef, req.Data, checked); err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs, *step, req.Data, checked); err != nil {
 		return err
 	}
 	return s.respondCase(c, http.StatusOK, cs.ID)
-}
-
-func precheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor) error {
-	switch {
-	case cs.Status != cmr.CaseOpen:
-		return cmr.Errorf(cmr.KindConflict, "case %s is %s: nothing can change any more", cs.ID, cs.Status).
-			NL("zaak %s is %s: er kan niets meer veranderen", cs.ID, caseStatusNL(cs.Status))
-	case st.Kind == cmr.StepAuto || st.Kind == cmr.StepTickets:
-		return cmr.Errorf(cmr.KindConflict, "step %s is done by the procedure itself, not by hand: %s", st.Key, st.TitleEN).
-			NL("stap %s gebeurt automatisch, niet met de hand: %s", st.Key, st.Title)
-	case st.Owner != me.Role:
-		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s; you act as %s", st.Key, st.Owner, me.Role).
-			NL("stap %s is aan de %s; u bent aangemeld als %s", st.Key, st.Owner.Dutch(), me.Role.Dutch())
-	case st.State == cmr.StepDone:
-		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key).NL("stap %s is al gedaan", st.Key)
-	case st.State == cmr.StepPending:
-		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for step(s) %s", st.Key, strings.Join(waitingFor(cs, st), ", ")).
-			NL("stap %s kan nog niet worden afgerond: hij wacht op stap(pen) %s", st.Key, strings.Join(waitingFor(cs, st), ", "))
-	}
-	return nil
-}
-
-// waitingFor lists the steps st waits for that are not done; for the final
-// test, the steps a failed test reopened count too.
-func waitingFor(cs cmr.Case, st cmr.Step) []string {
-	state := map[string]cmr.StepState{}
-	for _, x := range cs.Steps {
-		state[x.Key] = x.State
-	}
-	var out []string
-	for _, w := range st.WaitsFor {
-		if state[w] != cmr.StepDone {
-			out = append(out, w)
-		}
-	}
-	if st.Kind == cmr.StepTest {
-		for _, x := range cs.Steps {
-			if x.State == cmr.StepOpen && x.Attempt > 1 && !slices.Contains(out, x.Key) {
-				out = append(out, x.Key)
-			}
-		}
-	}
-	if len(out) == 0 {
-		out = []string{"the steps before it"}
-	}
-	return out
 }
 
 type reasonRequest struct {
@@ -339,7 +288,7 @@ func (s *Server) cancelCase(c echo.Context) error {
 		return err
 	}
 	if cs.Status != cmr.CaseOpen {
-		return cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status).NL("zaak %s is al %s", cs.ID, caseStatusNL(cs.Status))
+		return cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status).NL("zaak %s is al %s", cs.ID, cs.Status.Dutch())
 	}
 	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "case:cancel", Data: map[string]any{"reason": strings.TrimSpace(req.Reason)}, Actor: me})
 	if err != nil {
@@ -362,43 +311,6 @@ func requireText(field, v, what, whatNL string) error {
 		return cmr.FieldErrorf(field, "is longer than 2000 characters").NL("is langer dan 2000 tekens")
 	}
 	return nil
-}
-
-// caseStatusNL is a case's status as the Dutch pages say it.
-func caseStatusNL(st cmr.CaseStatus) string {
-	switch st {
-	case cmr.CaseOpen:
-		return "lopend"
-	case cmr.CaseCompleted:
-		return "afgerond"
-	case cmr.CaseCancelled:
-		return "geannuleerd"
-	}
-	return string(st)
-}
-
-// ticketStateNL is a ticket's state as the Dutch pages say it.
-func ticketStateNL(st cmr.TicketState) string {
-	switch st {
-	case cmr.TicketAwaitingList:
-		return "wacht op lijst"
-	case cmr.TicketOpen:
-		return "open"
-	case cmr.TicketClosed:
-		return "afgemeld"
-	case cmr.TicketWaived:
-		return "vervallen"
-	case cmr.TicketCancelled:
-		return "geannuleerd"
-	}
-	return string(st)
-}
-
-func yesNoNL(b bool) string {
-	if b {
-		return "ja"
-	}
-	return "nee"
 }
 
 // listEvents handles GET /api/v1/cases/:id/events: the audit trail. A LiKa

@@ -342,7 +342,7 @@ func (s *Server) needsList(cs cmr.Case) error {
 	}
 	if cs.Status != cmr.CaseOpen {
 		return cmr.Errorf(cmr.KindConflict, "case %s is %s: lists can no longer change", cs.ID, cs.Status).
-			NL("zaak %s is %s: lijsten kunnen niet meer veranderen", cs.ID, caseStatusNL(cs.Status))
+			NL("zaak %s is %s: lijsten kunnen niet meer veranderen", cs.ID, cs.Status.Dutch())
 	}
 	return nil
 }
@@ -462,6 +462,10 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 	}
 	if err := s.needsList(cs); err != nil {
 		return fail(err)
+	}
+	if t.State.Resolved() {
+		return fail(cmr.Errorf(cmr.KindConflict, "ticket %s is %s: the case needs no part of yours any more", t.ID, t.State).
+			NL("ticket %s is %s: de zaak heeft uw deel niet meer nodig", t.ID, t.State.Dutch()))
 	}
 	if t.State != cmr.TicketAwaitingList {
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to you; your part can no longer change").
@@ -663,6 +667,11 @@ func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (wasw
 	emitted := map[string]int{}
 	var missing []string
 	for _, t := range cs.Tickets {
+		if t.State == cmr.TicketWaived || t.State == cmr.TicketCancelled {
+			// The distributor let this publisher go: the case needs
+			// neither its part nor the school's completion of it.
+			continue
+		}
 		lv, ok, err := s.current(ctx, v, cs.ID, t.ID, cmr.ListSupplier)
 		if err != nil {
 			return out, nil, err

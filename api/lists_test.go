@@ -225,6 +225,22 @@ func TestVOListFlow(t *testing.T) {
 	}
 }
 
+// TestWaivedPublisherNeedsNoPart: a publisher the distributor waived
+// before it sent its part does not hold up step 8a, nor the school's list.
+func TestWaivedPublisherNeedsNoPart(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	id, tickets := mboAtStep8(t, en, "lika-a", "lika-b")
+	t1, t2 := tickets["lika-a"], tickets["lika-b"]
+	en.want(en.upload("lika-a", "/api/v1/tickets/"+t1+"/list", mboPart("a", 2, false)), 201, "part A")
+	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t2+"/waive", `{"reason":"levert geen deel"}`), 200, "waive B")
+	if r := en.want(en.upload("lika-b", "/api/v1/tickets/"+t2+"/list", mboPart("b", 2, false)), 409, "part B after the waiver"); !strings.Contains(r.Raw, "vervallen") {
+		t.Errorf("part of a waived ticket: %s", r.Raw)
+	}
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 200, "8a without the waived part")
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", mboPart("a", 2, true)), 201, "the school's list of A's rows")
+	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+}
+
 func TestMBOListFlow(t *testing.T) {
 	en := newEnv(t, gormdbtest.SQLite(t))
 	id, tickets := mboAtStep8(t, en, "lika-a", "lika-b")

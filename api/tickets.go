@@ -114,19 +114,6 @@ func (s *Server) resolveTicket(c echo.Context, to cmr.TicketState, data map[stri
 	ctx := c.Request().Context()
 	me := actor(c)
 	t := checkedTicket(c)
-	switch {
-	case to == cmr.TicketClosed && (me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID):
-		return cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
-			NL("alleen de LiKa van ticket %s kan het afmelden; de distributeur kan het laten vervallen", t.ID)
-	case to == cmr.TicketWaived && me.Role != cmr.RoleDistributor:
-		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can waive ticket %s", t.ID).
-			NL("alleen de distributeur van de zaak kan ticket %s laten vervallen", t.ID)
-	case t.State.Resolved():
-		return cmr.Errorf(cmr.KindConflict, "ticket %s is already %s", t.ID, t.State).NL("ticket %s is al %s", t.ID, ticketStateNL(t.State))
-	case to == cmr.TicketClosed && t.State == cmr.TicketAwaitingList:
-		return cmr.Errorf(cmr.KindConflict, "ticket %s cannot be closed yet: the completed was-wordt list has not been returned to the LiKa (step 8c)", t.ID).
-			NL("ticket %s kan nog niet worden afgemeld: de aangevulde was-wordt-lijst is nog niet aan de LiKa teruggegeven (stap 8c)", t.ID)
-	}
 	if _, err := casework.ResolveTicket(ctx, s.Store, s.Engine, me, t, to, data); err != nil {
 		return err
 	}

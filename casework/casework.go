@@ -30,42 +30,43 @@ type Checked struct {
 	ListID string
 }
 
-// CompleteStep validates data for the step, stores it and asks the case
-// workflow to complete the step (or, for the final test, to record its
-// outcome). The caller has checked that the step exists on the case, and
-// the rules outside the workflow (checked).
-func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, caseID string, step cmr.StepDef, data map[string]any, checked Checked) (workflows.UpdateResult, error) {
+// CompleteStep checks the step against the case as read (CheckStep),
+// validates data for it, stores it and asks the case workflow to
+// complete the step (or, for the final test, to record its outcome). The
+// caller has found the step on the case, and checked the rules outside
+// the workflow (checked).
+func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, cs cmr.Case, step cmr.Step, data map[string]any, checked Checked) (workflows.UpdateResult, error) {
+	if err := CheckStep(cs, step, me, data); err != nil {
+		return workflows.UpdateResult{}, err
+	}
 	clean, err := step.ValidateData(data)
 	if err != nil {
 		return workflows.UpdateResult{}, err
 	}
-	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: caseID, Kind: "step:" + step.Key, Data: clean, Actor: me})
+	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:" + step.Key, Data: clean, Actor: me})
 	if err != nil {
 		return workflows.UpdateResult{}, err
 	}
 	if step.Kind == cmr.StepTest {
 		redo, _ := clean["redo_step"].(string)
-		return eng.Update(ctx, caseID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: clean["passed"] == true, RedoStep: redo, SubmissionID: sub})
+		return eng.Update(ctx, cs.ID, workflows.UpdateConfirmTest, workflows.TestRequest{Actor: me, Passed: clean["passed"] == true, RedoStep: redo, SubmissionID: sub})
 	}
-	return eng.Update(ctx, caseID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: step.Key, SubmissionID: sub, ListID: checked.ListID})
+	return eng.Update(ctx, cs.ID, workflows.UpdateCompleteStep, workflows.StepRequest{Actor: me, Step: step.Key, SubmissionID: sub, ListID: checked.ListID})
 }
 
-// ResolveTicket stores the note (close) or reason (waive) and asks the
-// case workflow to close or waive the ticket.
+// ResolveTicket checks the ticket as read (CheckResolve), stores the note
+// (close) or reason (waive) and asks the case workflow to close or waive
+// the ticket.
 func ResolveTicket(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, t cmr.Ticket, to cmr.TicketState, data map[string]any) (workflows.UpdateResult, error) {
 	kind := "ticket:close"
 	if to == cmr.TicketWaived {
 		kind = "ticket:waive"
 	}
-	// Who may resolve is checked before anything is stored: the workflow
-	// would refuse too, but a refused party must leave no submission.
-	switch {
-	case to == cmr.TicketWaived && me.Role != cmr.RoleDistributor:
-		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindForbidden, "only the case's distributor can waive ticket %s", t.ID).
-			NL("alleen de distributeur van de zaak kan ticket %s laten vervallen", t.ID)
-	case to == cmr.TicketClosed && (me.Role != cmr.RolePublisher || me.OrganisationID != t.LiKaID):
-		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
-			NL("alleen de LiKa van ticket %s kan het afmelden; de distributeur kan het laten vervallen", t.ID)
+	// Checked before anything is stored: the workflow would refuse too,
+	// but a refused action must leave no submission (a note may name a
+	// pupil).
+	if err := CheckResolve(t, to, me); err != nil {
+		return workflows.UpdateResult{}, err
 	}
 	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: t.CaseID, Kind: kind, Data: data, Actor: me})
 	if err != nil {

@@ -94,10 +94,10 @@ func (s *Server) completeStep(c echo.Context) error {
 	if def == nil {
 		return s.fail(c, ss, cmr.ErrNotFound)
 	}
-	if def.Owner != me.Role || def.State != cmr.StepOpen {
-		return s.showCase(c, ss, cs, http.StatusConflict, key, s.tr(c, "Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open."))
-	}
 	data := s.formData(c, def.StepDef)
+	if err := casework.CheckStep(cs, *def, me, data); err != nil {
+		return s.showCase(c, ss, cs, statusOf(err), key, s.refusal(c, err))
+	}
 	var checked casework.Checked
 	if s.Guard != nil {
 		// A list step refused for rows (MBO 8b, 8c) shows them as a table.
@@ -109,7 +109,7 @@ func (s *Server) completeStep(c echo.Context) error {
 			return s.showCaseReport(c, ss, cs, http.StatusConflict, key, s.refusal(c, err), problemsOf(err))
 		}
 	}
-	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs.ID, def.StepDef, data, checked); err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs, *def, data, checked); err != nil {
 		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 			return s.fail(c, ss, err)
 		}
@@ -132,6 +132,9 @@ func (s *Server) waiveTicket(c echo.Context) error {
 		return s.fail(c, ss, err)
 	}
 	reason := strings.TrimSpace(c.FormValue("text"))
+	if err := casework.CheckResolve(t, cmr.TicketWaived, actorOf(ss)); err != nil {
+		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
+	}
 	switch {
 	case reason == "":
 		return s.showCase(c, ss, cs, http.StatusBadRequest, "ticket-"+t.ID, s.tr(c, "Geef een reden op waarom dit ticket vervalt."))

@@ -291,7 +291,6 @@ var englishTexts = map[string]string{
 	"Het formulier is verlopen of niet van deze site. Laad de pagina opnieuw en probeer het nog eens.": "The form has expired or is not from this site. Reload the page and try again.",
 	"Deze pagina bestaat niet, of u heeft er geen toegang toe.":                                        "This page does not exist, or you have no access to it.",
 	"Er ging iets mis aan onze kant. Probeer het opnieuw.":                                             "Something went wrong on our side. Please try again.",
-	"Deze stap kunt u nu niet afronden: hij is niet aan u, of niet open.":                              "You cannot complete this step now: it is not yours, or not open.",
 	"Geef een reden op waarom dit ticket vervalt.":                                                     "Give a reason why this ticket is waived.",
 	"De tekst is langer dan 2000 tekens.":                                                              "The text is longer than 2000 characters.",
 	"Het inlogformulier is verlopen. Laad de pagina opnieuw.":                                          "The sign-in form has expired. Reload the page.",

@@ -358,9 +358,8 @@ func (s *Server) closeTicket(c echo.Context) error {
 		}
 		return s.showTicket(c, ss, t, statusOf(err), s.refusal(c, err), note, rowsText)
 	}
-	if t.LiKaID != ss.User.OrganisationID || ss.User.Role != cmr.RolePublisher {
-		return refuse(cmr.Errorf(cmr.KindForbidden, "only the LiKa of ticket %s can close it; the distributor can waive it", t.ID).
-			NL("alleen de LiKa van ticket %s kan het sluiten; de distributeur kan het laten vervallen", t.ID))
+	if err := casework.CheckResolve(t, cmr.TicketClosed, actorOf(ss)); err != nil {
+		return refuse(err) // before the rows are looked up: a closed ticket says so
 	}
 	if len(note) > 2000 {
 		return refuse(cmr.FieldErrorf("note", "is longer than 2000 characters").NL("is langer dan 2000 tekens"))

@@ -337,3 +337,46 @@ func TestActionForms(t *testing.T) {
 		t.Errorf("ticket update: %+v", s.engine.calls[len(s.engine.calls)-1])
 	}
 }
+
+// TestRefusedBeforeAnythingIsStored: the pages refuse, from the case and
+// ticket as read, what the workflow would refuse, as the API does
+// (casework.CheckStep, CheckResolve), with the reason, before a note is
+// stored or the workflow asked.
+func TestRefusedBeforeAnythingIsStored(t *testing.T) {
+	s := newSite(t, true)
+	ctx := context.Background()
+	dist := s.signIn("dist")
+	token := csrfField.FindStringSubmatch(s.do("GET", "/cases/01AB-20270715", nil, dist).body)[1]
+	if p := s.do("POST", "/cases/01AB-20270715/steps/plan.history", url.Values{"_csrf": {token}, "keep_history": {"false"}}, dist); p.status != http.StatusConflict ||
+		!strings.Contains(p.body, "wacht op stap(pen) plan.freeze") {
+		t.Errorf("a step waiting: %d %s", p.status, refusalText(p.body))
+	}
+	lika := s.signIn("lika1")
+	lt := csrfField.FindStringSubmatch(s.do("GET", "/tickets/01AB-20270715-T1", nil, lika).body)[1]
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {lt}}, lika); p.status != http.StatusForbidden ||
+		!strings.Contains(p.body, "alleen de distributeur") {
+		t.Errorf("a LiKa waives its ticket: %d", p.status)
+	}
+	closed := cmr.Ticket{ID: "01AB-20270715-T1", CaseID: "01AB-20270715", LiKaID: "lika1", State: cmr.TicketClosed, Version: 2}
+	if err := s.store.SaveTicket(ctx, closed, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/close", url.Values{"_csrf": {lt}, "text": {"nogmaals"}, "from": {"ticket"}}, lika); p.status != http.StatusConflict ||
+		!strings.Contains(p.body, "is al afgemeld") {
+		t.Errorf("a ticket closed twice: %d %s", p.status, refusalText(p.body))
+	}
+	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {token}, "text": {"x"}}, dist); p.status != http.StatusConflict {
+		t.Errorf("a closed ticket waived: %d", p.status)
+	}
+	if len(s.engine.calls) != 0 {
+		t.Errorf("the workflow was asked: %+v", s.engine.calls)
+	}
+}
+
+// refusalText is the page's refusal, for a failure's message.
+func refusalText(body string) string {
+	if m := regexp.MustCompile(`(?s)class="(?:error|refusal)[^"]*"[^>]*>(.*?)</`).FindStringSubmatch(body); m != nil {
+		return strings.TrimSpace(m[1])
+	}
+	return "(no alert on the page)"
+}
