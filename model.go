@@ -80,8 +80,12 @@ type Ticket struct {
 
 // UnprocessedRow is a list row a LiKa could not process, with its reason.
 type UnprocessedRow struct {
-	Row    int    `json:"row"`
+	Row    int    `json:"row"` // as in the file the LiKa downloaded
 	Reason string `json:"reason"`
+	// ListRow is the row in the case's list version the report refers to,
+	// where the LiKa's file holds only its own rows of it (MBO); 0 where
+	// the file is the list (VO).
+	ListRow int `json:"list_row,omitempty"`
 }
 
 // Overdue reports whether the ticket's due moment has passed while open.

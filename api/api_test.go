@@ -51,7 +51,7 @@ var updateHistories = flag.Bool("update-histories", false, "write workflow histo
 var temporalHostPort string
 
 // namespaces is how many tests may make an env: one namespace each.
-const namespaces = 32
+const namespaces = 40
 
 // temporalProcess runs the tests' Temporal server in a process of its own
 // (this test binary again, see serveTemporalOnly), so that the tests'

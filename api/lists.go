@@ -633,7 +633,13 @@ func (s *Server) ListFile(ctx context.Context, me cmr.Actor, caseID, listID stri
 }
 
 // ownRows keeps the rows of the school's completed list that this
-// publisher supplied.
+// publisher supplied, in the list's order, each with the publisher's own
+// cells in its columns: rows are matched on a key that ignores case (and,
+// for ECK, everything but the old ProfileId), and the merged list the
+// school completed carries the first publisher's spelling of a student
+// several supplied; each publisher gets back what it sent. Each row keeps
+// its Line in the school's list, which the rows of the publisher's file
+// (2, 3, …) refer to.
 func (s *Server) ownRows(ctx context.Context, v gormdb.Viewer, caseID string, t cmr.Ticket, returned waswordt.List) (waswordt.List, error) {
 	part, ok, err := s.current(ctx, v, caseID, t.ID, cmr.ListSupplier)
 	if err != nil || !ok {
@@ -644,16 +650,21 @@ func (s *Server) ownRows(ctx context.Context, v gormdb.Viewer, caseID string, t 
 		return waswordt.List{}, err
 	}
 	f, _ := waswordt.Lookup(returned.Format)
-	want := map[string]int{}
+	want := map[string][][]string{}
 	for _, r := range supplied.Rows {
-		want[supplierKey(f, r.Cells)]++
+		k := supplierKey(f, r.Cells)
+		want[k] = append(want[k], r.Cells)
 	}
 	out := waswordt.List{Format: returned.Format, Part: returned.Part}
 	for _, r := range returned.Rows {
-		if k := supplierKey(f, r.Cells); want[k] > 0 {
-			want[k]--
-			out.Rows = append(out.Rows, r)
+		k := supplierKey(f, r.Cells)
+		if len(want[k]) == 0 {
+			continue
 		}
+		cells := slices.Clone(r.Cells)
+		copy(cells, want[k][0]) // supplier columns come first in every MBO dataset
+		want[k] = want[k][1:]
+		out.Rows = append(out.Rows, waswordt.Row{Line: r.Line, Cells: cells})
 	}
 	return out, nil
 }
@@ -947,8 +958,13 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 	}
 	var lv cmr.ListVersion
 	var ok bool
+	// lines: for MBO, where each row of the publisher's file is in the
+	// school's list (nil for VO: the LiKa's file is the list).
+	var lines []int
+	rowCount := 0
 	if cs.Sector == cmr.SectorMBO {
-		// The rows are those of the version the LiKa got back.
+		// The rows are those of the file the LiKa got back: its own rows
+		// of the version returned to it.
 		vs, err := s.Lists.Lists(ctx, v, cs.ID)
 		if err != nil {
 			return fail(err)
@@ -957,9 +973,24 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 		if err != nil {
 			return fail(err)
 		}
-		lv, ok = got[t.ID]
+		if lv, ok = got[t.ID]; ok {
+			_, returned, err := s.loadList(ctx, v, cs.ID, lv.ID)
+			if err != nil {
+				return fail(err)
+			}
+			own, err := s.ownRows(ctx, v, cs.ID, t, returned)
+			if err != nil {
+				return fail(err)
+			}
+			for _, r := range own.Rows {
+				lines = append(lines, r.Line)
+			}
+			rowCount = len(lines)
+		}
 	} else if lv, ok, err = s.current(ctx, v, cs.ID, "", cmr.ListComplete); err != nil {
 		return fail(err)
+	} else {
+		rowCount = lv.RowCount
 	}
 	if !ok {
 		return fail(cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen"))
@@ -968,9 +999,9 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 	for i, r := range rows {
 		field := "unprocessed[" + strconv.Itoa(i) + "]"
 		switch {
-		case r.Row < 2 || r.Row > lv.RowCount+1:
-			return fail(cmr.FieldErrorf(field+".row", "must be a row of the list: 2 to %d (row 1 is the heading)", lv.RowCount+1).
-				NL("moet een regel van de lijst zijn: 2 tot en met %d (regel 1 is de kopregel)", lv.RowCount+1))
+		case r.Row < 2 || r.Row > rowCount+1:
+			return fail(cmr.FieldErrorf(field+".row", "must be a row of your list: 2 to %d (row 1 is the heading)", rowCount+1).
+				NL("moet een regel van uw lijst zijn: 2 tot en met %d (regel 1 is de kopregel)", rowCount+1))
 		case strings.TrimSpace(r.Reason) == "":
 			return fail(cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed").
 				NL("is verplicht: geef aan waarom de regel niet verwerkt kon worden"))
@@ -980,6 +1011,10 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 			return fail(cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row).NL("regel %d is twee keer opgegeven", r.Row))
 		}
 		seen[r.Row] = true
+		rows[i].ListRow = 0 // ours to set, not the caller's
+		if lines != nil {
+			rows[i].ListRow = lines[r.Row-2]
+		}
 	}
 	return lv, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,6 +240,53 @@ func TestWaivedPublisherNeedsNoPart(t *testing.T) {
 	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 200, "8a without the waived part")
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", mboPart("a", 2, true)), 201, "the school's list of A's rows")
 	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+}
+
+// TestPublisherGetsItsOwnRows: a student two publishers supplied (the
+// same old ProfileId, spelled differently) is one row of the school's
+// list, with the first publisher's cells; the second gets back its own
+// cells, and reports unprocessed rows by the rows of its own file, which
+// the close records with their row in the school's list.
+func TestPublisherGetsItsOwnRows(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	id, tickets := mboAtStep8(t, en, "lika-a", "lika-b")
+	t1, t2 := tickets["lika-a"], tickets["lika-b"]
+	en.want(en.upload("lika-a", "/api/v1/tickets/"+t1+"/list", mboPart("a", 2, false)), 201, "part A")
+	partB := mboHead + "\nJ.;Johannes;Achter;Zwolle;SA1@roc.adfs.nl;b9@roc.real\nS.;Studentb0;Achter;Zwolle;sb0@roc.adfs.nl;b0@roc.real\n"
+	en.want(en.upload("lika-b", "/api/v1/tickets/"+t2+"/list", partB), 201, "part B")
+	en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/8a", `{}`), 200, "8a")
+	completed := mboHead + ";nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\n" +
+		"S.;Studenta0;Achter;Zwolle;sa0@roc.adfs.nl;a0@roc.real;sa0@roc.nieuw.nl;\n" +
+		"S.;Studenta1;Achter;Zwolle;sa1@roc.adfs.nl;a1@roc.real;sa1@roc.nieuw.nl;\n" +
+		"S.;Studentb0;Achter;Zwolle;sb0@roc.adfs.nl;b0@roc.real;sb0@roc.nieuw.nl;\n"
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", completed), 201, "the school's list")
+	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
+	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t2+"/return", `{}`), 200, "return to B")
+	var returned string
+	for _, x := range en.want(en.do("lika-b", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "B's versions").Body["lists"].([]any) {
+		if v := x.(map[string]any); v["kind"] == "returned" {
+			returned = v["id"].(string)
+		}
+	}
+	req := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/"+returned, nil)
+	req.Header.Set("Authorization", "Bearer "+en.tokens["lika-b"])
+	rec := httptest.NewRecorder()
+	en.e.ServeHTTP(rec, req)
+	got, err := waswordt.Read(rec.Body.Bytes())
+	if rec.Code != 200 || err != nil || len(got.Rows) != 2 {
+		t.Fatalf("B's rows: %d %v %s", rec.Code, err, rec.Body.String())
+	}
+	if want := []string{"J.", "Johannes", "Achter", "Zwolle", "SA1@roc.adfs.nl", "b9@roc.real", "sa1@roc.nieuw.nl", ""}; !slices.Equal(got.Rows[0], want) {
+		t.Errorf("B's first row: %q, want its own cells with the school's %q", got.Rows[0], want)
+	}
+	if strings.Contains(rec.Body.String(), "Studenta") {
+		t.Errorf("B gets A's cells: %s", rec.Body.String())
+	}
+	en.want(en.do("lika-b", "POST", "/api/v1/tickets/"+t2+"/close", `{"unprocessed":[{"row":4,"reason":"x"}]}`), 400, "a row beyond B's file")
+	closed := en.want(en.do("lika-b", "POST", "/api/v1/tickets/"+t2+"/close", `{"unprocessed":[{"row":3,"reason":"onbekend","list_row":99}]}`), 200, "close")
+	if u := closed.Body["unprocessed"].([]any); len(u) != 1 || u[0].(map[string]any)["row"] != 3.0 || u[0].(map[string]any)["list_row"] != 4.0 {
+		t.Errorf("B's unprocessed row 3 (Studentb0, row 4 of the school's list): %s", closed.Raw)
+	}
 }
 
 func TestMBOListFlow(t *testing.T) {
@@ -824,13 +872,15 @@ func TestReturnWhileSchoolSaves(t *testing.T) {
 	// school's own (a row no publisher supplied).
 	v3 := strings.Replace(v1, "sb1@roc.nieuw.nl", "b1@roc.nieuw.nl", 1) + "S.;Eigen;Leerling;Zwolle;se@roc.adfs.nl;e@roc.real;se@roc.nieuw.nl;\n"
 	en.want(en.upload("school-mbo", lists, v3), 201, "A's rows as returned, B's corrected, one more row")
-	// A reports rows by the version it got (rows 2-5), not the school's
-	// latest (2-6).
+	// A reports rows by the file it got, its own two rows of version 1
+	// (rows 2-3), each recorded with its row in that version.
 	closeA := "/api/v1/tickets/" + tickets["lika-a"] + "/close"
-	if r := en.want(en.do("lika-a", "POST", closeA, `{"note":"verwerkt","unprocessed":[{"row":6,"reason":"onbekend"}]}`), 400, "a row of a later version"); !strings.Contains(r.Raw, "2 to 5") {
-		t.Errorf("rows of the version A got: %s", r.Raw)
+	if r := en.want(en.do("lika-a", "POST", closeA, `{"note":"verwerkt","unprocessed":[{"row":4,"reason":"onbekend"}]}`), 400, "a row beyond A's file"); !strings.Contains(r.Raw, "2 to 3") {
+		t.Errorf("rows of the file A got: %s", r.Raw)
 	}
-	en.want(en.do("lika-a", "POST", closeA, `{"note":"verwerkt","unprocessed":[{"row":5,"reason":"onbekend"}]}`), 200, "a row of the version A got")
+	if r := en.want(en.do("lika-a", "POST", closeA, `{"note":"verwerkt","unprocessed":[{"row":3,"reason":"onbekend"}]}`), 200, "a row of the file A got"); !strings.Contains(r.Raw, `"list_row":3`) {
+		t.Errorf("A's row 3 is row 3 of version 1: %s", r.Raw)
+	}
 
 	// Step 8c returns the list to B while version 4, changing B's row,
 	// is held: B gets version 3, the one the step was checked against.

@@ -35,7 +35,7 @@ type BuildRequest struct {
 	// of the name columns in the old export.
 	Pattern                    string
 	FirstName, Infix, LastName string
-	InfixMode                  string // "join" (van der → vander, default) or "drop"
+	InfixMode                  string // "join" (van der → vander, default) or "drop"; [tussenvoegsel] in the pattern places it instead
 }
 
 // BuildRow is the result for one user of the old export.
@@ -57,14 +57,18 @@ type BuildResult struct {
 
 // column finds heading in t; what and whatNL name the column for the
 // person who chose it, in English and Dutch.
-func column(t Table, heading, what, whatNL string) (int, error) {
+func column(t Table, heading, field, what, whatNL string) (int, error) {
 	want := normaliseHeading(heading)
+	if want == "" {
+		return 0, cmr.FieldErrorf(field, "%s: is required: the heading of that column in the export", what).
+			NL("%s: is verplicht: het kopje van die kolom in de export", whatNL)
+	}
 	for i, h := range t.Header {
-		if normaliseHeading(h) == want && want != "" {
+		if normaliseHeading(h) == want {
 			return i, nil
 		}
 	}
-	return 0, cmr.Errorf(cmr.KindInvalid, "%s: the export has no column %q (it has %d columns; check the heading row)", what, heading, len(t.Header)).
+	return 0, cmr.FieldErrorf(field, "%s: the export has no column %q (it has %d columns; check the heading row)", what, heading, len(t.Header)).
 		NL("%s: de export heeft geen kolom %q (hij heeft %d kolommen; controleer de kopregel)", whatNL, heading, len(t.Header))
 }
 
@@ -79,11 +83,11 @@ func cell(rec []string, i int) string {
 // new export, by a shared key or by a naming pattern. A match is made only
 // where exactly one new user fits and no other old user claims it.
 func Build(req BuildRequest) (BuildResult, error) {
-	oldID, err := column(req.Old.Table, req.Old.Identity, "old export", "oude export")
+	oldID, err := column(req.Old.Table, req.Old.Identity, "old.identity", "old export", "oude export")
 	if err != nil {
 		return BuildResult{}, err
 	}
-	newID, err := column(req.New.Table, req.New.Identity, "new export", "nieuwe export")
+	newID, err := column(req.New.Table, req.New.Identity, "new.identity", "new export", "nieuwe export")
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -94,7 +98,7 @@ func Build(req BuildRequest) (BuildResult, error) {
 		return BuildResult{}, cmr.Errorf(cmr.KindInvalid, "choose one method: a key to join on, or a naming pattern").
 			NL("kies één methode: koppelen op een sleutel, of een naamgevingspatroon")
 	case req.OldKey != "":
-		ok, err := column(req.Old.Table, req.OldKey, "old export key", "sleutel in de oude export")
+		ok, err := column(req.Old.Table, req.OldKey, "old_key", "old export key", "sleutel in de oude export")
 		if err != nil {
 			return BuildResult{}, err
 		}
@@ -102,7 +106,7 @@ func Build(req BuildRequest) (BuildResult, error) {
 		if nk == "" {
 			nk = req.OldKey
 		}
-		nki, err := column(req.New.Table, nk, "new export key", "sleutel in de nieuwe export")
+		nki, err := column(req.New.Table, nk, "new_key", "new export key", "sleutel in de nieuwe export")
 		if err != nil {
 			return BuildResult{}, err
 		}
@@ -168,23 +172,31 @@ func Build(req BuildRequest) (BuildResult, error) {
 // patternFunc compiles a naming pattern into a function of an old row.
 func patternFunc(req BuildRequest) (func([]string) string, error) {
 	t := req.Old.Table
-	first, err := column(t, req.FirstName, "first-name column", "kolom voornaam")
+	first, err := column(t, req.FirstName, "first_name", "first-name column", "kolom voornaam")
 	if err != nil {
 		return nil, err
 	}
-	last, err := column(t, req.LastName, "last-name column", "kolom achternaam")
+	last, err := column(t, req.LastName, "last_name", "last-name column", "kolom achternaam")
 	if err != nil {
 		return nil, err
 	}
 	infix := -1
 	if req.Infix != "" {
-		if infix, err = column(t, req.Infix, "tussenvoegsel column", "kolom tussenvoegsel"); err != nil {
+		if infix, err = column(t, req.Infix, "infix", "tussenvoegsel column", "kolom tussenvoegsel"); err != nil {
 			return nil, err
 		}
 	}
-	if !strings.Contains(req.Pattern, "[") || !strings.Contains(req.Pattern, "@") {
-		return nil, cmr.Errorf(cmr.KindInvalid, "a pattern holds placeholders and a realm, e.g. [voornaam].[achternaam]@school.nl").
-			NL("een patroon bestaat uit plaatshouders en een realm, bijvoorbeeld [voornaam].[achternaam]@school.nl")
+	switch req.InfixMode {
+	case "", "join", "drop":
+	default:
+		return nil, cmr.FieldErrorf("infix_mode", "is %q; use join (van der Berg → vanderberg, the default) or drop (→ berg)", req.InfixMode).
+			NL("is %q; gebruik join (van der Berg → vanderberg, standaard) of drop (→ berg)", req.InfixMode)
+	}
+	// One @, with placeholders before it and a fixed realm after it.
+	user, realm, _ := strings.Cut(req.Pattern, "@")
+	if !strings.Contains(user, "[") || strings.Count(req.Pattern, "@") != 1 || realm == "" || strings.ContainsAny(realm, "[]") {
+		return nil, cmr.FieldErrorf("pattern", "a pattern is placeholders, one @ and a fixed realm, e.g. [voornaam].[achternaam]@school.nl").
+			NL("een patroon bestaat uit plaatshouders, één @ en een vaste realm, bijvoorbeeld [voornaam].[achternaam]@school.nl")
 	}
 	for _, tok := range placeholders(req.Pattern) {
 		switch tok {
@@ -194,6 +206,7 @@ func patternFunc(req BuildRequest) (func([]string) string, error) {
 				NL("onbekende plaatshouder %s; gebruik [voornaam], [achternaam], [v], [a] of [tussenvoegsel]", tok)
 		}
 	}
+	placesInfix := strings.Contains(req.Pattern, "[tussenvoegsel]")
 	return func(rec []string) string {
 		fn, ln, ix := Simplify(cell(rec, first)), Simplify(cell(rec, last)), ""
 		if infix >= 0 {
@@ -202,8 +215,10 @@ func patternFunc(req BuildRequest) (func([]string) string, error) {
 		if fn == "" || ln == "" {
 			return ""
 		}
+		// [achternaam] carries the tussenvoegsel (joined) unless it is
+		// dropped, or the pattern places it itself with [tussenvoegsel].
 		fullLast := ln
-		if req.InfixMode != "drop" {
+		if req.InfixMode != "drop" && !placesInfix {
 			fullLast = ix + ln
 		}
 		r := strings.NewReplacer("[voornaam]", fn, "[achternaam]", fullLast, "[v]", firstLetter(fn), "[a]", firstLetter(fullLast), "[tussenvoegsel]", ix)

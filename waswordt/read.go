@@ -63,19 +63,75 @@ func fileProblem(code, nl, en string) *Report {
 	return &Report{Problems: []Problem{{Row: 0, Code: code, NL: nl, EN: en}}}
 }
 
-// decodeText turns the bytes into UTF-8: a UTF-8 or UTF-16 byte-order mark
-// decides; otherwise valid UTF-8 stays, anything else is Windows-1252 (what
-// Dutch Excel writes when it saves "CSV (gescheiden door lijstscheidingsteken)").
+// decodeText turns the bytes into UTF-8: a UTF-16 byte-order mark
+// decides; UTF-8 (with or without its mark) stays; a file in which no
+// character is written as UTF-8 is Windows-1252 (what Dutch Excel writes
+// when it saves "CSV (gescheiden door lijstscheidingsteken)"). A file
+// that mixes the two (rows pasted in from another file), or that has a
+// UTF-8 mark but is not UTF-8, is refused with the lines that are not
+// UTF-8: read as either, one part of its names would be garbled without
+// a word.
 func decodeText(data string) (string, error) {
-	if strings.HasPrefix(data, "\xFF\xFE") || strings.HasPrefix(data, "\xFE\xFF") || strings.HasPrefix(data, "\xEF\xBB\xBF") {
+	if strings.HasPrefix(data, "\xFF\xFE") || strings.HasPrefix(data, "\xFE\xFF") {
 		out, _, err := transform.String(unicode.BOMOverride(unicode.UTF8.NewDecoder()), data)
-		return out, err
+		if err != nil {
+			return "", errUnreadableText()
+		}
+		return out, nil
 	}
+	marked := strings.HasPrefix(data, "\xEF\xBB\xBF")
+	data = strings.TrimPrefix(data, "\xEF\xBB\xBF")
 	if utf8.ValidString(data) {
 		return data, nil
 	}
+	if marked || hasUTF8(data) {
+		return "", mixedText(data)
+	}
 	out, _, err := transform.String(charmap.Windows1252.NewDecoder(), data)
-	return out, err
+	if err != nil {
+		return "", errUnreadableText()
+	}
+	return out, nil
+}
+
+func errUnreadableText() *Report {
+	return fileProblem("encoding", "De tekenset van het bestand is niet te lezen; sla het op als CSV UTF-8.", "The file's character set cannot be read; save it as CSV UTF-8.")
+}
+
+// hasUTF8 says whether the text holds a character written as UTF-8 (of
+// two bytes or more), which Windows-1252 text practically never does.
+func hasUTF8(text string) bool {
+	for i := 0; i < len(text); {
+		if text[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if r != utf8.RuneError || n > 1 {
+			return true
+		}
+		i += n
+	}
+	return false
+}
+
+// mixedText reports each line of the text that is not UTF-8.
+func mixedText(text string) *Report {
+	rep := &Report{}
+	for line := 1; text != ""; line++ {
+		l := text
+		if i := strings.IndexByte(text, '\n'); i >= 0 {
+			l, text = text[:i], text[i+1:]
+		} else {
+			text = ""
+		}
+		if !utf8.ValidString(l) {
+			rep.add(Problem{Row: line, Code: "encoding",
+				NL: "Deze regel is in een andere tekenset opgeslagen dan de rest van het bestand (niet in UTF-8), zodat letters als é en ë verminkt zouden raken. Sla het hele bestand opnieuw op als \"CSV UTF-8\" en upload opnieuw.",
+				EN: "This line is saved in another character set than the rest of the file (not UTF-8), so letters such as é and ë would be garbled. Save the whole file again as \"CSV UTF-8\" and upload again."})
+		}
+	}
+	return rep
 }
 
 // delimiter picks ';' or ',' (or a tab) by counting outside quotes in the
@@ -110,7 +166,7 @@ func readCSV(data string) (Table, error) {
 	}
 	text, err := decodeText(data)
 	if err != nil {
-		return Table{}, fileProblem("encoding", "De tekenset van het bestand is niet te lezen; sla het op als CSV UTF-8.", "The file's character set cannot be read; save it as CSV UTF-8.")
+		return Table{}, err
 	}
 	// Room for a row per line (at most MaxRows), so the tables do not grow
 	// by copying.

@@ -309,6 +309,7 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 	if len(t.Rows) == 0 {
 		return nil, fileProblem("no_rows", "De lijst heeft een kopregel maar geen leerlingen.", "The list has a heading but no pupils.")
 	}
+	checkIgnored(f, part, t, rep)
 	list := List{Format: f.ID, Part: part, Rows: make([]Row, len(t.Rows))}
 	// The rows are checked in two halves at once, each with its own
 	// report; the reports are joined in row order, as one would have been.
@@ -391,7 +392,7 @@ func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, ope
 			c := &cols[ci] // not a copy of the column for every cell
 			v := ""
 			if j := index[ci]; j >= 0 && j < len(rec) {
-				v = trimSpace(rec[j])
+				v = unneutralise(trimSpace(rec[j]))
 			}
 			if open && c.Party == BySchool {
 				if row.Cells[ci] != "" {
@@ -429,6 +430,17 @@ func (f Format) IsOpen(r Row) bool {
 		}
 	}
 	return true
+}
+
+// unneutralise takes off the apostrophe Neutralise put before a cell
+// that a spreadsheet would read as a formula, so that a list exported
+// here uploads again as it was: the school fills in the merged list it
+// downloaded, and its publishers' rows must match what they supplied.
+func unneutralise(v string) string {
+	if len(v) > 1 && v[0] == '\'' && strings.IndexByte("=+-@\t\r", v[1]) >= 0 {
+		return v[1:]
+	}
+	return v
 }
 
 // trimSpace is strings.TrimSpace, answered without a call for a cell that
@@ -495,6 +507,42 @@ func mapHeader(f Format, part Part, header []string, rep *Report) []int {
 			EN: fmt.Sprintf("Column %s does not belong in this list (or the heading row is missing); remove it. Allowed: %s.", columnName(j), strings.Join(f.Headings(part), ", "))})
 	}
 	return index
+}
+
+// checkIgnored refuses values in the columns the header allows but the
+// list does not keep: a column without a heading, and in a publisher's
+// part the school's columns. Stored without them, such values would be
+// lost without a word.
+func checkIgnored(f Format, part Part, t Table, rep *Report) {
+	type ignored struct {
+		j      int
+		nl, en string
+	}
+	var cols []ignored
+	for j, h := range t.Header {
+		n := normaliseHeading(h)
+		if n == "" {
+			cols = append(cols, ignored{j, fmt.Sprintf("Kolom %s heeft geen kopje maar wel waarden; geef hem het juiste kopje of verwijder de waarden.", columnName(j)),
+				fmt.Sprintf("Column %s has no heading but holds values; give it the right heading or remove the values.", columnName(j))})
+			continue
+		}
+		if part != SupplierPart {
+			continue
+		}
+		for _, c := range f.Columns {
+			if c.Party == BySchool && normaliseHeading(c.Heading) == n {
+				cols = append(cols, ignored{j, fmt.Sprintf("De kolom %q vult de school in, niet de uitgever; laat hem leeg of verwijder hem.", c.Heading),
+					fmt.Sprintf("The school fills in column %q, not the publisher; leave it empty or remove it.", c.Heading)})
+			}
+		}
+	}
+	for _, c := range cols {
+		for i, rec := range t.Rows {
+			if c.j < len(rec) && strings.TrimSpace(rec[c.j]) != "" {
+				rep.add(Problem{Row: t.Lines[i], Column: columnName(c.j), Code: "ignored_column_filled", NL: c.nl, EN: c.en})
+			}
+		}
+	}
 }
 
 // columnName is a column's spreadsheet letter: 0 → "A", 27 → "AB".

@@ -4,16 +4,19 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/waswordt/waswordttest"
 )
 
@@ -71,6 +74,22 @@ func TestReadVariants(t *testing.T) {
 				t.Errorf("postcode not normalised: %q", l.Cell(l.Rows[1], "postcode"))
 			}
 		})
+	}
+}
+
+// TestMixedEncodingRefused: a file partly UTF-8 and partly Windows-1252
+// (rows pasted in from another file), or marked UTF-8 but not, is refused
+// with the lines that are not UTF-8: read as either, some names would be
+// garbled without a word.
+func TestMixedEncodingRefused(t *testing.T) {
+	cp, _ := charmap.Windows1252.NewEncoder().String("Zoë;;Müller;1111 AA;2;zoe@magister;zoe@som\n")
+	mixed := voHeader + "\nEloïse;;Ménard;5678 CD;12;elo@magister;elo@som\n" + cp
+	for name, data := range map[string]string{"mixed": mixed, "utf-8 bom on windows-1252": "\ufeff" + voHeader + "\n" + cp} {
+		_, err := ReadString(data)
+		p := problems(t, err)
+		if len(p) != 1 || p[0].Code != "encoding" || p[0].Row != strings.Count(data, "\n") || strings.Contains(p[0].NL+p[0].EN, "Zo") {
+			t.Errorf("%s: %+v", name, p)
+		}
 	}
 }
 
@@ -188,6 +207,17 @@ func TestXLSXRoundTripAndNeutralising(t *testing.T) {
 		if got := tab.Rows[1][3]; got != "1234 AB" {
 			t.Errorf("%s: postcode %q", kind, got)
 		}
+		// The export uploads again as it was: the school sends back the
+		// merged list it downloaded, and its rows must match.
+		again, err := Validate(vo, Complete, tab, Options{})
+		if err != nil || !reflect.DeepEqual(again.Rows, l.Rows) {
+			t.Errorf("%s: the export read back differs: %v\n%+v\n%+v", kind, err, again.Rows, l.Rows)
+		}
+	}
+	for v, want := range map[string]string{"'=1": "=1", "'-Klaassen": "-Klaassen", "'@x": "@x", "'t Hart": "'t Hart", "'": "'", "''=1": "''=1"} {
+		if got := unneutralise(v); got != want {
+			t.Errorf("unneutralise(%q) = %q, want %q", v, got, want)
+		}
 	}
 	for _, v := range []string{"=1", "+1", "-1", "@x", "\tx", "\rx"} {
 		if Neutralise(v)[0] != '\'' {
@@ -225,6 +255,23 @@ func TestXLSXZipBombRefused(t *testing.T) {
 	}
 }
 
+// TestColumnWithoutHeading: a column without a heading may stand in the
+// file (Excel leaves such columns), but not with values, which the list
+// would not keep.
+func TestColumnWithoutHeading(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	head := "Voornaam;Tussenvoegsel;Achternaam;;Postcode;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)\n"
+	empty := head + "Jan;;Berg;;1234 AB;1;jberg@magister;jberg@som\n"
+	if _, err := Validate(vo, Complete, mustRead(t, []byte(empty)), Options{}); err != nil {
+		t.Errorf("an empty column without a heading: %v", err)
+	}
+	filled := empty + "Kim;;Vos;06-12345678;1234 AB;2;kvos@magister;kvos@som\n"
+	_, err := Validate(vo, Complete, mustRead(t, []byte(filled)), Options{})
+	if p := problems(t, err); len(p) != 1 || p[0].Code != "ignored_column_filled" || p[0].Row != 3 || p[0].Column != "D" || strings.Contains(p[0].EN+p[0].NL, "06-") {
+		t.Errorf("values under no heading: %+v", p)
+	}
+}
+
 func TestMBOParts(t *testing.T) {
 	f, _ := Lookup(FormatMBOECK)
 	was := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud\nJ.;Jan;Berg;Zwolle;j.berg@roc.adfs.nl;123@roc.nl\n"
@@ -236,6 +283,13 @@ func TestMBOParts(t *testing.T) {
 	withEmpty := "Voorletters;Voornaam;Achternaam;School locatie;nlEduPersonProfileId oud;nlEduPersonRealId oud;nlEduPersonProfileId nieuw;nlEduPersonRealId nieuw\nJ.;Jan;Berg;;j.berg@roc.adfs.nl;123@roc.nl;;\n"
 	if _, err := Validate(f, SupplierPart, mustRead(t, []byte(withEmpty)), Options{}); err != nil {
 		t.Errorf("part with empty school columns: %v", err)
+	}
+	// Filled in, they would be dropped without a word: refused.
+	withFilled := strings.Replace(withEmpty, ";;\n", ";j.berg@roc.nieuw.nl;\n", 1)
+	if _, err := Validate(f, SupplierPart, mustRead(t, []byte(withFilled)), Options{}); err == nil {
+		t.Error("part with the school's column filled in accepted")
+	} else if p := problems(t, err); len(p) != 1 || p[0].Code != "ignored_column_filled" || p[0].Row != 2 || p[0].Column != "G" {
+		t.Errorf("problems %+v", p)
 	}
 	if _, err := Validate(f, Complete, mustRead(t, []byte(withEmpty)), Options{}); err == nil {
 		t.Error("complete list without the mandatory new ProfileId accepted")
@@ -363,6 +417,40 @@ func TestBuild(t *testing.T) {
 	}
 	if _, err := Build(BuildRequest{Old: Export{old, "Nope"}, New: Export{nw, "UPN"}, OldKey: "Stamnr"}); err == nil {
 		t.Error("unknown column accepted")
+	}
+	// The tussenvoegsel: in [achternaam] (joined, or dropped), or placed by
+	// [tussenvoegsel] itself, never twice.
+	for _, tc := range []struct{ pattern, mode, want string }{
+		{"[voornaam].[achternaam]@lyceum.nl", "", "jan.vanderberg@lyceum.nl"},
+		{"[voornaam].[achternaam]@lyceum.nl", "drop", "jan.berg@lyceum.nl"},
+		{"[voornaam].[tussenvoegsel][achternaam]@lyceum.nl", "", "jan.vanderberg@lyceum.nl"},
+		{"[voornaam].[tussenvoegsel][achternaam]@lyceum.nl", "drop", "jan.vanderberg@lyceum.nl"},
+		{"[achternaam].[v]@lyceum.nl", "join", "vanderberg.j@lyceum.nl"},
+	} {
+		nw := mustRead(t, []byte("UPN\njan.vanderberg@lyceum.nl\njan.berg@lyceum.nl\nvanderberg.j@lyceum.nl\njan.vandervanderberg@lyceum.nl\n"))
+		res, err := Build(BuildRequest{Old: Export{old, "Gebruikersnaam"}, New: Export{nw, "UPN"}, Pattern: tc.pattern, InfixMode: tc.mode,
+			FirstName: "Voornaam", Infix: "Tussenvoegsel", LastName: "Achternaam"})
+		if err != nil || res.Rows[0].Status != Matched || res.Rows[0].New != tc.want {
+			t.Errorf("%s (%q): %v %+v, want %s", tc.pattern, tc.mode, err, res.Rows[0], tc.want)
+		}
+	}
+	for name, req := range map[string]BuildRequest{
+		"infix_mode":   {Pattern: "[voornaam]@lyceum.nl", InfixMode: "bogus", FirstName: "Voornaam", LastName: "Achternaam"},
+		"pattern":      {Pattern: "[voornaam]@", FirstName: "Voornaam", LastName: "Achternaam"},
+		"pattern ":     {Pattern: "[voornaam]@[achternaam]@lyceum.nl", FirstName: "Voornaam", LastName: "Achternaam"},
+		"pattern  ":    {Pattern: "[voornaam]@[achternaam].nl", FirstName: "Voornaam", LastName: "Achternaam"},
+		"first_name":   {Pattern: "[voornaam]@lyceum.nl", LastName: "Achternaam"},
+		"old_key":      {OldKey: "Nope"},
+		"new.identity": {OldKey: "Stamnr", NewKey: "employeeNumber"},
+	} {
+		req.Old, req.New = Export{old, "Gebruikersnaam"}, Export{nw, "UPN"}
+		if name == "new.identity" {
+			req.New.Identity = ""
+		}
+		var e *cmr.Error
+		if _, err := Build(req); !errors.As(err, &e) || e.Field != strings.TrimSpace(name) || e.MessageNL == "" {
+			t.Errorf("%s: %v, want a refusal of that field", name, err)
+		}
 	}
 	if Simplify("d'Ancona") != "dancona" || Simplify("Van Der") != "vander" {
 		t.Error("simplify")
