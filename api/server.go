@@ -7,9 +7,11 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -59,6 +61,11 @@ type Engine interface {
 
 // Server holds the API's dependencies.
 type Server struct {
+	// Pages, when set, renders the router's errors (no such route, a body
+	// over its limit) on routes outside the API as pages: the web's
+	// ErrorPage. Without it they are JSON, like the API's.
+	Pages func(err error, c echo.Context)
+
 	Store    Store
 	Engine   Engine
 	Calendar cmr.CalendarConfig
@@ -302,17 +309,20 @@ func (s *Server) handleError(err error, c echo.Context) {
 			c.Response().Header().Set("Retry-After", "5")
 		}
 	case errors.As(err, &he):
+		if s.Pages != nil && !apiPath(c.Request().URL.Path) {
+			s.Pages(err, c)
+			return
+		}
 		status = he.Code
-		msg := http.StatusText(he.Code)
+		body = errorBody{Error: http.StatusText(he.Code)}
 		switch he.Code {
 		case http.StatusNotFound:
-			msg = "no such route: see /api/v1 in the README"
+			body.Error, body.ErrorNL = "no such route: see /api/v1 in the README", "deze route bestaat niet: zie /api/v1 in de README"
 		case http.StatusMethodNotAllowed:
-			msg = "this route does not accept " + c.Request().Method
+			body.Error, body.ErrorNL = "this route does not accept "+c.Request().Method, "deze route accepteert geen "+c.Request().Method
 		case http.StatusRequestEntityTooLarge:
-			msg = "the request body is larger than 1 MB"
+			body.Error, body.ErrorNL = tooLarge(c.Path())
 		}
-		body = errorBody{Error: msg}
 	}
 	if status == http.StatusForbidden || (status == http.StatusNotFound && c.Path() != "" && de != nil) {
 		if _, signedIn := c.Get(string(userKey)).(cmr.User); signedIn {
@@ -334,6 +344,27 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(status, body)
+}
+
+// apiPath says whether a path is the API's or an operator's (health,
+// metrics), whose errors are JSON; the rest are the pages'.
+func apiPath(p string) bool {
+	return strings.HasPrefix(p, "/api/") || p == "/metrics" || strings.HasPrefix(p, "/healthz") || strings.HasPrefix(p, "/readyz")
+}
+
+// tooLarge says, in English and Dutch, how large a request to route may
+// be: a list upload one file of waswordt.MaxUploadBytes (the body may
+// carry a form around it), the "wordt" builder two exports, the rest 1 MB.
+func tooLarge(route string) (en, nl string) {
+	mb := waswordt.MaxUploadBytes >> 20
+	switch route {
+	case "/api/v1/cases/:id/lists", "/api/v1/tickets/:id/list":
+		return fmt.Sprintf("the file is larger than %d MB", mb), fmt.Sprintf("het bestand is groter dan %d MB", mb)
+	case "/api/v1/cases/:id/wordt":
+		return fmt.Sprintf("the request is larger than %d MB: two exports of at most %d MB each", 2*mb, mb),
+			fmt.Sprintf("het verzoek is groter dan %d MB: twee exports van elk hoogstens %d MB", 2*mb, mb)
+	}
+	return "the request body is larger than 1 MB", "het verzoek is groter dan 1 MB"
 }
 
 // bind decodes a JSON body strictly: unknown fields and wrong types are
@@ -359,10 +390,18 @@ func bind(c echo.Context, v any) error {
 		case err.Error() == "EOF":
 			return cmr.Errorf(cmr.KindInvalid, "the body is empty: send a JSON object").NL("het verzoek is leeg: stuur een JSON-object")
 		case strings.Contains(err.Error(), "too large"):
-			return cmr.Errorf(cmr.KindInvalid, "the request body is larger than 1 MB").NL("het verzoek is groter dan 1 MB")
+			en, nl := tooLarge(c.Path())
+			return cmr.Errorf(cmr.KindInvalid, "%s", en).NL("%s", nl)
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return cmr.Errorf(cmr.KindInvalid, "the body ends before its JSON is complete: check the closing brackets and quotes").
+				NL("het verzoek houdt op voordat de JSON compleet is: controleer de sluitende haakjes en aanhalingstekens")
+		case errors.As(err, new(base64.CorruptInputError)):
+			return cmr.Errorf(cmr.KindInvalid, "a file is not valid base64: send the file's bytes base64-encoded, as a JSON string").
+				NL("een bestand is geen geldige base64: stuur de bytes van het bestand base64-gecodeerd, als JSON-tekst")
 		}
-		return cmr.Errorf(cmr.KindInvalid, "the body could not be read as JSON: %v", err).
-			NL("het verzoek kon niet als JSON worden gelezen: %v", err)
+		// Not Go's own words: they would reach the user, untranslated.
+		return cmr.Errorf(cmr.KindInvalid, "the body could not be read as JSON: check it with a JSON validator").
+			NL("het verzoek kon niet als JSON worden gelezen: controleer het met een JSON-validator")
 	}
 	if dec.More() {
 		return cmr.Errorf(cmr.KindInvalid, "the body holds more than one JSON value: send one object").

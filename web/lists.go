@@ -33,10 +33,10 @@ type Lists interface {
 // uploadLimit lets a list through (the form adds a little to the file).
 var uploadLimit = middleware.BodyLimit(fmt.Sprintf("%dMiB", (waswordt.MaxUploadBytes>>20)+1))
 
-// wordtLimit lets two exports through.
 // uploadRoutes carry files: they have their own body limits.
 var uploadRoutes = map[string]bool{"/cases/:id/lists": true, "/tickets/:id/list": true, "/cases/:id/wordt": true, "/admin/people/import": true}
 
+// wordtLimit lets two exports through.
 var wordtLimit = middleware.BodyLimit(fmt.Sprintf("%dMiB", 2*(waswordt.MaxUploadBytes>>20)+1))
 
 func actorOf(ss *session) cmr.Actor {

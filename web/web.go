@@ -26,6 +26,7 @@ import (
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
+	"github.com/cmr-idp/cmr/waswordt"
 )
 
 //go:embed templates/*.html
@@ -404,6 +405,12 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 	if ss != nil && (status == http.StatusNotFound || status == http.StatusForbidden) {
 		s.securityEvent(c, slog.LevelWarn, "access_denied", "status", status)
 	}
+	if status == http.StatusInternalServerError {
+		s.logFailure(c, err)
+		if rid := c.Response().Header().Get(echo.HeaderXRequestID); rid != "" {
+			msg += " " + nlen(c, "Noem bij een melding het verzoeknummer "+rid+".", "If it keeps happening, quote request ID "+rid+".")
+		}
+	}
 	pg := s.base(c, ss, s.tr(c, "Melding"))
 	pg.Path = "/" // a refused address is not repeated on the page
 	ep := errorPage{page: pg, Message: msg}
@@ -412,6 +419,46 @@ func (s *Server) fail(c echo.Context, ss *session, err error) error {
 		ep.CaseID, _ = de.Details["case_id"].(string)
 	}
 	return s.render(c, status, "error", ep)
+}
+
+// ErrorPage renders an error the router or a middleware raised on a page
+// route (no such page, a form or file over its size limit) as a page, not
+// as the API's JSON; the API's error handler hands such errors here.
+func (s *Server) ErrorPage(err error, c echo.Context) {
+	ss, _ := c.Get(sessionKey).(*session)
+	var he *echo.HTTPError
+	if !errors.As(err, &he) {
+		_ = s.headers(func(c echo.Context) error { return s.fail(c, ss, err) })(c)
+		return
+	}
+	status, msg := he.Code, nlen(c, "Er ging iets mis aan onze kant. Probeer het opnieuw.", "Something went wrong on our side. Please try again.")
+	switch he.Code {
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		status, msg = http.StatusNotFound, s.tr(c, "Deze pagina bestaat niet, of u heeft er geen toegang toe.")
+	case http.StatusRequestEntityTooLarge:
+		switch {
+		case c.Path() == "/cases/:id/wordt":
+			msg = nlen(c, fmt.Sprintf("De exports zijn samen groter dan %d MB: elk mag hoogstens %d MB zijn. Ga terug en kies kleinere bestanden.", 2*(waswordt.MaxUploadBytes>>20), waswordt.MaxUploadBytes>>20),
+				fmt.Sprintf("The exports are larger than %d MB together: each may be at most %d MB. Go back and choose smaller files.", 2*(waswordt.MaxUploadBytes>>20), waswordt.MaxUploadBytes>>20))
+		case uploadRoutes[c.Path()]:
+			msg = nlen(c, fmt.Sprintf("Het bestand is groter dan %d MB. Ga terug en kies een kleiner bestand (bijvoorbeeld CSV in plaats van Excel).", waswordt.MaxUploadBytes>>20),
+				fmt.Sprintf("The file is larger than %d MB. Go back and choose a smaller file (CSV rather than Excel, for example).", waswordt.MaxUploadBytes>>20))
+		default:
+			msg = nlen(c, "Het formulier is groter dan 1 MB; maak de tekst korter.", "The form is larger than 1 MB; shorten the text.")
+		}
+	}
+	if status >= 500 {
+		s.logFailure(c, err)
+	}
+	pg := s.base(c, ss, s.tr(c, "Melding"))
+	pg.Path = "/"
+	_ = s.headers(func(c echo.Context) error { return s.render(c, status, "error", errorPage{page: pg, Message: msg}) })(c)
+}
+
+// logFailure logs a page that failed on our side, with the request's ID,
+// which the page shows: the API logs its failures the same way.
+func (s *Server) logFailure(c echo.Context, err error) {
+	s.Logger.Error("page failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID), "method", c.Request().Method, "route", c.Path(), "error", err)
 }
 
 type loginPage struct {

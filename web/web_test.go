@@ -380,3 +380,39 @@ func refusalText(body string) string {
 	}
 	return "(no alert on the page)"
 }
+
+// TestRouterErrorsArePages: what the router refuses on a page route (no
+// such page, a file or form over its limit) is a page with the reason,
+// the pages' security headers and the route's own limit, not JSON.
+func TestRouterErrorsArePages(t *testing.T) {
+	s := newSite(t, true)
+	e := echo.New()
+	srv := &web.Server{Store: s.store, Sessions: s.store, Calendar: cmr.DefaultCalendarConfig(), Now: func() time.Time { return s.now },
+		Engine: s.engine, Submissions: s.store, Lists: &fakeLists{}}
+	if err := srv.Register(e); err != nil {
+		t.Fatal(err)
+	}
+	e.HTTPErrorHandler = srv.ErrorPage
+	for _, tc := range []struct {
+		method, path string
+		length       int64
+		status       int
+		want         string
+	}{
+		{"GET", "/nope", 0, 404, "Deze pagina bestaat niet"},
+		{"POST", "/cases/01AB-20270715/lists", 90 << 20, 413, "Het bestand is groter dan 40 MB"},
+		{"POST", "/cases/01AB-20270715/wordt", 90 << 20, 413, "De exports zijn samen groter dan 80 MB"},
+		{"POST", "/logout", 2 << 20, 413, "Het formulier is groter dan 1 MB"},
+	} {
+		req := httptest.NewRequest(tc.method, "https://cmr.example"+tc.path, strings.NewReader("x"))
+		if tc.length > 0 {
+			req.ContentLength = tc.length
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.want) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+			rec.Header().Get("Content-Security-Policy") == "" {
+			t.Errorf("%s %s: %d %s %q", tc.method, tc.path, rec.Code, rec.Header().Get("Content-Type"), refusalText(rec.Body.String()))
+		}
+	}
+}

@@ -290,6 +290,21 @@ func TestDevEndToEndSurvivesRestart(t *testing.T) {
 	}, 201)
 	id := c["id"].(string)
 	p.call(t, "boekhuis-zuid", "GET", "/cases/"+id, nil, 404)
+	// The router's refusals: a page on a page route, JSON on the API's
+	// (which asks for a token first).
+	for path, want := range map[string]struct {
+		status int
+		ct     string
+	}{"/nope": {404, "text/html"}, "/api/v1/nope": {401, "application/json"}} {
+		resp, err := http.Get(p.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != want.status || !strings.HasPrefix(ct, want.ct) {
+			t.Errorf("GET %s: %d %s, want %d %s", path, resp.StatusCode, ct, want.status, want.ct)
+		}
+	}
 
 	for moved := true; moved; {
 		c, moved = advance(t, p, id, true, nil)

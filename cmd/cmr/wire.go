@@ -285,6 +285,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 	if err := pages.Register(e); err != nil {
 		return nil, fmt.Errorf("web pages: %w", err)
 	}
+	srv.Pages = pages.ErrorPage
 	api.RegisterHealth(e, logger,
 		api.Probe{Name: "database", Check: store.Ping},
 		api.Probe{Name: "temporal", Check: func(ctx context.Context) error {
