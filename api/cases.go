@@ -186,6 +186,8 @@ func ownTickets(c echo.Context, cs cmr.Case) cmr.Case {
 			}
 		}
 		cs.Tickets = mine
+		// Nor which other publishers the school deals with.
+		cs.Parties.LiKaIDs = []string{me.OrganisationID}
 	}
 	return cs
 }

@@ -354,11 +354,19 @@ func asViewer(me cmr.Actor) gormdb.Viewer {
 // uploadCaseList handles POST /api/v1/cases/:id/lists (see UploadCaseList);
 // ?several_realms=true confirms new identities in more than one realm.
 func (s *Server) uploadCaseList(c echo.Context) error {
+	several := false
+	if q := c.QueryParam("several_realms"); q != "" {
+		var err error
+		if several, err = strconv.ParseBool(q); err != nil {
+			return cmr.FieldErrorf("several_realms", "is %q; use true to confirm new identities in several realms", q).
+				NL("is %q; gebruik true om nieuwe identiteiten in meer dan één realm te bevestigen", q)
+		}
+	}
 	data, err := readUpload(c)
 	if err != nil {
 		return err
 	}
-	v, err := s.UploadCaseList(c.Request().Context(), actor(c), c.Param("id"), data, c.QueryParam("several_realms") == "true")
+	v, err := s.UploadCaseList(c.Request().Context(), actor(c), c.Param("id"), data, several)
 	if err != nil {
 		return err
 	}

@@ -282,6 +282,9 @@ func TestPublisherGetsItsOwnRows(t *testing.T) {
 	if strings.Contains(rec.Body.String(), "Studenta") {
 		t.Errorf("B gets A's cells: %s", rec.Body.String())
 	}
+	if c := en.want(en.do("lika-b", "GET", "/api/v1/cases/"+id, nil), 200, "B's case"); fmt.Sprint(c.Body["lika_ids"]) != "[lika-b]" {
+		t.Errorf("B sees the other publishers on the case: %v", c.Body["lika_ids"])
+	}
 	en.want(en.do("lika-b", "POST", "/api/v1/tickets/"+t2+"/close", `{"unprocessed":[{"row":4,"reason":"x"}]}`), 400, "a row beyond B's file")
 	closed := en.want(en.do("lika-b", "POST", "/api/v1/tickets/"+t2+"/close", `{"unprocessed":[{"row":3,"reason":"onbekend","list_row":99}]}`), 200, "close")
 	if u := closed.Body["unprocessed"].([]any); len(u) != 1 || u[0].(map[string]any)["row"] != 3.0 || u[0].(map[string]any)["list_row"] != 4.0 {
@@ -354,6 +357,10 @@ func TestMBOListFlow(t *testing.T) {
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_old":"x@y"}`)), 400, "a publisher's column")
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(99, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 400, "no such row")
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(3, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 409, "another row's key")
+	if r := en.want(en.do("school-mbo", "POST", rowsURL, `{"rows":[{"row":2,"cells":{"profile_new":"x@roc.nieuw.nl"}}]}`), 400, "no key"); r.Body["field"] != "rows[0].key" {
+		t.Errorf("a row without its key: %s", r.Raw)
+	}
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists?several_realms=ja", full), 400, "several_realms not a boolean")
 	if dup := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":"sb0@roc.nieuw.nl"}`)), 400, "a new identity used twice"); !strings.Contains(dup.Raw, "duplicate_new") || !strings.Contains(dup.Raw, `"row":`) ||
 		dup.Body["field"] != "rows" || !strings.Contains(dup.Raw, "sla opnieuw op") {
 		t.Errorf("duplicate new identity: %s", dup.Raw)

@@ -168,6 +168,11 @@ func readCSV(data string) (Table, error) {
 	if err != nil {
 		return Table{}, err
 	}
+	if !strings.Contains(text, "\n") && strings.Contains(text, "\r") {
+		// Lines ended by a carriage return alone: Excel for the Mac
+		// before 2016 saved CSV so.
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
 	// Room for a row per line (at most MaxRows), so the tables do not grow
 	// by copying.
 	rows := min(strings.Count(text, "\n")+1, MaxRows+1)
@@ -198,7 +203,8 @@ func (t *Table) add(rec []string, line int) error {
 		t.Header = rec
 		return nil
 	case len(t.Rows) >= MaxRows:
-		return fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels; splits hem op.", MaxRows), fmt.Sprintf("The list has more than %d rows; split it.", MaxRows))
+		return fileProblem("too_many_rows", fmt.Sprintf("De lijst heeft meer dan %d regels, meer dan één school heeft; kijk of het bestand leerlingen van andere scholen of lege regels met opmaak bevat.", MaxRows),
+			fmt.Sprintf("The list has more than %d rows, more than one school has; check whether the file holds pupils of other schools, or empty rows with formatting.", MaxRows))
 	}
 	t.Rows = append(t.Rows, rec)
 	t.Lines = append(t.Lines, line)

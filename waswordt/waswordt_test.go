@@ -56,6 +56,7 @@ func TestReadVariants(t *testing.T) {
 		"any order":     []byte(reordered),
 		"quoted fields": []byte(voHeader + "\n\"Jan\";\"van der\";\"Berg\";\"1234 AB\";\"12\";\"jberg@magis.apel16IH\";\"j.vanderberg@lyceum.nl\"\n"),
 		"blank lines":   []byte(voHeader + "\n\n" + goodRows[0] + "\n;;;;;;\n"),
+		"old mac":       []byte(strings.ReplaceAll(string(voCSV(goodRows...)), "\n", "\r")),
 		"xlsx":          xlsx,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -85,9 +85,13 @@ func (w Working) Apply(edits []RowEdit) error {
 			return cmr.FieldErrorf(fmt.Sprintf("rows[%d].row", n), "row %d is not in the list (rows 2 to %d)", e.Row, len(w.List.Rows)+1).
 				NL("regel %d staat niet in de lijst (regels 2 tot en met %d)", e.Row, len(w.List.Rows)+1)
 		}
+		if e.Key == "" {
+			return cmr.FieldErrorf(fmt.Sprintf("rows[%d].key", n), "is required: the row's key as GET .../lists/rows gave it, so that a row that changed meanwhile is not overwritten").
+				NL("is verplicht: de sleutel van de regel zoals GET .../lists/rows die gaf, zodat een regel die intussen veranderde niet wordt overschreven")
+		}
 		if e.Key != w.Keys[i] {
-			return cmr.Errorf(cmr.KindConflict, "row %d is no longer the row you filled in: a publisher replaced its part meanwhile; reload the list and fill it in again", e.Row).
-				NL("regel %d is niet meer de regel die u invulde: een uitgever heeft intussen zijn deel vervangen; laad de lijst opnieuw en vul hem opnieuw in", e.Row)
+			return cmr.Errorf(cmr.KindConflict, "row %d is no longer the row you filled in: the publishers' rows changed meanwhile (a part replaced, or a publisher let go); reload the list and fill it in again", e.Row).
+				NL("regel %d is niet meer de regel die u invulde: de regels van de uitgevers zijn intussen veranderd (een deel vervangen, of een uitgever vervallen); laad de lijst opnieuw en vul hem opnieuw in", e.Row)
 		}
 		for k, v := range e.Cells {
 			ci, ok := col[k]
