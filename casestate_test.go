@@ -219,4 +219,13 @@ func TestValidateData(t *testing.T) {
 	if _, err := adv.ValidateData(map[string]any{"positive_advice": false}); err == nil {
 		t.Error("negative advice accepted")
 	}
+	// MBO step 6: the identity changes, or only the realm; nothing else.
+	mbo := Procedure(PlanInput{Sector: SectorMBO, WasWordt: WasWordtSuppliersAndSchool})
+	s6, _ := FindStep(mbo, "6")
+	if _, err := s6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}); err == nil || !strings.Contains(err.Error(), "identity, realm_only") {
+		t.Errorf("an identity change not of the options: %v", err)
+	}
+	if got, err := s6.ValidateData(map[string]any{"licences": "alle", "identity_change": " Realm_Only "}); err != nil || got["identity_change"] != "realm_only" {
+		t.Errorf("an option: %v %v", got, err)
+	}
 }

@@ -39,6 +39,8 @@ type Field struct {
 	Type     FieldType `json:"type"`
 	Required bool      `json:"required"`
 	Label    string    `json:"label"`
+	// Options, for text, are the only values it takes.
+	Options []string `json:"options,omitempty"`
 }
 
 // StepDef is one step of a procedure.
@@ -273,7 +275,8 @@ func mboSteps(in PlanInput) []StepDef {
 			Field{Name: "outside_pss_migration_needed", Type: FieldBool, Required: true, Label: "Verhuizing nodig bij leveranciers buiten PSS"}), true},
 		{step("6", RoleDistributor, "School en distributeur stellen vast welke licenties/producten verhuizen", "School and distributor decide which licences move", []string{"1"},
 			Field{Name: "licences", Type: FieldText, Required: true, Label: "Te verhuizen licenties/producten"},
-			Field{Name: "identity_change", Type: FieldText, Required: true, Label: "identity of realm_only"}), true},
+			Field{Name: "identity_change", Type: FieldText, Required: true, Label: "Wat wijzigt: de hele identiteit (identity) of alleen de realm (realm_only)",
+				Options: []string{"identity", "realm_only"}}), true},
 		{s7, true},
 		{step("8a", RoleDistributor, "Distributeur vraagt de studentgegevens (was) op bij de uitgevers en zet ze door naar de school",
 			"Distributor requests the students' \"was\" data from the publishers and passes it to the school", []string{"7"}), lists},
@@ -402,6 +405,14 @@ func normaliseValue(f Field, v any) (any, phrase) {
 		s = strings.TrimSpace(s)
 		if len(s) > 2000 {
 			return nil, phrase{"is longer than 2000 characters", "is langer dan 2000 tekens"}
+		}
+		if len(f.Options) > 0 {
+			for _, o := range f.Options {
+				if strings.EqualFold(s, o) {
+					return o, phrase{}
+				}
+			}
+			return nil, phrase{"must be one of " + strings.Join(f.Options, ", "), "moet een van deze zijn: " + strings.Join(f.Options, ", ")}
 		}
 		return s, phrase{}
 	case FieldDate:

@@ -392,6 +392,10 @@ func sample(records []any) map[string]any {
 		if f["required"] != true {
 			continue
 		}
+		if opts, ok := f["options"].([]any); ok && len(opts) > 0 {
+			data[f["name"].(string)] = opts[0]
+			continue
+		}
 		switch f["type"] {
 		case "date":
 			data[f["name"].(string)] = "2027-06-01"

@@ -35,6 +35,9 @@ type Table struct {
 	// Lines are the spreadsheet row numbers of Rows (the header is row 1;
 	// empty rows are skipped but keep their numbers).
 	Lines []int
+	// Sheets is how many worksheets the workbook had (0 for CSV): only
+	// the first is read.
+	Sheets int
 }
 
 // Read reads a CSV or XLSX upload. The kind is decided by the content
@@ -238,7 +241,7 @@ func readXLSX(data io.Reader) (Table, error) {
 		return Table{}, bad
 	}
 	defer rows.Close()
-	var t Table
+	t := Table{Sheets: len(sheets)}
 	for line := 1; rows.Next(); line++ {
 		rec, err := rows.Columns()
 		if err != nil {

@@ -304,6 +304,11 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 	rep := &Report{}
 	index := mapHeader(f, part, t.Header, rep)
 	if len(rep.Problems) > 0 {
+		if t.Sheets > 1 {
+			rep.add(Problem{Row: 1, Code: "first_sheet",
+				NL: fmt.Sprintf("Alleen het eerste werkblad is gelezen; deze werkmap heeft er %d. Staat de lijst op een ander werkblad, zet hem dan op het eerste, of sla dat werkblad op als CSV.", t.Sheets),
+				EN: fmt.Sprintf("Only the first worksheet is read; this workbook has %d. If the list is on another one, move it to the first, or save that worksheet as CSV.", t.Sheets)})
+		}
 		return nil, rep
 	}
 	if len(t.Rows) == 0 {
@@ -659,7 +664,9 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 					NL: "De nieuwe identiteit is gelijk aan de oude: deze leerling hoeft niet in de lijst, of de nieuwe identiteit klopt niet.",
 					EN: "The new identity equals the old one: this pupil need not be on the list, or the new identity is wrong."})
 			}
-			realms.add(r.Cells[newI])
+			if validIdentity(r.Cells[newI]) { // a bad one is reported already, not as a realm too
+				realms.add(r.Cells[newI])
+			}
 		}
 	})
 	found := slices.Concat(oldDup, newDup, unchanged, personDup)
@@ -678,7 +685,7 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 			NL: fmt.Sprintf("De nieuwe identiteiten gebruiken %d verschillende realms; de meeste eindigen op @%s. Klopt dat, bevestig dan 'meerdere realms'; anders corrigeer de regels hieronder.", len(realms.counts), major.name),
 			EN: fmt.Sprintf("The new identities use %d different realms; most end in @%s. If that is right, confirm 'several realms'; otherwise correct the rows below.", len(realms.counts), major.name)})
 		for _, r := range list.Rows {
-			if rl := realm(r.Cells[newI]); rl != "" && rl != major.name {
+			if rl := realm(r.Cells[newI]); rl != "" && rl != major.name && validIdentity(r.Cells[newI]) {
 				rep.add(Problem{Row: r.Line, Column: cols[newI].Heading, Code: "other_realm",
 					NL: fmt.Sprintf("Deze nieuwe identiteit eindigt niet op @%s zoals de meeste.", major.name),
 					EN: fmt.Sprintf("This new identity does not end in @%s like most.", major.name)})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/charmap"
 
 	"github.com/cmr-idp/cmr"
@@ -91,6 +92,17 @@ func TestMixedEncodingRefused(t *testing.T) {
 		if len(p) != 1 || p[0].Code != "encoding" || p[0].Row != strings.Count(data, "\n") || strings.Contains(p[0].NL+p[0].EN, "Zo") {
 			t.Errorf("%s: %+v", name, p)
 		}
+	}
+}
+
+// TestBadIdentityNotARealm: a new identity refused as malformed is not
+// counted as a realm as well (no several_realms, no other_realm for it).
+func TestBadIdentityNotARealm(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	data := voCSV(goodRows[0], goodRows[1], "Sara;;Jansen;5678 CD;3;sjansen@magis.apel16IH;s.jansen@lyc eum.nl")
+	_, err := Validate(vo, Complete, mustRead(t, data), Options{})
+	if p := problems(t, err); len(p) != 1 || p[0].Code != "identity" || p[0].Row != 4 {
+		t.Errorf("problems: %+v", p)
 	}
 }
 
@@ -270,6 +282,29 @@ func TestColumnWithoutHeading(t *testing.T) {
 	_, err := Validate(vo, Complete, mustRead(t, []byte(filled)), Options{})
 	if p := problems(t, err); len(p) != 1 || p[0].Code != "ignored_column_filled" || p[0].Row != 3 || p[0].Column != "D" || strings.Contains(p[0].EN+p[0].NL, "06-") {
 		t.Errorf("values under no heading: %+v", p)
+	}
+}
+
+// TestListOnAnotherSheet: only the first worksheet is read; a refusal of
+// its headings says so when the workbook has more.
+func TestListOnAnotherSheet(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	f := excelize.NewFile()
+	defer f.Close()
+	f.SetCellStr("Sheet1", "A1", "Toelichting")
+	f.NewSheet("Lijst")
+	for j, h := range vo.Headings(Complete) {
+		cell, _ := excelize.CoordinatesToCellName(j+1, 1)
+		f.SetCellStr("Lijst", cell, h)
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Validate(vo, Complete, mustRead(t, buf.Bytes()), Options{})
+	p := problems(t, err)
+	if last := p[len(p)-1]; last.Code != "first_sheet" || !strings.Contains(last.EN, "has 2") {
+		t.Errorf("problems: %+v", p)
 	}
 }
 

@@ -206,6 +206,10 @@ func sampleData(records []any) map[string]any {
 			continue
 		}
 		name := f["name"].(string)
+		if opts, ok := f["options"].([]any); ok && len(opts) > 0 {
+			data[name] = opts[0]
+			continue
+		}
 		switch f["type"] {
 		case "date":
 			data[name] = "2027-06-01"

@@ -67,7 +67,11 @@ async function fillStep(form) {
     const tag = await input.evaluate((el) => el.tagName.toLowerCase());
     const type = (await input.getAttribute('type')) || '';
     if (tag === 'select') {
-      if (name !== 'redo_step') await input.selectOption('true');
+      // Ja, or else the first of a field's options (after "kies").
+      if (name !== 'redo_step') {
+        const values = await input.locator('option').evaluateAll((os) => os.map((o) => o.value));
+        await input.selectOption(values.includes('true') ? 'true' : values.find((v) => v !== ''));
+      }
     } else if (type === 'checkbox') {
       await input.check();
     } else if (type === 'date') {
