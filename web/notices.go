@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/webhook"
 )
 
 // NoticeStore is what the notification pages read and change: a person's
@@ -258,7 +259,7 @@ func (s *Server) checkWebhookURL(raw string) error {
 	if u.User != nil {
 		return cmr.FieldErrorf(field, "may not contain a user name or password").NL("mag geen gebruikersnaam of wachtwoord bevatten")
 	}
-	host := strings.ToLower(u.Hostname())
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	local := host == "localhost" || host == "127.0.0.1"
 	switch u.Scheme {
 	case "https":
@@ -269,12 +270,13 @@ func (s *Server) checkWebhookURL(raw string) error {
 	default:
 		return cmr.FieldErrorf(field, "must start with https://").NL("moet met https:// beginnen")
 	}
-	if !s.AllowHTTPWebhooks {
-		ip := net.ParseIP(host)
-		if local || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
-			return cmr.FieldErrorf(field, "must be an address on the internet, not this machine or a private network").
-				NL("moet een adres op internet zijn, niet deze machine of een privénetwerk")
-		}
+	// The delivery checks the address it connects to (a name may resolve
+	// anywhere); this refuses at once what is plainly inside. cmr dev
+	// (AllowHTTPWebhooks) also takes this machine, as its worker does.
+	ip := net.ParseIP(host)
+	if (!s.AllowHTTPWebhooks && (local || strings.HasSuffix(host, ".localhost"))) || ip != nil && webhook.Refused(ip, s.AllowHTTPWebhooks) {
+		return cmr.FieldErrorf(field, "must be an address on the internet, not this machine or a private network").
+			NL("moet een adres op internet zijn, niet deze machine of een privénetwerk")
 	}
 	return nil
 }

@@ -186,6 +186,9 @@ func TestWebhookSettings(t *testing.T) {
 		"https://u:pw@hooks.example.org/x": "mag geen gebruikersnaam of wachtwoord bevatten",
 		"https://127.0.0.1/hook":           "moet een adres op internet zijn, niet deze machine of een privénetwerk",
 		"https://10.1.2.3/hook":            "moet een adres op internet zijn, niet deze machine of een privénetwerk",
+		"https://localhost./hook":          "moet een adres op internet zijn, niet deze machine of een privénetwerk",
+		"https://100.64.0.1/hook":          "moet een adres op internet zijn, niet deze machine of een privénetwerk",
+		"https://169.254.169.254/latest":   "moet een adres op internet zijn, niet deze machine of een privénetwerk",
 		"https://" + strings.Repeat("a", 2000) + ".example.org/": "is te lang",
 	} {
 		p := s.do("POST", "/admin/webhook", url.Values{"_csrf": {token}, "url": {addr}}, admin)

@@ -17,9 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -80,40 +83,115 @@ func Verify(secret, header string, body []byte, now time.Time, window time.Durat
 	return nil
 }
 
-// Client posts deliveries.
+// Client posts deliveries. Its own HTTP client (when HTTP is nil) connects
+// only to addresses on the internet, checked at the moment it connects,
+// after the host name is resolved: a name that resolves to this machine
+// or a private network, or a receiver that redirects there, cannot make
+// the CMR post into its own network. Redirects are not followed at all.
 type Client struct {
 	HTTP *http.Client
 	Now  func() time.Time
+	// AllowLoopback lets deliveries go to this machine (cmr dev, tests).
+	AllowLoopback bool
+
+	once sync.Once
+	hc   *http.Client
+}
+
+// Timeout is how long a delivery may take.
+const Timeout = 15 * time.Second
+
+// cgnat is the shared address space of carrier-grade NAT (RFC 6598).
+var cgnat = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+
+// Refused says whether a delivery may not go to ip: this machine, a
+// private or shared network, link-local (where cloud metadata services
+// answer), multicast or unspecified; loopback only with allowLoopback.
+func Refused(ip net.IP, allowLoopback bool) bool {
+	if ip4 := ip.To4(); ip4 != nil {
+		ip = ip4
+		if ip4[0] == 0 {
+			return true // 0.0.0.0/8: "this network"
+		}
+	}
+	if ip.IsLoopback() {
+		return !allowLoopback
+	}
+	return ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() ||
+		ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
+}
+
+// errRefusedAddress is a connection Refused stopped.
+var errRefusedAddress = errors.New("the address leads to this machine or a private network; deliveries go to addresses on the internet only")
+
+func (c *Client) client() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	c.once.Do(func() {
+		dialer := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if ip := net.ParseIP(host); err != nil || ip == nil || Refused(ip, c.AllowLoopback) {
+				return errRefusedAddress
+			}
+			return nil
+		}}
+		// No proxy: the address checked must be the receiver's.
+		tr := &http.Transport{DialContext: dialer.DialContext, TLSHandshakeTimeout: 10 * time.Second, MaxIdleConnsPerHost: 2, IdleConnTimeout: 90 * time.Second}
+		c.hc = &http.Client{Timeout: Timeout, Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	})
+	return c.hc
 }
 
 // Post sends body to url, signed, and returns the receiver's status. Any
-// answer but 2xx is an error, so the delivery is retried.
+// answer but 2xx is an error, so the delivery is retried. Its errors say
+// what went wrong without the address or what the network answered: an
+// organisation's admin reads them in its delivery log.
 func (c *Client) Post(ctx context.Context, url, secret, deliveryID, event string, body []byte) (int, error) {
 	now := time.Now
 	if c.Now != nil {
 		now = c.Now
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, fmt.Errorf("webhook address: %w", err)
+		return 0, errors.New("webhook: the address is not a web address")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "CMR-Webhook/1")
 	req.Header.Set(HeaderSignature, Sign(secret, now(), body))
 	req.Header.Set(HeaderDelivery, deliveryID)
 	req.Header.Set(HeaderEvent, event)
-	resp, err := hc.Do(req)
+	resp, err := c.client().Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("webhook post: %w", err)
+		return 0, postError(err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("webhook receiver answered %d", resp.StatusCode)
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
+		return resp.StatusCode, fmt.Errorf("webhook: the receiver answered %d, a redirect, which is not followed: set the address it redirects to", resp.StatusCode)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return resp.StatusCode, fmt.Errorf("webhook: the receiver answered %d", resp.StatusCode)
 	}
 	return resp.StatusCode, nil
+}
+
+// postError says why a post got no answer, in words without the address.
+func postError(err error) error {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, errRefusedAddress):
+		return fmt.Errorf("webhook: %w", errRefusedAddress)
+	case errors.As(err, &dns):
+		return errors.New("webhook: the host name was not found")
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("webhook: the receiver refused the connection")
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("webhook: no answer within %s", Timeout)
+	case strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "x509:"):
+		return errors.New("webhook: the secure connection failed (check the receiver's certificate)")
+	}
+	return errors.New("webhook: the receiver could not be reached")
 }

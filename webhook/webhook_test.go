@@ -3,8 +3,10 @@ package webhook
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,7 +53,7 @@ func TestPostIsSignedAndRetriedOnNon2xx(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	defer srv.Close()
-	c := &Client{}
+	c := &Client{AllowLoopback: true}
 	if code, err := c.Post(context.Background(), srv.URL, "geheim", "case#1.1/x", "case_opened", []byte(`{}`)); err == nil || code != 500 {
 		t.Fatalf("a 500 must be an error to retry: %d %v", code, err)
 	}
@@ -62,6 +64,45 @@ func TestPostIsSignedAndRetriedOnNon2xx(t *testing.T) {
 	for i, err := range got {
 		if err != nil {
 			t.Errorf("delivery %d: receiver could not verify: %v", i, err)
+		}
+	}
+}
+
+// TestPostStaysOnTheInternet: a delivery does not reach this machine or a
+// private network, whether the address names it or a receiver redirects
+// there; its errors do not repeat the address.
+func TestPostStaysOnTheInternet(t *testing.T) {
+	inside := 0
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { inside++ }))
+	defer internal.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, internal.URL+"/admin", http.StatusTemporaryRedirect)
+	}))
+	defer redirect.Close()
+
+	// The receivers of this test are on loopback: without AllowLoopback
+	// nothing reaches them, by address or by name.
+	strict := &Client{}
+	for _, u := range []string{internal.URL, strings.Replace(internal.URL, "127.0.0.1", "localhost", 1)} {
+		_, err := strict.Post(context.Background(), u, "s", "d", "e", []byte(`{}`))
+		if err == nil || !strings.Contains(err.Error(), "private network") || strings.Contains(err.Error(), "127.0.0.1") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	// With loopback allowed (as in cmr dev), a redirect is still not
+	// followed.
+	loose := &Client{AllowLoopback: true}
+	code, err := loose.Post(context.Background(), redirect.URL, "s", "d", "e", []byte(`{}`))
+	if code != http.StatusTemporaryRedirect || err == nil || !strings.Contains(err.Error(), "redirect") || inside != 0 {
+		t.Errorf("redirect: %d %v, %d posts inside", code, err, inside)
+	}
+	if _, err := loose.Post(context.Background(), "http://127.0.0.1:1/x", "s", "d", "e", []byte(`{}`)); err == nil || strings.Contains(err.Error(), "127.0.0.1") {
+		t.Errorf("refused connection: %v", err)
+	}
+	for ip, refused := range map[string]bool{"10.0.0.5": true, "172.16.1.1": true, "192.168.1.1": true, "169.254.169.254": true, "100.64.0.1": true,
+		"0.0.0.0": true, "127.0.0.1": true, "::1": true, "fd00::1": true, "fe80::1": true, "::ffff:10.0.0.1": true, "8.8.8.8": false, "2001:4860::8888": false} {
+		if got := Refused(net.ParseIP(ip), false); got != refused {
+			t.Errorf("Refused(%s) = %v", ip, got)
 		}
 	}
 }

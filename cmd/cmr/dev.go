@@ -122,7 +122,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// previous process's sticky queue until this timeout: keep it short,
 	// since in dev there is only ever one worker.
 	w, err := startWorker(c, store, worker.Options{StickyScheduleToStartTimeout: time.Second},
-		notifications{mail: mail, publicURL: envOr("CMR_PUBLIC_URL", url), metrics: m, calendar: cal, anytime: anytime})
+		notifications{mail: mail, publicURL: envOr("CMR_PUBLIC_URL", url), metrics: m, calendar: cal, anytime: anytime, loopbackWebhooks: true})
 	if err != nil {
 		return err
 	}

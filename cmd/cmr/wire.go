@@ -114,6 +114,8 @@ type notifications struct {
 	metrics   *metrics.Metrics
 	calendar  cmr.CalendarConfig
 	anytime   bool
+	// loopbackWebhooks lets webhooks go to this machine (cmr dev).
+	loopbackWebhooks bool
 }
 
 // mailer reads CMR_SMTP_HOST, _PORT, _USERNAME, _PASSWORD, _FROM and _TLS;
@@ -167,7 +169,7 @@ func startWorker(c client.Client, store *gormdb.Store, opts worker.Options, n no
 	w.RegisterWorkflow(workflows.NotifyWorkflow)
 	w.RegisterWorkflow(workflows.NoticesWorkflow)
 	acts := &activities.Activities{Store: store, Announcer: &workflows.Announcer{Client: c, Calendar: n.calendar, Anytime: n.anytime},
-		Notices: store, Webhooks: &webhook.Client{}, PublicURL: n.publicURL, Calendar: n.calendar}
+		Notices: store, Webhooks: &webhook.Client{AllowLoopback: n.loopbackWebhooks}, PublicURL: n.publicURL, Calendar: n.calendar}
 	if n.mail != nil {
 		acts.Mail = n.mail
 	}
@@ -278,7 +280,7 @@ func newRouter(store *gormdb.Store, c client.Client, cal cmr.CalendarConfig, key
 	pages := &web.Server{Store: store, Sessions: store, Calendar: cal, DevSignIn: devSignIn, Engine: srv.Engine, Submissions: store, Guard: srv.StepPrecheck,
 		Opener: srv.Engine, SLADays: srv.SLADays, Lists: srv, Admin: store, Logger: logger, Providers: signIn.Providers, PublicURL: signIn.PublicURL, Reports: store,
 		Notices: store, AllowHTTPWebhooks: devSignIn, RequestTimeout: srv.RequestTimeout, UploadTimeout: srv.UploadTimeout,
-		Redeliver: (&activities.Activities{Notices: store, Webhooks: &webhook.Client{}, Calendar: cal, PublicURL: signIn.PublicURL}).Redeliver}
+		Redeliver: (&activities.Activities{Notices: store, Webhooks: &webhook.Client{AllowLoopback: devSignIn}, Calendar: cal, PublicURL: signIn.PublicURL}).Redeliver}
 	if len(signIn.Providers) > 0 {
 		pages.SignIn = store
 	}
