@@ -229,3 +229,26 @@ func TestValidateData(t *testing.T) {
 		t.Errorf("an option: %v %v", got, err)
 	}
 }
+
+// TestEveryFieldHasAnEnglishLabel: the pages in English and the API's
+// English refusals name each field in English.
+func TestEveryFieldHasAnEnglishLabel(t *testing.T) {
+	for _, in := range []PlanInput{
+		{Sector: SectorVO, Funding: FundingELF, Options: CaseOptions{KeepHistory: true}, WasWordt: WasWordtSuppliers},
+		{Sector: SectorVO, Funding: FundingILF, Options: CaseOptions{Calamity: true}, MidYear: true, WasWordt: WasWordtSuppliers},
+		{Sector: SectorMBO, Options: CaseOptions{KeepHistory: true}, WasWordt: WasWordtSuppliersAndSchool},
+		{Sector: SectorMBO, Options: CaseOptions{Calamity: true}, MidYear: true, WasWordt: WasWordtSuppliers},
+	} {
+		for _, st := range Procedure(in) {
+			for _, f := range st.Records {
+				if f.LabelEN == "" || (f.LabelEN == f.Label && f.Label != "DigiDeliveryIds") {
+					t.Errorf("step %s, field %s: no English label for %q", st.Key, f.Name, f.Label)
+				}
+			}
+		}
+	}
+	// A plan stored before the labels had their English still gets it.
+	if got := (Field{Label: "Toelichting"}).English(); got != "Note" {
+		t.Errorf("English of a stored label: %q", got)
+	}
+}

@@ -38,9 +38,51 @@ type Field struct {
 	Name     string    `json:"name"`
 	Type     FieldType `json:"type"`
 	Required bool      `json:"required"`
-	Label    string    `json:"label"`
+	Label    string    `json:"label"`    // Dutch
+	LabelEN  string    `json:"label_en"` // English
 	// Options, for text, are the only values it takes.
 	Options []string `json:"options,omitempty"`
+}
+
+// English is the field's label in English: LabelEN, or for a plan stored
+// before labels had it, the English of its Dutch label.
+func (f Field) English() string {
+	if f.LabelEN != "" {
+		return f.LabelEN
+	}
+	if en, ok := fieldLabelsEN[f.Label]; ok {
+		return en
+	}
+	return f.Label
+}
+
+// fieldLabelsEN are the fields' labels in English, by their Dutch.
+var fieldLabelsEN = map[string]string{
+	"Aanleiding (NON-ECK naar ECK, andere ELO, fusie)": "Reason (NON-ECK to ECK, another ELO, merger)",
+	"Aantal regels in de lijst":                        "Number of rows in the list",
+	"Afgesproken moment van omzetting":                 "Agreed moment of the switch",
+	"Datum verhuizing":                                 "Date of the move",
+	"Diensten geactiveerd":                             "Services activated",
+	"Diensten":                                         "Services",
+	"DigiDeliveryIds":                                  "DigiDeliveryIds",
+	"Einddatum oud CR-record":                          "End date of the old CR record",
+	"Extra kosten geaccepteerd":                        "Extra costs accepted",
+	"Gebruiksoverzicht geleverd":                       "Usage overview delivered",
+	"Getekend op":                                      "Signed on",
+	"Leerhistorie meenemen":                            "Keep learning history",
+	"Niet alle resultaten kunnen mee":                  "Not all results can move",
+	"Nieuwe realm":                                     "New realm",
+	"Oude omgeving bevroren op":                        "Old environment frozen on",
+	"Positief advies":                                  "Positive advice",
+	"Stap die opnieuw moet":                            "Step to redo",
+	"Te verhuizen licenties/producten":                 "Licences/products to move",
+	"Test geslaagd":                                    "Test passed",
+	"Toelichting":                                      "Note",
+	"Uitgevoerd op":                                    "Done on",
+	"Verhuizing nodig bij leveranciers buiten PSS":     "Move needed at suppliers outside PSS",
+	"Verlies geaccepteerd":                             "Loss accepted",
+	"Wat wijzigt (realm, portaal, userid)":             "What changes (realm, portal, user ID)",
+	"Wat wijzigt: de hele identiteit (identity) of alleen de realm (realm_only)": "What changes: the whole identity (identity) or only the realm (realm_only)",
 }
 
 // StepDef is one step of a procedure.
@@ -112,6 +154,12 @@ func Procedure(in PlanInput) []StepDef {
 		all = mboSteps(in)
 	} else {
 		all = voSteps(in)
+	}
+	for i := range all {
+		all[i].Records = slices.Clone(all[i].Records) // fNote and the like are shared
+		for j := range all[i].Records {
+			all[i].Records[j].LabelEN = all[i].Records[j].English()
+		}
 	}
 	return all
 }
@@ -347,7 +395,7 @@ func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 		if !present || v == nil || v == "" {
 			if f.Required {
 				t := describeType(f.Type)
-				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.Label, t.en))
+				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.English(), t.en))
 				problemsNL = append(problemsNL, fmt.Sprintf("%s: is verplicht (%s)", f.Label, t.nl))
 			}
 			continue

@@ -227,7 +227,7 @@ func CheckScenario(s Scenario, t Timing) (ScenarioCheck, error) {
 		c = checkMBO(s)
 	}
 	c.Deadline = deadline(s.Sector, t)
-	c.Warnings, c.MidYear = timingWarnings(s.Sector, t, c.Deadline)
+	c.Warnings, c.MidYear = timingWarnings(s.Sector, t, summerDeadline(s.Sector, t))
 	return c, nil
 }
 
@@ -361,10 +361,22 @@ func checkMBO(s Scenario) ScenarioCheck {
 	return c
 }
 
-// deadline is the date by which the switch must be done: VO 1 August of the
-// switch year; MBO the day the learning-materials list opens, when known
-// (a case defaults it to 1 August of the switch year).
+// deadline is the date by which the conversion must be done: VO 1 August
+// of the switch year; MBO the day the learning-materials list opens, when
+// known (a case defaults it to 1 August of the switch year). A switch
+// during the school year has its own date as the deadline: the identities
+// must be converted before the new IdP goes live (DOMAIN §7), and the
+// summer's 1 August is months before or after it.
 func deadline(sector Sector, t Timing) time.Time {
+	if !t.SwitchOn.IsZero() && IsMidYear(t.SwitchOn, t.ListOpensOn) {
+		return t.SwitchOn
+	}
+	return summerDeadline(sector, t)
+}
+
+// summerDeadline is the deadline of a switch in the summer window: VO 1
+// August of the switch year, MBO the day the list opens.
+func summerDeadline(sector Sector, t Timing) time.Time {
 	if sector == SectorMBO {
 		return t.ListOpensOn
 	}
@@ -390,6 +402,8 @@ func IsMidYear(switchOn, listOpensOn time.Time) bool {
 	return switchOn.Before(start) || !switchOn.Before(end)
 }
 
+// timingWarnings warns about a switch during the school year, short
+// notice, and a switch late for the summer deadline due.
 func timingWarnings(sector Sector, t Timing, due time.Time) ([]Warning, bool) {
 	var ws []Warning
 	midYear := IsMidYear(t.SwitchOn, t.ListOpensOn)
@@ -404,7 +418,10 @@ func timingWarnings(sector Sector, t Timing, due time.Time) ([]Warning, bool) {
 				NL:      fmt.Sprintf("Maar %d dagen tussen de aanvraag en de overstap: een overstap tijdens het schooljaar moet minstens 8 weken (56 dagen) vooraf gemeld worden.", days)})
 		}
 	}
-	if !t.SwitchOn.IsZero() && !due.IsZero() && !t.SwitchOn.Before(due) {
+	// Late for the summer: on or after its deadline, in the month after
+	// it (later in the school year the switch is plainly mid-year, and
+	// its own date is its deadline).
+	if !t.SwitchOn.IsZero() && !due.IsZero() && !t.SwitchOn.Before(due) && (!midYear || t.SwitchOn.Before(due.AddDate(0, 1, 0))) {
 		what, wat := "VO migrations must be done before 1 August", "VO-verhuizingen moeten vóór 1 augustus klaar zijn"
 		if sector == SectorMBO {
 			what, wat = "MBO identities must be converted before the learning-materials list opens", "MBO-identiteiten moeten omgezet zijn voordat de leermiddelenlijst opengaat"

@@ -1,6 +1,7 @@
 package cmr
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -167,6 +168,38 @@ func TestCheckScenarioWarnings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDeadlineOfAMidYearSwitch: a switch during the school year must be
+// converted before the new IdP goes live, so its own date is its
+// deadline, not the summer's 1 August months before or after it; it is
+// late for the summer only in the month after that deadline.
+func TestDeadlineOfAMidYearSwitch(t *testing.T) {
+	s := Scenario{Sector: SectorVO, From: vo(1, "Magister"), To: vo(2, "Distributeursportaal")}
+	mbo := Scenario{Sector: SectorMBO, From: Endpoint{ECK: true, Kind: KindELO}, To: Endpoint{ECK: true, Kind: KindNonPortal}}
+	for _, tc := range []struct {
+		name     string
+		s        Scenario
+		t        Timing
+		deadline string
+		late     bool
+	}{
+		{"VO in July", s, Timing{SwitchOn: date("2027-07-15")}, "2027-08-01", false},
+		{"VO in December", s, Timing{SwitchOn: date("2026-12-01")}, "2026-12-01", false},
+		{"VO in January", s, Timing{SwitchOn: date("2027-01-04")}, "2027-01-04", false},
+		{"VO in mid-August", s, Timing{SwitchOn: date("2027-08-15")}, "2027-08-15", true},
+		{"MBO in July, list opens 1 August", mbo, Timing{SwitchOn: date("2027-07-10"), ListOpensOn: date("2027-08-01")}, "2027-08-01", false},
+		{"MBO in March", mbo, Timing{SwitchOn: date("2027-03-01"), ListOpensOn: date("2027-08-01")}, "2027-03-01", false},
+	} {
+		c, err := CheckScenario(tc.s, tc.t)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		late := slices.ContainsFunc(c.Warnings, func(w Warning) bool { return w.Code == WarnAfterDeadline })
+		if got := c.Deadline.Format(DateLayout); got != tc.deadline || late != tc.late {
+			t.Errorf("%s: deadline %s, late %v; want %s, %v", tc.name, got, late, tc.deadline, tc.late)
+		}
 	}
 }
 

@@ -947,8 +947,14 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 			return none, err
 		}
 	}
-	if _, set := data["row_count"]; !set {
+	switch n, set := data["row_count"]; {
+	case !set || n == nil || n == "":
 		data["row_count"] = float64(lv.RowCount)
+	case n != float64(lv.RowCount):
+		// The step records the list's size: a number that is not the
+		// list's is a mistake, or a list other than the one stored.
+		return none, cmr.FieldErrorf("data.row_count", "is %v, but the list stored (version %d) has %d rows: leave it empty, or upload the right list first", n, lv.Version, lv.RowCount).
+			NL("is %v, maar de opgeslagen lijst (versie %d) heeft %d regels: laat het leeg, of upload eerst de juiste lijst", n, lv.Version, lv.RowCount)
 	}
 	if step == "8c" {
 		return casework.Checked{ListID: lv.ID}, nil

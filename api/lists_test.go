@@ -155,6 +155,12 @@ func TestVOListFlow(t *testing.T) {
 		for _, s := range r.Body["steps"].([]any) {
 			st := s.(map[string]any)
 			if st["state"] == "open" && st["kind"] == "human" {
+				if st["key"] == "11" {
+					wrong := en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/11", `{"data":{"row_count":99}}`), 400, "step 11 with another row count")
+					if wrong.Body["field"] != "data.row_count" || !strings.Contains(wrong.Raw, "has 6 rows") {
+						t.Errorf("step 11 with another row count: %s", wrong.Raw)
+					}
+				}
 				en.want(en.do(ownerOrg[st["owner"].(string)], "POST", fmt.Sprintf("/api/v1/cases/%s/steps/%s", id, st["key"]), map[string]any{"data": sample(st["records"].([]any))}), 200, "step")
 				break
 			}

@@ -187,6 +187,18 @@ func (s *Store) ImportStaff(ctx context.Context, orgID string, list cmr.StaffImp
 				return err
 			}
 		}
+		if list.HasAdmin {
+			// Only an admin imports: a list that takes the right from
+			// every one would lock the organisation out of its page.
+			var admins int64
+			if err := tx.Table("users").Where("organisation_id = ? AND admin = ? AND disabled = ?", orgID, true, false).Count(&admins).Error; err != nil {
+				return err
+			}
+			if admins == 0 {
+				return cmr.FieldErrorf("file", "this list leaves the organisation without an admin: keep \"ja\" under Beheerder for at least one person").
+					NL("deze lijst laat de organisatie zonder beheerder: houd bij ten minste één persoon \"ja\" onder Beheerder")
+			}
+		}
 		return nil
 	})
 	if cmr.KindOf(err) != "" {

@@ -2,6 +2,7 @@ package gormdb_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/cmr-idp/cmr"
@@ -156,6 +157,16 @@ func TestImportStaff(t *testing.T) {
 				t.Errorf("the other organisation's person: %+v %v", u, err)
 			}
 		})
+
+		// A list that takes the right from the school's only admin (Lisa):
+		// refused, nothing kept.
+		_, _, err = s.ImportStaff(ctx, "school", cmr.StaffImport{HasAdmin: true, Rows: []cmr.StaffRow{
+			{Row: 2, FirstName: "Lisa", LastName: "Jansen", Email: "lisa@school.example", Admin: false},
+		}})
+		if cmr.KindOf(err) != cmr.KindInvalid || !strings.Contains(err.Error(), "without an admin") {
+			t.Errorf("an import without an admin left: %v", err)
+		}
+		checkStaff(t, s, before)
 	})
 }
 

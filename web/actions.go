@@ -74,6 +74,10 @@ func (s *Server) formData(c echo.Context, def cmr.StepDef) map[string]any {
 	return data
 }
 
+// typedKey is where completeStep leaves what was typed in the step's form
+// for the page that shows its refusal (casePage.Typed).
+const typedKey = "web-step-typed"
+
 // completeStep handles POST /cases/:id/steps/:step from the case page.
 // Refusals are shown on the page, above the form.
 func (s *Server) completeStep(c echo.Context) error {
@@ -95,6 +99,14 @@ func (s *Server) completeStep(c echo.Context) error {
 		return s.fail(c, ss, cmr.ErrNotFound)
 	}
 	data := s.formData(c, def.StepDef)
+	// A refused form comes back with what was typed in it.
+	typed := map[string]string{}
+	for _, f := range append(def.Records, cmr.Field{Name: "note"}) {
+		if v := c.FormValue(f.Name); v != "" {
+			typed[key+"/"+f.Name] = v
+		}
+	}
+	c.Set(typedKey, typed)
 	if err := casework.CheckStep(cs, *def, me, data); err != nil {
 		return s.showCase(c, ss, cs, statusOf(err), key, s.refusal(c, err))
 	}

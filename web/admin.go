@@ -223,8 +223,11 @@ func (s *Server) savePerson(c echo.Context) error {
 	}
 	person.OIDCUsername = strings.TrimSpace(c.FormValue("oidc_username"))
 	person.ShortCode = strings.TrimSpace(c.FormValue("short_code"))
-	if len(person.OIDCUsername) > 200 || len(person.ShortCode) > 20 {
-		return s.adminAnswer(c, "", cmr.FieldErrorf("oidc_username", "is too long").NL("is te lang"), nil)
+	if len(person.OIDCUsername) > 200 {
+		return s.adminAnswer(c, "", cmr.FieldErrorf("oidc_username", "is too long (at most 200 characters)").NL("is te lang (hoogstens 200 tekens)"), nil)
+	}
+	if len(person.ShortCode) > 20 {
+		return s.adminAnswer(c, "", cmr.FieldErrorf("short_code", "is too long (at most 20 characters)").NL("is te lang (hoogstens 20 tekens)"), nil)
 	}
 	err = s.Admin.SetPerson(c.Request().Context(), person)
 	return s.adminAnswer(c, s.tr(c, "De persoon is opgeslagen."), err, nil)

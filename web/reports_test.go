@@ -238,8 +238,8 @@ func TestSLAReport(t *testing.T) {
 			t.Errorf("the SLA page lacks %s", want)
 		}
 	}
-	if n := strings.Count(p.body, "<script"); n != 1 {
-		t.Errorf("%d script elements; only the layout's htmx is allowed", n)
+	if n := strings.Count(p.body, "<script"); n != 2 {
+		t.Errorf("%d script elements; only the layout's (htmx, refusal.js) are allowed", n)
 	}
 	if p := s.do("GET", "/reports/sla"+q, nil, s.signIn("kn"), english); !strings.Contains(p.body, "<td>1.5</td>") || !strings.Contains(p.body, "Closed on time") {
 		t.Errorf("Kennisnet's page in English: no median 1.5:\n%s", p.body)

@@ -229,6 +229,12 @@ func (s *Server) parse() error {
 				}
 				return st.Title
 			},
+			"label": func(f cmr.Field) string {
+				if lang == "en" {
+					return f.English()
+				}
+				return f.Label
+			},
 			"lang": func() string { return lang },
 			"list": func(xs ...string) []string { return xs },
 			"ptr":  func(t time.Time) *time.Time { return &t },
@@ -661,7 +667,10 @@ type casePage struct {
 	// Report, when not nil, the rows it names.
 	Problem, Where string
 	Report         *listProblems
-	CanAct         bool
+	// Typed is what was typed in a refused step's form, by "<step>/<field>",
+	// so that the form comes back as it was sent.
+	Typed  map[string]string
+	CanAct bool
 	// CanReturn: the distributor can hand the completed list back (MBO).
 	CanReturn bool
 	ShowLists bool
@@ -693,7 +702,8 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where, Report: report,
+	typed, _ := c.Get(typedKey).(map[string]string)
+	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where, Report: report, Typed: typed,
 		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID,
 		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO,
 		ShowLists: s.Lists != nil && cs.WasWordt != cmr.WasWordtNone && ss.User.Role != cmr.RoleKennisnet}

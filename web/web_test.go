@@ -416,3 +416,47 @@ func TestRouterErrorsArePages(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedStepFormKeepsWhatWasTyped: a step refused for its data comes
+// back with the form as it was sent, and only that step's form.
+func TestRefusedStepFormKeepsWhatWasTyped(t *testing.T) {
+	s := newSite(t, true)
+	dist := s.signIn("dist")
+	token := csrfField.FindStringSubmatch(s.do("GET", "/cases/01AB-20270715", nil, dist).body)[1]
+	long := strings.Repeat("realm ", 400) // over 2000 characters
+	p := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"_csrf": {token}, "change": {long}}, dist)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `name="change" value="`+long+`"`) || len(s.engine.calls) != 0 {
+		t.Errorf("refused step: %d, its form not refilled: %s", p.status, refusalText(p.body))
+	}
+	if again := s.do("GET", "/cases/01AB-20270715", nil, dist); strings.Contains(again.body, long) {
+		t.Error("what was typed stays on the next visit")
+	}
+	if en := s.do("GET", "/cases/01AB-20270715", nil, dist, english); !strings.Contains(en.body, ">What changes (realm, portal, user ID) (required)</label>") {
+		t.Error("the step's field is not labelled in English on the English page")
+	}
+}
+
+// TestTicketShowsItsClosing: the school, the distributor and the LiKa read
+// on the ticket page the LiKa's note and the rows it could not process.
+func TestTicketShowsItsClosing(t *testing.T) {
+	s := newSite(t, true)
+	ctx := context.Background()
+	lika := cmr.Actor{UserID: s.users["lika1"].ID, OrganisationID: "lika1", Role: cmr.RolePublisher}
+	sub, err := s.store.CreateSubmission(ctx, cmr.Submission{CaseID: "01AB-20270715", Kind: "ticket:close", Actor: lika,
+		Data: map[string]any{"note": "verwerkt op maandag", "unprocessed": []cmr.UnprocessedRow{{Row: 3, Reason: "leerling onbekend", ListRow: 7}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := cmr.Ticket{ID: "01AB-20270715-T1", CaseID: "01AB-20270715", LiKaID: "lika1", State: cmr.TicketClosed, SubmissionID: sub, ResolvedBy: &lika, Version: 2}
+	if err := s.store.SaveTicket(ctx, closed, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, org := range []string{"school", "dist", "lika1"} {
+		p := s.do("GET", "/tickets/01AB-20270715-T1", nil, s.signIn(org))
+		for _, want := range []string{"verwerkt op maandag", "<td>3 (in de lijst van de school: 7)</td><td>leerling onbekend</td>"} {
+			if p.status != 200 || !strings.Contains(p.body, want) {
+				t.Errorf("%s: %d, want %q on the ticket page", org, p.status, want)
+			}
+		}
+	}
+}

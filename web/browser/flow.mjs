@@ -79,7 +79,7 @@ async function fillStep(form) {
     } else if (type === 'datetime-local') {
       await input.fill('2027-07-15T09:00');
     } else if (type === 'number') {
-      await input.fill('2');
+      // The list's row count: left empty, the server takes the list's.
     } else if (tag === 'textarea' && (await input.getAttribute('placeholder'))) {
       await input.fill('DDI-0001');
     } else {
@@ -151,6 +151,27 @@ async function listsBefore(page, caseURL, key, actor) {
   }
 }
 
+// refusalSeen: the flow has sent a step's form empty once, to see its
+// refusal brought into view (refusal.js).
+let refusalSeen = false;
+
+// refusedInView sends the step's form empty: where that is refused, the
+// reason must be in view and have the focus, however far down the page
+// the form was.
+async function refusedInView(page, form, key) {
+  await form.getByRole('button').click();
+  await page.waitForLoadState();
+  if (!(await refusal(page))) return; // a step with nothing required went through
+  refusalSeen = true;
+  const alert = page.locator('[role=alert]').first();
+  await page.waitForFunction(() => document.activeElement && document.activeElement.getAttribute('role') === 'alert', null, { timeout: 5000 })
+    .catch(() => fail(`step ${key}: the refusal did not get the focus`));
+  const inView = await alert.evaluate((el) => { const r = el.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; });
+  if (!inView) fail(`step ${key}: the refusal is out of view`);
+  log(`step ${key} sent empty: refused, the reason in view`);
+  await page.goto(page.url().replace(/\/steps\/.*$/, ''));
+}
+
 // doSteps completes every open step of the case that is this actor's.
 async function doSteps(page, caseURL, actor) {
   let done = 0;
@@ -162,6 +183,7 @@ async function doSteps(page, caseURL, actor) {
     await listsBefore(page, caseURL, key, actor);
     await page.goto(caseURL);
     const again = page.locator(`form.act[action$="/steps/${key}"]`);
+    if (!refusalSeen) await refusedInView(page, again, key);
     await fillStep(again);
     await again.getByRole('button').click();
     await page.waitForLoadState();
