@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -201,6 +202,68 @@ func (s *Server) Register(e *echo.Echo) error {
 	return nil
 }
 
+// recordedValue is a value a step recorded, as a page shows it.
+type recordedValue struct{ Label, Value string }
+
+// recorded is what a step recorded, in the order of its fields, each
+// named by its label and written as a person reads it: yes or no, a list
+// as one line, a date as 15-7-2027, a moment in Dutch time. Values the
+// step's fields do not name (a list version) follow under their key.
+func (s *Server) recorded(lang string, st cmr.Step) []recordedValue {
+	var out []recordedValue
+	seen := map[string]bool{}
+	show := func(label string, f cmr.Field, v any) {
+		out = append(out, recordedValue{Label: label, Value: s.recordedText(lang, f, v)})
+	}
+	for _, f := range st.Records {
+		if v, ok := st.Data[f.Name]; ok {
+			seen[f.Name] = true
+			label := f.Label
+			if lang == "en" {
+				label = f.English()
+			}
+			show(label, f, v)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(st.Data)) {
+		if !seen[k] {
+			show(k, cmr.Field{}, st.Data[k])
+		}
+	}
+	return out
+}
+
+func (s *Server) recordedText(lang string, f cmr.Field, v any) string {
+	switch v := v.(type) {
+	case bool:
+		if v {
+			return nlenLang(lang, "ja", "yes")
+		}
+		return nlenLang(lang, "nee", "no")
+	case []any:
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, ", ")
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case string:
+		switch f.Type {
+		case cmr.FieldDate:
+			if t, err := time.Parse(cmr.DateLayout, v); err == nil {
+				return t.Format("2-1-2006")
+			}
+		case cmr.FieldDateTime:
+			if t, err := time.Parse(time.RFC3339, v); err == nil {
+				return t.In(s.loc).Format("2-1-2006 15:04")
+			}
+		}
+		return v
+	}
+	return fmt.Sprint(v)
+}
+
 func (s *Server) parse() error {
 	s.pages = map[string]map[string]*template.Template{}
 	for _, lang := range []string{"nl", "en"} {
@@ -235,9 +298,10 @@ func (s *Server) parse() error {
 				}
 				return f.Label
 			},
-			"lang": func() string { return lang },
-			"list": func(xs ...string) []string { return xs },
-			"ptr":  func(t time.Time) *time.Time { return &t },
+			"recorded": func(st cmr.Step) []recordedValue { return s.recorded(lang, st) },
+			"lang":     func() string { return lang },
+			"list":     func(xs ...string) []string { return xs },
+			"ptr":      func(t time.Time) *time.Time { return &t },
 			"status": func(st cmr.CaseStatus) string {
 				return translate(lang, map[cmr.CaseStatus]string{cmr.CaseOpen: "lopend", cmr.CaseCompleted: "afgerond", cmr.CaseCancelled: "geannuleerd"}[st])
 			},
