@@ -244,7 +244,7 @@ func resumeOpening(ctx context.Context, dir Directory, eng Opener, o cmr.Opening
 
 func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
 	if len(ids) == 0 {
-		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (publisher organisation ID); GET /api/v1/organisations?role=publisher lists them").
+		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (a publisher's organisation ID, as the directory lists them)").
 			NL("kies ten minste één LiKa")
 	}
 	pubs, err := dir.Organisations(ctx, cmr.RolePublisher)
@@ -259,7 +259,7 @@ func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, err
 	for i, id := range ids {
 		switch {
 		case !known[id]:
-			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; GET /api/v1/organisations?role=publisher lists them", id).
+			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is not a publisher/LiKa; choose one the directory lists as a publisher", id).
 				NL("%q is geen uitgever/LiKa; kies uit de lijst", id)
 		case seen[id]:
 			return nil, cmr.FieldErrorf(fmt.Sprintf("likas[%d]", i), "%q is named twice", id).NL("%q is twee keer gekozen", id)

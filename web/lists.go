@@ -96,7 +96,8 @@ func (s *Server) listsPage(c echo.Context) error {
 func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int, stored bool, refused *listProblems) error {
 	ctx := c.Request().Context()
 	vs, err := s.Lists.CaseLists(ctx, actorOf(ss), cs.ID)
-	if err != nil && cmr.KindOf(err) != cmr.KindForbidden {
+	if err != nil {
+		// Kennisnet sees no lists: said so, not "no list yet".
 		return s.fail(c, ss, err)
 	}
 	f := waswordt.ForCase(cs.Scenario)
