@@ -259,6 +259,7 @@ type Delivery struct {
 	EventKey       string
 	CaseID         string
 	TicketID       string
+	Step           string // the step the notice is about, where it is about one
 	Kind           NoticeKind
 	Channel        string
 	OrganisationID string

@@ -142,7 +142,7 @@ func (a *Activities) PlanNotices(ctx context.Context, in PlanNoticesInput) (Plan
 		}
 		out.Deliveries[i].ID = cmr.DeliveryID(d.EventKey, d.Kind, d.Channel, recipient)
 		if _, err := a.Notices.BeginDelivery(ctx, cmr.Delivery{ID: out.Deliveries[i].ID, EventKey: d.EventKey, CaseID: e.CaseID, TicketID: d.TicketID,
-			Kind: d.Kind, Channel: d.Channel, OrganisationID: d.OrganisationID, UserID: d.UserID}); err != nil {
+			Step: d.Step, Kind: d.Kind, Channel: d.Channel, OrganisationID: d.OrganisationID, UserID: d.UserID}); err != nil {
 			return PlanNoticesResult{}, classify(op, err)
 		}
 	}
@@ -174,7 +174,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	d := in.Delivery
 	op := "deliver " + d.ID
 	rec, err := a.Notices.BeginDelivery(ctx, cmr.Delivery{ID: d.ID, EventKey: d.EventKey, Kind: d.Kind, Channel: d.Channel,
-		OrganisationID: d.OrganisationID, UserID: d.UserID, TicketID: d.TicketID})
+		OrganisationID: d.OrganisationID, UserID: d.UserID, TicketID: d.TicketID, Step: d.Step})
 	if err != nil {
 		return DeliverResult{}, classify(op, err)
 	}
@@ -206,7 +206,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 // Redeliver sends a delivery again by hand (the admin's delivery log),
 // also one sent before, and records the attempt.
 func (a *Activities) Redeliver(ctx context.Context, d cmr.Delivery) error {
-	ref := DeliveryRef{ID: d.ID, EventKey: d.EventKey, Kind: d.Kind, Channel: d.Channel, OrganisationID: d.OrganisationID, UserID: d.UserID, TicketID: d.TicketID}
+	ref := DeliveryRef{ID: d.ID, EventKey: d.EventKey, Kind: d.Kind, Channel: d.Channel, OrganisationID: d.OrganisationID, UserID: d.UserID, TicketID: d.TicketID, Step: d.Step}
 	status, err := a.send(ctx, ref)
 	if err != nil {
 		_ = a.Notices.FinishDelivery(ctx, d.ID, cmr.DeliveryFailed, status, err.Error())

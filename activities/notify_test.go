@@ -230,5 +230,14 @@ func TestNoticesEndToEndInTheStore(t *testing.T) {
 		if len(rcv.bodies) != 2 || log[0].Attempts != 3 {
 			t.Errorf("redelivery: %d bodies, %+v", len(rcv.bodies), log[0])
 		}
+		// A notice about a step carries it again when sent again.
+		about := log[0]
+		about.Step = "14"
+		if err := a.Redeliver(ctx, about); err != nil {
+			t.Fatal(err)
+		}
+		if got := rcv.bodies[len(rcv.bodies)-1]["step"]; got != "14" {
+			t.Errorf("redelivered without its step: %v", got)
+		}
 	})
 }

@@ -15,6 +15,7 @@ type deliveryRow struct {
 	EventKey       string
 	CaseID         string
 	TicketID       string
+	Step           string
 	Kind           string
 	Channel        string
 	OrganisationID string
@@ -31,7 +32,7 @@ type deliveryRow struct {
 func (deliveryRow) TableName() string { return "deliveries" }
 
 func (r deliveryRow) domain() cmr.Delivery {
-	return cmr.Delivery{ID: r.ID, EventKey: r.EventKey, CaseID: r.CaseID, TicketID: r.TicketID, Kind: cmr.NoticeKind(r.Kind),
+	return cmr.Delivery{ID: r.ID, EventKey: r.EventKey, CaseID: r.CaseID, TicketID: r.TicketID, Step: r.Step, Kind: cmr.NoticeKind(r.Kind),
 		Channel: r.Channel, OrganisationID: r.OrganisationID, UserID: r.UserID, State: r.State, Attempts: r.Attempts,
 		LastStatus: r.LastStatus, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), SentAt: utc(r.SentAt)}
 }
@@ -159,7 +160,7 @@ func (s *Store) SetWebhook(ctx context.Context, orgID, url, secret string) error
 // as it stands: a delivery already sent is not sent again.
 func (s *Store) BeginDelivery(ctx context.Context, d cmr.Delivery) (cmr.Delivery, error) {
 	now := time.Now().UTC()
-	row := deliveryRow{ID: d.ID, EventKey: d.EventKey, CaseID: d.CaseID, TicketID: d.TicketID, Kind: string(d.Kind), Channel: d.Channel,
+	row := deliveryRow{ID: d.ID, EventKey: d.EventKey, CaseID: d.CaseID, TicketID: d.TicketID, Step: d.Step, Kind: string(d.Kind), Channel: d.Channel,
 		OrganisationID: d.OrganisationID, UserID: d.UserID, State: cmr.DeliveryPending, CreatedAt: now, UpdatedAt: now}
 	db := s.db.WithContext(ctx)
 	if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {

@@ -610,3 +610,21 @@ func TestSaveCaseSameVersionAndClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliveryKeepsItsStep: a delivery remembers the step its notice is
+// about, so that a redelivery by hand carries it as the first did.
+func TestDeliveryKeepsItsStep(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		_, st := savedCase(t, s)
+		d := cmr.Delivery{ID: st.CaseID + "#2.1/step_waiting/webhook/school", EventKey: st.CaseID + "#2.1", CaseID: st.CaseID, Step: "plan.freeze",
+			Kind: cmr.NoticeStepWaiting, Channel: cmr.ChannelWebhook, OrganisationID: "school"}
+		if _, err := s.BeginDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Delivery(ctx, "school", d.ID)
+		if err != nil || got.Step != "plan.freeze" {
+			t.Errorf("delivery read back: %+v %v", got, err)
+		}
+	})
+}
