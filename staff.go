@@ -77,7 +77,7 @@ func ParseStaff(header []string, rows [][]string) (StaffImport, []StaffProblem) 
 		return ""
 	}
 	heading := func(key string) string { return header[col[key]-1] }
-	seen := map[string]int{}
+	seen, seenID := map[string]int{}, map[string]int{}
 	var out []StaffRow
 	for n, r := range rows {
 		line := n + 2
@@ -98,6 +98,20 @@ func ParseStaff(header []string, rows [][]string) (StaffImport, []StaffProblem) 
 				EN: fmt.Sprintf("this address is also on row %d", first), NL: fmt.Sprintf("dit adres staat ook op regel %d", first)})
 		} else {
 			seen[row.Email] = line
+		}
+		// A code or OIDC user name names one person: two with the same
+		// would both be refused at sign-in, as ambiguous.
+		for _, k := range []string{"code", "oidc"} {
+			v := strings.ToLower(cell(r, k))
+			if v == "" {
+				continue
+			}
+			if first, dup := seenID[k+"\x00"+v]; dup {
+				probs = append(probs, StaffProblem{Row: line, Column: heading(k),
+					EN: fmt.Sprintf("is also on row %d: it must name one person", first), NL: fmt.Sprintf("staat ook op regel %d: hij hoort bij één persoon", first)})
+			} else {
+				seenID[k+"\x00"+v] = line
+			}
 		}
 		if col["admin"] > 0 {
 			switch strings.ToLower(cell(r, "admin")) {

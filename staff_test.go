@@ -195,6 +195,18 @@ func TestParseStaff(t *testing.T) {
 			probs: []prob{{4, "E-mail", "also on row 2"}, {5, "E-mail", "also on row 2"}},
 		},
 		{
+			name:   "a code or OIDC user name names one person",
+			header: []string{"Voornaam", "Achternaam", "E-mail", "Code", "OIDC-gebruikersnaam"},
+			rows: [][]string{
+				{"A", "A", "a@lyceum.nl", "KB", "a@idp"},
+				{"B", "B", "b@lyceum.nl", "kb", "b@idp"},
+				{"C", "C", "c@lyceum.nl", "", "A@IDP"},
+				{"D", "D", "d@lyceum.nl", "", ""},
+				{"E", "E", "e@lyceum.nl", "", ""},
+			},
+			probs: []prob{{3, "Code", "also on row 2"}, {4, "OIDC-gebruikersnaam", "also on row 2"}},
+		},
+		{
 			name:   "only headings",
 			header: []string{"Voornaam", "Achternaam", "E-mail"},
 			probs:  []prob{{2, "", "no people"}},

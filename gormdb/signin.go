@@ -34,14 +34,47 @@ func (s *Store) People(ctx context.Context, orgID string) ([]cmr.Person, error) 
 // SetPerson records what a person's first login is matched on; p.UserID
 // names the user.
 func (s *Store) SetPerson(ctx context.Context, p cmr.Person) error {
-	res := s.db.WithContext(ctx).Table("users").Where("id = ?", p.UserID).Updates(map[string]any{
-		"first_name": strings.TrimSpace(p.FirstName), "last_name": strings.TrimSpace(p.LastName),
-		"short_code": strings.TrimSpace(p.ShortCode), "oidc_username": strings.ToLower(strings.TrimSpace(p.OIDCUsername)),
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Table("users").Where("id = ?", p.UserID).Updates(map[string]any{
+			"first_name": strings.TrimSpace(p.FirstName), "last_name": strings.TrimSpace(p.LastName),
+			"short_code": strings.TrimSpace(p.ShortCode), "oidc_username": strings.ToLower(strings.TrimSpace(p.OIDCUsername)),
+		})
+		if res.Error == nil && res.RowsAffected == 0 {
+			return cmr.ErrNotFound
+		}
+		if res.Error != nil {
+			return res.Error
+		}
+		var org string
+		if err := tx.Table("users").Select("organisation_id").Where("id = ?", p.UserID).Scan(&org).Error; err != nil {
+			return err
+		}
+		return oneEach(tx, org)
 	})
-	if res.Error == nil && res.RowsAffected == 0 {
-		return cmr.ErrNotFound
+	if cmr.KindOf(err) != "" {
+		return err
 	}
-	return wrap("save person", res.Error)
+	return wrap("save person", err)
+}
+
+// oneEach refuses a code or OIDC user name that two of an organisation's
+// people share: sign-in finds a person by them, and would refuse both as
+// ambiguous.
+func oneEach(tx *gorm.DB, orgID string) error {
+	for _, c := range []struct{ column, en, nl string }{
+		{"short_code", "code", "code"}, {"oidc_username", "OIDC user name", "OIDC-gebruikersnaam"},
+	} {
+		var shared []string
+		if err := tx.Table("users").Select("LOWER("+c.column+")").Where("organisation_id = ? AND disabled = ? AND "+c.column+" <> ''", orgID, false).
+			Group("LOWER(" + c.column + ")").Having("COUNT(*) > 1").Limit(1).Pluck("LOWER("+c.column+")", &shared).Error; err != nil {
+			return err
+		}
+		if len(shared) > 0 {
+			return cmr.FieldErrorf(c.column, "%q is the %s of another person of your organisation too: it must name one person", shared[0], c.en).
+				NL("%q is ook de %s van een ander in uw organisatie: hij hoort bij één persoon", shared[0], c.nl)
+		}
+	}
+	return nil
 }
 
 // SetEmailPatterns replaces an organisation's e-mail patterns, after
@@ -186,6 +219,9 @@ func (s *Store) ImportStaff(ctx context.Context, orgID string, list cmr.StaffImp
 			if err := tx.Table("users").Where("id = ?", existing.ID).Updates(set).Error; err != nil {
 				return err
 			}
+		}
+		if err := oneEach(tx, orgID); err != nil {
+			return err
 		}
 		if list.HasAdmin {
 			// Only an admin imports: a list that takes the right from

@@ -2,6 +2,7 @@ package gormdb_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -31,6 +32,31 @@ func TestSignInStorage(t *testing.T) {
 		}
 		if others, _ := s.People(ctx, "dist"); len(others) != 0 {
 			t.Errorf("another organisation's people: %+v", others)
+		}
+		// A code or OIDC user name names one person of the organisation
+		// (sign-in would refuse both as ambiguous); another's may match.
+		anna, err := s.UpsertUser(ctx, cmr.User{OrganisationID: "school", Email: "anna@school.example", Name: "Anna"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for field, p := range map[string]cmr.Person{
+			"short_code":    {UserID: anna.ID, FirstName: "Anna", LastName: "A", ShortCode: "mum"},
+			"oidc_username": {UserID: anna.ID, FirstName: "Anna", LastName: "A", OIDCUsername: "MAX.M@school.example"},
+		} {
+			var e *cmr.Error
+			if err := s.SetPerson(ctx, p); !errors.As(err, &e) || e.Field != field {
+				t.Errorf("%s shared with Max: %v", field, err)
+			}
+		}
+		if got, _ := s.People(ctx, "school"); len(got) != 2 || got[0].ShortCode+got[1].ShortCode != "MUM" {
+			t.Errorf("a refused save was kept: %+v", got)
+		}
+		dist, err := s.UpsertUser(ctx, cmr.User{OrganisationID: "dist", Email: "max@dist.example", Name: "Max"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPerson(ctx, cmr.Person{UserID: dist.ID, FirstName: "Max", LastName: "D", ShortCode: "MUM"}); err != nil {
+			t.Errorf("another organisation's code: %v", err)
 		}
 
 		if err := s.SetEmailPatterns(ctx, "school", []string{"[firstname].[lastname]@school.example", " ", "[f].[lastname]@Staff.school.example"}); err != nil {
