@@ -331,6 +331,20 @@ func newID(prefix string) string {
 // Users lists the enabled users with their organisation's role, by
 // organisation: every one, or those of orgIDs (an admin's page reads its
 // own organisation's, not everybody's).
+// DisabledUsers lists an organisation's disabled people, for its admin to
+// enable again.
+func (s *Store) DisabledUsers(ctx context.Context, orgID string) ([]cmr.User, error) {
+	var rows []userWithRole
+	if err := s.users(ctx).Where("users.disabled = ? AND users.organisation_id = ?", true, orgID).Order("users.email").Find(&rows).Error; err != nil {
+		return nil, wrap("disabled users", err)
+	}
+	out := make([]cmr.User, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
 func (s *Store) Users(ctx context.Context, orgIDs ...string) ([]cmr.User, error) {
 	var rows []userWithRole
 	q := s.users(ctx).Where("users.disabled = ?", false)

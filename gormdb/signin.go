@@ -289,6 +289,16 @@ func (s *Store) RevokeToken(ctx context.Context, orgID, tokenID string) error {
 // DisableUser disables a person of an organisation: their sessions end and
 // their API tokens stop working at once. A person of another organisation
 // is not found.
+// EnableUser lets a disabled person of the organisation in again. The API
+// tokens revoked when they were disabled stay revoked.
+func (s *Store) EnableUser(ctx context.Context, orgID, userID string) error {
+	res := s.db.WithContext(ctx).Table("users").Where("id = ? AND organisation_id = ? AND disabled = ?", userID, orgID, true).Update("disabled", false)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return cmr.ErrNotFound
+	}
+	return wrap("enable user", res.Error)
+}
+
 func (s *Store) DisableUser(ctx context.Context, orgID, userID string) error {
 	return wrap("disable user", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Table("users").Where("id = ? AND organisation_id = ?", userID, orgID).Update("disabled", true)

@@ -23,6 +23,8 @@ type AdminStore interface {
 	SetEmailPatterns(ctx context.Context, orgID string, patterns []string) error
 	ImportStaff(ctx context.Context, orgID string, list cmr.StaffImport) (added, updated int, err error)
 	DisableUser(ctx context.Context, orgID, userID string) error
+	DisabledUsers(ctx context.Context, orgID string) ([]cmr.User, error)
+	EnableUser(ctx context.Context, orgID, userID string) error
 	Tokens(ctx context.Context, orgID string) ([]gormdb.TokenInfo, error)
 	CreateNamedToken(ctx context.Context, userID, label string) (string, error)
 	RevokeToken(ctx context.Context, orgID, tokenID string) error
@@ -33,8 +35,10 @@ type adminPage struct {
 	page
 	Organisation string
 	People       []adminPerson
-	Patterns     string
-	Tokens       []gormdb.TokenInfo
+	// Disabled are the people its admin may enable again.
+	Disabled []cmr.User
+	Patterns string
+	Tokens   []gormdb.TokenInfo
 	// NewToken is a token just created: shown this once, never again.
 	NewToken string
 	Done     string
@@ -73,6 +77,7 @@ func (s *Server) registerAdmin(g *echo.Group) {
 	g.POST("/admin/people/import", s.importStaff, uploadLimit, s.signedIn, s.adminOnly)
 	g.POST("/admin/people/:id", s.savePerson, s.signedIn, s.adminOnly)
 	g.POST("/admin/people/:id/disable", s.disablePerson, s.signedIn, s.adminOnly)
+	g.POST("/admin/people/:id/enable", s.enablePerson, s.signedIn, s.adminOnly)
 	g.POST("/admin/tokens", s.createToken, s.signedIn, s.adminOnly)
 	g.POST("/admin/tokens/:id/revoke", s.revokeToken, s.signedIn, s.adminOnly)
 }
@@ -107,6 +112,9 @@ func (s *Server) adminView(c echo.Context) (adminPage, error) {
 	for _, person := range people {
 		u := byID[person.UserID]
 		p.People = append(p.People, adminPerson{Person: person, Name: u.Name, Email: u.Email, Admin: u.Admin, Self: u.ID == ss.User.ID})
+	}
+	if p.Disabled, err = s.Admin.DisabledUsers(ctx, org); err != nil {
+		return p, err
 	}
 	patterns, err := s.Admin.EmailPatterns(ctx, org)
 	if err != nil {
@@ -231,6 +239,17 @@ func (s *Server) savePerson(c echo.Context) error {
 	}
 	err = s.Admin.SetPerson(c.Request().Context(), person)
 	return s.adminAnswer(c, s.tr(c, "De persoon is opgeslagen."), err, nil)
+}
+
+// enablePerson lets a disabled person in again (a staff list that names
+// them only updates them).
+func (s *Server) enablePerson(c echo.Context) error {
+	ss := current(c)
+	err := s.Admin.EnableUser(c.Request().Context(), ss.User.OrganisationID, c.Param("id"))
+	if errors.Is(err, cmr.ErrNotFound) {
+		return s.fail(c, ss, err)
+	}
+	return s.adminAnswer(c, s.tr(c, "De persoon is weer ingeschakeld. API-tokens van voor het uitschakelen blijven ingetrokken."), err, nil)
 }
 
 func (s *Server) disablePerson(c echo.Context) error {

@@ -169,6 +169,23 @@ func TestAdminDisablesPerson(t *testing.T) {
 	if _, err := s.store.Authenticate(ctx, apiToken); cmr.KindOf(err) != cmr.KindUnauthorized {
 		t.Errorf("a disabled person's API token still works: %v", err)
 	}
+	// Listed as disabled, and enabled again: they sign in; the old token
+	// stays revoked.
+	if p := s.do("GET", "/admin", nil, admin); !strings.Contains(p.body, `action="/admin/people/`+colleague.ID+`/enable"`) {
+		t.Error("the disabled person is not offered to be enabled again")
+	}
+	if p := s.do("POST", "/admin/people/"+colleague.ID+"/enable", url.Values{"_csrf": {token}}, admin); p.status != 200 || !strings.Contains(p.body, "weer ingeschakeld") {
+		t.Errorf("enable: %d", p.status)
+	}
+	if p := s.do("POST", "/admin/people/"+colleague.ID+"/enable", url.Values{"_csrf": {token}}, admin); p.status != http.StatusNotFound {
+		t.Errorf("enable an enabled person: %d", p.status)
+	}
+	if p := s.do("GET", "/", nil, s.signIn("colleague")); p.status != 200 {
+		t.Errorf("the person enabled again cannot sign in: %d", p.status)
+	}
+	if _, err := s.store.Authenticate(ctx, apiToken); cmr.KindOf(err) != cmr.KindUnauthorized {
+		t.Errorf("a token revoked at disabling works again: %v", err)
+	}
 }
 
 func hasOIDC(people []cmr.Person, id, name string) bool {

@@ -296,6 +296,8 @@ var wzPolicies = map[string]wzPolicy{
 	"POST /admin/people/:id": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200, 400)},
 		variants: []wzVariant{wzPost("too long", true, "oidc_username", strings.Repeat("x", 201)), wzPost("person", false, "oidc_username", "iemand@lyceum.nl", "short_code", "IEM")}},
 	"POST /admin/people/:id/disable": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200), wzSelf: wzSet(409)}, variants: []wzVariant{wzPost("-", false)}},
+	// Only a disabled person is enabled; an enabled one is not found.
+	"POST /admin/people/:id/enable": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200, 404), wzSelf: wzSet(404)}, variants: []wzVariant{wzPost("-", false)}},
 	// The person is the form's "user": another organisation's is not
 	// found, whatever the label.
 	"POST /admin/tokens": {admin: true, mutating: true, want: map[string][]int{wzOwn: wzSet(200, 400), wzForeign: wzSet(404)},
