@@ -427,8 +427,8 @@ func timingWarnings(sector Sector, t Timing, due time.Time) ([]Warning, bool) {
 			what, wat = "MBO identities must be converted before the learning-materials list opens", "MBO-identiteiten moeten omgezet zijn voordat de leermiddelenlijst opengaat"
 		}
 		ws = append(ws, Warning{Code: WarnAfterDeadline,
-			Message: fmt.Sprintf("The switch on %s is on or after the deadline %s: %s.", t.SwitchOn.Format(DateLayout), due.Format(DateLayout), what),
-			NL:      fmt.Sprintf("De overstap op %s valt op of na de uiterste datum %s: %s.", t.SwitchOn.Format("2-1-2006"), due.Format("2-1-2006"), wat)})
+			Message: fmt.Sprintf("The switch on %s is on or after the summer's deadline %s: %s.", t.SwitchOn.Format(DateLayout), due.Format(DateLayout), what),
+			NL:      fmt.Sprintf("De overstap op %s valt op of na de uiterste datum van de zomer, %s: %s.", t.SwitchOn.Format("2-1-2006"), due.Format("2-1-2006"), wat)})
 	}
 	return ws, midYear
 }

@@ -106,6 +106,9 @@ func (s *Server) caseJSON(c cmr.Case) map[string]any {
 		deadlines["rule"] = "MBO: identities converted before the learning-materials list opens"
 		deadlines["list_opens_on"] = date(c.ListOpensOn)
 	}
+	if c.MidYear {
+		deadlines["rule"] = "mid-year: identities converted before the switch, when the new IdP goes live"
+	}
 	m["at_risk"] = atRisk
 	m["scenario"] = map[string]any{"from": endpointOut(c.Sector, c.Scenario.From), "to": endpointOut(c.Sector, c.Scenario.To), "described_scenario": c.Described}
 	m["funding"] = c.Funding

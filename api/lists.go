@@ -950,7 +950,7 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	switch n, set := data["row_count"]; {
 	case !set || n == nil || n == "":
 		data["row_count"] = float64(lv.RowCount)
-	case n != float64(lv.RowCount):
+	case isNumber(n) && n != float64(lv.RowCount): // other types: ValidateData says "must be a number"
 		// The step records the list's size: a number that is not the
 		// list's is a mistake, or a list other than the one stored.
 		return none, cmr.FieldErrorf("data.row_count", "is %v, but the list stored (version %d) has %d rows: leave it empty, or upload the right list first", n, lv.Version, lv.RowCount).
@@ -961,6 +961,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	}
 	return none, nil
 }
+
+func isNumber(v any) bool { _, ok := v.(float64); return ok }
 
 // checkUnprocessed validates the rows a LiKa reports it could not process
 // against the list its ticket works from, and returns that list version.

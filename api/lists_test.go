@@ -230,6 +230,10 @@ func TestVOListFlow(t *testing.T) {
 	if u := closed.Body["unprocessed"].([]any); len(u) != 1 || u[0].(map[string]any)["row"].(float64) != 3 {
 		t.Errorf("unprocessed: %s", closed.Raw)
 	}
+	// Closed: said so, before its rows are looked at.
+	if again := en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":99,"reason":"x"}]}`), 409, "close twice"); !strings.Contains(again.Raw, "already closed") {
+		t.Errorf("a closed ticket closed again: %s", again.Raw)
+	}
 }
 
 // TestWaivedPublisherNeedsNoPart: a publisher the distributor waived

@@ -74,6 +74,11 @@ func (s *Server) closeTicket(c echo.Context) error {
 		Reason      string               `json:"reason"`
 		Unprocessed []cmr.UnprocessedRow `json:"unprocessed"`
 	}
+	// The ticket's state and party first, as the pages do: a closed
+	// ticket says so, not what is wrong with its rows.
+	if err := casework.CheckResolve(checkedTicket(c), cmr.TicketClosed, actor(c)); err != nil {
+		return err
+	}
 	if err := bind(c, &req); err != nil {
 		return err
 	}

@@ -328,9 +328,6 @@ func newID(prefix string) string {
 	return prefix + "_" + strings.ToLower(base64.RawURLEncoding.EncodeToString(b))
 }
 
-// Users lists the enabled users with their organisation's role, by
-// organisation: every one, or those of orgIDs (an admin's page reads its
-// own organisation's, not everybody's).
 // DisabledUsers lists an organisation's disabled people, for its admin to
 // enable again.
 func (s *Store) DisabledUsers(ctx context.Context, orgID string) ([]cmr.User, error) {
@@ -345,6 +342,9 @@ func (s *Store) DisabledUsers(ctx context.Context, orgID string) ([]cmr.User, er
 	return out, nil
 }
 
+// Users lists the enabled users with their organisation's role, by
+// organisation: every one, or those of orgIDs (an admin's page reads its
+// own organisation's, not everybody's).
 func (s *Store) Users(ctx context.Context, orgIDs ...string) ([]cmr.User, error) {
 	var rows []userWithRole
 	q := s.users(ctx).Where("users.disabled = ?", false)

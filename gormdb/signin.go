@@ -49,7 +49,7 @@ func (s *Store) SetPerson(ctx context.Context, p cmr.Person) error {
 		if err := tx.Table("users").Select("organisation_id").Where("id = ?", p.UserID).Scan(&org).Error; err != nil {
 			return err
 		}
-		return oneEach(tx, org)
+		return oneEach(tx, org, []string{p.UserID}, "")
 	})
 	if cmr.KindOf(err) != "" {
 		return err
@@ -57,20 +57,28 @@ func (s *Store) SetPerson(ctx context.Context, p cmr.Person) error {
 	return wrap("save person", err)
 }
 
-// oneEach refuses a code or OIDC user name that two of an organisation's
-// people share: sign-in finds a person by them, and would refuse both as
-// ambiguous.
-func oneEach(tx *gorm.DB, orgID string) error {
+// oneEach refuses a code or OIDC user name of the people ids that another
+// enabled person of the organisation has too: sign-in finds a person by
+// them, and would refuse both as ambiguous. Only the values just written
+// are checked, so a pair from before this check does not block every
+// other save. The refusal is at field, or at the value's own field.
+func oneEach(tx *gorm.DB, orgID string, ids []string, field string) error {
 	for _, c := range []struct{ column, en, nl string }{
 		{"short_code", "code", "code"}, {"oidc_username", "OIDC user name", "OIDC-gebruikersnaam"},
 	} {
 		var shared []string
-		if err := tx.Table("users").Select("LOWER("+c.column+")").Where("organisation_id = ? AND disabled = ? AND "+c.column+" <> ''", orgID, false).
-			Group("LOWER(" + c.column + ")").Having("COUNT(*) > 1").Limit(1).Pluck("LOWER("+c.column+")", &shared).Error; err != nil {
+		mine := tx.Table("users").Select("LOWER("+c.column+")").Where("id IN ?", ids)
+		if err := tx.Table("users").Select("LOWER("+c.column+")").
+			Where("organisation_id = ? AND disabled = ? AND "+c.column+" <> '' AND LOWER("+c.column+") IN (?)", orgID, false, mine).
+			Group("LOWER("+c.column+")").Having("COUNT(*) > 1").Limit(1).Pluck("LOWER("+c.column+")", &shared).Error; err != nil {
 			return err
 		}
 		if len(shared) > 0 {
-			return cmr.FieldErrorf(c.column, "%q is the %s of another person of your organisation too: it must name one person", shared[0], c.en).
+			f := field
+			if f == "" {
+				f = c.column
+			}
+			return cmr.FieldErrorf(f, "%q is the %s of another person of your organisation too: it must name one person", shared[0], c.en).
 				NL("%q is ook de %s van een ander in uw organisatie: hij hoort bij één persoon", shared[0], c.nl)
 		}
 	}
@@ -188,6 +196,7 @@ func (s *Store) TakeOIDCLogin(ctx context.Context, stateHash string, notBefore t
 // (names, code, OIDC user name, admin). Nobody is removed.
 func (s *Store) ImportStaff(ctx context.Context, orgID string, list cmr.StaffImport) (added, updated int, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var imported []string
 		for _, r := range list.Rows {
 			var existing userRow
 			err := tx.Where("email = ?", r.Email).Take(&existing).Error
@@ -219,8 +228,9 @@ func (s *Store) ImportStaff(ctx context.Context, orgID string, list cmr.StaffImp
 			if err := tx.Table("users").Where("id = ?", existing.ID).Updates(set).Error; err != nil {
 				return err
 			}
+			imported = append(imported, existing.ID)
 		}
-		if err := oneEach(tx, orgID); err != nil {
+		if err := oneEach(tx, orgID, imported, "file"); err != nil {
 			return err
 		}
 		if list.HasAdmin {
@@ -286,18 +296,29 @@ func (s *Store) RevokeToken(ctx context.Context, orgID, tokenID string) error {
 	return wrap("revoke token", res.Error)
 }
 
+// EnableUser lets a disabled person of the organisation in again. The API
+// tokens revoked when they were disabled stay revoked. A code or OIDC user
+// name given to another person meanwhile refuses it.
+func (s *Store) EnableUser(ctx context.Context, orgID, userID string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Table("users").Where("id = ? AND organisation_id = ? AND disabled = ?", userID, orgID, true).Update("disabled", false)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return cmr.ErrNotFound
+		}
+		return oneEach(tx, orgID, []string{userID}, "")
+	})
+	if cmr.KindOf(err) != "" {
+		return err
+	}
+	return wrap("enable user", err)
+}
+
 // DisableUser disables a person of an organisation: their sessions end and
 // their API tokens stop working at once. A person of another organisation
 // is not found.
-// EnableUser lets a disabled person of the organisation in again. The API
-// tokens revoked when they were disabled stay revoked.
-func (s *Store) EnableUser(ctx context.Context, orgID, userID string) error {
-	res := s.db.WithContext(ctx).Table("users").Where("id = ? AND organisation_id = ? AND disabled = ?", userID, orgID, true).Update("disabled", false)
-	if res.Error == nil && res.RowsAffected == 0 {
-		return cmr.ErrNotFound
-	}
-	return wrap("enable user", res.Error)
-}
 
 func (s *Store) DisableUser(ctx context.Context, orgID, userID string) error {
 	return wrap("disable user", s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -51,6 +51,35 @@ func TestSignInStorage(t *testing.T) {
 		if got, _ := s.People(ctx, "school"); len(got) != 2 || got[0].ShortCode+got[1].ShortCode != "MUM" {
 			t.Errorf("a refused save was kept: %+v", got)
 		}
+		// A person enabled again whose code went to another meanwhile:
+		// refused, and still disabled.
+		kees, err := s.UpsertUser(ctx, cmr.User{OrganisationID: "school", Email: "kees@school.example", Name: "Kees"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPerson(ctx, cmr.Person{UserID: kees.ID, FirstName: "Kees", LastName: "K", ShortCode: "KK"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DisableUser(ctx, "school", kees.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPerson(ctx, cmr.Person{UserID: anna.ID, FirstName: "Anna", LastName: "A", ShortCode: "KK"}); err != nil {
+			t.Fatalf("the code of a disabled person: %v", err)
+		}
+		var e *cmr.Error
+		if err := s.EnableUser(ctx, "school", kees.ID); !errors.As(err, &e) || e.Field != "short_code" {
+			t.Errorf("enabled with a code taken meanwhile: %v", err)
+		}
+		if off, _ := s.DisabledUsers(ctx, "school"); len(off) != 1 || off[0].ID != kees.ID {
+			t.Errorf("a refused enabling was kept: %+v", off)
+		}
+		// A pair from before the check does not block another's save.
+		if err := gormdb.ExecForTest(s, "UPDATE users SET disabled = false WHERE email = 'kees@school.example'"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPerson(ctx, cmr.Person{UserID: u.ID, FirstName: "Max", LastName: "Mustermann", ShortCode: "MUM2"}); err != nil {
+			t.Errorf("a save beside an old shared code: %v", err)
+		}
 		dist, err := s.UpsertUser(ctx, cmr.User{OrganisationID: "dist", Email: "max@dist.example", Name: "Max"})
 		if err != nil {
 			t.Fatal(err)

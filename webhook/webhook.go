@@ -101,13 +101,46 @@ type Client struct {
 // Timeout is how long a delivery may take.
 const Timeout = 15 * time.Second
 
-// cgnat is the shared address space of carrier-grade NAT (RFC 6598).
-var cgnat = &net.IPNet{IP: net.IPv4(100, 64, 0, 0), Mask: net.CIDRMask(10, 32)}
+// special are the ranges beyond net.IP's own predicates that lead inside
+// or nowhere: shared (carrier-grade NAT), IETF protocol assignments,
+// benchmarking, reserved and broadcast, and IPv6 site-local.
+var special = func() []*net.IPNet {
+	var out []*net.IPNet
+	for _, c := range []string{"100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "fec0::/10"} {
+		_, n, _ := net.ParseCIDR(c)
+		out = append(out, n)
+	}
+	return out
+}()
+
+// nat64 are the NAT64 prefixes (RFC 6052, RFC 8215): an address in them
+// reaches the IPv4 address in its last four bytes.
+var nat64 = func() []*net.IPNet {
+	var out []*net.IPNet
+	for _, c := range []string{"64:ff9b::/96", "64:ff9b:1::/48"} {
+		_, n, _ := net.ParseCIDR(c)
+		out = append(out, n)
+	}
+	return out
+}()
 
 // Refused says whether a delivery may not go to ip: this machine, a
 // private or shared network, link-local (where cloud metadata services
-// answer), multicast or unspecified; loopback only with allowLoopback.
+// answer), multicast, reserved or unspecified, also when wrapped in a
+// NAT64 or IPv4-compatible IPv6 address; loopback only with
+// allowLoopback.
 func Refused(ip net.IP, allowLoopback bool) bool {
+	if ip16 := ip.To16(); ip16 != nil && ip.To4() == nil {
+		if nat64[0].Contains(ip16) { // the well-known prefix: the IPv4 address in the last four bytes
+			return Refused(net.IP(ip16[12:16]), allowLoopback)
+		}
+		if nat64[1].Contains(ip16) {
+			return true // local-use NAT64: a network of its own
+		}
+		if isZero(ip16[:12]) && !isZero(ip16[12:]) && !ip16.Equal(net.IPv6loopback) {
+			return Refused(net.IP(ip16[12:16]), allowLoopback) // ::a.b.c.d
+		}
+	}
 	if ip4 := ip.To4(); ip4 != nil {
 		ip = ip4
 		if ip4[0] == 0 {
@@ -117,8 +150,24 @@ func Refused(ip net.IP, allowLoopback bool) bool {
 	if ip.IsLoopback() {
 		return !allowLoopback
 	}
-	return ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
+	if ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, n := range special {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func isZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // errRefusedAddress is a connection Refused stopped.

@@ -100,7 +100,9 @@ func TestPostStaysOnTheInternet(t *testing.T) {
 		t.Errorf("refused connection: %v", err)
 	}
 	for ip, refused := range map[string]bool{"10.0.0.5": true, "172.16.1.1": true, "192.168.1.1": true, "169.254.169.254": true, "100.64.0.1": true,
-		"0.0.0.0": true, "127.0.0.1": true, "::1": true, "fd00::1": true, "fe80::1": true, "::ffff:10.0.0.1": true, "8.8.8.8": false, "2001:4860::8888": false} {
+		"0.0.0.0": true, "127.0.0.1": true, "::1": true, "fd00::1": true, "fe80::1": true, "::ffff:10.0.0.1": true, "8.8.8.8": false, "2001:4860::8888": false,
+		"64:ff9b::a00:1": true, "64:ff9b::808:808": false, "64:ff9b:1::a00:1": true, "::a00:1": true, "192.0.0.8": true, "198.18.0.1": true,
+		"240.0.0.1": true, "255.255.255.255": true, "fec0::1": true} {
 		if got := Refused(net.ParseIP(ip), false); got != refused {
 			t.Errorf("Refused(%s) = %v", ip, got)
 		}

@@ -237,7 +237,11 @@ func (m *mix) move(ctx context.Context) (int, error) {
 	m.mu.Unlock()
 	var out map[string]any
 	status, err := m.send(ctx, mv.kind, mv.org, "POST", mv.path, mv.body, &out)
-	if status == http.StatusServiceUnavailable || status == 0 {
+	// A 503 that says the action is recorded must not be sent again (the
+	// API's contract): the case shows it shortly, and its next moves come
+	// from reading the case. Sent again, it would be refused as done.
+	details, _ := out["details"].(map[string]any)
+	if (status == http.StatusServiceUnavailable && details["recorded"] != true) || status == 0 {
 		m.mu.Lock()
 		m.todo = append(m.todo, mv)
 		m.mu.Unlock()
@@ -336,11 +340,10 @@ func (m *mix) send(ctx context.Context, kind, org, method, path string, body, ou
 		return 0, err
 	}
 	m.count(kind, resp.StatusCode, time.Since(start))
-	if resp.StatusCode/100 == 2 {
-		if out != nil {
-			_ = json.Unmarshal(raw, out)
-		}
-	} else {
+	if out != nil {
+		_ = json.Unmarshal(raw, out) // an answer, or a refusal's details
+	}
+	if resp.StatusCode/100 != 2 {
 		m.mu.Lock()
 		if len(m.bad) < 10 {
 			m.bad = append(m.bad, fmt.Sprintf("%s %s as %s: %d %.200s", method, path, org, resp.StatusCode, raw))
