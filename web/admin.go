@@ -246,10 +246,17 @@ func (s *Server) savePerson(c echo.Context) error {
 func (s *Server) enablePerson(c echo.Context) error {
 	ss := current(c)
 	err := s.Admin.EnableUser(c.Request().Context(), ss.User.OrganisationID, c.Param("id"))
+	return s.adminDone(c, err, s.tr(c, "De persoon is weer ingeschakeld. API-tokens van voor het uitschakelen blijven ingetrokken."))
+}
+
+// adminDone answers an action on one of the organisation's people or
+// tokens: one not found (another organisation's) does not exist for the
+// admin; otherwise the page with done, or with the refusal.
+func (s *Server) adminDone(c echo.Context, err error, done string) error {
 	if errors.Is(err, cmr.ErrNotFound) {
-		return s.fail(c, ss, err)
+		return s.fail(c, current(c), err)
 	}
-	return s.adminAnswer(c, s.tr(c, "De persoon is weer ingeschakeld. API-tokens van voor het uitschakelen blijven ingetrokken."), err, nil)
+	return s.adminAnswer(c, done, err, nil)
 }
 
 func (s *Server) disablePerson(c echo.Context) error {
@@ -259,10 +266,7 @@ func (s *Server) disablePerson(c echo.Context) error {
 			NL("u kunt uzelf niet uitschakelen; een andere beheerder van uw organisatie kan dat"), nil)
 	}
 	err := s.Admin.DisableUser(c.Request().Context(), ss.User.OrganisationID, c.Param("id"))
-	if errors.Is(err, cmr.ErrNotFound) {
-		return s.fail(c, ss, err)
-	}
-	return s.adminAnswer(c, s.tr(c, "De persoon is uitgeschakeld: sessies en API-tokens werken niet meer."), err, nil)
+	return s.adminDone(c, err, s.tr(c, "De persoon is uitgeschakeld: sessies en API-tokens werken niet meer."))
 }
 
 // createToken makes an API token for a system of the organisation: it
@@ -290,8 +294,5 @@ func (s *Server) createToken(c echo.Context) error {
 func (s *Server) revokeToken(c echo.Context) error {
 	ss := current(c)
 	err := s.Admin.RevokeToken(c.Request().Context(), ss.User.OrganisationID, c.Param("id"))
-	if errors.Is(err, cmr.ErrNotFound) {
-		return s.fail(c, ss, err)
-	}
-	return s.adminAnswer(c, s.tr(c, "Het token is ingetrokken."), err, nil)
+	return s.adminDone(c, err, s.tr(c, "Het token is ingetrokken."))
 }

@@ -104,25 +104,20 @@ const Timeout = 15 * time.Second
 // special are the ranges beyond net.IP's own predicates that lead inside
 // or nowhere: shared (carrier-grade NAT), IETF protocol assignments,
 // benchmarking, reserved and broadcast, and IPv6 site-local.
-var special = func() []*net.IPNet {
-	var out []*net.IPNet
-	for _, c := range []string{"100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "fec0::/10"} {
-		_, n, _ := net.ParseCIDR(c)
-		out = append(out, n)
-	}
-	return out
-}()
+var special = cidrs("100.64.0.0/10", "192.0.0.0/24", "198.18.0.0/15", "240.0.0.0/4", "fec0::/10")
 
-// nat64 are the NAT64 prefixes (RFC 6052, RFC 8215): an address in them
-// reaches the IPv4 address in its last four bytes.
-var nat64 = func() []*net.IPNet {
-	var out []*net.IPNet
-	for _, c := range []string{"64:ff9b::/96", "64:ff9b:1::/48"} {
-		_, n, _ := net.ParseCIDR(c)
-		out = append(out, n)
+// nat64 are the NAT64 prefixes (RFC 6052, RFC 8215): the well-known one,
+// whose addresses reach the IPv4 address in their last four bytes, and
+// the local-use one.
+var nat64 = cidrs("64:ff9b::/96", "64:ff9b:1::/48")
+
+func cidrs(cs ...string) []*net.IPNet {
+	out := make([]*net.IPNet, len(cs))
+	for i, c := range cs {
+		_, out[i], _ = net.ParseCIDR(c)
 	}
 	return out
-}()
+}
 
 // Refused says whether a delivery may not go to ip: this machine, a
 // private or shared network, link-local (where cloud metadata services
