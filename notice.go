@@ -81,6 +81,11 @@ func NoticesFor(e Event, c Case) []Notice {
 		if c.Status != CaseOpen {
 			return nil
 		}
+		if done, ok := c.step(e.Step); ok && done.DoneAtOpen && e.Type == EventStepCompleted {
+			// Opening the case completed it: the case_opened notice
+			// already told the owners of the steps it opened.
+			return nil
+		}
 		for _, s := range c.Steps {
 			if s.State != StepOpen || s.Kind == StepAuto || s.Kind == StepTickets || s.Key == e.Step && e.Type != EventTestFailed {
 				continue
@@ -159,6 +164,15 @@ func openedBy(s Step, e Event) bool {
 		return false
 	}
 	return slices.Contains(s.WaitsFor, e.Step)
+}
+
+func (c Case) step(key string) (Step, bool) {
+	for _, s := range c.Steps {
+		if s.Key == key {
+			return s, true
+		}
+	}
+	return Step{}, false
 }
 
 func (c Case) ticket(id string) (Ticket, bool) {

@@ -11,6 +11,8 @@ func noticeCase() Case {
 	c := Case{Status: CaseOpen, Parties: Parties{SchoolID: "school", DistributorID: "dist", LiKaIDs: []string{"lika-a", "lika-b"}, KennisnetIDs: []string{"kn"}}}
 	c.ID, c.Sector = "01AB-20270715", SectorVO
 	c.Steps = []Step{
+		{StepDef: StepDef{Key: "1", Owner: RoleDistributor, Kind: StepHuman, DoneAtOpen: true}, State: StepDone},
+		{StepDef: StepDef{Key: "2", Owner: RoleDistributor, Kind: StepHuman, WaitsFor: []string{"1"}}, State: StepDone},
 		{StepDef: StepDef{Key: "3", Owner: RoleSchool, Kind: StepHuman, WaitsFor: []string{"2"}}, State: StepOpen},
 		{StepDef: StepDef{Key: "4", Owner: RoleSchool, Kind: StepHuman, WaitsFor: []string{"2"}}, State: StepOpen},
 		{StepDef: StepDef{Key: "5", Owner: RoleKennisnet, Kind: StepHuman, WaitsFor: []string{"3"}}, State: StepPending},
@@ -21,12 +23,19 @@ func noticeCase() Case {
 	return c
 }
 
+// withOpening makes steps 3 and 4 wait for step 1, done at opening.
+func withOpening(c Case) Case {
+	c.Steps = slices.Clone(c.Steps)
+	c.Steps[2].WaitsFor, c.Steps[3].WaitsFor = []string{"1"}, []string{"1"}
+	return c
+}
+
 func TestNoticesFor(t *testing.T) {
 	c := noticeCase()
 	done := c
 	done.Status = CaseCompleted
 	testOpen := noticeCase()
-	testOpen.Steps[3].State = StepOpen
+	testOpen.Steps[5].State = StepOpen
 	tests := []struct {
 		name string
 		e    Event
@@ -34,6 +43,7 @@ func TestNoticesFor(t *testing.T) {
 		want []string // kind org step ticket urgent
 	}{
 		{"opened: owners of open steps, once per party", Event{Type: EventCaseOpened}, c, []string{"case_opened school 3 - false"}},
+		{"a step done at opening: case_opened told its owners", Event{Type: EventStepCompleted, Step: "1"}, withOpening(c), nil},
 		{"two steps opened by one step: one message", Event{Type: EventStepCompleted, Step: "2"}, c, []string{"step_waiting school 3, 4 - false"}},
 		{"a step that was already open is not announced again", Event{Type: EventStepCompleted, Step: "7"}, c, nil},
 		{"the test opens", Event{Type: EventStepCompleted, Step: "8"}, testOpen, []string{"test_requested school 9 - false"}},

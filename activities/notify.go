@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/smtpmail"
@@ -199,9 +200,22 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 		return DeliverResult{}, classify(op, err)
 	}
 	// The reason is in the delivery log; what goes back to Temporal (and
-	// its logs and history) names no address.
-	return DeliverResult{}, fmt.Errorf("%s: %s delivery failed (attempt recorded in the delivery log)", op, d.Channel)
+	// its logs and history) names no address. A receiver that is down is
+	// an organisation's business, not the service's: its attempts are
+	// benign (the SDK logs them at debug, not as errors, and retries them)
+	// and only the last is logged, as a warning.
+	if state == cmr.DeliveryFailed {
+		activity.GetLogger(ctx).Warn("delivery failed after its last attempt; see the organisation's delivery log",
+			"delivery", d.ID, "channel", d.Channel, "attempts", DeliverAttempts)
+	}
+	return DeliverResult{}, temporal.NewApplicationErrorWithOptions(
+		fmt.Sprintf("%s: %s delivery failed (attempt recorded in the delivery log)", op, d.Channel), deliveryFailed,
+		temporal.ApplicationErrorOptions{Category: temporal.ApplicationErrorCategoryBenign})
 }
+
+// deliveryFailed is the error type of a delivery attempt the receiver did
+// not accept.
+const deliveryFailed = "DeliveryFailed"
 
 // Redeliver sends a delivery again by hand (the admin's delivery log),
 // also one sent before, and records the attempt.

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/activities"
@@ -161,6 +163,12 @@ func TestNoticesEndToEndInTheStore(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), hook.URL) {
 					t.Errorf("the error for Temporal names the receiver: %v", err)
+				}
+				// A receiver that is down is not the service's error: the
+				// SDK retries it and logs it at debug, not as an error.
+				var ae *temporal.ApplicationError
+				if !errors.As(err, &ae) || ae.Category() != temporal.ApplicationErrorCategoryBenign || ae.NonRetryable() {
+					t.Errorf("a failed attempt is not a benign, retryable error: %#v", err)
 				}
 				log, _ := s.Deliveries(ctx, "school", cmr.ChannelWebhook, 10)
 				if len(log) != 1 || log[0].State != cmr.DeliveryPending || log[0].Attempts != 1 || log[0].LastStatus != 503 || log[0].LastError == "" {

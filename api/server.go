@@ -42,6 +42,7 @@ type Store interface {
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 	ReserveOpening(ctx context.Context, o cmr.Opening) error
 	OpeningByKey(ctx context.Context, organisationID, key string) (cmr.Opening, error)
+	OpenCasesOf(ctx context.Context, distributorID, schoolID string) ([]cmr.Case, error)
 	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
 	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)

@@ -25,6 +25,9 @@ type Directory interface {
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 	ReserveOpening(ctx context.Context, o cmr.Opening) error
 	OpeningByKey(ctx context.Context, organisationID, key string) (cmr.Opening, error)
+	// OpenCasesOf lists, newest first, the open cases of a school that a
+	// distributor is a party to.
+	OpenCasesOf(ctx context.Context, distributorID, schoolID string) ([]cmr.Case, error)
 }
 
 // Opener starts a case workflow.
@@ -46,6 +49,11 @@ type OpenRequest struct {
 	// to send again: a second request with the same key answers with the
 	// case the first one opened.
 	IdempotencyKey string `json:"-"`
+	// OnlyCase refuses to open a case for a school that already has an
+	// open case with this distributor, unless the person confirmed it
+	// (the wizard: a form sent again after Back, or a colleague's case
+	// not yet seen). The API's clients have their idempotency key.
+	OnlyCase bool `json:"-"`
 }
 
 // MaxIdempotencyKey is the longest idempotency key accepted.
@@ -175,6 +183,11 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 	if id, found, err := resumeOpening(ctx, dir, eng, opening, in); found || err != nil {
 		return id, err
 	}
+	if req.OnlyCase {
+		if err := onlyCase(ctx, dir, me, school); err != nil {
+			return "", err
+		}
+	}
 	// Two cases for one school and date opened at once race for the same
 	// business key: the loser of the reservation takes the next suffix.
 	for attempt := 0; ; attempt++ {
@@ -204,6 +217,34 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 		return "", err
 	}
 	return in.Header.ID, nil
+}
+
+// AnotherCaseField names the confirmation that a second open case for a
+// school is meant.
+const AnotherCaseField = "another_case"
+
+// onlyCase refuses a new case for a school that has an open case with
+// the distributor already, naming it.
+func onlyCase(ctx context.Context, dir Directory, me cmr.Actor, school cmr.Organisation) error {
+	open, err := dir.OpenCasesOf(ctx, me.OrganisationID, school.ID)
+	if err != nil || len(open) == 0 {
+		return err
+	}
+	var en, nl []string
+	for _, c := range open {
+		en = append(en, fmt.Sprintf("%s (switch on %s)", c.ID, c.SwitchOn.Format(cmr.DateLayout)))
+		nl = append(nl, fmt.Sprintf("%s (overstap op %s)", c.ID, c.SwitchOn.Format("02-01-2006")))
+	}
+	ids := make([]string, len(open))
+	for i, c := range open {
+		ids[i] = c.ID
+	}
+	return &cmr.Error{Kind: cmr.KindConflict, Field: AnotherCaseField,
+		Message: fmt.Sprintf("%s already has an open case with you: %s. Carry on with that case, or confirm that this switch needs a case of its own",
+			school.Name, strings.Join(en, ", ")),
+		MessageNL: fmt.Sprintf("%s heeft al een lopende zaak bij u: %s. Ga verder in die zaak, of bevestig dat deze overstap een eigen zaak nodig heeft",
+			school.Name, strings.Join(nl, ", ")),
+		Details: map[string]any{"cases": ids}}
 }
 
 // resumeOpening answers a request sent again with an idempotency key

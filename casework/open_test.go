@@ -16,6 +16,22 @@ import (
 // directory is an in-memory casework.Directory.
 type directory struct {
 	openings []cmr.Opening
+	closed   map[string]bool // case IDs no longer open
+}
+
+// OpenCasesOf takes every opening of the distributor's as an open case of
+// the one school, unless it was closed.
+func (d *directory) OpenCasesOf(_ context.Context, distributorID, _ string) ([]cmr.Case, error) {
+	var out []cmr.Case
+	for _, o := range slices.Backward(d.openings) {
+		if o.OrganisationID == distributorID && !d.closed[o.CaseID] {
+			var c cmr.Case
+			c.ID = o.CaseID
+			c.SwitchOn, _ = time.Parse("20060102", strings.Split(o.CaseID, "-")[1])
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 func (d *directory) Organisations(_ context.Context, roles ...cmr.Role) ([]cmr.Organisation, error) {
@@ -136,5 +152,55 @@ func TestOpenCaseAfterALostStart(t *testing.T) {
 	var e *cmr.Error
 	if !errors.As(err, &e) || e.Kind != cmr.KindConflict || e.Field != "Idempotency-Key" || !strings.Contains(e.Message, "01AB-20270715") {
 		t.Errorf("the key with another request: %v", err)
+	}
+}
+
+// TestOnlyCase: the wizard's request refuses a second open case for the
+// school, naming the open one, until the person confirms it; a request
+// sent again gets its own case, and a closed case is no reason to ask.
+func TestOnlyCase(t *testing.T) {
+	ctx := context.Background()
+	dir := &directory{closed: map[string]bool{}}
+	eng := &opener{}
+	me := cmr.Actor{UserID: "u", OrganisationID: "dist", Role: cmr.RoleDistributor}
+	set := casework.Settings{Calendar: cmr.DefaultCalendarConfig(), SLADays: 3, Today: time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)}
+	req := casework.OpenRequest{School: "01AB", LiKas: []string{"lika"}, IdempotencyKey: "k1", OnlyCase: true,
+		Scenario: cmr.Scenario{Sector: cmr.SectorVO, From: cmr.Endpoint{Quadrant: 1, IdP: "Magister"}, To: cmr.Endpoint{Quadrant: 1, IdP: "SOM"}},
+		Timing:   cmr.Timing{SwitchOn: time.Date(2027, 7, 15, 0, 0, 0, 0, time.UTC)}}
+	if id, err := casework.OpenCase(ctx, dir, eng, me, req, set); err != nil || id != "01AB-20270715" {
+		t.Fatalf("the first case: %q %v", id, err)
+	}
+	if id, err := casework.OpenCase(ctx, dir, eng, me, req, set); err != nil || id != "01AB-20270715" {
+		t.Fatalf("the same form sent again: %q %v", id, err)
+	}
+
+	second := req
+	second.IdempotencyKey = "k2"
+	_, err := casework.OpenCase(ctx, dir, eng, me, second, set)
+	var e *cmr.Error
+	if !errors.As(err, &e) || e.Kind != cmr.KindConflict || e.Field != casework.AnotherCaseField ||
+		!strings.Contains(e.Message, "01AB-20270715 (switch on 2027-07-15)") || !strings.Contains(e.MessageNL, "01AB-20270715 (overstap op 15-07-2027)") {
+		t.Fatalf("a second case for the school: %v", err)
+	}
+	if len(dir.openings) != 1 {
+		t.Errorf("the refused request reserved a case: %+v", dir.openings)
+	}
+
+	// Another distributor's case is not this one's business.
+	other := me
+	other.OrganisationID = "dist2"
+	if id, err := casework.OpenCase(ctx, dir, eng, other, second, set); err != nil || id != "01AB-20270715-2" {
+		t.Errorf("another distributor's first case: %q %v", id, err)
+	}
+
+	second.OnlyCase = false // confirmed
+	if id, err := casework.OpenCase(ctx, dir, eng, me, second, set); err != nil || id != "01AB-20270715-3" {
+		t.Errorf("confirmed: %q %v", id, err)
+	}
+	dir.closed["01AB-20270715"], dir.closed["01AB-20270715-3"] = true, true
+	third := req
+	third.IdempotencyKey = "k3"
+	if id, err := casework.OpenCase(ctx, dir, eng, me, third, set); err != nil || id != "01AB-20270715-4" {
+		t.Errorf("after the school's cases closed: %q %v", id, err)
 	}
 }

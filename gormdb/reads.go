@@ -550,6 +550,13 @@ func (s *Store) caseVisible(ctx context.Context, v Viewer, caseID string) (bool,
 	return true, nil
 }
 
+// OpenCasesOf lists, newest first, the open cases of a school that a
+// distributor is a party to (at most 10: enough to warn about).
+func (s *Store) OpenCasesOf(ctx context.Context, distributorID, schoolID string) ([]cmr.Case, error) {
+	return s.Cases(ctx, Viewer{OrganisationID: distributorID, Role: cmr.RoleDistributor},
+		CaseFilter{Status: string(cmr.CaseOpen), SchoolID: schoolID, Limit: 10, Summary: true})
+}
+
 // CaseIDsWithPrefix lists existing case IDs that start with prefix (all
 // parties), to give a new case a unique business key.
 func (s *Store) CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error) {

@@ -136,6 +136,9 @@ type wizard struct {
 	Check            checkView
 	// Problem is a refusal of the whole form; Field names its input.
 	Problem, Field string
+	// Others are the school's open cases, when the refusal asks whether
+	// another is meant.
+	Others []string
 }
 
 // checkView is the live scenario check shown beside the form.
@@ -345,6 +348,9 @@ func (s *Server) openCase(c echo.Context) error {
 	req, err := s.request(form, *w.School)
 	var id string
 	if err == nil {
+		// A form sent again after Back, or a colleague's case not yet
+		// seen, would make the school a second case: asked first.
+		req.OnlyCase = form.Get(casework.AnotherCaseField) != "true"
 		set := casework.Settings{Calendar: s.Calendar, SLADays: s.SLADays, Today: s.Now()}
 		id, err = casework.OpenCase(ctx, s.Store, s.Opener, me, req, set)
 		if casework.KeyReused(err) {
@@ -362,6 +368,9 @@ func (s *Server) openCase(c echo.Context) error {
 		w.Problem = s.refusal(c, err)
 		if e, ok := err.(*cmr.Error); ok {
 			w.Field = e.Field
+			if e.Field == casework.AnotherCaseField {
+				w.Others, _ = e.Details["cases"].([]string)
+			}
 		}
 		return s.render(c, statusOf(err), "new", w)
 	}

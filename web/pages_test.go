@@ -515,9 +515,21 @@ func TestOpenCase(t *testing.T) {
 		t.Errorf("case input: %+v", in)
 	}
 
-	// The school already has a case for that day: the next one gets a suffix.
+	// The school already has an open case: the form asks whether another
+	// is meant, linking the open one, and opens nothing.
 	again := voForm("school", token)
 	again["likas"] = []string{"lika1"}
+	p = s.do("POST", "/cases", again, dist)
+	if p.status != http.StatusConflict || len(s.opener.inputs) != 1 ||
+		!strings.Contains(p.body, "Het Lyceum heeft al een lopende zaak bij u: "+caseVO+" (overstap op 15-07-2027)") ||
+		!strings.Contains(p.body, `<a href="/cases/`+caseVO+`">`+caseVO+`</a>`) || !strings.Contains(p.body, `name="another_case" value="true"`) {
+		t.Fatalf("second case for the school: %d, %d opened\n%s", p.status, len(s.opener.inputs), p.body)
+	}
+	if strings.Contains(s.do("POST", "/cases", voForm("school2", token), dist).body, `name="another_case"`) {
+		t.Error("the confirmation is offered on another refusal")
+	}
+	// Confirmed: the next one that day gets a suffix.
+	again.Set("another_case", "true")
 	if p := s.do("POST", "/cases", again, dist); p.status != http.StatusSeeOther || p.header.Get("Location") != "/cases/"+caseVO+"-2" {
 		t.Errorf("second case on a day: %d %q", p.status, p.header.Get("Location"))
 	}

@@ -57,6 +57,7 @@ type Store interface {
 	CaseIDsWithPrefix(ctx context.Context, prefix string) ([]string, error)
 	ReserveOpening(ctx context.Context, o cmr.Opening) error
 	OpeningByKey(ctx context.Context, organisationID, key string) (cmr.Opening, error)
+	OpenCasesOf(ctx context.Context, distributorID, schoolID string) ([]cmr.Case, error)
 }
 
 // Server holds the pages' dependencies.
