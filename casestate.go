@@ -82,6 +82,13 @@ type Parties struct {
 	KennisnetIDs  []string `json:"kennisnet_ids"`
 }
 
+// IDs lists every party's organisation ID: school, distributor, LiKas,
+// Kennisnet.
+func (p Parties) IDs() []string {
+	out := append([]string{p.SchoolID, p.DistributorID}, p.LiKaIDs...)
+	return append(out, p.KennisnetIDs...)
+}
+
 // Has reports whether the organisation with role is a party of the case.
 func (p Parties) Has(orgID string, role Role) bool {
 	switch role {

@@ -172,6 +172,37 @@ const (
 	EventListReturned   = "list.returned" // MBO: the completed list returned to one publisher
 )
 
+// EventTitle names an event type as the audit trail on the pages shows
+// it, in Dutch ("nl") or English; an unknown type is shown as it is.
+func EventTitle(typ, lang string) string {
+	titles := map[string][2]string{
+		EventCaseOpened:         {"Zaak geopend", "Case opened"},
+		EventStepCompleted:      {"Stap afgerond", "Step completed"},
+		EventTestFailed:         {"Eindtest mislukt", "Final test failed"},
+		EventCaseCompleted:      {"Zaak afgerond", "Case completed"},
+		EventCaseCancelled:      {"Zaak geannuleerd", "Case cancelled"},
+		EventTicketCreated:      {"Ticket aangemaakt", "Ticket created"},
+		EventTicketClockStarted: {"SLA-klok gestart", "SLA clock started"},
+		EventTicketSLAWarning:   {"Nog één werkdag (SLA)", "One working day left (SLA)"},
+		EventTicketOverdue:      {"SLA verstreken", "SLA breached"},
+		EventTicketClosed:       {"Ticket afgemeld", "Ticket closed"},
+		EventTicketWaived:       {"Ticket vervallen", "Ticket waived"},
+		EventTicketCancelled:    {"Ticket geannuleerd", "Ticket cancelled"},
+		EventListUploaded:       {"Lijst geüpload", "List uploaded"},
+		EventListDownloaded:     {"Lijst gedownload", "List downloaded"},
+		EventListsPurged:        {"Lijsten verwijderd (bewaartermijn)", "Lists deleted (retention period)"},
+		EventListReturned:       {"Aangevulde lijst teruggegeven", "Completed list returned"},
+	}
+	t, ok := titles[typ]
+	switch {
+	case !ok:
+		return typ
+	case lang == "en":
+		return t[1]
+	}
+	return t[0]
+}
+
 // ListVersion describes a stored list version; its rows are encrypted and
 // only the parties of the case may read them.
 type ListVersion struct {

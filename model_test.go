@@ -33,3 +33,22 @@ func TestEventVisibleTo(t *testing.T) {
 		}
 	}
 }
+
+// TestEventTitle: every event type of the audit trail has a Dutch and an
+// English name; an unknown type is shown as it is.
+func TestEventTitle(t *testing.T) {
+	types := []string{cmr.EventCaseOpened, cmr.EventStepCompleted, cmr.EventTestFailed, cmr.EventCaseCompleted, cmr.EventCaseCancelled,
+		cmr.EventTicketCreated, cmr.EventTicketClockStarted, cmr.EventTicketSLAWarning, cmr.EventTicketOverdue, cmr.EventTicketClosed,
+		cmr.EventTicketWaived, cmr.EventTicketCancelled, cmr.EventListUploaded, cmr.EventListDownloaded, cmr.EventListsPurged, cmr.EventListReturned}
+	seen := map[string]bool{}
+	for _, typ := range types {
+		nl, en := cmr.EventTitle(typ, "nl"), cmr.EventTitle(typ, "en")
+		if nl == typ || en == typ || nl == en || seen[nl] || seen[en] {
+			t.Errorf("%s: %q, %q", typ, nl, en)
+		}
+		seen[nl], seen[en] = true, true
+	}
+	if got := cmr.EventTitle("step.snoozed", "nl"); got != "step.snoozed" {
+		t.Errorf("unknown type: %q", got)
+	}
+}

@@ -301,6 +301,7 @@ func (s *Server) parse() error {
 			},
 			"recorded": func(st cmr.Step) []recordedValue { return s.recorded(lang, st) },
 			"lang":     func() string { return lang },
+			"event":    func(typ string) string { return cmr.EventTitle(typ, lang) },
 			"list":     func(xs ...string) []string { return xs },
 			"ptr":      func(t time.Time) *time.Time { return &t },
 			"status": func(st cmr.CaseStatus) string {
@@ -741,6 +742,16 @@ type casePage struct {
 	ShowLists bool
 	Role      cmr.Role
 	OrgID     string
+	// names are the case's parties by organisation ID.
+	names map[string]cmr.Organisation
+}
+
+// Name is the name of one of the case's parties, its ID when unknown.
+func (p casePage) Name(orgID string) string {
+	if o, ok := p.names[orgID]; ok && o.Name != "" {
+		return o.Name
+	}
+	return orgID
 }
 
 // casePage handles GET /cases/:id: the procedure as a checklist, the
@@ -767,10 +778,15 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
+	// The parties by name: the page shows organisations, not their IDs.
+	names, err := s.Store.OrganisationsByID(c.Request().Context(), cs.Parties.IDs())
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
 	typed, _ := c.Get(typedKey).(map[string]string)
 	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where, Report: report, Typed: typed,
 		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID,
-		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO,
+		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO, names: names,
 		ShowLists: s.Lists != nil && cs.WasWordt != cmr.WasWordtNone && ss.User.Role != cmr.RoleKennisnet}
 	for _, st := range cs.Steps {
 		if st.State == cmr.StepOpen && st.Owner == ss.User.Role && (st.Kind == cmr.StepHuman || st.Kind == cmr.StepTest) {

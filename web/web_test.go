@@ -69,7 +69,8 @@ func newSite(t *testing.T, dev bool) *site {
 	st := cmr.NewCaseState("01AB-20270715", cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
 	h := cmr.CaseHeader{ID: st.CaseID, SchoolID: "school", DistributorID: "dist", Sector: cmr.SectorVO, SwitchOn: time.Date(2027, 7, 15, 0, 0, 0, 0, time.UTC),
 		Deadline: time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC), Warnings: []cmr.Warning{{Code: "x", Message: "Let op <b>dit</b>"}}}
-	if err := store.SaveCase(ctx, h, *st, 1, "", []cmr.Event{{Key: "e1", CaseID: st.CaseID, Type: cmr.EventCaseOpened, At: s.now}}); err != nil {
+	if err := store.SaveCase(ctx, h, *st, 1, "", []cmr.Event{{Key: "e1", CaseID: st.CaseID, Type: cmr.EventCaseOpened, At: s.now,
+		Actor: &cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}}}); err != nil {
 		t.Fatal(err)
 	}
 	past, future := s.now.Add(-time.Hour), s.now.Add(72*time.Hour)
