@@ -295,7 +295,7 @@ var englishTexts = map[string]string{
 	"De persoon is weer ingeschakeld. API-tokens van voor het uitschakelen blijven ingetrokken.": "The person is enabled again. API tokens from before they were disabled stay revoked.",
 	"Afmelding van de LiKa":      "The LiKa's closing",
 	"in de lijst van de school:": "in the school's list:",
-	"Per regel: regelnummer, dubbele punt, reden. Bijvoorbeeld: 14: leerling onbekend": "One per line: row number, colon, reason. For example: 14: pupil unknown",
+	"Eén rij van de lijst per tekstregel: het regelnummer in de lijst, een dubbele punt en de reden. Bijvoorbeeld: 14: leerling onbekend": "One row of the list per line of text: the row number in the list, a colon and the reason. For example: 14: pupil unknown",
 	"Waarom te laat?": "Why overdue?",
 	"De termijn van 3 werkdagen is verstreken; de distributeur is gewaarschuwd. Meld af zodra de was-wordt is verwerkt.": "The 3-working-day term has passed; the distributor has been alerted. Close the ticket as soon as the was-wordt has been processed.",
 	"Wacht op de lijst": "Waiting for the list",

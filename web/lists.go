@@ -319,8 +319,8 @@ func parseRows(text string) ([]cmr.UnprocessedRow, error) {
 		if !ok || err != nil {
 			// The line is not quoted: a reason may name a pupil, and the
 			// form shows the text again anyway.
-			return nil, cmr.FieldErrorf("unprocessed", "line %d is not \"row number: reason\"", i+1).
-				NL("regel %d heeft niet de vorm \"regelnummer: reden\"", i+1)
+			return nil, cmr.FieldErrorf("unprocessed", "line %d of the box is not \"row number in the list: reason\"", i+1).
+				NL("tekstregel %d in het vak heeft niet de vorm \"regelnummer in de lijst: reden\"", i+1)
 		}
 		rows = append(rows, cmr.UnprocessedRow{Row: n, Reason: strings.TrimSpace(reason)})
 	}

@@ -885,7 +885,7 @@ func TestTicketPage(t *testing.T) {
 		t.Errorf("another LiKa closes the ticket: %d", p.status)
 	}
 	bad := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "text": {"bijna klaar"}, "unprocessed": {"14: leerling onbekend\nabc"}}, lika)
-	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="close-problem"`) || !strings.Contains(bad.body, "Regels die niet verwerkt konden worden: regel 2 heeft niet de vorm") {
+	if bad.status != http.StatusBadRequest || !strings.Contains(bad.body, `id="close-problem"`) || !strings.Contains(bad.body, "Regels die niet verwerkt konden worden: tekstregel 2 in het vak heeft niet de vorm") {
 		t.Fatalf("a bad line: %d\n%s", bad.status, bad.body)
 	}
 	if !strings.Contains(bad.body, ">bijna klaar</textarea>") || !strings.Contains(bad.body, ">14: leerling onbekend\nabc</textarea>") {
@@ -921,7 +921,7 @@ func TestTicketPage(t *testing.T) {
 		t.Errorf("bad line from the case page: %d", p.status)
 	}
 	// The refusal speaks the page's language: English after the switch.
-	if p := s.send(postForm(path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc"}}, nil), lika, english); !strings.Contains(p.body, "Rows that could not be processed: line 1") || strings.Contains(p.body, "heeft niet de vorm") {
+	if p := s.send(postForm(path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc"}}, nil), lika, english); !strings.Contains(p.body, "Rows that could not be processed: line 1 of the box") || strings.Contains(p.body, "heeft niet de vorm") {
 		t.Errorf("bad line in English: %d\n%s", p.status, p.body)
 	}
 }
