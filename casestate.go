@@ -234,7 +234,7 @@ func (s *CaseState) CanComplete(a Actor, key string) error {
 			NL("stap %s verloopt automatisch en kunt u niet zelf afronden: %s", key, d.Title)
 	}
 	if a.Role != d.Owner {
-		return Errorf(KindForbidden, "step %s belongs to the %s; you act as %s", key, d.Owner, a.Role).
+		return Errorf(KindForbidden, "step %s belongs to the %s role; you act in the %s role", key, d.Owner.English(), a.Role.English()).
 			NL("stap %s hoort bij de rol %s; u werkt in de rol %s", key, d.Owner.Dutch(), a.Role.Dutch())
 	}
 	switch p.State {
@@ -321,6 +321,17 @@ func (s *CaseState) hasClockStep() bool {
 // CanConfirmTest checks that a may report the final test's outcome, and
 // that redo names a step that can be redone when the test failed.
 func (s *CaseState) CanConfirmTest(a Actor, passed bool, redo string) error {
+	if passed && redo != "" {
+		// Checked here, in the update's validator, and not when the
+		// outcome is recorded: cases whose history holds such an update
+		// from before replay as they ran.
+		return FieldErrorf("redo_step", "is only for a failed test; leave it out when the test passed").
+			NL("hoort alleen bij een mislukte test; laat het leeg als de test geslaagd is")
+	}
+	return s.canConfirmTest(a, passed, redo)
+}
+
+func (s *CaseState) canConfirmTest(a Actor, passed bool, redo string) error {
 	key := s.testKey()
 	if err := s.CanComplete(a, key); err != nil {
 		return err
@@ -369,7 +380,7 @@ func (s *CaseState) redoStep(key string) (string, error) {
 // case completes once every ticket is resolved). Failed: the test and the
 // step to redo open again.
 func (s *CaseState) ConfirmTest(a Actor, passed bool, redo, submissionID string, at time.Time) (Effects, error) {
-	if err := s.CanConfirmTest(a, passed, redo); err != nil {
+	if err := s.canConfirmTest(a, passed, redo); err != nil {
 		return Effects{}, err
 	}
 	_, p := s.def(s.testKey())

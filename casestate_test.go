@@ -1,6 +1,7 @@
 package cmr
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,10 @@ func TestFailedTestReopensStep(t *testing.T) {
 		t.Errorf("test step after failure: %+v", st)
 	}
 	s.Complete(school, "4", "", at)
+	var e *Error
+	if err := s.CanConfirmTest(school, true, "4"); !errors.As(err, &e) || e.Kind != KindInvalid || e.Field != "redo_step" {
+		t.Errorf("a passed test with a step to redo: %v", err)
+	}
 	if _, err := s.ConfirmTest(school, true, "", "", at); err != nil || s.Status != CaseCompleted {
 		t.Fatalf("second test: %v, status %s", err, s.Status)
 	}
@@ -211,6 +216,14 @@ func TestValidateData(t *testing.T) {
 	if err != nil || len(got["digi_delivery_ids"].([]string)) != 2 {
 		t.Errorf("good data: %v %v", got, err)
 	}
+	// Spaces are nothing filled in: refused when required, left out when not.
+	s6, _ := FindStep(plan, "6")
+	if _, err := s6.ValidateData(map[string]any{"realm": "   "}); err == nil || !strings.Contains(err.Error(), "realm: is required") {
+		t.Errorf("a required text of spaces: %v", err)
+	}
+	if got, err := s6.ValidateData(map[string]any{"realm": "@nieuw", "note": " \t"}); err != nil || len(got) != 1 {
+		t.Errorf("an optional text of spaces: %v %v", got, err)
+	}
 	s3, _ := FindStep(plan, "3")
 	if _, err := s3.ValidateData(map[string]any{"switch_at": "tomorrow"}); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
 		t.Errorf("bad datetime: %v", err)
@@ -221,11 +234,11 @@ func TestValidateData(t *testing.T) {
 	}
 	// MBO step 6: the identity changes, or only the realm; nothing else.
 	mbo := Procedure(PlanInput{Sector: SectorMBO, WasWordt: WasWordtSuppliersAndSchool})
-	s6, _ := FindStep(mbo, "6")
-	if _, err := s6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}); err == nil || !strings.Contains(err.Error(), "identity, realm_only") {
+	mbo6, _ := FindStep(mbo, "6")
+	if _, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}); err == nil || !strings.Contains(err.Error(), "identity, realm_only") {
 		t.Errorf("an identity change not of the options: %v", err)
 	}
-	if got, err := s6.ValidateData(map[string]any{"licences": "alle", "identity_change": " Realm_Only "}); err != nil || got["identity_change"] != "realm_only" {
+	if got, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": " Realm_Only "}); err != nil || got["identity_change"] != "realm_only" {
 		t.Errorf("an option: %v %v", got, err)
 	}
 }

@@ -23,6 +23,21 @@ func (r Role) Valid() bool {
 	return false
 }
 
+// English is the role's name in English messages.
+func (r Role) English() string {
+	switch r {
+	case RoleSchool:
+		return "school"
+	case RoleDistributor:
+		return "distributor"
+	case RolePublisher:
+		return "publisher/LiKa"
+	case RoleKennisnet:
+		return "Kennisnet Support"
+	}
+	return string(r)
+}
+
 // Dutch is the role's name as the users say it.
 func (r Role) Dutch() string {
 	switch r {

@@ -392,7 +392,10 @@ func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 	}
 	for _, f := range s.Records {
 		v, present := data[f.Name]
-		if !present || v == nil || v == "" {
+		if text, ok := v.(string); ok && strings.TrimSpace(text) == "" {
+			v = nil // spaces only are nothing filled in
+		}
+		if !present || v == nil {
 			if f.Required {
 				t := describeType(f.Type)
 				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.English(), t.en))
@@ -493,7 +496,7 @@ func normaliseValue(f Field, v any) (any, phrase) {
 	case FieldBool:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, phrase{"must be true or false", "moet ja of nee zijn"}
+			return nil, phrase{"must be true or false", "moet true (ja) of false (nee) zijn"}
 		}
 		return b, phrase{}
 	case FieldNumber:

@@ -710,6 +710,10 @@ func TestMBOCaseAndCancel(t *testing.T) {
 		if c.Body["status"] != "cancelled" || c.Body["cancel_reason"] != "school stelt de overstap uit" {
 			t.Errorf("cancelled case: %s", c.Raw)
 		}
+		// A cancelled case waits for nobody.
+		if open := en.want(en.do("school-mbo", "GET", "/api/v1/cases/"+id, nil), 200, "cancelled case").Body["open_steps"].([]any); len(open) != 0 {
+			t.Errorf("a cancelled case's open steps: %v", open)
+		}
 		en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/2", `{}`), 409, "step after cancel")
 		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":"again"}`), 409, "cancel twice")
 

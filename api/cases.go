@@ -58,7 +58,7 @@ func (s *Server) openCase(c echo.Context) error {
 	ctx := c.Request().Context()
 	me := actor(c)
 	if me.Role != cmr.RoleDistributor {
-		return cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role).
+		return cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act in the %s role", me.Role.English()).
 			NL("alleen een distributeur opent zaken; u bent aangemeld als %s", me.Role.Dutch())
 	}
 	var req openCaseRequest
@@ -122,7 +122,7 @@ func (s *Server) listCases(c echo.Context) error {
 	switch f.Status {
 	case "", string(cmr.CaseOpen), string(cmr.CaseCompleted), string(cmr.CaseCancelled):
 	default:
-		return cmr.FieldErrorf("status", "must be open, completed or cancelled").NL("moet lopend, afgerond of geannuleerd zijn")
+		return cmr.FieldErrorf("status", "must be open, completed or cancelled").NL("moet open (lopend), completed (afgerond) of cancelled (geannuleerd) zijn")
 	}
 	if school := c.QueryParam("school"); school != "" {
 		o, err := casework.FindSchool(c.Request().Context(), s.Store, school)
@@ -134,7 +134,7 @@ func (s *Server) listCases(c echo.Context) error {
 	if v := c.QueryParam("at_risk"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return cmr.FieldErrorf("at_risk", "must be true or false").NL("moet ja of nee zijn")
+			return cmr.FieldErrorf("at_risk", "must be true or false").NL("moet true of false zijn")
 		}
 		f.AtRisk = &b
 	}

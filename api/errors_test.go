@@ -36,6 +36,8 @@ func TestRequestRefusalsInBothLanguages(t *testing.T) {
 	check("JSON cut short", en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"VO"`), 400, "closing brackets", "sluitende haakjes")
 	check("a file not base64", en.do("school-vo", "POST", "/api/v1/cases/"+id+"/wordt", `{"old":{"file":"@@@not-base64","identity":"x"}}`), 400, "base64")
 	check("no such route", en.do("dist", "GET", "/api/v1/nope", nil), 404, "no such route", "bestaat niet")
+	check("a number where text belongs", en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":5}`), 400, "must be a string, not a JSON number", "moet een tekst zijn, niet een getal")
+	check("a status the API does not know", en.do("dist", "GET", "/api/v1/cases?status=lopend", nil), 400, "moet open (lopend)")
 
 	for route, want := range map[string]string{
 		"/api/v1/cases/" + id + "/lists": "the file is larger than 40 MB",

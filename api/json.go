@@ -90,7 +90,9 @@ func (s *Server) caseJSON(c cmr.Case) map[string]any {
 			sm["done_by"] = st.DoneBy
 		}
 		steps[i] = sm
-		if st.State == cmr.StepOpen {
+		if st.State == cmr.StepOpen && c.Status == cmr.CaseOpen {
+			// A completed or cancelled case waits for nobody; its
+			// steps keep the state they had when it closed.
 			mine = append(mine, st.Key)
 		}
 	}

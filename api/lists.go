@@ -541,6 +541,11 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 		return nil, nil, nil
 	}
 	own := tickets[0]
+	if own.State == cmr.TicketWaived || own.State == cmr.TicketCancelled {
+		// Taken off the case (waived, or the case cancelled): the LiKa
+		// processes nothing, so it no longer sees the pupils' list.
+		return nil, &own, nil
+	}
 	got, err := s.returnedVersions(ctx, asViewer(me), caseID, vs, tickets[:1])
 	if err != nil {
 		return nil, nil, err

@@ -234,6 +234,19 @@ func TestVOListFlow(t *testing.T) {
 	if again := en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":99,"reason":"x"}]}`), 409, "close twice"); !strings.Contains(again.Raw, "already closed") {
 		t.Errorf("a closed ticket closed again: %s", again.Raw)
 	}
+
+	// A LiKa taken off the case (its ticket waived) no longer sees the
+	// pupils' list; one that closed its ticket still does.
+	for _, x := range r.Body["tickets"].([]any) {
+		if x.(map[string]any)["lika_id"] == "lika-b" {
+			en.want(en.do("dist", "POST", "/api/v1/tickets/"+x.(map[string]any)["id"].(string)+"/waive", `{"reason":"doet niet mee"}`), 200, "waive lika-b")
+		}
+	}
+	if l := en.want(en.do("lika-b", "GET", base, nil), 200, "a waived LiKa's lists"); len(l.Body["lists"].([]any)) != 0 {
+		t.Errorf("a waived LiKa sees lists: %s", l.Raw)
+	}
+	en.want(en.do("lika-b", "GET", base+"/"+current, nil), 404, "a waived LiKa downloads")
+	en.want(en.do("lika-a", "GET", base+"/"+current, nil), 200, "a LiKa that closed its ticket downloads")
 }
 
 // TestWaivedPublisherNeedsNoPart: a publisher the distributor waived

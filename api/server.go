@@ -381,7 +381,7 @@ func bind(c echo.Context, v any) error {
 		switch {
 		case errors.As(err, &te):
 			return cmr.FieldErrorf(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind()), te.Value).
-				NL("moet %s zijn, geen JSON-%s", jsonKindNL(te.Type.Kind()), te.Value)
+				NL("moet %s zijn, niet %s", jsonKindNL(te.Type.Kind()), jsonValueNL(te.Value))
 		case errors.As(err, &se):
 			return cmr.Errorf(cmr.KindInvalid, "the body is not valid JSON (at byte %d)", se.Offset).
 				NL("het verzoek is geen geldige JSON (fout bij byte %d)", se.Offset)
@@ -506,6 +506,24 @@ func jsonKind(k reflect.Kind) string {
 }
 
 // jsonKindNL is jsonKind in Dutch.
+// jsonValueNL names in Dutch the kind of JSON value sent ("number",
+// "string", … as encoding/json reports it).
+func jsonValueNL(v string) string {
+	switch v {
+	case "number":
+		return "een getal"
+	case "string":
+		return "een tekst"
+	case "bool":
+		return "true of false"
+	case "array":
+		return "een lijst"
+	case "object":
+		return "een object"
+	}
+	return v
+}
+
 func jsonKindNL(k reflect.Kind) string {
 	switch k {
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:

@@ -33,7 +33,7 @@ func (s *Server) listTickets(c echo.Context) error {
 	if v := c.QueryParam("overdue"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return cmr.FieldErrorf("overdue", "must be true or false").NL("moet ja of nee zijn")
+			return cmr.FieldErrorf("overdue", "must be true or false").NL("moet true of false zijn")
 		}
 		f.Overdue = b
 	}

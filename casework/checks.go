@@ -23,7 +23,7 @@ func CheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor, data map[string]any) erro
 		return cmr.Errorf(cmr.KindConflict, "step %s is done by the procedure itself, not by hand: %s", st.Key, st.TitleEN).
 			NL("stap %s gebeurt automatisch, niet met de hand: %s", st.Key, st.Title)
 	case st.Owner != me.Role:
-		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s; you act as %s", st.Key, st.Owner, me.Role).
+		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s role; you act in the %s role", st.Key, st.Owner.English(), me.Role.English()).
 			NL("stap %s is aan de %s; u bent aangemeld als %s", st.Key, st.Owner.Dutch(), me.Role.Dutch())
 	case st.State == cmr.StepDone:
 		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key).NL("stap %s is al gedaan", st.Key)

@@ -123,7 +123,7 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 // switch date. It returns the new case's ID.
 func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req OpenRequest, set Settings) (string, error) {
 	if me.Role != cmr.RoleDistributor {
-		return "", cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act as %s", me.Role).NL("alleen een distributeur opent zaken")
+		return "", cmr.Errorf(cmr.KindForbidden, "only a distributor opens cases; you act in the %s role", me.Role.English()).NL("alleen een distributeur opent zaken")
 	}
 	if err := checkIdempotencyKey(req.IdempotencyKey); err != nil {
 		return "", err

@@ -237,6 +237,7 @@ var englishTexts = map[string]string{
 	"stap":                                         "step",
 	"ticket":                                       "ticket",
 	"het systeem":                                  "the system",
+	"niet gedaan":                                  "not done",
 	"Distributeur":                                 "Distributor",
 	"Was-wordt":                                    "Was-wordt",
 	"Lijsten":                                      "Lists",

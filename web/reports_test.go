@@ -424,3 +424,17 @@ func TestEventsCSV(t *testing.T) {
 		t.Errorf("anonymous: %d", p.status)
 	}
 }
+
+// TestCancelledCaseWaitsForNobody: the steps a cancelled case never got to
+// read "not done", not "open" or "waiting".
+func TestCancelledCaseWaitsForNobody(t *testing.T) {
+	s := newReportSite(t)
+	p := s.do("GET", "/cases/"+rpCase5, nil, s.signIn("dist"))
+	if p.status != 200 || !strings.Contains(p.body, `<span class="badge">niet gedaan</span>`) ||
+		strings.Contains(p.body, `<span class="badge">open</span>`) || strings.Contains(p.body, `<span class="badge">wacht</span>`) {
+		t.Errorf("a cancelled case's steps: %d\n%s", p.status, p.body)
+	}
+	if !strings.Contains(p.body, `<span class="badge">gedaan</span>`) {
+		t.Error("the steps done before the cancel are not shown done")
+	}
+}
