@@ -142,6 +142,12 @@ func (e Event) VisibleTo(me Actor, ownTickets map[string]bool) bool {
 	if e.TicketID != "" {
 		return ownTickets[e.TicketID]
 	}
+	if e.Type == EventListUploaded {
+		// The school's uploads of the case's list: its drafts before the
+		// list handed out are none of a LiKa's business, and what it got
+		// is in its own ticket's events.
+		return false
+	}
 	return e.Actor == nil || e.Actor.Role != RolePublisher || e.Actor.OrganisationID == me.OrganisationID
 }
 

@@ -27,6 +27,9 @@ func TestEventVisibleTo(t *testing.T) {
 		{"a LiKa sees the system's events", cmr.Event{}, alfa, true},
 		{"a LiKa sees what it did without a ticket", cmr.Event{Actor: &alfa}, alfa, true},
 		{"a LiKa does not see what another publisher did without a ticket", cmr.Event{Actor: &beta}, alfa, false},
+		{"a LiKa does not see the school's uploads of the list", cmr.Event{Type: cmr.EventListUploaded, Actor: &school}, alfa, false},
+		{"a LiKa sees its own part uploaded", cmr.Event{Type: cmr.EventListUploaded, TicketID: "T-alfa", Actor: &alfa}, alfa, true},
+		{"the distributor sees the school's uploads", cmr.Event{Type: cmr.EventListUploaded, Actor: &school}, dist, true},
 	} {
 		if got := tc.e.VisibleTo(tc.me, own); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
