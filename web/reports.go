@@ -451,7 +451,8 @@ func reportDate(t time.Time) string {
 // eventDetails are the keys of an event's details the audit CSV carries:
 // IDs, kinds and counts. Anything else (reasons, problems found in a list)
 // stays out, so that no text people wrote or a list held leaves this way.
-var eventDetails = []string{"outcome", "list_id", "kind", "version", "rows", "type", "due_at", "list_versions_deleted", "closed_before"}
+var eventDetails = []string{"outcome", "list_id", "kind", "version", "rows", "type", "due_at", "list_versions_deleted", "closed_before",
+	"reopened", "late", "working_days_left", "escalated_to"}
 
 // eventsCSV handles GET /cases/:id/events.csv: the case's audit trail for
 // a party to it, with the same check and the same events as the case
@@ -490,6 +491,12 @@ func (s *Server) eventsCSV(c echo.Context) error {
 			switch v := e.Details[k].(type) {
 			case string, bool, float64, int:
 				details = append(details, fmt.Sprintf("%s=%v", k, v))
+			case []any: // step keys (reopened)
+				var keys []string
+				for _, x := range v {
+					keys = append(keys, fmt.Sprint(x))
+				}
+				details = append(details, k+"="+strings.Join(keys, "+"))
 			}
 		}
 		rows = append(rows, []string{e.At.In(s.loc).Format(time.RFC3339), e.Type, e.Step, e.TicketID, org, role, user, e.SubmissionID, strings.Join(details, ", ")})

@@ -72,7 +72,9 @@ func newReportSite(t *testing.T) *site {
 				Details: map[string]any{"list_id": "list_9", "kind": "complete", "version": 2, "reason": "Jan de Vries wilde het"}},
 		}},
 		{rpCase2, "school2", "dist2", cmr.CaseOpen, "2027-06-20", []string{"lika1", "lika2"}, nil},
-		{rpCase3, "school", "dist", cmr.CaseOpen, "2027-08-01", []string{"lika1"}, nil},
+		{rpCase3, "school", "dist", cmr.CaseOpen, "2027-08-01", []string{"lika1"}, []cmr.Event{
+			{Key: "r3-test", Type: cmr.EventTestFailed, Step: "17", Actor: &dist, At: at("2027-06-10 09:00"), Details: map[string]any{"reopened": []string{"12", "13"}}},
+		}},
 		{rpCase4, "school", "dist", cmr.CaseCompleted, "2027-08-01", []string{"lika1"}, nil},
 		{rpCase5, "school", "dist", cmr.CaseCancelled, "2027-08-01", []string{"lika1"}, nil},
 	} {
@@ -104,7 +106,7 @@ func newReportSite(t *testing.T) *site {
 	}{
 		// Friday 4 June → Monday 7 June: 1 working day (3 calendar days), due Wednesday 9 June 17:00.
 		{ticket(rpCase1, 1, "lika1", cmr.TicketClosed, "2027-06-04 10:00", "2027-06-07 09:00"),
-			cmr.Event{Type: cmr.EventTicketClosed, Actor: &lika1, At: at("2027-06-07 09:00"), SubmissionID: "sub_close1"}},
+			cmr.Event{Type: cmr.EventTicketClosed, Actor: &lika1, At: at("2027-06-07 09:00"), SubmissionID: "sub_close1", Details: map[string]any{"late": true}}},
 		// Friday 28 May → Tuesday 1 June: 2 working days.
 		{ticket(rpCase1, 2, "lika2", cmr.TicketClosed, "2027-05-28 10:00", "2027-06-01 10:00"),
 			cmr.Event{Type: cmr.EventTicketClosed, Actor: &lika2, At: at("2027-06-01 10:00")}},
@@ -383,6 +385,12 @@ func TestEventsCSV(t *testing.T) {
 	}
 	if dl := rpRow(dist, 1, "list.downloaded"); dl == nil || dl[8] != "list_id=list_9, kind=complete, version=2" {
 		t.Errorf("download event: %q", dl)
+	}
+	if closed := rpRow(dist, 3, rpCase1+"-T1"); closed == nil || closed[8] != "late=true" {
+		t.Errorf("a late close: %q", closed)
+	}
+	if failed := rpRow(rpCSV(t, s.do("GET", "/cases/"+rpCase3+"/events.csv", nil, s.signIn("dist")), "logboek-"+rpCase3+".csv"), 1, "test.failed"); failed == nil || failed[8] != "reopened=12+13" {
+		t.Errorf("a failed test: %q", failed)
 	}
 	if warn := rpRow(dist, 1, "ticket.sla_warning"); warn == nil || warn[4] != "" || warn[5] != "systeem" {
 		t.Errorf("a timer's event: %q", warn)
