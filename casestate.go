@@ -393,7 +393,9 @@ func (s *CaseState) ConfirmTest(a Actor, passed bool, redo, submissionID string,
 	}
 	key, _ := s.redoStep(redo)
 	s.TestFailures++
-	p.State, p.SubmissionID, p.DoneBy, p.DoneAt = StepPending, submissionID, &actor, at
+	// The test waits again, as one never done: the failed attempt and who
+	// reported it are in the test.failed event (with its submission).
+	p.State, p.SubmissionID, p.DoneBy, p.DoneAt = StepPending, "", nil, time.Time{}
 	p.Attempt++
 	_, r := s.def(key)
 	r.State, r.DoneBy, r.DoneAt, r.SubmissionID = StepOpen, nil, time.Time{}, ""

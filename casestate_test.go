@@ -187,7 +187,7 @@ func TestFailedTestReopensStep(t *testing.T) {
 	if st, _ := s.Step("4"); st.State != StepOpen || st.Attempt != 2 {
 		t.Errorf("step 4 after failed test: %+v", st)
 	}
-	if st, _ := s.Step("test"); st.State != StepPending {
+	if st, _ := s.Step("test"); st.State != StepPending || st.DoneBy != nil || !st.DoneAt.IsZero() || st.SubmissionID != "" || st.Attempt != 2 {
 		t.Errorf("test step after failure: %+v", st)
 	}
 	s.Complete(school, "4", "", at)
