@@ -333,29 +333,57 @@ func (s *Store) step(r stepRow) (cmr.Step, error) {
 	return st, nil
 }
 
-// OpenSteps returns the open steps of the given cases that the viewer is
-// a party to, by case, in procedure order: one query for a whole list of
-// cases (the home page's "what waits for me").
-func (s *Store) OpenSteps(ctx context.Context, v Viewer, caseIDs []string) (map[string][]cmr.Step, error) {
-	out := map[string][]cmr.Step{}
-	if len(caseIDs) == 0 {
-		return out, nil
+// WaitingStep is an open step of an open case that waits for the viewer.
+type WaitingStep struct {
+	CaseID   string
+	Deadline time.Time
+	Step     cmr.Step
+}
+
+// waitingRow is a step with its case's deadline.
+type waitingRow struct {
+	CaseID, Key, Definition, State, SubmissionID string
+	Position, Attempt                            int
+	Data, DoneBy                                 *string
+	DoneAt                                       *time.Time
+	DeadlineOn                                   string
+}
+
+// WaitingSteps lists the open steps done by hand that wait for the
+// viewer's role on the open cases it is a party to, the nearest deadline
+// first: at most limit, and whether there are more. One query however many
+// cases the viewer has (a distributor in the summer has hundreds): the
+// step's owner and kind are read from its stored definition.
+func (s *Store) WaitingSteps(ctx context.Context, v Viewer, limit int) ([]WaitingStep, bool, error) {
+	var rows []waitingRow
+	owner, kind := "json_extract(case_steps.definition, '$.owner')", "json_extract(case_steps.definition, '$.kind')"
+	if s.dialect == goose.DialectPostgres {
+		owner, kind = "case_steps.definition->>'owner'", "case_steps.definition->>'kind'"
 	}
-	var rows []stepRow
-	err := s.reads(ctx).Where("case_id IN ? AND state = ?", caseIDs, cmr.StepOpen).
-		Where("EXISTS (SELECT 1 FROM case_parties p WHERE p.case_id = case_steps.case_id AND p.organisation_id = ?)", v.OrganisationID).
-		Order("case_id, position").Find(&rows).Error
+	err := s.reads(ctx).Raw(`SELECT case_steps.*, cases.deadline_on FROM case_steps JOIN cases ON cases.id = case_steps.case_id
+		WHERE cases.status = ? AND case_steps.state = ? AND `+owner+` = ? AND `+kind+` IN ?
+		AND `+partyClause+`
+		ORDER BY cases.deadline_on, cases.id, case_steps.position LIMIT ?`,
+		cmr.CaseOpen, cmr.StepOpen, v.Role, []cmr.StepKind{cmr.StepHuman, cmr.StepTest}, v.OrganisationID, limit+1).
+		Scan(&rows).Error
 	if err != nil {
-		return nil, wrap("open steps", err)
+		return nil, false, wrap("waiting steps", err)
 	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	out := make([]WaitingStep, 0, len(rows))
 	for _, r := range rows {
-		st, err := s.step(r)
+		st, err := s.step(stepRow{CaseID: r.CaseID, Key: r.Key, Position: r.Position, Definition: r.Definition, State: r.State,
+			Data: r.Data, SubmissionID: r.SubmissionID, DoneBy: r.DoneBy, DoneAt: r.DoneAt, Attempt: r.Attempt})
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		out[r.CaseID] = append(out[r.CaseID], st)
+		deadline, _ := time.Parse(cmr.DateLayout, r.DeadlineOn)
+		out = append(out, WaitingStep{CaseID: r.CaseID, Deadline: deadline, Step: st})
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // TicketFilter narrows Tickets.

@@ -324,24 +324,47 @@ func TestCaseSearch(t *testing.T) {
 	})
 }
 
-// TestOpenSteps: the open steps of many cases in one read, only for the
-// cases the viewer is a party to.
-func TestOpenSteps(t *testing.T) {
+// TestWaitingSteps: the steps waiting for the viewer's role over all its
+// open cases, nearest deadline first, limited with a flag for more; not
+// another's cases, not a closed case, not the steps of another role.
+func TestWaitingSteps(t *testing.T) {
 	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
 		ctx := context.Background()
-		h, st := savedCase(t, s)
-		want := st.OpenSteps()
-		got, err := s.OpenSteps(ctx, gormdb.Viewer{OrganisationID: "lika1", Role: cmr.RolePublisher}, []string{h.ID, "nope"})
-		if err != nil || len(got) != 1 || len(got[h.ID]) != len(want) {
-			t.Fatalf("open steps: %v %v; want %v", got, err, want)
-		}
-		for i, step := range got[h.ID] {
-			if step.Key != want[i] || step.State != cmr.StepOpen || step.Owner == "" {
-				t.Errorf("step %d: %+v, want %s", i, step, want[i])
+		seed(t, s)
+		dist := gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}
+		// Five cases, saved in an order unlike their deadlines; the
+		// fourth is cancelled.
+		for i, day := range []int{20, 5, 12, 1, 9} {
+			h, st := testCase(t)
+			h.ID = fmt.Sprintf("00AA-202707%02d", day)
+			st.CaseID = h.ID
+			h.Deadline = time.Date(2027, 7, day, 0, 0, 0, 0, time.UTC)
+			if i == 3 {
+				st.Status = cmr.CaseCancelled
+			}
+			if err := s.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
+				t.Fatal(err)
 			}
 		}
-		if got, err := s.OpenSteps(ctx, gormdb.Viewer{OrganisationID: "dist2", Role: cmr.RoleDistributor}, []string{h.ID}); err != nil || len(got) != 0 {
-			t.Errorf("another distributor reads the open steps: %v %v", got, err)
+		got, more, err := s.WaitingSteps(ctx, dist, 3)
+		var ids []string
+		for _, w := range got {
+			ids = append(ids, w.CaseID+" "+w.Step.Key+" "+w.Deadline.Format(cmr.DateLayout))
+			if w.Step.Owner != cmr.RoleDistributor || w.Step.State != cmr.StepOpen {
+				t.Errorf("not the distributor's open step: %+v", w.Step)
+			}
+		}
+		want := []string{"00AA-20270705 plan.identity 2027-07-05", "00AA-20270709 plan.identity 2027-07-09", "00AA-20270712 plan.identity 2027-07-12"}
+		if err != nil || !more || !slices.Equal(ids, want) {
+			t.Errorf("waiting steps: %v %v %v, want %v and more", ids, more, err, want)
+		}
+		if got, more, err := s.WaitingSteps(ctx, dist, 10); err != nil || more || len(got) != 4 {
+			t.Errorf("all waiting steps: %d %v %v, want 4", len(got), more, err)
+		}
+		for _, v := range []gormdb.Viewer{{OrganisationID: "dist2", Role: cmr.RoleDistributor}, {OrganisationID: "school", Role: cmr.RoleSchool}, {OrganisationID: "lika1", Role: cmr.RolePublisher}} {
+			if got, _, err := s.WaitingSteps(ctx, v, 10); err != nil || len(got) != 0 {
+				t.Errorf("%s: %+v %v", v.OrganisationID, got, err)
+			}
 		}
 	})
 }

@@ -1380,3 +1380,36 @@ func TestStepRefusedForRows(t *testing.T) {
 	}
 	t.Fatal("no open step on the MBO case for the school or the distributor")
 }
+
+// TestHomeWithManyCases: "Mijn werk" of a distributor in the summer shows
+// the steps with the nearest deadlines over all its open cases, however
+// many, says that there are more, and lists only the newest cases.
+func TestHomeWithManyCases(t *testing.T) {
+	s := newPagesSite(t)
+	dist := s.signIn("dist")
+	ctx := context.Background()
+	parties := cmr.Parties{SchoolID: "school2", DistributorID: "dist", LiKaIDs: []string{"lika1"}, KennisnetIDs: []string{"kn"}}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	// The oldest case has the nearest deadline: a list of the newest cases
+	// would leave it out.
+	for i := range 130 {
+		id := fmt.Sprintf("02CD-2028%04d", i)
+		st := cmr.NewCaseState(id, cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now.Add(time.Duration(i)*time.Second))
+		h := cmr.CaseHeader{ID: id, SchoolID: "school2", DistributorID: "dist", Sector: cmr.SectorVO, SwitchOn: time.Date(2028, 7, 1, 0, 0, 0, 0, time.UTC),
+			Deadline: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i), WasWordt: cmr.WasWordtSuppliers}
+		if err := s.store.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := s.do("GET", "/", nil, dist)
+	work := regexp.MustCompile(`<td><a href="/cases/([^"#]+)#stap-`).FindAllStringSubmatch(p.body, -1)
+	if p.status != 200 || len(work) != 100 || work[0][1] != "02CD-20280000" || work[1][1] != "02CD-20280001" {
+		t.Fatalf("home: %d, %d steps, first %v", p.status, len(work), work[:min(2, len(work))])
+	}
+	if !strings.Contains(p.body, "Er wachten meer stappen op u dan hier staan") || !strings.Contains(p.body, `<a href="/cases?status=open">Alle lopende zaken</a>`) {
+		t.Error("the home page does not say there is more")
+	}
+	if n := strings.Count(p.body, `<li><a href="/cases/`); n != 20 {
+		t.Errorf("open cases listed: %d, want the newest 20", n)
+	}
+}

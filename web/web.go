@@ -15,7 +15,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +48,8 @@ type Store interface {
 	CasePage(ctx context.Context, v gormdb.Viewer, f gormdb.CaseFilter) ([]cmr.Case, string, error)
 	CasesAtRisk(ctx context.Context, v gormdb.Viewer, caseIDs []string, now time.Time) (map[string]bool, error)
 	CaseSchools(ctx context.Context, v gormdb.Viewer) ([]cmr.Organisation, error)
-	OpenSteps(ctx context.Context, v gormdb.Viewer, caseIDs []string) (map[string][]cmr.Step, error)
+	WaitingSteps(ctx context.Context, v gormdb.Viewer, limit int) ([]gormdb.WaitingStep, bool, error)
+	TicketPage(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, string, error)
 	Case(ctx context.Context, v gormdb.Viewer, id string) (cmr.Case, error)
 	Tickets(ctx context.Context, v gormdb.Viewer, f gormdb.TicketFilter) ([]cmr.Ticket, error)
 	Ticket(ctx context.Context, v gormdb.Viewer, id string) (cmr.Ticket, error)
@@ -673,43 +673,55 @@ type homePage struct {
 	Work         []workItem
 	Tickets      []ticketItem
 	Cases        []cmr.Case
+	// MoreWork, MoreTickets and MoreCases: the page shows the most urgent
+	// (the newest cases) and links to the lists for the rest.
+	MoreWork, MoreTickets, MoreCases bool
 }
+
+// What the home page shows at most of each; the summer has distributors
+// and LiKas with hundreds of cases.
+const (
+	homeWork    = 100
+	homeTickets = 100
+	homeCases   = 20
+)
 
 // home handles GET /: what waits for me now, most urgent first.
 func (s *Server) home(c echo.Context) error {
 	ctx := c.Request().Context()
 	ss := current(c)
 	v := viewer(ss)
-	cases, err := s.Store.Cases(ctx, v, gormdb.CaseFilter{Status: string(cmr.CaseOpen), Now: s.Now()})
+	cases, err := s.Store.Cases(ctx, v, gormdb.CaseFilter{Status: string(cmr.CaseOpen), Now: s.Now(), Limit: homeCases + 1, Summary: true})
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	p := homePage{page: s.base(c, ss, s.tr(c, "Mijn werk")), Cases: cases}
-	ids := make([]string, len(cases))
-	for i, cs := range cases {
-		ids[i] = cs.ID
-	}
-	// One query for the open steps of every case, not one case read each.
-	open, err := s.Store.OpenSteps(ctx, v, ids)
+	p := homePage{page: s.base(c, ss, s.tr(c, "Mijn werk")), Cases: cases[:min(len(cases), homeCases)], MoreCases: len(cases) > homeCases}
+	// The steps waiting, nearest deadline first, over all the open cases:
+	// not only over the cases listed.
+	waiting, more, err := s.Store.WaitingSteps(ctx, v, homeWork)
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
-	for _, cs := range cases {
-		for _, st := range open[cs.ID] {
-			if st.Owner == ss.User.Role && st.Kind != cmr.StepTickets {
-				p.Work = append(p.Work, workItem{Case: cs, Step: st, Urgent: !cs.Deadline.IsZero() && cs.Deadline.Sub(s.Now()) < gormdb.AtRiskWindow})
-			}
-		}
+	p.MoreWork = more
+	for _, w := range waiting {
+		var cs cmr.Case
+		cs.ID, cs.Deadline = w.CaseID, w.Deadline
+		p.Work = append(p.Work, workItem{Case: cs, Step: w.Step, Urgent: !cs.Deadline.IsZero() && cs.Deadline.Sub(s.Now()) < gormdb.AtRiskWindow})
 	}
-	sort.SliceStable(p.Work, func(i, j int) bool { return p.Work[i].Case.Deadline.Before(p.Work[j].Case.Deadline) })
-	tickets, err := s.Store.Tickets(ctx, v, gormdb.TicketFilter{State: string(cmr.TicketOpen)})
+	// Most urgent first: the distributor's at-risk and overdue tickets are
+	// the first of them.
+	tickets, next, err := s.Store.TicketPage(ctx, v, gormdb.TicketFilter{State: string(cmr.TicketOpen), Limit: homeTickets})
 	if err != nil {
 		return s.fail(c, ss, err)
 	}
+	p.MoreTickets = next != ""
 	now := s.Now()
 	for _, t := range tickets {
 		if ss.User.Role == cmr.RoleDistributor && !t.AtRisk(now) {
-			continue // the distributor's home shows tickets at risk or overdue
+			// The distributor's home shows tickets at risk or overdue:
+			// the rest of the page, and of the list, is not.
+			p.MoreTickets = false
+			continue
 		}
 		item := ticketItem{Ticket: t, Overdue: t.Overdue(now), AtRisk: t.AtRisk(now)}
 		if t.DueAt != nil {
