@@ -12,7 +12,6 @@ import (
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/casework"
 	"github.com/cmr-idp/cmr/gormdb"
-	"github.com/cmr-idp/cmr/workflows"
 )
 
 type caseOptionsJSON struct {
@@ -280,23 +279,14 @@ func (s *Server) cancelCase(c echo.Context) error {
 	me := actor(c)
 	cs := checkedCase(c)
 	if me.Role != cmr.RoleDistributor {
+		// Before the body is read: the role decides, whatever was sent.
 		return cmr.Errorf(cmr.KindForbidden, "only the case's distributor can cancel it").NL("alleen de distributeur van de zaak kan de zaak annuleren")
 	}
 	var req reasonRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	if err := requireText("reason", req.Reason, "why the case is cancelled", "waarom de zaak wordt geannuleerd"); err != nil {
-		return err
-	}
-	if cs.Status != cmr.CaseOpen {
-		return cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status).NL("zaak %s is al %s", cs.ID, cs.Status.Dutch())
-	}
-	sub, err := s.Store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "case:cancel", Data: map[string]any{"reason": strings.TrimSpace(req.Reason)}, Actor: me})
-	if err != nil {
-		return err
-	}
-	if _, err := s.Engine.Update(ctx, cs.ID, workflows.UpdateCancel, workflows.CancelRequest{Actor: me, SubmissionID: sub}); err != nil {
+	if _, err := casework.CancelCase(ctx, s.Store, s.Engine, me, cs, req.Reason); err != nil {
 		return err
 	}
 	return s.respondCase(c, http.StatusOK, cs.ID)

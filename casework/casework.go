@@ -7,6 +7,7 @@ package casework
 
 import (
 	"context"
+	"strings"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/workflows"
@@ -73,4 +74,28 @@ func ResolveTicket(ctx context.Context, subs Submissions, eng Engine, me cmr.Act
 		return workflows.UpdateResult{}, err
 	}
 	return eng.Update(ctx, t.CaseID, workflows.UpdateResolveTicket, workflows.TicketRequest{Actor: me, TicketID: t.ID, To: to, SubmissionID: sub})
+}
+
+// CancelCase cancels an open case for its distributor, with the reason,
+// which is checked before anything is stored.
+func CancelCase(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, cs cmr.Case, reason string) (workflows.UpdateResult, error) {
+	reason = strings.TrimSpace(reason)
+	switch {
+	case me.Role != cmr.RoleDistributor || me.OrganisationID != cs.Parties.DistributorID:
+		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindForbidden, "only the case's distributor can cancel it").
+			NL("alleen de distributeur van de zaak kan de zaak annuleren")
+	case reason == "":
+		return workflows.UpdateResult{}, cmr.FieldErrorf("reason", "is required: why the case is cancelled").
+			NL("is verplicht: geef aan waarom de zaak wordt geannuleerd")
+	case len(reason) > 2000:
+		return workflows.UpdateResult{}, cmr.FieldErrorf("reason", "is longer than 2000 characters").NL("is langer dan 2000 tekens")
+	case cs.Status != cmr.CaseOpen:
+		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status).
+			NL("zaak %s is al %s", cs.ID, cs.Status.Dutch())
+	}
+	sub, err := subs.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "case:cancel", Data: map[string]any{"reason": reason}, Actor: me})
+	if err != nil {
+		return workflows.UpdateResult{}, err
+	}
+	return eng.Update(ctx, cs.ID, workflows.UpdateCancel, workflows.CancelRequest{Actor: me, SubmissionID: sub})
 }

@@ -162,6 +162,25 @@ func (s *Server) waiveTicket(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID+"#tickets")
 }
 
+// cancelCase handles POST /cases/:id/cancel: the distributor cancels the
+// case, with a reason (a case opened twice, a switch called off).
+func (s *Server) cancelCase(c echo.Context) error {
+	ctx := c.Request().Context()
+	ss := current(c)
+	cs, err := s.Store.Case(ctx, viewer(ss), c.Param("id"))
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	if _, err := casework.CancelCase(ctx, s.Submissions, s.Engine, actorOf(ss), cs, c.FormValue("reason")); err != nil {
+		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
+			return s.fail(c, ss, err)
+		}
+		c.Set(typedKey, map[string]string{"cancel/reason": c.FormValue("reason")})
+		return s.showCase(c, ss, cs, statusOf(err), "cancel", s.refusal(c, err))
+	}
+	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID)
+}
+
 // statusOf is the page status for a refusal shown at its form.
 func statusOf(err error) int {
 	switch cmr.KindOf(err) {

@@ -238,6 +238,9 @@ var wzPolicies = map[string]wzPolicy{
 	"POST /tickets/:id/waive": {mutating: true,
 		want:     map[string][]int{"distributor": wzSet(303, 400, 409), "school": wzSet(403), "publisher": wzSet(403), "kennisnet": wzSet(403)},
 		variants: []wzVariant{wzPost("empty", true), wzPost("long reason", true, "text", wzLong), wzPost("reason", false, "text", "doet niet mee")}},
+	"POST /cases/:id/cancel": {mutating: true,
+		want:     map[string][]int{"distributor": wzSet(303, 400, 409), "school": wzSet(403), "publisher": wzSet(403), "kennisnet": wzSet(403)},
+		variants: []wzVariant{wzPost("empty", true), wzPost("long reason", true, "reason", wzLong), wzPost("reason", false, "reason", "dubbel")}},
 	// No ticket waits for a returned list that exists, so the return is
 	// refused (409) even for the distributor: safe.
 	"POST /tickets/:id/return": {mutating: true,

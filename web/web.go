@@ -196,6 +196,7 @@ func (s *Server) Register(e *echo.Echo) error {
 		g.POST("/cases/:id/steps/:step", s.completeStep, s.signedIn)
 		g.POST("/tickets/:id/close", s.closeTicket, s.signedIn)
 		g.POST("/tickets/:id/waive", s.waiveTicket, s.signedIn)
+		g.POST("/cases/:id/cancel", s.cancelCase, s.signedIn)
 		if s.Lists != nil {
 			g.POST("/tickets/:id/return", s.returnList, s.signedIn)
 		}

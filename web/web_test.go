@@ -322,6 +322,26 @@ func TestActionForms(t *testing.T) {
 	if p := s.do("POST", "/tickets/01AB-20270715-T1/waive", url.Values{"_csrf": {otherToken}, "text": {"x"}}, other); p.status != http.StatusNotFound {
 		t.Errorf("another distributor waives the ticket: %d", p.status)
 	}
+
+	// The distributor cancels the case on its page, with a reason.
+	if !strings.Contains(s.do("GET", "/cases/01AB-20270715", nil, dist).body, `action="/cases/01AB-20270715/cancel"`) {
+		t.Error("no cancel form for the distributor")
+	}
+	calls := len(s.engine.calls)
+	if p := s.do("POST", "/cases/01AB-20270715/cancel", url.Values{"_csrf": {token}, "reason": {"  "}}, dist); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, `id="problem-cancel"`) || !strings.Contains(p.body, "geef aan waarom de zaak wordt geannuleerd") || len(s.engine.calls) != calls {
+		t.Errorf("cancel without a reason: %d, %d calls", p.status, len(s.engine.calls)-calls)
+	}
+	if p := s.do("POST", "/cases/01AB-20270715/cancel", url.Values{"_csrf": {token}, "reason": {"dubbel aangemaakt"}}, dist); p.status != http.StatusSeeOther ||
+		len(s.engine.calls) != calls+1 {
+		t.Fatalf("cancel: %d %s", p.status, p.body)
+	}
+	if r, _ := s.engine.calls[calls].(workflows.CancelRequest); r.SubmissionID == "" || r.Actor.OrganisationID != "dist" {
+		t.Errorf("cancel sent: %+v", s.engine.calls[calls])
+	}
+	if p := s.do("POST", "/cases/01AB-20270715/cancel", url.Values{"_csrf": {otherToken}, "reason": {"x"}}, other); p.status != http.StatusNotFound {
+		t.Errorf("another distributor cancels the case: %d", p.status)
+	}
 	lika := s.signIn("lika1")
 	lp := s.do("GET", "/cases/01AB-20270715", nil, lika)
 	if !strings.Contains(lp.body, `action="/tickets/01AB-20270715-T1/close"`) {
