@@ -35,6 +35,10 @@ type casesPage struct {
 	// this is not the first page.
 	Next, First string
 	Paged       bool
+	// Widened: the search found nothing with the status chosen, and shows
+	// what it found among all cases (a completed case looked up by its
+	// number).
+	Widened bool
 }
 
 // casesPerPage is how many cases a page of the case list shows.
@@ -69,6 +73,13 @@ func (s *Server) casesList(c echo.Context) error {
 		// A page link from before (a cursor changed by hand): start over.
 		f.After = ""
 		cases, next, err = s.Store.CasePage(ctx, viewer(ss), f)
+	}
+	if err == nil && len(cases) == 0 && f.Query != "" && f.Status == string(cmr.CaseOpen) && f.After == "" {
+		all := f
+		all.Status = ""
+		if cases, next, err = s.Store.CasePage(ctx, viewer(ss), all); err == nil && len(cases) > 0 {
+			p.Widened, p.Status = true, ""
+		}
 	}
 	if err != nil {
 		return s.fail(c, ss, err)
@@ -107,6 +118,9 @@ func (s *Server) casesList(c echo.Context) error {
 	if next != "" {
 		q := c.QueryParams()
 		q.Set("after", next)
+		if p.Widened {
+			q.Set("status", "")
+		}
 		p.Next = "/cases?" + q.Encode()
 	}
 	p.Paged = f.After != ""

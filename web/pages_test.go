@@ -668,6 +668,13 @@ func TestCaseList(t *testing.T) {
 	shows("?status=&q=lyceum", caseVO, caseDone)
 	shows("?q=roc+midden", caseMBO)
 	shows("?status=&q=01ab-2026", caseDone)
+	// A completed case looked up by its number with the default status:
+	// found among all cases, and said so.
+	shows("?status=open&q="+caseDone, caseDone)
+	if p := list("?status=open&q="+caseDone, dist); !strings.Contains(p.body, "Niets gevonden met deze status") || !strings.Contains(p.body, `<option value="" selected>`) {
+		t.Error("the widened search does not say so, or does not show the status it used")
+	}
+	shows("?status=open&q=09ZZ")
 	shows("?status=&q=03EF", caseMBO)
 	shows("?status=&q=09ZZ")
 	shows("?status=&q=Verre")
