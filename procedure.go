@@ -44,6 +44,26 @@ type Field struct {
 	Options []string `json:"options,omitempty"`
 }
 
+// optionTitles name a field's options as people read them, in Dutch and
+// in English; the API takes and gives the values themselves.
+var optionTitles = map[string][2]string{
+	"identity":   {"de hele identiteit", "the whole identity"},
+	"realm_only": {"alleen de realm", "only the realm"},
+}
+
+// OptionTitle is how the pages show option v of a field, in Dutch ("nl")
+// or English: a value without a title is shown as it is.
+func OptionTitle(v, lang string) string {
+	t, ok := optionTitles[v]
+	switch {
+	case !ok:
+		return v
+	case lang == "en":
+		return t[1]
+	}
+	return t[0]
+}
+
 // English is the field's label in English: LabelEN, or for a plan stored
 // before labels had it, the English of its Dutch label.
 func (f Field) English() string {
@@ -82,7 +102,8 @@ var fieldLabelsEN = map[string]string{
 	"Verhuizing nodig bij leveranciers buiten PSS":     "Move needed at suppliers outside PSS",
 	"Verlies geaccepteerd":                             "Loss accepted",
 	"Wat wijzigt (realm, portaal, userid)":             "What changes (realm, portal, user ID)",
-	"Wat wijzigt: de hele identiteit (identity) of alleen de realm (realm_only)": "What changes: the whole identity (identity) or only the realm (realm_only)",
+	"Wat wijzigt: de hele identiteit (identity) of alleen de realm (realm_only)": "What changes: the whole identity (identity) or only the realm (realm_only)", // plans before 2026-11-24
+	"Wat wijzigt":                             "What changes",
 }
 
 // StepDef is one step of a procedure.
@@ -323,7 +344,7 @@ func mboSteps(in PlanInput) []StepDef {
 			Field{Name: "outside_pss_migration_needed", Type: FieldBool, Required: true, Label: "Verhuizing nodig bij leveranciers buiten PSS"}), true},
 		{step("6", RoleDistributor, "School en distributeur stellen vast welke licenties/producten verhuizen", "School and distributor decide which licences move", []string{"1"},
 			Field{Name: "licences", Type: FieldText, Required: true, Label: "Te verhuizen licenties/producten"},
-			Field{Name: "identity_change", Type: FieldText, Required: true, Label: "Wat wijzigt: de hele identiteit (identity) of alleen de realm (realm_only)",
+			Field{Name: "identity_change", Type: FieldText, Required: true, Label: "Wat wijzigt",
 				Options: []string{"identity", "realm_only"}}), true},
 		{s7, true},
 		{step("8a", RoleDistributor, "Distributeur vraagt de studentgegevens (was) op bij de uitgevers en zet ze door naar de school",
@@ -398,6 +419,9 @@ func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 		if !present || v == nil {
 			if f.Required {
 				t := describeType(f.Type)
+				if len(f.Options) > 0 {
+					t = phrase{"one of " + strings.Join(f.Options, ", "), "kies: " + optionList(f.Options)}
+				}
 				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.English(), t.en))
 				problemsNL = append(problemsNL, fmt.Sprintf("%s: is verplicht (%s)", f.Label, t.nl))
 			}
@@ -415,6 +439,16 @@ func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 		return nil, &Error{Kind: KindInvalid, Field: "data", Message: strings.Join(problems, "; "), MessageNL: strings.Join(problemsNL, "; ")}
 	}
 	return out, nil
+}
+
+// optionList names options for a Dutch message: their titles, with the
+// values the API takes.
+func optionList(options []string) string {
+	parts := make([]string, len(options))
+	for i, o := range options {
+		parts[i] = OptionTitle(o, "nl") + " (" + o + ")"
+	}
+	return strings.Join(parts, " of ")
 }
 
 // phrase is a fragment of a message in English and in Dutch.
@@ -463,7 +497,7 @@ func normaliseValue(f Field, v any) (any, phrase) {
 					return o, phrase{}
 				}
 			}
-			return nil, phrase{"must be one of " + strings.Join(f.Options, ", "), "moet een van deze zijn: " + strings.Join(f.Options, ", ")}
+			return nil, phrase{"must be one of " + strings.Join(f.Options, ", "), "moet een van deze zijn: " + optionList(f.Options)}
 		}
 		return s, phrase{}
 	case FieldDate:

@@ -1420,3 +1420,17 @@ func TestHomeWithManyCases(t *testing.T) {
 		t.Errorf("open cases listed: %d, want the newest 20", n)
 	}
 }
+
+// TestOptionsInWords: a step's choices read as words in the form, in
+// Dutch and English; the form sends the values the API takes.
+func TestOptionsInWords(t *testing.T) {
+	s := newPagesSite(t)
+	dist := s.signIn("dist")
+	p := s.do("GET", "/cases/"+caseMBO, nil, dist)
+	if p.status != 200 || !strings.Contains(p.body, `<option value="realm_only">alleen de realm</option>`) || !strings.Contains(p.body, `<option value="identity">de hele identiteit</option>`) {
+		t.Fatalf("MBO step 6's choices: %d\n%s", p.status, p.body)
+	}
+	if en := s.send(httptest.NewRequest("GET", "/cases/"+caseMBO, nil), dist, english); !strings.Contains(en.body, `<option value="realm_only">only the realm</option>`) {
+		t.Error("the choices in English")
+	}
+}

@@ -251,6 +251,9 @@ func (s *Server) recordedText(lang string, f cmr.Field, v any) string {
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case string:
+		if slices.Contains(f.Options, v) {
+			return cmr.OptionTitle(v, lang)
+		}
 		switch f.Type {
 		case cmr.FieldDate:
 			if t, err := time.Parse(cmr.DateLayout, v); err == nil {
@@ -303,6 +306,7 @@ func (s *Server) parse() error {
 			"recorded": func(st cmr.Step) []recordedValue { return s.recorded(lang, st) },
 			"lang":     func() string { return lang },
 			"event":    func(typ string) string { return cmr.EventTitle(typ, lang) },
+			"option":   func(v string) string { return cmr.OptionTitle(v, lang) },
 			"list":     func(xs ...string) []string { return xs },
 			"ptr":      func(t time.Time) *time.Time { return &t },
 			"status": func(st cmr.CaseStatus) string {
