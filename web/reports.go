@@ -302,6 +302,9 @@ const (
 	chartRowH   = 30
 	chartBarH   = 18
 	chartTop    = 34
+	// chartTotalW is the room after the longest bar for its counts
+	// ("120 / 30 / 12").
+	chartTotalW = 130
 )
 
 var chartKinds = []struct{ fill, nl, en string }{
@@ -318,7 +321,7 @@ func newSLAChart(rows []slaRow) *slaChart {
 	if most == 0 {
 		return nil
 	}
-	ch := &slaChart{Width: chartLabelW + chartBarW + 50, Height: chartTop + len(rows)*chartRowH + 6}
+	ch := &slaChart{Width: chartLabelW + chartBarW + chartTotalW, Height: chartTop + len(rows)*chartRowH + 6}
 	x := 0
 	for _, k := range chartKinds {
 		ch.Legend = append(ch.Legend, chartSeg{X: x, Y: 6, W: 14, H: 14, TX: x + 20, TY: 18, Fill: k.fill, What: k.nl, WhatEN: k.en})
