@@ -763,6 +763,16 @@ type casePage struct {
 	names map[string]cmr.Organisation
 }
 
+// TicketLiKa names the LiKa of one of the tickets shown, "" for another.
+func (p casePage) TicketLiKa(ticketID string) string {
+	for _, t := range p.Tickets {
+		if t.Ticket.ID == ticketID {
+			return p.Name(t.Ticket.LiKaID)
+		}
+	}
+	return ""
+}
+
 // Name is the name of one of the case's parties, its ID when unknown.
 func (p casePage) Name(orgID string) string {
 	if o, ok := p.names[orgID]; ok && o.Name != "" {
