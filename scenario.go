@@ -336,26 +336,36 @@ func MBOLabel(e Endpoint) string {
 	return eck + " " + kind
 }
 
+// mboLabelEN is MBOLabel in English, for the English reasons.
+func mboLabelEN(e Endpoint) string {
+	eck := "ECK"
+	if !e.ECK {
+		eck = "NON-ECK"
+	}
+	kind := map[IdPKind]string{KindELO: "ELO IdP", KindDistributorPortal: "distributor portal", KindNonPortal: "NON-portal IdP"}[e.Kind]
+	return eck + " " + kind
+}
+
 func checkMBO(s Scenario) ScenarioCheck {
 	cell := mboMatrix[mboIndex(s.From)][mboIndex(s.To)]
 	c := ScenarioCheck{WasWordt: WasWordtNone}
-	move := MBOLabel(s.From) + " → " + MBOLabel(s.To)
+	move, moveEN := MBOLabel(s.From)+" → "+MBOLabel(s.To), mboLabelEN(s.From)+" → "+mboLabelEN(s.To)
 	switch cell {
 	case "L":
 		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliers
-		c.reason(move+": was-wordt by the suppliers (publishers supply the \"was\" part, the school fills the \"wordt\" columns).",
+		c.reason(moveEN+": was-wordt by the suppliers (publishers supply the \"was\" part, the school fills the \"wordt\" columns).",
 			move+": was-wordt door de leveranciers (de uitgevers leveren het \"was\"-deel, de school vult de \"wordt\"-kolommen).")
 	case "LS":
 		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliersAndSchool
-		c.reason(move+": was-wordt by suppliers and school: the school itself must deliver old and new identity per user.",
+		c.reason(moveEN+": was-wordt by suppliers and school: the school itself must deliver old and new identity per user.",
 			move+": was-wordt door leveranciers en school: de school levert zelf per gebruiker de oude en de nieuwe identiteit.")
 	case "NVT":
 		c.Outcome = OutcomeNotApplicable
-		c.reason(move+": not applicable (NVT): an ECK school does not move to activation codes (NON-ECK).",
+		c.reason(moveEN+": not applicable (NVT): an ECK school does not move to activation codes (NON-ECK).",
 			move+": niet van toepassing (NVT): een ECK-school stapt niet over op activeringscodes (NON-ECK).")
 	default:
 		c.Outcome = OutcomeNoProcedure
-		c.reason(move+": the agreement has no procedure for this move; discuss it with the distributor and the publishers first.",
+		c.reason(moveEN+": the agreement has no procedure for this move; discuss it with the distributor and the publishers first.",
 			move+": de afspraken kennen geen procedure voor deze overstap; bespreek hem eerst met de distributeur en de uitgevers.")
 	}
 	return c

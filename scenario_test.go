@@ -2,6 +2,7 @@ package cmr
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,8 +50,12 @@ func TestCheckScenarioMBOMatrix(t *testing.T) {
 				if got.Outcome != wantOutcome || got.WasWordt != wantWW {
 					t.Errorf("got %s/%s, want %s/%s", got.Outcome, got.WasWordt, wantOutcome, wantWW)
 				}
-				if len(got.Reasons) == 0 {
-					t.Error("no reasons given")
+				if len(got.Reasons) == 0 || len(got.ReasonsNL) != len(got.Reasons) {
+					t.Error("no reasons given, or not in both languages")
+				}
+				// The move is named in the reason's own language.
+				if en := strings.Join(got.Reasons, " "); strings.Contains(en, "portaal") || strings.Contains(en, "distributeurs") {
+					t.Errorf("Dutch in the English reason: %s", en)
 				}
 			})
 		}
