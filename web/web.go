@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -416,6 +417,9 @@ func (s *Server) base(c echo.Context, ss *session, title string) page {
 	p := page{Title: title, Path: "/"}
 	if c.Request().Method == http.MethodGet {
 		p.Path = c.Request().URL.RequestURI()
+	} else if ref, err := url.Parse(c.Request().Referer()); err == nil && ref.Host == c.Request().Host && localPath(ref.RequestURI()) {
+		// A refused form's answer: back to the page the form was on.
+		p.Path = ref.RequestURI()
 	}
 	if ss != nil {
 		u := ss.User

@@ -481,3 +481,24 @@ func TestTicketShowsItsClosing(t *testing.T) {
 		}
 	}
 }
+
+// TestLanguageSwitchAfterARefusal: the language link on a refused form's
+// page goes back to the page the form was on, not to the home page.
+func TestLanguageSwitchAfterARefusal(t *testing.T) {
+	s := newSite(t, true)
+	dist := s.signIn("dist")
+	token := csrfField.FindStringSubmatch(s.do("GET", "/cases/01AB-20270715", nil, dist).body)[1]
+	req := httptest.NewRequest("POST", "/cases/01AB-20270715/steps/plan.identity", strings.NewReader(url.Values{"_csrf": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", "http://example.com/cases/01AB-20270715")
+	p := s.send(req, dist)
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, `back=%2fcases%2f01AB-20270715"`) {
+		t.Errorf("a refused step's language link: %d\n%s", p.status, p.body)
+	}
+	req = httptest.NewRequest("POST", "/cases/01AB-20270715/steps/plan.identity", strings.NewReader(url.Values{"_csrf": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Referer", "https://elsewhere.example/cases/x")
+	if p := s.send(req, dist); !strings.Contains(p.body, `back=%2f"`) {
+		t.Error("a foreign referrer is followed")
+	}
+}
