@@ -521,7 +521,7 @@ func TestOpenCase(t *testing.T) {
 	again["likas"] = []string{"lika1"}
 	p = s.do("POST", "/cases", again, dist)
 	if p.status != http.StatusConflict || len(s.opener.inputs) != 1 ||
-		!strings.Contains(p.body, "Het Lyceum heeft al een lopende zaak bij u: "+caseVO+" (overstap op 15-07-2027)") ||
+		!strings.Contains(p.body, "Het Lyceum heeft al een lopende zaak bij u: "+caseVO+" (overstap op 15-7-2027)") ||
 		!strings.Contains(p.body, `<a href="/cases/`+caseVO+`">`+caseVO+`</a>`) || !strings.Contains(p.body, `name="another_case" value="true"`) {
 		t.Fatalf("second case for the school: %d, %d opened\n%s", p.status, len(s.opener.inputs), p.body)
 	}

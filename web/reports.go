@@ -440,7 +440,7 @@ func (s *Server) casesCSV(c echo.Context, p reportsPage, cases []cmr.Case, schoo
 		rows = append(rows, []string{cs.DistributorID, names[cs.DistributorID], cs.ID, school.Name, school.BRIN, string(cs.Sector), status[cs.Status],
 			reportDate(cs.SwitchOn), reportDate(cs.Deadline), risk, riskReason(lang, r)})
 	}
-	name := "zaken-" + s.reportToday().Format(cmr.DateLayout)
+	name := nlen(c, "zaken-", "cases-") + s.reportToday().Format(cmr.DateLayout)
 	return s.sendCSV(c, name, header, rows)
 }
 
@@ -504,5 +504,5 @@ func (s *Server) eventsCSV(c echo.Context) error {
 		}
 		rows = append(rows, []string{e.At.In(s.loc).Format(time.RFC3339), e.Type, e.Step, e.TicketID, org, role, user, e.SubmissionID, strings.Join(details, ", ")})
 	}
-	return s.sendCSV(c, "logboek-"+cs.ID, header, rows)
+	return s.sendCSV(c, nlen(c, "logboek-", "audit-trail-")+cs.ID, header, rows)
 }
