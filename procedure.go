@@ -103,7 +103,7 @@ var fieldLabelsEN = map[string]string{
 	"Verlies geaccepteerd":                             "Loss accepted",
 	"Wat wijzigt (realm, portaal, userid)":             "What changes (realm, portal, user ID)",
 	"Wat wijzigt: de hele identiteit (identity) of alleen de realm (realm_only)": "What changes: the whole identity (identity) or only the realm (realm_only)", // plans before 2026-11-24
-	"Wat wijzigt":                             "What changes",
+	"Wat wijzigt": "What changes",
 }
 
 // StepDef is one step of a procedure.
