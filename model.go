@@ -199,10 +199,16 @@ func EventTitle(typ, lang string) string {
 		EventListsPurged:        {"Lijsten verwijderd (bewaartermijn)", "Lists deleted (retention period)"},
 		EventListReturned:       {"Aangevulde lijst teruggegeven", "Completed list returned"},
 	}
-	t, ok := titles[typ]
+	return titled(titles, typ, lang)
+}
+
+// titled looks key up in titles (Dutch, English) for lang; an unknown key
+// is its own title.
+func titled(titles map[string][2]string, key, lang string) string {
+	t, ok := titles[key]
 	switch {
 	case !ok:
-		return typ
+		return key
 	case lang == "en":
 		return t[1]
 	}

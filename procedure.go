@@ -53,16 +53,7 @@ var optionTitles = map[string][2]string{
 
 // OptionTitle is how the pages show option v of a field, in Dutch ("nl")
 // or English: a value without a title is shown as it is.
-func OptionTitle(v, lang string) string {
-	t, ok := optionTitles[v]
-	switch {
-	case !ok:
-		return v
-	case lang == "en":
-		return t[1]
-	}
-	return t[0]
-}
+func OptionTitle(v, lang string) string { return titled(optionTitles, v, lang) }
 
 // English is the field's label in English: LabelEN, or for a plan stored
 // before labels had it, the English of its Dutch label.

@@ -327,29 +327,23 @@ func mboIndex(e Endpoint) int {
 }
 
 // MBOLabel names an MBO endpoint as the matrix does, e.g. "NON-ECK ELO-IdP".
-func MBOLabel(e Endpoint) string {
-	eck := "ECK"
-	if !e.ECK {
-		eck = "NON-ECK"
-	}
-	kind := map[IdPKind]string{KindELO: "ELO-IdP", KindDistributorPortal: "distributeursportaal", KindNonPortal: "NON-portaal IdP"}[e.Kind]
-	return eck + " " + kind
-}
+func MBOLabel(e Endpoint) string { return mboLabel(e, "nl") }
 
-// mboLabelEN is MBOLabel in English, for the English reasons.
-func mboLabelEN(e Endpoint) string {
+// mboLabel is MBOLabel in Dutch ("nl", the matrix's words) or English.
+func mboLabel(e Endpoint, lang string) string {
 	eck := "ECK"
 	if !e.ECK {
 		eck = "NON-ECK"
 	}
-	kind := map[IdPKind]string{KindELO: "ELO IdP", KindDistributorPortal: "distributor portal", KindNonPortal: "NON-portal IdP"}[e.Kind]
-	return eck + " " + kind
+	kinds := map[string][2]string{string(KindELO): {"ELO-IdP", "ELO IdP"}, string(KindDistributorPortal): {"distributeursportaal", "distributor portal"},
+		string(KindNonPortal): {"NON-portaal IdP", "NON-portal IdP"}}
+	return eck + " " + titled(kinds, string(e.Kind), lang)
 }
 
 func checkMBO(s Scenario) ScenarioCheck {
 	cell := mboMatrix[mboIndex(s.From)][mboIndex(s.To)]
 	c := ScenarioCheck{WasWordt: WasWordtNone}
-	move, moveEN := MBOLabel(s.From)+" → "+MBOLabel(s.To), mboLabelEN(s.From)+" → "+mboLabelEN(s.To)
+	move, moveEN := MBOLabel(s.From)+" → "+MBOLabel(s.To), mboLabel(s.From, "en")+" → "+mboLabel(s.To, "en")
 	switch cell {
 	case "L":
 		c.Outcome, c.WasWordt = OutcomeSupported, WasWordtSuppliers
