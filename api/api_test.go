@@ -571,6 +571,11 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 		if strings.Count(ev.Raw, `"case.completed"`) != 1 || strings.Count(ev.Raw, `"ticket.closed"`) != 1 || strings.Count(ev.Raw, `"ticket.waived"`) != 1 {
 			t.Errorf("audit trail: %s", ev.Raw)
 		}
+		for _, e := range ev.Body["events"].([]any) {
+			if e := e.(map[string]any); e["type"] == cmr.EventTicketWaived && !strings.HasPrefix(fmt.Sprint(e["submission_id"]), "sub") {
+				t.Errorf("a waiver's event without its submission: %v", e)
+			}
+		}
 		// A LiKa sees its own ticket and its events, not the other LiKa's.
 		ev = en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "LiKa events")
 		if strings.Contains(ev.Raw, other) || strings.Count(ev.Raw, `"ticket.closed"`) != 1 {

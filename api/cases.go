@@ -336,6 +336,9 @@ func (s *Server) listEvents(c echo.Context) error {
 		if e.TicketID != "" {
 			m["ticket_id"] = e.TicketID
 		}
+		if e.SubmissionID != "" {
+			m["submission_id"] = e.SubmissionID
+		}
 		if e.Actor != nil {
 			m["actor"] = e.Actor
 		} else {
