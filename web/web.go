@@ -685,6 +685,18 @@ type homePage struct {
 	// MoreWork, MoreTickets and MoreCases: the page shows the most urgent
 	// (the newest cases) and links to the lists for the rest.
 	MoreWork, MoreTickets, MoreCases bool
+	// LiKa: the tickets are a LiKa's own (no LiKa column).
+	LiKa  bool
+	names map[string]cmr.Organisation
+}
+
+// Name is the name of a school or LiKa the page shows, its ID when
+// unknown.
+func (p homePage) Name(orgID string) string {
+	if o, ok := p.names[orgID]; ok && o.Name != "" {
+		return o.Name
+	}
+	return orgID
 }
 
 // What the home page shows at most of each; the summer has distributors
@@ -737,6 +749,18 @@ func (s *Server) home(c echo.Context) error {
 			item.DaysLeft = s.cal.WorkingDaysLeft(now, *t.DueAt)
 		}
 		p.Tickets = append(p.Tickets, item)
+	}
+	// The schools and LiKas by name, in one read.
+	p.LiKa = ss.User.Role == cmr.RolePublisher
+	var ids []string
+	for _, cs := range p.Cases {
+		ids = append(ids, cs.SchoolID)
+	}
+	for _, t := range p.Tickets {
+		ids = append(ids, t.Ticket.LiKaID)
+	}
+	if p.names, err = s.Store.OrganisationsByID(ctx, ids); err != nil {
+		return s.fail(c, ss, err)
 	}
 	return s.render(c, http.StatusOK, "home", p)
 }
