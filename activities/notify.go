@@ -204,12 +204,16 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverResul
 	// an organisation's business, not the service's: its attempts are
 	// benign (the SDK logs them at debug, not as errors, and retries them)
 	// and only the last is logged, as a warning.
-	if state == cmr.DeliveryFailed {
-		activity.GetLogger(ctx).Warn("delivery failed after its last attempt; see the organisation's delivery log",
-			"delivery", d.ID, "channel", d.Channel, "attempts", DeliverAttempts)
+	msg := fmt.Sprintf("%s: %s delivery failed (attempt recorded in the delivery log)", op, d.Channel)
+	if d.Channel != cmr.ChannelWebhook {
+		// The mail server is the service's own: its failures are errors.
+		return DeliverResult{}, errors.New(msg)
 	}
-	return DeliverResult{}, temporal.NewApplicationErrorWithOptions(
-		fmt.Sprintf("%s: %s delivery failed (attempt recorded in the delivery log)", op, d.Channel), deliveryFailed,
+	if state == cmr.DeliveryFailed {
+		activity.GetLogger(ctx).Warn("webhook delivery failed after its last attempt; see the organisation's delivery log",
+			"delivery", d.ID, "attempts", DeliverAttempts)
+	}
+	return DeliverResult{}, temporal.NewApplicationErrorWithOptions(msg, deliveryFailed,
 		temporal.ApplicationErrorOptions{Category: temporal.ApplicationErrorCategoryBenign})
 }
 

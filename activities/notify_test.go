@@ -156,6 +156,17 @@ func TestNoticesEndToEndInTheStore(t *testing.T) {
 			t.Fatalf("delivery planned again: %+v", log)
 		}
 		for _, d := range plan1.Deliveries {
+			if d.Channel == cmr.ChannelEmail {
+				// The mail server is the service's own: a failure is an
+				// error, not benign (no mailer here makes it fail).
+				noMail := *a
+				noMail.Mail = nil
+				_, err := noMail.Deliver(ctx, activities.DeliverInput{Delivery: d})
+				var ae *temporal.ApplicationError
+				if err == nil || (errors.As(err, &ae) && ae.Category() == temporal.ApplicationErrorCategoryBenign) {
+					t.Errorf("a failed e-mail: %#v", err)
+				}
+			}
 			_, err := a.Deliver(ctx, activities.DeliverInput{Delivery: d})
 			if d.Channel == cmr.ChannelWebhook {
 				if err == nil {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -299,7 +300,7 @@ func requireText(field, v, what, whatNL string) error {
 	if v == "" {
 		return cmr.FieldErrorf(field, "is required: %s", what).NL("is verplicht: geef aan %s", whatNL)
 	}
-	if len(v) > 2000 {
+	if utf8.RuneCountInString(v) > 2000 {
 		return cmr.FieldErrorf(field, "is longer than 2000 characters").NL("is langer dan 2000 tekens")
 	}
 	return nil

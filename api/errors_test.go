@@ -37,6 +37,7 @@ func TestRequestRefusalsInBothLanguages(t *testing.T) {
 	check("a file not base64", en.do("school-vo", "POST", "/api/v1/cases/"+id+"/wordt", `{"old":{"file":"@@@not-base64","identity":"x"}}`), 400, "base64")
 	check("no such route", en.do("dist", "GET", "/api/v1/nope", nil), 404, "no such route", "bestaat niet")
 	check("a number where text belongs", en.do("dist", "POST", "/api/v1/cases/"+id+"/cancel", `{"reason":5}`), 400, "must be a string, not a JSON number", "moet een tekst zijn, niet een getal")
+	check("a fraction where a whole number belongs", en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"VO","from":{"quadrant":1.5}}`), 400, "must be a whole number within range, not 1.5", "moet een geheel getal binnen het bereik zijn, niet 1.5")
 	check("a status the API does not know", en.do("dist", "GET", "/api/v1/cases?status=lopend", nil), 400, "moet open (lopend)")
 
 	for route, want := range map[string]string{

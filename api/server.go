@@ -379,6 +379,11 @@ func bind(c echo.Context, v any) error {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
 		switch {
+		case errors.As(err, &te) && strings.HasPrefix(te.Value, "number "):
+			// A fraction, or a number too large, where a whole number belongs.
+			n := strings.TrimPrefix(te.Value, "number ")
+			return cmr.FieldErrorf(te.Field, "must be a whole number within range, not %s", n).
+				NL("moet een geheel getal binnen het bereik zijn, niet %s", n)
 		case errors.As(err, &te):
 			return cmr.FieldErrorf(te.Field, "must be %s, not a JSON %s", jsonKind(te.Type.Kind()), te.Value).
 				NL("moet %s zijn, niet %s", jsonKindNL(te.Type.Kind()), jsonValueNL(te.Value))
@@ -505,7 +510,6 @@ func jsonKind(k reflect.Kind) string {
 	return "an object"
 }
 
-// jsonKindNL is jsonKind in Dutch.
 // jsonValueNL names in Dutch the kind of JSON value sent ("number",
 // "string", … as encoding/json reports it).
 func jsonValueNL(v string) string {
@@ -524,6 +528,7 @@ func jsonValueNL(v string) string {
 	return v
 }
 
+// jsonKindNL is jsonKind in Dutch.
 func jsonKindNL(k reflect.Kind) string {
 	switch k {
 	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64, reflect.Float32, reflect.Uint, reflect.Uint64:

@@ -8,6 +8,7 @@ package casework
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/workflows"
@@ -87,7 +88,7 @@ func CancelCase(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor,
 	case reason == "":
 		return workflows.UpdateResult{}, cmr.FieldErrorf("reason", "is required: why the case is cancelled").
 			NL("is verplicht: geef aan waarom de zaak wordt geannuleerd")
-	case len(reason) > 2000:
+	case utf8.RuneCountInString(reason) > 2000:
 		return workflows.UpdateResult{}, cmr.FieldErrorf("reason", "is longer than 2000 characters").NL("is langer dan 2000 tekens")
 	case cs.Status != cmr.CaseOpen:
 		return workflows.UpdateResult{}, cmr.Errorf(cmr.KindConflict, "case %s is %s already", cs.ID, cs.Status).

@@ -232,7 +232,7 @@ func onlyCase(ctx context.Context, dir Directory, me cmr.Actor, school cmr.Organ
 	}
 	var en, nl []string
 	for _, c := range open {
-		en = append(en, fmt.Sprintf("%s (switch on %s)", c.ID, c.SwitchOn.Format(cmr.DateLayout)))
+		en = append(en, fmt.Sprintf("%s (switch on %s)", c.ID, c.SwitchOn.Format("2-1-2006")))
 		nl = append(nl, fmt.Sprintf("%s (overstap op %s)", c.ID, c.SwitchOn.Format("2-1-2006")))
 	}
 	ids := make([]string, len(open))

@@ -179,7 +179,7 @@ func TestOnlyCase(t *testing.T) {
 	_, err := casework.OpenCase(ctx, dir, eng, me, second, set)
 	var e *cmr.Error
 	if !errors.As(err, &e) || e.Kind != cmr.KindConflict || e.Field != casework.AnotherCaseField ||
-		!strings.Contains(e.Message, "01AB-20270715 (switch on 2027-07-15)") || !strings.Contains(e.MessageNL, "01AB-20270715 (overstap op 15-7-2027)") {
+		!strings.Contains(e.Message, "01AB-20270715 (switch on 15-7-2027)") || !strings.Contains(e.MessageNL, "01AB-20270715 (overstap op 15-7-2027)") {
 		t.Fatalf("a second case for the school: %v", err)
 	}
 	if len(dir.openings) != 1 {

@@ -176,7 +176,11 @@ func (s *Server) cancelCase(c echo.Context) error {
 			return s.fail(c, ss, err)
 		}
 		c.Set(typedKey, map[string]string{"cancel/reason": c.FormValue("reason")})
-		return s.showCase(c, ss, cs, statusOf(err), "cancel", s.refusal(c, err))
+		where := "cancel"
+		if cs.Status != cmr.CaseOpen || ss.User.Role != cmr.RoleDistributor {
+			where = "page" // the page shows no cancel form: the refusal goes on top
+		}
+		return s.showCase(c, ss, cs, statusOf(err), where, s.refusal(c, err))
 	}
 	return c.Redirect(http.StatusSeeOther, "/cases/"+cs.ID)
 }

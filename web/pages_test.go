@@ -528,6 +528,12 @@ func TestOpenCase(t *testing.T) {
 	if strings.Contains(s.do("POST", "/cases", voForm("school2", token), dist).body, `name="another_case"`) {
 		t.Error("the confirmation is offered on another refusal")
 	}
+	// Ticked, then refused for something else: it stays ticked.
+	refusedAgain := voForm("school", token)
+	refusedAgain.Set("another_case", "true")
+	if p := s.do("POST", "/cases", refusedAgain, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, `name="another_case" value="true" checked`) {
+		t.Errorf("the confirmation after another refusal: %d", p.status)
+	}
 	// Confirmed: the next one that day gets a suffix.
 	again.Set("another_case", "true")
 	if p := s.do("POST", "/cases", again, dist); p.status != http.StatusSeeOther || p.header.Get("Location") != "/cases/"+caseVO+"-2" {

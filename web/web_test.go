@@ -342,6 +342,18 @@ func TestActionForms(t *testing.T) {
 	if p := s.do("POST", "/cases/01AB-20270715/cancel", url.Values{"_csrf": {otherToken}, "reason": {"x"}}, other); p.status != http.StatusNotFound {
 		t.Errorf("another distributor cancels the case: %d", p.status)
 	}
+	// A party without the form is told why, on top of the page.
+	school := s.signIn("school")
+	schoolToken := csrfField.FindStringSubmatch(s.do("GET", "/", nil, school).body)[1]
+	if p := s.do("POST", "/cases/01AB-20270715/cancel", url.Values{"_csrf": {schoolToken}, "reason": {"x"}}, school); p.status != http.StatusForbidden ||
+		!strings.Contains(p.body, `id="problem-page"`) || !strings.Contains(p.body, "alleen de distributeur van de zaak kan de zaak annuleren") {
+		t.Errorf("the school cancels: %d\n%s", p.status, p.body)
+	}
+	// A reason of 2000 characters, not bytes.
+	long := strings.Repeat("é", 1500)
+	if p := s.do("POST", "/cases/01AB-20270715/cancel", url.Values{"_csrf": {token}, "reason": {long}}, dist); p.status != http.StatusSeeOther {
+		t.Errorf("a reason of 1500 characters: %d", p.status)
+	}
 	lika := s.signIn("lika1")
 	lp := s.do("GET", "/cases/01AB-20270715", nil, lika)
 	if !strings.Contains(lp.body, `action="/tickets/01AB-20270715-T1/close"`) {
