@@ -587,25 +587,33 @@ func TestOpenCaseSentTwice(t *testing.T) {
 	}
 }
 
+// distCases saves n open VO cases of dist's for school2, 02CD-2028nnnn,
+// each opened and due when at(i) says; it returns their IDs.
+func (s *pagesSite) distCases(n int, at func(i int) (opened, deadline time.Time)) []string {
+	s.t.Helper()
+	parties := cmr.Parties{SchoolID: "school2", DistributorID: "dist", LiKaIDs: []string{"lika1"}, KennisnetIDs: []string{"kn"}}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("02CD-2028%04d", i)
+		ids = append(ids, id)
+		opened, deadline := at(i)
+		st := cmr.NewCaseState(id, cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, opened)
+		h := cmr.CaseHeader{ID: id, SchoolID: "school2", DistributorID: "dist", Sector: cmr.SectorVO,
+			SwitchOn: time.Date(2028, 7, 1, 0, 0, 0, 0, time.UTC), Deadline: deadline, WasWordt: cmr.WasWordtSuppliers}
+		if err := s.store.SaveCase(context.Background(), h, *st, 1, "", nil); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return ids
+}
+
 // TestCaseListPages: the case list shows 100 cases a page with a link to
 // the next, and searching finds a case however old it is.
 func TestCaseListPages(t *testing.T) {
 	s := newPagesSite(t)
 	dist := s.signIn("dist")
-	ctx := context.Background()
-	parties := cmr.Parties{SchoolID: "school2", DistributorID: "dist", LiKaIDs: []string{"lika1"}, KennisnetIDs: []string{"kn"}}
-	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
-	var ids []string
-	for i := range 120 {
-		id := fmt.Sprintf("02CD-2028%04d", i)
-		ids = append(ids, id)
-		st := cmr.NewCaseState(id, cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
-		h := cmr.CaseHeader{ID: id, SchoolID: "school2", DistributorID: "dist", Sector: cmr.SectorVO,
-			SwitchOn: time.Date(2028, 7, 1, 0, 0, 0, 0, time.UTC), Deadline: time.Date(2028, 8, 1, 0, 0, 0, 0, time.UTC), WasWordt: cmr.WasWordtSuppliers}
-		if err := s.store.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ids := s.distCases(120, func(int) (time.Time, time.Time) { return s.now, time.Date(2028, 8, 1, 0, 0, 0, 0, time.UTC) })
 	rows := func(p page) int { return strings.Count(p.body, `<td><a href="/cases/`) }
 	first := s.do("GET", "/cases", nil, dist)
 	m := regexp.MustCompile(`<a href="(/cases\?[^"]*after=[^"]+)" rel="next">Volgende pagina</a>`).FindStringSubmatch(first.body)
@@ -1400,20 +1408,11 @@ func TestStepRefusedForRows(t *testing.T) {
 func TestHomeWithManyCases(t *testing.T) {
 	s := newPagesSite(t)
 	dist := s.signIn("dist")
-	ctx := context.Background()
-	parties := cmr.Parties{SchoolID: "school2", DistributorID: "dist", LiKaIDs: []string{"lika1"}, KennisnetIDs: []string{"kn"}}
-	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
 	// The oldest case has the nearest deadline: a list of the newest cases
 	// would leave it out.
-	for i := range 130 {
-		id := fmt.Sprintf("02CD-2028%04d", i)
-		st := cmr.NewCaseState(id, cmr.SectorVO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now.Add(time.Duration(i)*time.Second))
-		h := cmr.CaseHeader{ID: id, SchoolID: "school2", DistributorID: "dist", Sector: cmr.SectorVO, SwitchOn: time.Date(2028, 7, 1, 0, 0, 0, 0, time.UTC),
-			Deadline: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i), WasWordt: cmr.WasWordtSuppliers}
-		if err := s.store.SaveCase(ctx, h, *st, 1, "", nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s.distCases(130, func(i int) (time.Time, time.Time) {
+		return s.now.Add(time.Duration(i) * time.Second), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+	})
 	p := s.do("GET", "/", nil, dist)
 	work := regexp.MustCompile(`<td><a href="/cases/([^"#]+)#stap-`).FindAllStringSubmatch(p.body, -1)
 	if p.status != 200 || len(work) != 100 || work[0][1] != "02CD-20280000" || work[1][1] != "02CD-20280001" {

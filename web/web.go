@@ -686,14 +686,16 @@ type homePage struct {
 	// (the newest cases) and links to the lists for the rest.
 	MoreWork, MoreTickets, MoreCases bool
 	// LiKa: the tickets are a LiKa's own (no LiKa column).
-	LiKa  bool
-	names map[string]cmr.Organisation
+	LiKa bool
+	orgNames
 }
 
-// Name is the name of a school or LiKa the page shows, its ID when
-// unknown.
-func (p homePage) Name(orgID string) string {
-	if o, ok := p.names[orgID]; ok && o.Name != "" {
+// orgNames are the organisations a page names, by ID.
+type orgNames map[string]cmr.Organisation
+
+// Name is the name of an organisation the page shows, its ID when unknown.
+func (n orgNames) Name(orgID string) string {
+	if o, ok := n[orgID]; ok && o.Name != "" {
 		return o.Name
 	}
 	return orgID
@@ -759,7 +761,7 @@ func (s *Server) home(c echo.Context) error {
 	for _, t := range p.Tickets {
 		ids = append(ids, t.Ticket.LiKaID)
 	}
-	if p.names, err = s.Store.OrganisationsByID(ctx, ids); err != nil {
+	if p.orgNames, err = s.Store.OrganisationsByID(ctx, ids); err != nil {
 		return s.fail(c, ss, err)
 	}
 	return s.render(c, http.StatusOK, "home", p)
@@ -787,8 +789,8 @@ type casePage struct {
 	ShowLists bool
 	Role      cmr.Role
 	OrgID     string
-	// names are the case's parties by organisation ID.
-	names map[string]cmr.Organisation
+	// The case's parties by name.
+	orgNames
 }
 
 // TicketLiKa names the LiKa of one of the tickets shown, "" for another.
@@ -799,14 +801,6 @@ func (p casePage) TicketLiKa(ticketID string) string {
 		}
 	}
 	return ""
-}
-
-// Name is the name of one of the case's parties, its ID when unknown.
-func (p casePage) Name(orgID string) string {
-	if o, ok := p.names[orgID]; ok && o.Name != "" {
-		return o.Name
-	}
-	return orgID
 }
 
 // casePage handles GET /cases/:id: the procedure as a checklist, the
@@ -841,7 +835,7 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 	typed, _ := c.Get(typedKey).(map[string]string)
 	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where, Report: report, Typed: typed,
 		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID,
-		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO, names: names,
+		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO, orgNames: names,
 		ShowLists: s.Lists != nil && cs.WasWordt != cmr.WasWordtNone && ss.User.Role != cmr.RoleKennisnet}
 	for _, st := range cs.Steps {
 		if st.State == cmr.StepOpen && st.Owner == ss.User.Role && (st.Kind == cmr.StepHuman || st.Kind == cmr.StepTest) {
