@@ -38,6 +38,15 @@ func DefaultCalendarConfig() CalendarConfig {
 	return CalendarConfig{LiberationDay: LiberationLustrum, EndOfDay: 17 * time.Hour, Zone: "Europe/Amsterdam"}
 }
 
+// Today is the civil date (00:00 UTC) of now in the calendar's zone, as
+// dates people give are compared with it; UTC if the zone is unknown.
+func (cfg CalendarConfig) Today(now time.Time) time.Time {
+	if loc, err := time.LoadLocation(cfg.Zone); err == nil {
+		now = now.In(loc)
+	}
+	return civilDate(now)
+}
+
 // Calendar is the Dutch working-day calendar: weekends and the national
 // holidays from github.com/rickar/cal/v2/nl are not working days (5 May
 // and Good Friday as configured).

@@ -204,41 +204,71 @@ func TestFailedTestReopensStep(t *testing.T) {
 }
 
 func TestValidateData(t *testing.T) {
+	today := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	plan := Procedure(PlanInput{Sector: SectorVO, Funding: FundingELF, Options: CaseOptions{KeepHistory: true}, WasWordt: WasWordtSuppliers})
 	s7, _ := FindStep(plan, "7")
-	if _, err := s7.ValidateData(map[string]any{}); err == nil || !strings.Contains(err.Error(), "digi_delivery_ids: is required") {
+	if _, err := s7.ValidateData(map[string]any{}, today); err == nil || !strings.Contains(err.Error(), "digi_delivery_ids: is required") {
 		t.Errorf("missing field: %v", err)
 	}
-	if _, err := s7.ValidateData(map[string]any{"digi_delivery_ids": []any{"A1"}, "colour": "red"}); err == nil || !strings.Contains(err.Error(), "colour") {
+	if _, err := s7.ValidateData(map[string]any{"digi_delivery_ids": []any{"A1"}, "colour": "red"}, today); err == nil || !strings.Contains(err.Error(), "colour") {
 		t.Errorf("unknown field: %v", err)
 	}
-	got, err := s7.ValidateData(map[string]any{"digi_delivery_ids": []any{" A1 ", "B2"}})
+	got, err := s7.ValidateData(map[string]any{"digi_delivery_ids": []any{" A1 ", "B2"}}, today)
 	if err != nil || len(got["digi_delivery_ids"].([]string)) != 2 {
 		t.Errorf("good data: %v %v", got, err)
 	}
 	// Spaces are nothing filled in: refused when required, left out when not.
 	s6, _ := FindStep(plan, "6")
-	if _, err := s6.ValidateData(map[string]any{"realm": "   "}); err == nil || !strings.Contains(err.Error(), "realm: is required") {
+	if _, err := s6.ValidateData(map[string]any{"realm": "   "}, today); err == nil || !strings.Contains(err.Error(), "realm: is required") {
 		t.Errorf("a required text of spaces: %v", err)
 	}
-	if got, err := s6.ValidateData(map[string]any{"realm": "@nieuw", "note": " \t"}); err != nil || len(got) != 1 {
+	if got, err := s6.ValidateData(map[string]any{"realm": "@nieuw", "note": " \t"}, today); err != nil || len(got) != 1 {
 		t.Errorf("an optional text of spaces: %v %v", got, err)
 	}
 	s3, _ := FindStep(plan, "3")
-	if _, err := s3.ValidateData(map[string]any{"switch_at": "tomorrow"}); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
+	if _, err := s3.ValidateData(map[string]any{"switch_at": "tomorrow"}, today); err == nil || !strings.Contains(err.Error(), "RFC 3339") {
 		t.Errorf("bad datetime: %v", err)
 	}
+	s10, _ := FindStep(plan, "10")
+	contract, _ := FindStep(Procedure(PlanInput{Sector: SectorVO, Funding: FundingILF, Options: CaseOptions{KeepHistory: true}, WasWordt: WasWordtSuppliers}), "ilf.contract")
 	adv, _ := FindStep(plan, "3.advice")
-	if _, err := adv.ValidateData(map[string]any{"positive_advice": false}); err == nil {
+	if _, err := adv.ValidateData(map[string]any{"positive_advice": false}, today); err == nil {
 		t.Error("negative advice accepted")
+	}
+	// A day something was done is today or earlier; no date lies more
+	// than five years away (a typing error in the year).
+	s12, _ := FindStep(plan, "12")
+	for _, tc := range []struct {
+		step StepDef
+		data map[string]any
+		want string // "" when accepted
+	}{
+		{s12, map[string]any{"done_on": "2026-11-24"}, ""},
+		{s12, map[string]any{"done_on": "2026-11-25"}, "done_on: lies after today (2026-11-24): give the day it was done"},
+		{s12, map[string]any{"done_on": "2021-11-23"}, "done_on: lies more than 5 years from today (2026-11-24): check the year"},
+		{s3, map[string]any{"switch_at": "2027-07-20T09:00:00+02:00"}, ""},
+		{s3, map[string]any{"switch_at": "2072-07-20T09:00:00+02:00"}, "switch_at: lies more than 5 years from today"},
+		{s10, map[string]any{"migration_on": "2031-11-24"}, ""},
+		{s10, map[string]any{"migration_on": "2031-11-25"}, "migration_on: lies more than 5 years"},
+		{contract, map[string]any{"signed_on": "2027-01-01"}, "signed_on: lies after today"},
+		// A plan stored before Past knows the days done by their names.
+		{StepDef{Key: "12", Records: []Field{{Name: "done_on", Type: FieldDate, Label: "Uitgevoerd op"}}}, map[string]any{"done_on": "2026-12-01"}, "done_on: lies after today"},
+	} {
+		_, err := tc.step.ValidateData(tc.data, today)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("step %s %v: %v, want %q", tc.step.Key, tc.data, err, tc.want)
+		}
+	}
+	if _, err := s12.ValidateData(map[string]any{"done_on": "2026-11-25"}, today); err == nil || err.(*Error).Text("nl") != "Uitgevoerd op: ligt na vandaag (24-11-2026): vul de dag in waarop het gedaan is" {
+		t.Errorf("in Dutch: %v", err)
 	}
 	// MBO step 6: the identity changes, or only the realm; nothing else.
 	mbo := Procedure(PlanInput{Sector: SectorMBO, WasWordt: WasWordtSuppliersAndSchool})
 	mbo6, _ := FindStep(mbo, "6")
-	if _, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}); err == nil || !strings.Contains(err.Error(), "identity, realm_only") {
+	if _, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}, today); err == nil || !strings.Contains(err.Error(), "identity, realm_only") {
 		t.Errorf("an identity change not of the options: %v", err)
 	}
-	if got, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": " Realm_Only "}); err != nil || got["identity_change"] != "realm_only" {
+	if got, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": " Realm_Only "}, today); err != nil || got["identity_change"] != "realm_only" {
 		t.Errorf("an option: %v %v", got, err)
 	}
 }

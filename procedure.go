@@ -42,7 +42,21 @@ type Field struct {
 	LabelEN  string    `json:"label_en"` // English
 	// Options, for text, are the only values it takes.
 	Options []string `json:"options,omitempty"`
+	// Past, for a date, is a day something was done: today or earlier.
+	Past bool `json:"past,omitempty"`
 }
+
+// DoneDay reports whether the field's date is a day something was done.
+// Plans stored before Past (they are in running cases' histories) have
+// it on the same two fields by name.
+func (f Field) DoneDay() bool {
+	return f.Past || f.Type == FieldDate && (f.Name == "done_on" || f.Name == "signed_on")
+}
+
+// MaxYearsAway is how far from today a date a step records may lie:
+// further is a typing error in the year (2062 for 2026), which would
+// otherwise stand in the case's history.
+const MaxYearsAway = 5
 
 // optionTitles name a field's options as people read them, in Dutch and
 // in English; the API takes and gives the values themselves.
@@ -150,7 +164,7 @@ type PlanInput struct {
 
 var (
 	fNote     = Field{Name: "note", Type: FieldText, Label: "Toelichting"}
-	fDoneOn   = Field{Name: "done_on", Type: FieldDate, Label: "Uitgevoerd op"}
+	fDoneOn   = Field{Name: "done_on", Type: FieldDate, Label: "Uitgevoerd op", Past: true}
 	fRowCount = Field{Name: "row_count", Type: FieldNumber, Label: "Aantal regels in de lijst"}
 )
 
@@ -258,7 +272,7 @@ func voSteps(in PlanInput) []StepDef {
 			Field{Name: "keep_history", Type: FieldBool, Required: true, Label: "Leerhistorie meenemen"}), true},
 		{step("ilf.contract", RoleSchool, "School tekent het contract dat de distributeur leerlinggegevens aan de LiKa's mag doorgeven",
 			"School signs the contract allowing the distributor to pass pupil data to the LiKas", []string{"plan.history"},
-			Field{Name: "signed_on", Type: FieldDate, Required: true, Label: "Getekend op"}), ilf && lists},
+			Field{Name: "signed_on", Type: FieldDate, Required: true, Label: "Getekend op", Past: true}), ilf && lists},
 		{step("3.advice", RoleDistributor, "Distributeur geeft positief advies voor de omzetting",
 			"Distributor gives its positive advice for the switch", []string{"plan.history", "ilf.contract"},
 			Field{Name: "positive_advice", Type: FieldConfirm, Required: true, Label: "Positief advies"}), true},
@@ -376,10 +390,13 @@ func StepKeys(plan []StepDef, kinds ...StepKind) []string {
 }
 
 // ValidateData checks what a caller submits for the step: known fields of
-// the right type, required ones present. It returns the data normalised
-// (dates as YYYY-MM-DD, times in UTC RFC 3339) or one error naming every
-// problem, in English and in Dutch (the Dutch names a field by its label).
-func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
+// the right type, required ones present, dates that can be meant (a day
+// something was done not after today, none more than MaxYearsAway years
+// from today). today is the civil date in the case's calendar zone
+// (CalendarConfig.Today). It returns the data normalised (dates as
+// YYYY-MM-DD, times in UTC RFC 3339) or one error naming every problem,
+// in English and in Dutch (the Dutch names a field by its label).
+func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]any, error) {
 	out := map[string]any{}
 	var problems, problemsNL []string
 	known := map[string]Field{}
@@ -419,6 +436,9 @@ func (s StepDef) ValidateData(data map[string]any) (map[string]any, error) {
 			continue
 		}
 		norm, bad := normaliseValue(f, v)
+		if bad.en == "" {
+			bad = checkDate(f, norm, today)
+		}
 		if bad.en != "" {
 			problems = append(problems, f.Name+": "+bad.en)
 			problemsNL = append(problemsNL, f.Label+": "+bad.nl)
@@ -440,6 +460,32 @@ func optionList(options []string) string {
 		parts[i] = OptionTitle(o, "nl") + " (" + o + ")"
 	}
 	return strings.Join(parts, " of ")
+}
+
+// checkDate says what is wrong with a normalised date or moment v of
+// field f given today, or nothing.
+func checkDate(f Field, v any, today time.Time) phrase {
+	s, _ := v.(string)
+	var d time.Time
+	switch f.Type {
+	case FieldDate:
+		d, _ = time.Parse(DateLayout, s)
+	case FieldDateTime:
+		t, _ := time.Parse(time.RFC3339, s)
+		d = civilDate(t)
+	default:
+		return phrase{}
+	}
+	en, nl := today.Format(DateLayout), today.Format("2-1-2006")
+	switch {
+	case f.DoneDay() && d.After(today):
+		return phrase{"lies after today (" + en + "): give the day it was done",
+			"ligt na vandaag (" + nl + "): vul de dag in waarop het gedaan is"}
+	case d.Before(today.AddDate(-MaxYearsAway, 0, 0)) || d.After(today.AddDate(MaxYearsAway, 0, 0)):
+		return phrase{fmt.Sprintf("lies more than %d years from today (%s): check the year", MaxYearsAway, en),
+			fmt.Sprintf("ligt meer dan %d jaar van vandaag (%s): controleer het jaartal", MaxYearsAway, nl)}
+	}
+	return phrase{}
 }
 
 // phrase is a fragment of a message in English and in Dutch.

@@ -2,6 +2,7 @@ package cmr
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -88,6 +89,9 @@ const (
 	WarnMidSchoolYear = "mid_school_year"
 	WarnShortNotice   = "short_notice"
 	WarnAfterDeadline = "after_deadline"
+	// WarnPlannedLate: a step planned the switch or the migration on or
+	// after the case's deadline (Case.CurrentWarnings).
+	WarnPlannedLate = "planned_after_deadline"
 )
 
 // Timing is the optional dates a check considers.
@@ -447,4 +451,46 @@ func ParseDate(field, s string) (time.Time, error) {
 		return time.Time{}, FieldErrorf(field, "must be a date as YYYY-MM-DD, got %q", s).NL("moet een datum als JJJJ-MM-DD zijn, niet %q", s)
 	}
 	return d, nil
+}
+
+// plannedFields are the fields whose date plans the switch or the
+// migration, which must come before the case's deadline.
+var plannedFields = []string{"switch_at", "migration_on"}
+
+// CurrentWarnings is what the parties must know now: the warnings found
+// when the case was opened, and, for a step done, a switch or migration
+// it planned on or after the case's deadline. Refusing such a date would
+// leave the case stuck where the parties had no choice; the case says it
+// is late instead, beside the deadline.
+func (c Case) CurrentWarnings() []Warning {
+	ws := c.Warnings
+	if c.Deadline.IsZero() {
+		return ws
+	}
+	for _, st := range c.Steps {
+		if st.State != StepDone {
+			continue
+		}
+		for _, f := range st.Records {
+			if !slices.Contains(plannedFields, f.Name) {
+				continue
+			}
+			s, _ := st.Data[f.Name].(string)
+			d, err := time.Parse(DateLayout, s)
+			if f.Type == FieldDateTime {
+				var t time.Time
+				t, err = time.Parse(time.RFC3339, s)
+				d = c.Calendar.Today(t)
+			}
+			if err != nil || d.Before(c.Deadline) {
+				continue
+			}
+			ws = append(slices.Clip(ws), Warning{Code: WarnPlannedLate,
+				Message: fmt.Sprintf("Step %s set %q to %s, on or after the case's deadline (%s): agree an earlier date, or tell the parties the case will be late.",
+					st.Key, f.English(), d.Format(DateLayout), c.Deadline.Format(DateLayout)),
+				NL: fmt.Sprintf("Stap %s zette %q op %s, op of na de uiterste datum van de zaak (%s): spreek een eerdere datum af, of laat de partijen weten dat de zaak te laat is.",
+					st.Key, f.Label, d.Format("2-1-2006"), c.Deadline.Format("2-1-2006"))})
+		}
+	}
+	return ws
 }

@@ -223,3 +223,48 @@ func TestCheckScenarioTimingInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestCurrentWarnings: a step that planned the switch or the migration
+// on or after the deadline makes the case warn; before it, or a step
+// not done, does not.
+func TestCurrentWarnings(t *testing.T) {
+	plan := Procedure(PlanInput{Sector: SectorVO, Funding: FundingELF, Options: CaseOptions{KeepHistory: true}, WasWordt: WasWordtSuppliers})
+	opened := Warning{Code: WarnShortNotice, Message: "short"}
+	c := Case{CaseHeader: CaseHeader{Deadline: time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC), Warnings: []Warning{opened}, Calendar: DefaultCalendarConfig()}}
+	for _, d := range plan {
+		c.Steps = append(c.Steps, Step{StepDef: d, State: StepOpen})
+	}
+	set := func(key string, state StepState, data map[string]any) {
+		for i := range c.Steps {
+			if c.Steps[i].Key == key {
+				c.Steps[i].State, c.Steps[i].Data = state, data
+			}
+		}
+	}
+	codes := func() (out []string) {
+		for _, w := range c.CurrentWarnings() {
+			out = append(out, w.Code)
+		}
+		return out
+	}
+	set("10", StepOpen, map[string]any{"migration_on": "2027-08-01"})
+	set("3", StepDone, map[string]any{"switch_at": "2027-07-31T21:59:00Z"}) // 23:59 in Amsterdam
+	if got := codes(); !slices.Equal(got, []string{WarnShortNotice}) {
+		t.Errorf("before the deadline, step 10 not done: %v", got)
+	}
+	set("10", StepDone, map[string]any{"migration_on": "2027-08-01"})
+	set("3", StepDone, map[string]any{"switch_at": "2027-07-31T22:00:00Z"}) // 00:00 on 1 August in Amsterdam
+	ws := c.CurrentWarnings()
+	if len(ws) != 3 || ws[1].Code != WarnPlannedLate || ws[2].Code != WarnPlannedLate {
+		t.Fatalf("on the deadline: %v", ws)
+	}
+	if want := `Step 10 set "Date of the move" to 2027-08-01, on or after the case's deadline (2027-08-01)`; !strings.HasPrefix(ws[2].Message, want) {
+		t.Errorf("message: %q, want %q…", ws[2].Message, want)
+	}
+	if want := `Stap 3 zette "Afgesproken moment van omzetting" op 1-8-2027, op of na de uiterste datum van de zaak (1-8-2027)`; !strings.HasPrefix(ws[1].NL, want) {
+		t.Errorf("Dutch: %q, want %q…", ws[1].NL, want)
+	}
+	if len(c.Warnings) != 1 {
+		t.Errorf("the header's warnings changed: %v", c.Warnings)
+	}
+}

@@ -399,6 +399,9 @@ func sample(records []any) map[string]any {
 		switch f["type"] {
 		case "date":
 			data[f["name"].(string)] = "2027-06-01"
+			if f["past"] == true { // a day something was done
+				data[f["name"].(string)] = time.Now().AddDate(0, 0, -1).Format(cmr.DateLayout)
+			}
 		case "datetime":
 			data[f["name"].(string)] = "2027-07-15T09:00:00+02:00"
 		case "confirm":
@@ -846,4 +849,42 @@ func (en *env) saveHistory(workflowID, name string) {
 	if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", "histories", name+".json"), b, 0o644); err != nil {
 		en.t.Fatal(err)
 	}
+}
+
+// TestStepDatesAgainstTheCase: a day something was done cannot lie after
+// today, and a migration planned on or after the deadline is accepted
+// but makes the case warn.
+func TestStepDatesAgainstTheCase(t *testing.T) {
+	each(t, func(t *testing.T, en *env) {
+		r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+		id := r.Body["id"].(string)
+		stepOpen := func(key string) func(response) bool {
+			return func(r response) bool {
+				for _, s := range r.Body["steps"].([]any) {
+					if st := s.(map[string]any); st["key"] == key && st["state"] == "open" {
+						return true
+					}
+				}
+				return false
+			}
+		}
+		r = en.driveUntil(id, "school-vo", stepOpen("10"))
+		if r.Body["deadline"] != "2027-08-01" || strings.Contains(r.Raw, "planned_after_deadline") {
+			t.Fatalf("before step 10: %s", r.Raw)
+		}
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/10", `{"data":{"migration_on":"2077-08-02"}}`), 400, "a year mistyped")
+		en.want(en.do("dist", "POST", "/api/v1/cases/"+id+"/steps/10", `{"data":{"migration_on":"2027-08-02"}}`), 200, "migration after the deadline")
+		r = en.want(en.do("school-vo", "GET", "/api/v1/cases/"+id, nil), 200, "case")
+		ws, _ := r.Body["warnings"].([]any)
+		if len(ws) != 1 || ws[0].(map[string]any)["code"] != "planned_after_deadline" ||
+			!strings.Contains(ws[0].(map[string]any)["message"].(string), `Step 10 set "Date of the move" to 2027-08-02`) {
+			t.Errorf("warnings after step 10: %v", ws)
+		}
+		tomorrow := time.Now().AddDate(0, 0, 2).Format(cmr.DateLayout) // after today in any zone
+		bad := en.want(en.doHeader("school-vo", "POST", "/api/v1/cases/"+id+"/steps/12", `{"data":{"done_on":"`+tomorrow+`"}}`, http.Header{"Accept-Language": {"nl"}}), 400, "done tomorrow")
+		if !strings.Contains(bad.Raw, "Uitgevoerd op: ligt na vandaag") {
+			t.Errorf("done tomorrow, in Dutch: %s", bad.Raw)
+		}
+		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/12", `{"data":{"done_on":"`+time.Now().AddDate(0, 0, -1).Format(cmr.DateLayout)+`"}}`), 200, "done yesterday")
+	})
 }

@@ -263,7 +263,7 @@ func (s *Server) completeStep(c echo.Context) error {
 			return err
 		}
 	}
-	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs, *step, req.Data, checked); err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Store, s.Engine, me, cs, *step, req.Data, checked, s.Now()); err != nil {
 		return err
 	}
 	return s.respondCase(c, http.StatusOK, cs.ID)

@@ -56,7 +56,9 @@ type caseSummaryOut struct {
 	Status        cmr.CaseStatus `json:"status"`
 	SwitchOn      any            `json:"switch_on"`
 	UpdatedAt     string         `json:"updated_at"`
-	Warnings      []cmr.Warning  `json:"warnings"`
+	// Warnings are those found when the case was opened: the list reads
+	// no steps (a case's own JSON adds its steps', CurrentWarnings).
+	Warnings []cmr.Warning `json:"warnings"`
 }
 
 func (s *Server) caseSummary(c cmr.Case, ticketAtRisk bool) caseSummaryOut {
@@ -75,7 +77,7 @@ func (s *Server) caseJSON(c cmr.Case) map[string]any {
 	sum := s.caseSummary(c, false)
 	m := map[string]any{
 		"id": sum.ID, "school_id": sum.SchoolID, "distributor_id": sum.DistributorID, "sector": sum.Sector, "status": sum.Status,
-		"switch_on": sum.SwitchOn, "deadline": sum.Deadline, "warnings": sum.Warnings, "created_at": sum.CreatedAt, "updated_at": sum.UpdatedAt,
+		"switch_on": sum.SwitchOn, "deadline": sum.Deadline, "warnings": nonNil(c.CurrentWarnings()), "created_at": sum.CreatedAt, "updated_at": sum.UpdatedAt,
 	}
 	atRisk := sum.AtRisk
 	steps := make([]map[string]any, len(c.Steps))

@@ -8,6 +8,7 @@ package casework
 import (
 	"context"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/cmr-idp/cmr"
@@ -36,12 +37,13 @@ type Checked struct {
 // validates data for it, stores it and asks the case workflow to
 // complete the step (or, for the final test, to record its outcome). The
 // caller has found the step on the case, and checked the rules outside
-// the workflow (checked).
-func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, cs cmr.Case, step cmr.Step, data map[string]any, checked Checked) (workflows.UpdateResult, error) {
+// the workflow (checked); now is when the person acted, which the dates
+// it gives are checked against.
+func CompleteStep(ctx context.Context, subs Submissions, eng Engine, me cmr.Actor, cs cmr.Case, step cmr.Step, data map[string]any, checked Checked, now time.Time) (workflows.UpdateResult, error) {
 	if err := CheckStep(cs, step, me, data); err != nil {
 		return workflows.UpdateResult{}, err
 	}
-	clean, err := step.ValidateData(data)
+	clean, err := step.ValidateData(data, cs.Calendar.Today(now))
 	if err != nil {
 		return workflows.UpdateResult{}, err
 	}

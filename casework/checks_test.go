@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cmr-idp/cmr"
 	"github.com/cmr-idp/cmr/casework"
@@ -65,7 +66,7 @@ func TestCompleteStepRefusesBeforeStoring(t *testing.T) {
 		{"a closed case", closed, 1, dist, map[string]any{"keep_history": true}, cmr.KindConflict, "geannuleerd"},
 	} {
 		subs, eng := &submissions{}, &engine{}
-		_, err := casework.CompleteStep(context.Background(), subs, eng, tc.me, tc.cs, tc.cs.Steps[tc.step], tc.data, casework.Checked{})
+		_, err := casework.CompleteStep(context.Background(), subs, eng, tc.me, tc.cs, tc.cs.Steps[tc.step], tc.data, casework.Checked{}, time.Now())
 		var e *cmr.Error
 		if cmr.KindOf(err) != tc.kind || !errors.As(err, &e) || !strings.Contains(e.MessageNL, tc.nl) {
 			t.Errorf("%s: got %v, want %s with %q", tc.name, err, tc.kind, tc.nl)
@@ -76,7 +77,7 @@ func TestCompleteStepRefusesBeforeStoring(t *testing.T) {
 	}
 	subs, eng := &submissions{}, &engine{}
 	cs := checksCase()
-	if _, err := casework.CompleteStep(context.Background(), subs, eng, dist, cs, cs.Steps[1], map[string]any{"keep_history": true}, casework.Checked{}); err != nil || len(subs.stored) != 1 || len(eng.sent) != 1 {
+	if _, err := casework.CompleteStep(context.Background(), subs, eng, dist, cs, cs.Steps[1], map[string]any{"keep_history": true}, casework.Checked{}, time.Now()); err != nil || len(subs.stored) != 1 || len(eng.sent) != 1 {
 		t.Errorf("the case's own answer: %v, %d stored, %d sent", err, len(subs.stored), len(eng.sent))
 	}
 }

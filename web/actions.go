@@ -121,7 +121,7 @@ func (s *Server) completeStep(c echo.Context) error {
 			return s.showCaseReport(c, ss, cs, http.StatusConflict, key, s.refusal(c, err), problemsOf(err))
 		}
 	}
-	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs, *def, data, checked); err != nil {
+	if _, err := casework.CompleteStep(ctx, s.Submissions, s.Engine, me, cs, *def, data, checked, s.Now()); err != nil {
 		if kind := cmr.KindOf(err); kind == "" || kind == cmr.KindUnavailable {
 			return s.fail(c, ss, err)
 		}

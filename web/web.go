@@ -784,6 +784,9 @@ type casePage struct {
 	// so that the form comes back as it was sent.
 	Typed  map[string]string
 	CanAct bool
+	// Today (YYYY-MM-DD, the case's calendar) is the latest day a step's
+	// form takes for a day something was done.
+	Today string
 	// CanReturn: the distributor can hand the completed list back (MBO).
 	CanReturn bool
 	ShowLists bool
@@ -834,7 +837,7 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 	}
 	typed, _ := c.Get(typedKey).(map[string]string)
 	p := casePage{page: s.base(c, ss, s.tr(c, "Zaak")+" "+cs.ID), Case: cs, Mine: map[string]bool{}, Problem: problem, Where: where, Report: report, Typed: typed,
-		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Role: ss.User.Role, OrgID: ss.User.OrganisationID,
+		CanAct: s.Engine != nil && cs.Status == cmr.CaseOpen, Today: cs.Calendar.Today(s.Now()).Format(cmr.DateLayout), Role: ss.User.Role, OrgID: ss.User.OrganisationID,
 		CanReturn: s.Lists != nil && cs.Sector == cmr.SectorMBO, orgNames: names,
 		ShowLists: s.Lists != nil && cs.WasWordt != cmr.WasWordtNone && ss.User.Role != cmr.RoleKennisnet}
 	for _, st := range cs.Steps {

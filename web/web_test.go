@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -512,5 +513,52 @@ func TestLanguageSwitchAfterARefusal(t *testing.T) {
 	req.Header.Set("Referer", "https://elsewhere.example/cases/x")
 	if p := s.send(req, dist); !strings.Contains(p.body, `back=%2f"`) {
 		t.Error("a foreign referrer is followed")
+	}
+}
+
+// TestStepDatesOnTheCasePage: a day something was done takes no day after
+// today (the form's max, and a refusal in words), and a migration planned
+// on or after the deadline shows as a warning on the case page.
+func TestStepDatesOnTheCasePage(t *testing.T) {
+	s := newSite(t, true)
+	ctx := context.Background()
+	cs, err := s.store.Case(ctx, gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, "01AB-20270715")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := cmr.NewCaseState(cs.ID, cs.Sector, cs.Parties, cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers}), cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
+	orgOf := map[cmr.Role]string{cmr.RoleSchool: "school", cmr.RoleDistributor: "dist", cmr.RoleKennisnet: "kn"}
+	for !slices.Contains(st.OpenSteps(), "12") {
+		key := st.OpenSteps()[0]
+		d, _ := cmr.FindStep(st.Plan, key)
+		a := cmr.Actor{UserID: "x", OrganisationID: orgOf[d.Owner], Role: d.Owner}
+		sub := ""
+		if key == "10" {
+			if sub, err = s.store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:10", Data: map[string]any{"migration_on": "2027-08-02"}, Actor: a}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := st.Complete(a, key, sub, s.now); err != nil {
+			t.Fatalf("step %s: %v", key, err)
+		}
+	}
+	if err := s.store.SaveCase(ctx, cs.CaseHeader, *st, 2, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	school := s.signIn("school")
+	p := s.do("GET", "/cases/01AB-20270715", nil, school)
+	today := s.now.UTC().Format(cmr.DateLayout) // the case's calendar has no zone: UTC
+	if !strings.Contains(p.body, `name="done_on" value="" max="`+today+`">`) {
+		t.Errorf("step 12's day done has no max:\n%s", p.body)
+	}
+	if !strings.Contains(p.body, `Stap 10 zette &#34;Datum verhuizing&#34; op 2-8-2027, op of na de uiterste datum van de zaak (1-8-2027)`) {
+		t.Errorf("no warning for the migration after the deadline:\n%s", p.body)
+	}
+	token := csrfField.FindStringSubmatch(p.body)[1]
+	calls := len(s.engine.calls)
+	late := s.now.AddDate(0, 0, 2).Format(cmr.DateLayout)
+	if r := s.do("POST", "/cases/01AB-20270715/steps/12", url.Values{"_csrf": {token}, "done_on": {late}}, school); r.status != http.StatusBadRequest ||
+		!strings.Contains(r.body, "Uitgevoerd op: ligt na vandaag") || len(s.engine.calls) != calls {
+		t.Errorf("done after today (%s, today %s): %d %s", late, today, r.status, refusalText(r.body))
 	}
 }

@@ -213,6 +213,9 @@ func sampleData(records []any) map[string]any {
 		switch f["type"] {
 		case "date":
 			data[name] = "2027-06-01"
+			if f["past"] == true { // a day something was done
+				data[name] = time.Now().AddDate(0, 0, -1).Format("2006-01-02")
+			}
 		case "datetime":
 			data[name] = "2027-07-15T09:00:00+02:00"
 		case "confirm", "bool":

@@ -75,7 +75,9 @@ async function fillStep(form) {
     } else if (type === 'checkbox') {
       await input.check();
     } else if (type === 'date') {
-      await input.fill('2027-06-01');
+      // A day something was done (it has a max, today) is yesterday.
+      const max = await input.getAttribute('max');
+      await input.fill(max ? new Date(Date.now() - 86400e3).toISOString().slice(0, 10) : '2027-06-01');
     } else if (type === 'datetime-local') {
       await input.fill('2027-07-15T09:00');
     } else if (type === 'number') {
