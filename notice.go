@@ -81,7 +81,7 @@ func NoticesFor(e Event, c Case) []Notice {
 		if c.Status != CaseOpen {
 			return nil
 		}
-		if done, ok := c.step(e.Step); ok && done.DoneAtOpen && e.Type == EventStepCompleted {
+		if done, ok := c.Step(e.Step); ok && done.DoneAtOpen && e.Type == EventStepCompleted {
 			// Opening the case completed it: the case_opened notice
 			// already told the owners of the steps it opened.
 			return nil
@@ -166,7 +166,8 @@ func openedBy(s Step, e Event) bool {
 	return slices.Contains(s.WaitsFor, e.Step)
 }
 
-func (c Case) step(key string) (Step, bool) {
+// Step is the case's step key, if the case has it.
+func (c Case) Step(key string) (Step, bool) {
 	for _, s := range c.Steps {
 		if s.Key == key {
 			return s, true

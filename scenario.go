@@ -92,6 +92,9 @@ const (
 	// WarnPlannedLate: a step planned the switch or the migration on or
 	// after the case's deadline (Case.CurrentWarnings).
 	WarnPlannedLate = "planned_after_deadline"
+	// WarnListReplaced: the school replaced the VO list after step 11
+	// (Case.ListReplaced).
+	WarnListReplaced = "list_replaced"
 )
 
 // Timing is the optional dates a check considers.
@@ -463,7 +466,7 @@ var plannedFields = []string{"switch_at", "migration_on"}
 // leave the case stuck where the parties had no choice; the case says it
 // is late instead, beside the deadline.
 func (c Case) CurrentWarnings() []Warning {
-	ws := c.Warnings
+	ws := slices.Clip(c.Warnings) // an append copies, leaving the header's as they are
 	if c.Deadline.IsZero() {
 		return ws
 	}
@@ -485,7 +488,7 @@ func (c Case) CurrentWarnings() []Warning {
 			if err != nil || d.Before(c.Deadline) {
 				continue
 			}
-			ws = append(slices.Clip(ws), Warning{Code: WarnPlannedLate,
+			ws = append(ws, Warning{Code: WarnPlannedLate,
 				Message: fmt.Sprintf("Step %s set %q to %s, on or after the case's deadline (%s): agree an earlier date, or tell the parties the case will be late.",
 					st.Key, f.English(), d.Format(DateLayout), c.Deadline.Format(DateLayout)),
 				NL: fmt.Sprintf("Stap %s zette %q op %s, op of na de uiterste datum van de zaak (%s): spreek een eerdere datum af, of laat de partijen weten dat de zaak te laat is.",
@@ -493,4 +496,26 @@ func (c Case) CurrentWarnings() []Warning {
 		}
 	}
 	return ws
+}
+
+// ListReplaced warns when the school replaced its complete list (VO)
+// after step 11 recorded it: step 11's row count is of an earlier
+// version, and at step 14 the distributor hands the LiKas the current
+// one. The school may well have had to correct its list, so the upload
+// is not refused (nothing is handed out before step 14, and after it a
+// replacement is); the distributor must know before it hands it out.
+func (c Case) ListReplaced(current ListVersion) (Warning, bool) {
+	st, ok := c.Step("11")
+	if c.Sector != SectorVO || !ok || st.State != StepDone || st.DoneAt == nil || current.Kind != ListComplete || !current.UploadedAt.After(*st.DoneAt) {
+		return Warning{}, false
+	}
+	recorded := "?"
+	if n, ok := st.Data["row_count"].(float64); ok {
+		recorded = fmt.Sprint(n)
+	}
+	return Warning{Code: WarnListReplaced,
+		Message: fmt.Sprintf("The school replaced the was-wordt list after step 11, which recorded %s rows: the list now is version %d, with %d rows. At step 14 the LiKas get version %d.",
+			recorded, current.Version, current.RowCount, current.Version),
+		NL: fmt.Sprintf("De school heeft de was-wordt-lijst vervangen na stap 11, waarin %s regels zijn vastgelegd: de lijst is nu versie %d, met %d regels. Bij stap 14 krijgen de LiKa's versie %d.",
+			recorded, current.Version, current.RowCount, current.Version)}, true
 }

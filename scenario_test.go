@@ -268,3 +268,29 @@ func TestCurrentWarnings(t *testing.T) {
 		t.Errorf("the header's warnings changed: %v", c.Warnings)
 	}
 }
+
+// TestListReplaced: only a VO complete list uploaded after step 11 was
+// done is a replacement to warn of.
+func TestListReplaced(t *testing.T) {
+	at := time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
+	c := Case{CaseHeader: CaseHeader{Sector: SectorVO}, Steps: []Step{{StepDef: StepDef{Key: "11"}, State: StepDone, DoneAt: &at, Data: map[string]any{"row_count": 120.0}}}}
+	later := ListVersion{Kind: ListComplete, Version: 2, RowCount: 118, UploadedAt: at.Add(time.Second)}
+	if w, ok := c.ListReplaced(later); !ok || w.Code != WarnListReplaced || !strings.Contains(w.Message, "recorded 120 rows: the list now is version 2, with 118 rows") {
+		t.Errorf("replaced after step 11: %v %v", w, ok)
+	}
+	before := later
+	before.UploadedAt = at
+	if _, ok := c.ListReplaced(before); ok {
+		t.Error("the version step 11 recorded is a replacement")
+	}
+	mbo := c
+	mbo.Sector = SectorMBO
+	if _, ok := mbo.ListReplaced(later); ok {
+		t.Error("an MBO list is a replacement of step 11")
+	}
+	open := c
+	open.Steps = []Step{{StepDef: StepDef{Key: "11"}, State: StepOpen}}
+	if _, ok := open.ListReplaced(later); ok {
+		t.Error("a list before step 11 is a replacement")
+	}
+}

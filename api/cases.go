@@ -163,7 +163,7 @@ func (s *Server) listCases(c echo.Context) error {
 
 // getCase handles GET /api/v1/cases/:id.
 func (s *Server) getCase(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.caseJSON(ownTickets(c, checkedCase(c))))
+	return s.caseAnswer(c, http.StatusOK, checkedCase(c))
 }
 
 func (s *Server) respondCase(c echo.Context, status int, id string) error {
@@ -172,7 +172,24 @@ func (s *Server) respondCase(c echo.Context, status int, id string) error {
 		// Every caller has had its action accepted by the case workflow.
 		return cmr.Recorded(id, err)
 	}
-	return c.JSON(status, s.caseJSON(ownTickets(c, cs)))
+	return s.caseAnswer(c, status, cs)
+}
+
+// caseAnswer answers with the case as its caller may see it: its
+// warnings, for the school and the distributor, include a list replaced
+// after step 11 (cmr.Case.ListReplaced).
+func (s *Server) caseAnswer(c echo.Context, status int, cs cmr.Case) error {
+	var extra []cmr.Warning
+	if me := actor(c); s.Lists != nil && (me.Role == cmr.RoleSchool || me.Role == cmr.RoleDistributor) && cs.Sector == cmr.SectorVO && stepDone(cs, "11") {
+		lv, found, err := s.current(c.Request().Context(), viewer(c), cs.ID, "", cmr.ListComplete)
+		if err != nil {
+			return err
+		}
+		if w, ok := cs.ListReplaced(lv); found && ok {
+			extra = append(extra, w)
+		}
+	}
+	return c.JSON(status, s.caseJSON(ownTickets(c, cs), extra...))
 }
 
 // ownTickets leaves a LiKa only its own ticket: the others are other

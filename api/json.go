@@ -73,11 +73,11 @@ func (s *Server) caseSummary(c cmr.Case, ticketAtRisk bool) caseSummaryOut {
 	}
 }
 
-func (s *Server) caseJSON(c cmr.Case) map[string]any {
+func (s *Server) caseJSON(c cmr.Case, extra ...cmr.Warning) map[string]any {
 	sum := s.caseSummary(c, false)
 	m := map[string]any{
 		"id": sum.ID, "school_id": sum.SchoolID, "distributor_id": sum.DistributorID, "sector": sum.Sector, "status": sum.Status,
-		"switch_on": sum.SwitchOn, "deadline": sum.Deadline, "warnings": nonNil(c.CurrentWarnings()), "created_at": sum.CreatedAt, "updated_at": sum.UpdatedAt,
+		"switch_on": sum.SwitchOn, "deadline": sum.Deadline, "warnings": nonNil(append(c.CurrentWarnings(), extra...)), "created_at": sum.CreatedAt, "updated_at": sum.UpdatedAt,
 	}
 	atRisk := sum.AtRisk
 	steps := make([]map[string]any, len(c.Steps))

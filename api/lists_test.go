@@ -929,3 +929,40 @@ func TestReturnWhileSchoolSaves(t *testing.T) {
 	// A case with a return naming its version, for the replay tests.
 	en.saveHistory(workflows.CaseWorkflowID(id), "mbo-case-list-returned")
 }
+
+// TestVOListReplacedAfterStep11: the school may still correct its list
+// between step 11 and step 14, but the case then warns the school and the
+// distributor that step 11 recorded another version, and the LiKas get
+// the version current at step 14.
+func TestVOListReplacedAfterStep11(t *testing.T) {
+	en := newEnv(t, gormdbtest.SQLite(t))
+	r := en.want(en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`), 201, "open")
+	id := r.Body["id"].(string)
+	step11Done := func(r response) bool {
+		for _, s := range r.Body["steps"].([]any) {
+			if st := s.(map[string]any); st["key"] == "11" {
+				return st["state"] == "done"
+			}
+		}
+		return false
+	}
+	r = en.driveUntil(id, "school-vo", step11Done)
+	if strings.Contains(r.Raw, "list_replaced") {
+		t.Fatalf("a warning before the list was replaced: %s", r.Raw)
+	}
+	en.want(en.upload("school-vo", "/api/v1/cases/"+id+"/lists", voList(7)), 201, "replace the list after step 11")
+	for _, org := range []string{"dist", "school-vo"} {
+		c := en.want(en.do(org, "GET", "/api/v1/cases/"+id, nil), 200, "case")
+		if !strings.Contains(c.Raw, `"code":"list_replaced"`) || !strings.Contains(c.Raw, "after step 11, which recorded 5 rows: the list now is version 2, with 7 rows") {
+			t.Errorf("%s is not told the list was replaced: %s", org, c.Raw)
+		}
+	}
+	if c := en.want(en.do("kn", "GET", "/api/v1/cases/"+id, nil), 200, "case"); strings.Contains(c.Raw, "list_replaced") {
+		t.Errorf("Kennisnet, which sees no lists, is told of one: %s", c.Raw)
+	}
+	r = en.driveUntil(id, "school-vo", func(r response) bool { return len(r.Body["tickets"].([]any)) > 0 })
+	l := en.want(en.do("lika-a", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "the LiKa's lists")
+	if vs := l.Body["lists"].([]any); len(vs) != 1 || vs[0].(map[string]any)["version"] != float64(2) || vs[0].(map[string]any)["rows"] != float64(7) {
+		t.Errorf("the LiKa does not get the list current at step 14: %s", l.Raw)
+	}
+}

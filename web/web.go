@@ -784,6 +784,8 @@ type casePage struct {
 	// so that the form comes back as it was sent.
 	Typed  map[string]string
 	CanAct bool
+	// Warnings are the case's (caseWarnings).
+	Warnings []cmr.Warning
 	// Today (YYYY-MM-DD, the case's calendar) is the latest day a step's
 	// form takes for a day something was done.
 	Today string
@@ -869,5 +871,31 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 		}
 		p.Events = append(p.Events, e)
 	}
+	if p.Warnings, err = s.caseWarnings(c.Request().Context(), ss, cs); err != nil {
+		return s.fail(c, ss, err)
+	}
 	return s.render(c, status, "case", p)
+}
+
+// caseWarnings are what the case page warns of: the case's own, and, for
+// the school and the distributor, a list replaced after step 11
+// (cmr.Case.ListReplaced), as the API gives them.
+func (s *Server) caseWarnings(ctx context.Context, ss *session, cs cmr.Case) ([]cmr.Warning, error) {
+	ws := cs.CurrentWarnings()
+	if r := ss.User.Role; s.Lists == nil || r != cmr.RoleSchool && r != cmr.RoleDistributor || cs.Sector != cmr.SectorVO {
+		return ws, nil
+	}
+	if st, ok := cs.Step("11"); !ok || st.State != cmr.StepDone {
+		return ws, nil
+	}
+	vs, err := s.Lists.CaseLists(ctx, actorOf(ss), cs.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, lv := range vs {
+		if w, ok := cs.ListReplaced(lv); ok && lv.Current {
+			ws = append(ws, w)
+		}
+	}
+	return ws, nil
 }

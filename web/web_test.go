@@ -528,8 +528,11 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 	}
 	st := cmr.NewCaseState(cs.ID, cs.Sector, cs.Parties, cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorVO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers}), cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
 	orgOf := map[cmr.Role]string{cmr.RoleSchool: "school", cmr.RoleDistributor: "dist", cmr.RoleKennisnet: "kn"}
-	for !slices.Contains(st.OpenSteps(), "12") {
-		key := st.OpenSteps()[0]
+	// Up to step 11 done, with step 12 open.
+	for key := st.OpenSteps()[0]; key != "12" || slices.Contains(st.OpenSteps(), "11"); key = st.OpenSteps()[0] {
+		if key == "12" {
+			key = st.OpenSteps()[1]
+		}
 		d, _ := cmr.FindStep(st.Plan, key)
 		a := cmr.Actor{UserID: "x", OrganisationID: orgOf[d.Owner], Role: d.Owner}
 		sub := ""
@@ -560,5 +563,24 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 	if r := s.do("POST", "/cases/01AB-20270715/steps/12", url.Values{"_csrf": {token}, "done_on": {late}}, school); r.status != http.StatusBadRequest ||
 		!strings.Contains(r.body, "Uitgevoerd op: ligt na vandaag") || len(s.engine.calls) != calls {
 		t.Errorf("done after today (%s, today %s): %d %s", late, today, r.status, refusalText(r.body))
+	}
+
+	// A list the school replaced after step 11 is named to the school and
+	// the distributor, not to a LiKa.
+	lists := &fakeLists{versions: []cmr.ListVersion{
+		{ID: "L1", CaseID: cs.ID, Kind: cmr.ListComplete, Version: 1, RowCount: 120, UploadedAt: s.now.Add(-time.Hour)},
+		{ID: "L2", CaseID: cs.ID, Kind: cmr.ListComplete, Version: 2, RowCount: 118, UploadedAt: s.now.Add(time.Minute), Current: true}}}
+	s.e = echo.New()
+	srv := &web.Server{Store: s.store, Sessions: s.store, Calendar: cmr.DefaultCalendarConfig(), DevSignIn: true, Now: func() time.Time { return s.now },
+		Engine: s.engine, Submissions: s.store, Lists: lists}
+	if err := srv.Register(s.e); err != nil {
+		t.Fatal(err)
+	}
+	const replaced = "De school heeft de was-wordt-lijst vervangen na stap 11"
+	for _, org := range []string{"school", "dist", "lika1"} {
+		p := s.do("GET", "/cases/01AB-20270715", nil, s.signIn(org))
+		if told := strings.Contains(p.body, replaced); told != (org != "lika1") {
+			t.Errorf("%s told of the replaced list: %v\n%s", org, told, p.body)
+		}
 	}
 }
