@@ -70,6 +70,52 @@ func FieldErrorf(field, format string, args ...any) *Error {
 	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// Together joins the refusals of inputs checked apart from each other, so
+// that a caller learns every mistake in one answer instead of one per
+// attempt. Nil errors are skipped; one error is returned as it is.
+// Several refusals of invalid input become one: its Field the first's,
+// its messages naming each field in turn, and Details["problems"]
+// listing them (field, error, error_nl). An error of another kind (the
+// store unreachable) is returned alone: it says nothing of the input.
+func Together(errs ...error) error {
+	var invalid []*Error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != KindInvalid {
+			return err
+		}
+		if joined, ok := e.Details["problems"].([]map[string]string); ok {
+			// Joined before: its problems one by one.
+			for _, p := range joined {
+				invalid = append(invalid, &Error{Kind: KindInvalid, Field: p["field"], Message: p["error"], MessageNL: p["error_nl"]})
+			}
+			continue
+		}
+		invalid = append(invalid, e)
+	}
+	switch len(invalid) {
+	case 0:
+		return nil
+	case 1:
+		return invalid[0]
+	}
+	first := invalid[0]
+	joined := &Error{Kind: KindInvalid, Field: first.Field, Message: first.Message, MessageNL: first.Text("nl")}
+	problems := make([]map[string]string, len(invalid))
+	for i, e := range invalid {
+		problems[i] = map[string]string{"field": e.Field, "error": e.Message, "error_nl": e.Text("nl")}
+		if i > 0 {
+			joined.Message += "; " + e.Error()
+			joined.MessageNL += "; " + e.Field + ": " + e.Text("nl")
+		}
+	}
+	joined.Details = map[string]any{"problems": problems}
+	return joined
+}
+
 // KindOf returns the kind of err, or "" for errors the domain did not
 // classify (which adapters treat as internal).
 func KindOf(err error) ErrorKind {

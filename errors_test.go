@@ -147,3 +147,35 @@ func TestRecorded(t *testing.T) {
 		t.Error("nil recorded, or a plain outage taken for recorded")
 	}
 }
+
+// TestTogether: refusals of independent inputs become one answer naming
+// each; anything but invalid input stands alone.
+func TestTogether(t *testing.T) {
+	a := cmr.FieldErrorf("school", "is required").NL("is verplicht")
+	b := cmr.FieldErrorf("switch_on", "must be a date").NL("moet een datum zijn")
+	c := cmr.FieldErrorf("to.idp", "is unknown")
+	if cmr.Together(nil, nil) != nil {
+		t.Error("no errors is an error")
+	}
+	if got := cmr.Together(nil, a); got != a {
+		t.Errorf("one error: %v", got)
+	}
+	got := cmr.Together(a, nil, cmr.Together(b, c))
+	var e *cmr.Error
+	if !errors.As(got, &e) || e.Kind != cmr.KindInvalid || e.Field != "school" {
+		t.Fatalf("joined: %#v", got)
+	}
+	if want := "school: is required; switch_on: must be a date; to.idp: is unknown"; e.Error() != want {
+		t.Errorf("message %q, want %q", e.Error(), want)
+	}
+	if want := "is verplicht; switch_on: moet een datum zijn; to.idp: is unknown"; e.Text("nl") != want {
+		t.Errorf("Dutch %q, want %q", e.Text("nl"), want)
+	}
+	if ps := e.Details["problems"].([]map[string]string); len(ps) != 3 || ps[1]["field"] != "switch_on" || ps[1]["error_nl"] != "moet een datum zijn" || ps[2]["error_nl"] != "is unknown" {
+		t.Errorf("problems: %v", ps)
+	}
+	down := cmr.Errorf(cmr.KindUnavailable, "the database is away")
+	if got := cmr.Together(a, down); got != down {
+		t.Errorf("with the store down: %v", got)
+	}
+}

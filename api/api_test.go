@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -606,6 +607,32 @@ func TestOpenCaseRefusals(t *testing.T) {
 		r := en.want(en.do("dist", "POST", "/api/v1/cases", tc.body), 400, name)
 		if r.Body["field"] != tc.field {
 			t.Errorf("%s: field %v, want %s: %s", name, r.Body["field"], tc.field, r.Raw)
+		}
+	}
+	// Mistakes in fields checked apart are refused together, each named.
+	for name, tc := range map[string]struct {
+		body   string
+		fields []any
+	}{
+		"school and dates": {`{"school":"99ZZ","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"requested_on":"1-3-2027","list_opens_on":"x"}`,
+			[]any{"school", "switch_on", "requested_on", "list_opens_on"}},
+		"both sides and the date": {`{"school":"01AB","sector":"VO","from":{"idp":"Magister"},"likas":["lika-a"],"switch_on":"15-07-2027"}`,
+			[]any{"from.quadrant", "to", "switch_on"}},
+	} {
+		r := en.want(en.doHeader("dist", "POST", "/api/v1/cases", tc.body, http.Header{"Accept-Language": {"nl"}}), 400, name)
+		var fields []any
+		details, _ := r.Body["details"].(map[string]any)
+		problems, _ := details["problems"].([]any)
+		for _, p := range problems {
+			fields = append(fields, p.(map[string]any)["field"])
+		}
+		if !reflect.DeepEqual(fields, tc.fields) || r.Body["field"] != tc.fields[0] {
+			t.Errorf("%s: fields %v, want %v: %s", name, fields, tc.fields, r.Raw)
+		}
+		for _, f := range tc.fields[1:] {
+			if !strings.Contains(r.Body["error"].(string), "; "+f.(string)+": ") || !strings.Contains(r.Body["error_nl"].(string), "; "+f.(string)+": ") {
+				t.Errorf("%s: the messages do not name %s: %s", name, f, r.Raw)
+			}
 		}
 	}
 	r := en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":3,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`)

@@ -65,22 +65,24 @@ func (s *Server) openCase(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
+	// The school, the scenario and the dates are checked apart, and every
+	// one at fault refused at once (cmr.Together); what depends on them
+	// all (is the switch supported, in time) is checked after.
+	var errSchool, errScenario, errSwitch error
 	if req.Sector == "" {
-		school, err := casework.FindSchool(ctx, s.Store, req.School)
-		if err != nil {
-			return err
-		}
+		var school cmr.Organisation
+		school, errSchool = casework.FindSchool(ctx, s.Store, req.School)
 		req.Sector = string(school.Sector)
 	}
-	sc, err := parseScenario(req.Sector, req.From, req.To)
-	if err != nil {
-		return err
+	var sc cmr.Scenario
+	if errSchool == nil {
+		sc, errScenario = parseScenario(req.Sector, req.From, req.To)
 	}
 	if req.SwitchOn == "" {
-		return cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: vul de geplande overstapdatum in")
+		errSwitch = cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: vul de geplande overstapdatum in")
 	}
-	timing, err := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
-	if err != nil {
+	timing, errTiming := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
+	if err := cmr.Together(errSchool, errScenario, errSwitch, errTiming); err != nil {
 		return err
 	}
 	id, err := casework.OpenCase(ctx, s.Store, s.Engine, me,

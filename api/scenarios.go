@@ -53,35 +53,30 @@ func optionalDate(field, s string) (time.Time, error) {
 	return cmr.ParseDate(field, s)
 }
 
+// parseScenario reads a scenario, refusing every field at fault at once
+// (cmr.Together); the sides are read only for a known sector.
 func parseScenario(sector string, from, to *endpointJSON) (cmr.Scenario, error) {
 	sec, err := cmr.ParseSector(sector)
 	if err != nil {
 		return cmr.Scenario{}, err
 	}
-	f, err := from.domain(sec, "from")
-	if err != nil {
-		return cmr.Scenario{}, err
-	}
-	t, err := to.domain(sec, "to")
-	if err != nil {
+	f, errFrom := from.domain(sec, "from")
+	t, errTo := to.domain(sec, "to")
+	if err := cmr.Together(errFrom, errTo); err != nil {
 		return cmr.Scenario{}, err
 	}
 	return cmr.Scenario{Sector: sec, From: f, To: t}, nil
 }
 
+// parseTiming reads the dates of a request, refusing every one at fault
+// at once.
 func parseTiming(requested, switchOn, listOpens string) (cmr.Timing, error) {
 	var t cmr.Timing
-	var err error
-	if t.RequestedOn, err = optionalDate("requested_on", requested); err != nil {
-		return t, err
-	}
-	if t.SwitchOn, err = optionalDate("switch_on", switchOn); err != nil {
-		return t, err
-	}
-	if t.ListOpensOn, err = optionalDate("list_opens_on", listOpens); err != nil {
-		return t, err
-	}
-	return t, nil
+	var errs [3]error
+	t.RequestedOn, errs[0] = optionalDate("requested_on", requested)
+	t.SwitchOn, errs[1] = optionalDate("switch_on", switchOn)
+	t.ListOpensOn, errs[2] = optionalDate("list_opens_on", listOpens)
+	return t, cmr.Together(errs[:]...)
 }
 
 func checkJSON(c cmr.ScenarioCheck) map[string]any {
