@@ -462,9 +462,11 @@ var plannedFields = []string{"switch_at", "migration_on"}
 
 // CurrentWarnings is what the parties must know now: the warnings found
 // when the case was opened, and, for a step done, a switch or migration
-// it planned on or after the case's deadline. Refusing such a date would
-// leave the case stuck where the parties had no choice; the case says it
-// is late instead, beside the deadline.
+// it planned too late: on or after a summer deadline (1 August, the day
+// the MBO list opens), after the switch date that is the deadline of a
+// switch during the school year (planned on that day is the plan).
+// Refusing such a date would leave the case stuck where the parties had
+// no choice; the case says it is late instead, beside the deadline.
 func (c Case) CurrentWarnings() []Warning {
 	ws := slices.Clip(c.Warnings) // an append copies, leaving the header's as they are
 	if c.Deadline.IsZero() {
@@ -485,14 +487,18 @@ func (c Case) CurrentWarnings() []Warning {
 				t, err = time.Parse(time.RFC3339, s)
 				d = c.Calendar.Today(t)
 			}
-			if err != nil || d.Before(c.Deadline) {
+			when, wanneer := "on or after", "op of na"
+			if c.MidYear {
+				when, wanneer = "after", "na"
+			}
+			if err != nil || d.Before(c.Deadline) || c.MidYear && d.Equal(c.Deadline) {
 				continue
 			}
 			ws = append(ws, Warning{Code: WarnPlannedLate,
-				Message: fmt.Sprintf("Step %s set %q to %s, on or after the case's deadline (%s): agree an earlier date, or tell the parties the case will be late.",
-					st.Key, f.English(), d.Format(DateLayout), c.Deadline.Format(DateLayout)),
-				NL: fmt.Sprintf("Stap %s zette %q op %s, op of na de uiterste datum van de zaak (%s): spreek een eerdere datum af, of laat de partijen weten dat de zaak te laat is.",
-					st.Key, f.Label, d.Format("2-1-2006"), c.Deadline.Format("2-1-2006"))})
+				Message: fmt.Sprintf("Step %s set %q to %s, %s the case's deadline (%s): agree an earlier date, or tell the parties the case will be late.",
+					st.Key, f.English(), d.Format(DateLayout), when, c.Deadline.Format(DateLayout)),
+				NL: fmt.Sprintf("Stap %s zette %q op %s, %s de uiterste datum van de zaak (%s): spreek een eerdere datum af, of laat de partijen weten dat de zaak te laat is.",
+					st.Key, f.Label, d.Format("2-1-2006"), wanneer, c.Deadline.Format("2-1-2006"))})
 		}
 	}
 	return ws

@@ -267,6 +267,17 @@ func TestCurrentWarnings(t *testing.T) {
 	if len(c.Warnings) != 1 {
 		t.Errorf("the header's warnings changed: %v", c.Warnings)
 	}
+	// During the school year the switch date is the deadline: a switch
+	// on it is the plan, a migration after it late.
+	mid := c
+	mid.MidYear, mid.Deadline, mid.Warnings = true, time.Date(2027, 8, 2, 0, 0, 0, 0, time.UTC), nil
+	if ws := mid.CurrentWarnings(); len(ws) != 0 {
+		t.Errorf("on the switch date during the school year: %v", ws)
+	}
+	mid.Deadline = time.Date(2027, 7, 31, 0, 0, 0, 0, time.UTC)
+	if ws := mid.CurrentWarnings(); len(ws) != 2 || !strings.Contains(ws[1].Message, "to 2027-08-01, after the case's deadline (2027-07-31)") {
+		t.Errorf("after the switch date during the school year: %v", ws)
+	}
 }
 
 // TestListReplaced: only a VO complete list uploaded after step 11 was
