@@ -163,3 +163,26 @@ func TestWebhookParties(t *testing.T) {
 		}
 	}
 }
+
+// TestStepsByNumber: the procedure's steps go by their number, the steps
+// this system adds by their title alone, on the pages and in the notices.
+func TestStepsByNumber(t *testing.T) {
+	for key, want := range map[string]string{"11": "11", "8a": "8a", "17": "17", "plan.identity": "", "3.advice": "", "elf.rollback": "", "8ab": "", "8A": "", "": ""} {
+		if got := StepNumber(key); got != want {
+			t.Errorf("StepNumber(%q) = %q, want %q", key, got, want)
+		}
+	}
+	for _, tc := range []struct{ step, lang, want string }{
+		{"11", "nl", "Stap 11 wacht op u: Lijst aanleveren."},
+		{"11", "en", "Step 11 waits for you: Lijst aanleveren."},
+		{"plan.identity", "nl", "Er wacht een stap op u: Lijst aanleveren."},
+		{"plan.identity", "en", "A step waits for you: Lijst aanleveren."},
+	} {
+		for _, kind := range []NoticeKind{NoticeCaseOpened, NoticeStepWaiting} {
+			nc := NoticeContext{Case: Case{CaseHeader: CaseHeader{ID: "01AB-20270715"}}, Notice: Notice{Kind: kind, Step: tc.step}, StepTitle: "Lijst aanleveren"}
+			if m := Compose(tc.lang, nc); !strings.Contains(m.Text, tc.want) {
+				t.Errorf("%s %s %s: %q, want %q in it", kind, tc.step, tc.lang, m.Text, tc.want)
+			}
+		}
+	}
+}

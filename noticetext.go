@@ -35,7 +35,7 @@ func Compose(lang string, nc NoticeContext) Message {
 		case NoticeCaseOpened:
 			subject = fmt.Sprintf("New IdP-migration case %s (%s)", id, nc.SchoolName)
 			what = fmt.Sprintf("Case %s for %s has been opened; %s is a party to it.", id, nc.SchoolName, nc.Organisation)
-			todo = fmt.Sprintf("Step %s waits for you: %s.", nc.Notice.Step, nc.StepTitle)
+			todo = waitingStep(lang, nc)
 		case NoticeStepWaiting:
 			subject = fmt.Sprintf("Case %s: a step waits for you", id)
 			what = fmt.Sprintf("Case %s (%s) has moved on.", id, nc.SchoolName)
@@ -74,7 +74,7 @@ func Compose(lang string, nc NoticeContext) Message {
 	case NoticeCaseOpened:
 		subject = fmt.Sprintf("Nieuwe IdP-migratiezaak %s (%s)", id, nc.SchoolName)
 		what = fmt.Sprintf("Zaak %s voor %s is geopend; %s is partij in deze zaak.", id, nc.SchoolName, nc.Organisation)
-		todo = fmt.Sprintf("Stap %s wacht op u: %s.", nc.Notice.Step, nc.StepTitle)
+		todo = waitingStep(lang, nc)
 	case NoticeStepWaiting:
 		subject = fmt.Sprintf("Zaak %s: er wacht een stap op u", id)
 		what = fmt.Sprintf("Zaak %s (%s) is een stap verder.", id, nc.SchoolName)
@@ -117,10 +117,22 @@ func stepOrTicket(lang string, nc NoticeContext) string {
 		}
 		return fmt.Sprintf("De lijst heeft u bereikt: verwerk de migratie en meld uw ticket af vóór %s.", nc.Due)
 	}
-	if lang == "en" {
-		return fmt.Sprintf("Step %s waits for you: %s.", nc.Notice.Step, nc.StepTitle)
+	return waitingStep(lang, nc)
+}
+
+// waitingStep names the step that waits by its number, if it has one
+// (StepNumber), and its title.
+func waitingStep(lang string, nc NoticeContext) string {
+	n := StepNumber(nc.Notice.Step)
+	switch {
+	case lang == "en" && n != "":
+		return fmt.Sprintf("Step %s waits for you: %s.", n, nc.StepTitle)
+	case lang == "en":
+		return fmt.Sprintf("A step waits for you: %s.", nc.StepTitle)
+	case n != "":
+		return fmt.Sprintf("Stap %s wacht op u: %s.", n, nc.StepTitle)
 	}
-	return fmt.Sprintf("Stap %s wacht op u: %s.", nc.Notice.Step, nc.StepTitle)
+	return fmt.Sprintf("Er wacht een stap op u: %s.", nc.StepTitle)
 }
 
 func body(what, todo, open, link, footer string) string {

@@ -368,6 +368,21 @@ func mboSteps(in PlanInput) []StepDef {
 	return prune(all)
 }
 
+// StepNumber is how people number a step: the procedure's own steps by
+// their number in its documents (11, 8a), as the parties know them; the
+// steps this system adds (plan.identity, 3.advice) have none, and go by
+// their titles, their keys being codes for the API.
+func StepNumber(key string) string {
+	i := 0
+	for i < len(key) && '0' <= key[i] && key[i] <= '9' {
+		i++
+	}
+	if i == 0 || len(key)-i > 1 || i < len(key) && (key[i] < 'a' || key[i] > 'z') {
+		return ""
+	}
+	return key
+}
+
 // FindStep returns the step with key from plan.
 func FindStep(plan []StepDef, key string) (StepDef, bool) {
 	for _, s := range plan {

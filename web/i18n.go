@@ -131,6 +131,7 @@ var englishTexts = map[string]string{
 	"Er wacht nu geen stap op u.": "No step is waiting for you now.",
 	"Zaak":                        "Case",
 	"Stap":                        "Step",
+	"Stap afronden":               "Complete the step",
 	"Deadline":                    "Deadline",
 	"Tickets":                     "Tickets",
 	"Ticket":                      "Ticket",

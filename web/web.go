@@ -292,6 +292,7 @@ func (s *Server) parse() error {
 			"state": func(st cmr.StepState) string {
 				return translate(lang, map[cmr.StepState]string{cmr.StepDone: "gedaan", cmr.StepOpen: "open", cmr.StepPending: "wacht"}[st])
 			},
+			"stepNo": cmr.StepNumber,
 			"title": func(st cmr.Step) string {
 				if lang == "en" && st.TitleEN != "" {
 					return st.TitleEN
@@ -775,7 +776,7 @@ type casePage struct {
 	// Mine are the open steps the signed-in party can complete here.
 	Mine map[string]bool
 	// Redo lists the steps a failed test may send the case back to.
-	Redo []string
+	Redo []cmr.Step
 	// Problem is a refusal to show, at the form it is about (Where);
 	// Report, when not nil, the rows it names.
 	Problem, Where string
@@ -796,6 +797,13 @@ type casePage struct {
 	OrgID     string
 	// The case's parties by name.
 	orgNames
+}
+
+// StepOf is the case's step key (the trail names a step without a
+// number by its title).
+func (p casePage) StepOf(key string) cmr.Step {
+	st, _ := p.Case.Step(key)
+	return st
 }
 
 // TicketLiKa names the LiKa of one of the tickets shown, "" for another.
@@ -847,7 +855,7 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 			p.Mine[st.Key] = true
 		}
 		if st.Kind == cmr.StepHuman && !st.CreatesTickets && !st.StartsClocks && !st.DoneAtOpen {
-			p.Redo = append(p.Redo, st.Key)
+			p.Redo = append(p.Redo, st)
 		}
 	}
 	now := s.Now()

@@ -294,6 +294,10 @@ func TestActionForms(t *testing.T) {
 	if !strings.Contains(p.body, `action="/cases/01AB-20270715/steps/plan.identity"`) || !strings.Contains(p.body, `<label for="f-plan.identity-change">`) {
 		t.Fatalf("no labelled form for the distributor's open step:\n%s", p.body)
 	}
+	// A step this system adds goes by its title, not its key.
+	if !strings.Contains(p.body, `<button type="submit">Stap afronden</button>`) || strings.Contains(p.body, "<strong>plan.identity</strong>") {
+		t.Error("the step without a number is named by its key")
+	}
 	token := csrfField.FindStringSubmatch(p.body)[1]
 	if p := s.do("POST", "/cases/01AB-20270715/steps/plan.identity", url.Values{"change": {"realm"}}, dist); p.status != http.StatusForbidden {
 		t.Errorf("form without its token: %d", p.status)
