@@ -67,6 +67,11 @@ type listsPage struct {
 	Builder bool
 	// Rows: the school may fill in its MBO list row by row.
 	Rows bool
+	// HandedOut: the school's VO list went to the LiKas (step 14) and
+	// can no longer be replaced; Recorded, the rows step 11 recorded, when
+	// it is done and a new version would replace that one.
+	HandedOut bool
+	Recorded  string
 }
 
 func (s *Server) fileKindOf(c echo.Context) waswordt.FileKind {
@@ -110,6 +115,19 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 			p.Upload = "/cases/" + cs.ID + "/lists"
 			p.Builder = true
 			p.Rows = cs.Sector == cmr.SectorMBO
+		}
+		if cs.Sector == cmr.SectorVO {
+			// The rules of api.UploadCaseList, said before the school
+			// uploads: no replacing once handed out, and a replacement
+			// after step 11 is shown to the distributor.
+			if st, ok := cs.Step("11"); ok && st.State == cmr.StepDone {
+				if n, ok := st.Data["row_count"].(float64); ok {
+					p.Recorded = fmt.Sprint(n)
+				}
+			}
+			if st, ok := cs.Step("14"); ok && st.State == cmr.StepDone { // step 14 made the tickets
+				p.HandedOut, p.Upload, p.Recorded = true, "", ""
+			}
 		}
 		p.Merged = cs.Sector == cmr.SectorMBO
 	case cmr.RoleDistributor:

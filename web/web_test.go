@@ -540,8 +540,9 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 		d, _ := cmr.FindStep(st.Plan, key)
 		a := cmr.Actor{UserID: "x", OrganisationID: orgOf[d.Owner], Role: d.Owner}
 		sub := ""
-		if key == "10" {
-			if sub, err = s.store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:10", Data: map[string]any{"migration_on": "2027-08-02"}, Actor: a}); err != nil {
+		data := map[string]map[string]any{"10": {"migration_on": "2027-08-02"}, "11": {"row_count": 120.0}}[key]
+		if data != nil {
+			if sub, err = s.store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:" + key, Data: data, Actor: a}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -586,5 +587,23 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 		if told := strings.Contains(p.body, replaced); told != (org != "lika1") {
 			t.Errorf("%s told of the replaced list: %v\n%s", org, told, p.body)
 		}
+	}
+	// The school's lists page says so before it uploads.
+	if p := s.do("GET", "/cases/01AB-20270715/lists", nil, school); !strings.Contains(p.body, "Stap 11 is afgerond met een lijst van 120 regels. Een nieuwe versie vervangt die") || !strings.Contains(p.body, `name="file"`) {
+		t.Errorf("the school's lists page after step 11:\n%s", p.body)
+	}
+	// Once step 14 handed the list out, the school gets no upload form.
+	for !slices.Contains(st.OpenSteps(), "15") {
+		key := st.OpenSteps()[0]
+		d, _ := cmr.FindStep(st.Plan, key)
+		if _, err := st.Complete(cmr.Actor{UserID: "x", OrganisationID: orgOf[d.Owner], Role: d.Owner}, key, "", s.now); err != nil {
+			t.Fatalf("step %s: %v", key, err)
+		}
+	}
+	if err := s.store.SaveCase(ctx, cs.CaseHeader, *st, 3, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.do("GET", "/cases/01AB-20270715/lists", nil, school); !strings.Contains(p.body, "De lijst is aan de LiKa&#39;s gegeven (stap 14) en kan niet meer worden vervangen") || strings.Contains(p.body, `name="file"`) {
+		t.Errorf("the school's lists page after step 14:\n%s", p.body)
 	}
 }
