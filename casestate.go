@@ -230,19 +230,19 @@ func (s *CaseState) CanComplete(a Actor, key string) error {
 			NL("zaak %s heeft geen stap %q; de stappen zijn %s", s.CaseID, key, strings.Join(StepKeys(s.Plan), ", "))
 	}
 	if d.Kind == StepAuto || d.Kind == StepTickets {
-		return Errorf(KindConflict, "step %s is done by the procedure itself, not by hand: %s", key, d.TitleEN).
-			NL("stap %s verloopt automatisch en kunt u niet zelf afronden: %s", key, d.Title)
+		return Errorf(KindConflict, "%s is done by the procedure itself, not by hand: %s", d.Ref("en"), d.TitleEN).
+			NL("%s verloopt automatisch en kunt u niet zelf afronden: %s", d.Ref("nl"), d.Title)
 	}
 	if a.Role != d.Owner {
-		return Errorf(KindForbidden, "step %s belongs to the %s role; you act in the %s role", key, d.Owner.English(), a.Role.English()).
-			NL("stap %s hoort bij de rol %s; u werkt in de rol %s", key, d.Owner.Dutch(), a.Role.Dutch())
+		return Errorf(KindForbidden, "%s belongs to the %s role; you act in the %s role", d.Ref("en"), d.Owner.English(), a.Role.English()).
+			NL("%s hoort bij de rol %s; u werkt in de rol %s", d.Ref("nl"), d.Owner.Dutch(), a.Role.Dutch())
 	}
 	switch p.State {
 	case StepDone:
-		return Errorf(KindConflict, "step %s is already done", key).NL("stap %s is al afgerond", key)
+		return Errorf(KindConflict, "%s is already done", d.Ref("en")).NL("%s is al afgerond", d.Ref("nl"))
 	case StepPending:
-		return Errorf(KindConflict, "step %s cannot be done yet: it waits for step(s) %s", key, strings.Join(s.waitingFor(d), ", ")).
-			NL("stap %s kan nog niet worden afgerond: hij wacht op stap(pen) %s", key, strings.Join(s.waitingFor(d), ", "))
+		return Errorf(KindConflict, "%s cannot be done yet: it waits for %s", d.Ref("en"), refs(s.Plan, s.waitingFor(d), "en")).
+			NL("%s kan nog niet worden afgerond: hij wacht op %s", d.Ref("nl"), refs(s.Plan, s.waitingFor(d), "nl"))
 	}
 	return nil
 }

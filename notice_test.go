@@ -174,15 +174,42 @@ func TestStepsByNumber(t *testing.T) {
 	}
 	for _, tc := range []struct{ step, lang, want string }{
 		{"11", "nl", "Stap 11 wacht op u: Lijst aanleveren."},
-		{"11", "en", "Step 11 waits for you: Lijst aanleveren."},
+		{"11", "en", "Step 11 waits for you: Deliver the list."},
+		{"5, 6", "nl", "Stap 5, 6 wacht op u: Lijst aanleveren."}, // two steps merged in one notice
 		{"plan.identity", "nl", "Er wacht een stap op u: Lijst aanleveren."},
-		{"plan.identity", "en", "A step waits for you: Lijst aanleveren."},
+		{"plan.identity", "en", "A step waits for you: Deliver the list."},
+		{"5, plan.freeze", "nl", "Er wacht een stap op u: Lijst aanleveren."},
 	} {
 		for _, kind := range []NoticeKind{NoticeCaseOpened, NoticeStepWaiting} {
-			nc := NoticeContext{Case: Case{CaseHeader: CaseHeader{ID: "01AB-20270715"}}, Notice: Notice{Kind: kind, Step: tc.step}, StepTitle: "Lijst aanleveren"}
+			nc := NoticeContext{Case: Case{CaseHeader: CaseHeader{ID: "01AB-20270715"}}, Notice: Notice{Kind: kind, Step: tc.step}, StepTitle: "Lijst aanleveren", StepTitleEN: "Deliver the list"}
 			if m := Compose(tc.lang, nc); !strings.Contains(m.Text, tc.want) {
 				t.Errorf("%s %s %s: %q, want %q in it", kind, tc.step, tc.lang, m.Text, tc.want)
 			}
+		}
+	}
+	// The final test of MBO has no number: the notice gives none.
+	for lang, want := range map[string]string{"nl": "Voer de eindtest uit en meld of die geslaagd is.\n", "en": "Run the final test and report whether it passed.\n"} {
+		nc := NoticeContext{Case: Case{CaseHeader: CaseHeader{ID: "03EF-20270901"}}, Notice: Notice{Kind: NoticeTestRequested, Step: "test"}}
+		if m := Compose(lang, nc); !strings.Contains(m.Text, want) {
+			t.Errorf("test requested, %s: %q", lang, m.Text)
+		}
+	}
+}
+
+// TestStepRef: messages name a step by its number, or by its title.
+func TestStepRef(t *testing.T) {
+	for _, tc := range []struct {
+		d          StepDef
+		lang, want string
+	}{
+		{StepDef{Key: "11", Title: "Lijst", TitleEN: "List"}, "nl", "stap 11"},
+		{StepDef{Key: "8a", Title: "Lijst", TitleEN: "List"}, "en", "step 8a"},
+		{StepDef{Key: "plan.identity", Title: "Identiteit vaststellen", TitleEN: "Establish the identity"}, "nl", `stap "Identiteit vaststellen"`},
+		{StepDef{Key: "plan.identity", Title: "Identiteit vaststellen", TitleEN: "Establish the identity"}, "en", `step "Establish the identity"`},
+		{StepDef{Key: "plan.identity"}, "en", "step plan.identity"}, // no title to give
+	} {
+		if got := tc.d.Ref(tc.lang); got != tc.want {
+			t.Errorf("%s in %s: %q, want %q", tc.d.Key, tc.lang, got, tc.want)
 		}
 	}
 }

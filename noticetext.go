@@ -19,7 +19,8 @@ type NoticeContext struct {
 	Notice       Notice
 	SchoolName   string
 	LiKaName     string
-	StepTitle    string // in the reader's language
+	StepTitle    string // in Dutch
+	StepTitleEN  string // in English; empty: StepTitle
 	Due          string // the ticket's due moment, local time
 	Link         string // the page to act on
 	Organisation string // the reader's organisation
@@ -43,7 +44,10 @@ func Compose(lang string, nc NoticeContext) Message {
 		case NoticeTestRequested:
 			subject = fmt.Sprintf("Case %s: please confirm the final test", id)
 			what = fmt.Sprintf("Every LiKa has processed case %s (%s).", id, nc.SchoolName)
-			todo = fmt.Sprintf("Run the final test and report whether it passed (step %s).", nc.Notice.Step)
+			todo = "Run the final test and report whether it passed."
+			if n := stepNumbers(nc.Notice.Step); n != "" {
+				todo = fmt.Sprintf("Run the final test and report whether it passed (step %s).", n)
+			}
 		case NoticeTicketCreated:
 			subject = fmt.Sprintf("Case %s: new ticket for %s", id, nc.LiKaName)
 			what = fmt.Sprintf("A ticket for %s was created in case %s (%s).", nc.LiKaName, id, nc.SchoolName)
@@ -82,7 +86,10 @@ func Compose(lang string, nc NoticeContext) Message {
 	case NoticeTestRequested:
 		subject = fmt.Sprintf("Zaak %s: bevestig de eindtest", id)
 		what = fmt.Sprintf("Alle licentiekantoren hebben zaak %s (%s) verwerkt.", id, nc.SchoolName)
-		todo = fmt.Sprintf("Voer de eindtest uit en meld of die geslaagd is (stap %s).", nc.Notice.Step)
+		todo = "Voer de eindtest uit en meld of die geslaagd is."
+		if n := stepNumbers(nc.Notice.Step); n != "" {
+			todo = fmt.Sprintf("Voer de eindtest uit en meld of die geslaagd is (stap %s).", n)
+		}
 	case NoticeTicketCreated:
 		subject = fmt.Sprintf("Zaak %s: nieuw ticket voor %s", id, nc.LiKaName)
 		what = fmt.Sprintf("Er is een ticket voor %s aangemaakt in zaak %s (%s).", nc.LiKaName, id, nc.SchoolName)
@@ -120,19 +127,35 @@ func stepOrTicket(lang string, nc NoticeContext) string {
 	return waitingStep(lang, nc)
 }
 
-// waitingStep names the step that waits by its number, if it has one
-// (StepNumber), and its title.
+// waitingStep names the steps that wait (one key, or several merged as
+// "5, 6") by their numbers, if they all have one (StepNumber), and by
+// their titles.
 func waitingStep(lang string, nc NoticeContext) string {
-	n := StepNumber(nc.Notice.Step)
+	n := stepNumbers(nc.Notice.Step)
+	title := nc.StepTitle
+	if lang == "en" && nc.StepTitleEN != "" {
+		title = nc.StepTitleEN
+	}
 	switch {
 	case lang == "en" && n != "":
-		return fmt.Sprintf("Step %s waits for you: %s.", n, nc.StepTitle)
+		return fmt.Sprintf("Step %s waits for you: %s.", n, title)
 	case lang == "en":
-		return fmt.Sprintf("A step waits for you: %s.", nc.StepTitle)
+		return fmt.Sprintf("A step waits for you: %s.", title)
 	case n != "":
-		return fmt.Sprintf("Stap %s wacht op u: %s.", n, nc.StepTitle)
+		return fmt.Sprintf("Stap %s wacht op u: %s.", n, title)
 	}
-	return fmt.Sprintf("Er wacht een stap op u: %s.", nc.StepTitle)
+	return fmt.Sprintf("Er wacht een stap op u: %s.", title)
+}
+
+// stepNumbers is the numbers of the steps keys names ("5, 6"), or "" when
+// one of them has none.
+func stepNumbers(keys string) string {
+	for _, key := range strings.Split(keys, ", ") {
+		if StepNumber(key) == "" {
+			return ""
+		}
+	}
+	return keys
 }
 
 func body(what, todo, open, link, footer string) string {

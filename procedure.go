@@ -1,6 +1,7 @@
 package cmr
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -381,6 +382,31 @@ func StepNumber(key string) string {
 		return ""
 	}
 	return key
+}
+
+// Ref names the step in a message to people, in lang ("nl" or "en"):
+// "stap 11", or for a step without a number its title, quoted.
+func (d StepDef) Ref(lang string) string {
+	word, title := "stap", d.Title
+	if lang == "en" {
+		word, title = "step", cmp.Or(d.TitleEN, d.Title)
+	}
+	if n := StepNumber(d.Key); n != "" || title == "" {
+		return word + " " + cmp.Or(n, d.Key)
+	}
+	return fmt.Sprintf("%s %q", word, title)
+}
+
+// refs names the steps keys of plan in a message (Ref), one after the
+// other.
+func refs(plan []StepDef, keys []string, lang string) string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		d, _ := FindStep(plan, k)
+		d.Key = k
+		out[i] = d.Ref(lang)
+	}
+	return strings.Join(out, ", ")
 }
 
 // FindStep returns the step with key from plan.

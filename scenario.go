@@ -463,8 +463,9 @@ var plannedFields = []string{"switch_at", "migration_on"}
 // CurrentWarnings is what the parties must know now: the warnings found
 // when the case was opened, and, for a step done, a switch or migration
 // it planned too late: on or after a summer deadline (1 August, the day
-// the MBO list opens), after the switch date that is the deadline of a
-// switch during the school year (planned on that day is the plan).
+// the MBO list opens), or the switch date that is the deadline of a
+// switch during the school year; only the switch itself (switch_at) is
+// meant for that day.
 // Refusing such a date would leave the case stuck where the parties had
 // no choice; the case says it is late instead, beside the deadline.
 func (c Case) CurrentWarnings() []Warning {
@@ -487,11 +488,12 @@ func (c Case) CurrentWarnings() []Warning {
 				t, err = time.Parse(time.RFC3339, s)
 				d = c.Calendar.Today(t)
 			}
+			switchOnItsDay := c.MidYear && f.Name == "switch_at"
 			when, wanneer := "on or after", "op of na"
-			if c.MidYear {
+			if switchOnItsDay {
 				when, wanneer = "after", "na"
 			}
-			if err != nil || d.Before(c.Deadline) || c.MidYear && d.Equal(c.Deadline) {
+			if err != nil || d.Before(c.Deadline) || switchOnItsDay && d.Equal(c.Deadline) {
 				continue
 			}
 			ws = append(ws, Warning{Code: WarnPlannedLate,
@@ -512,12 +514,18 @@ func (c Case) CurrentWarnings() []Warning {
 // replacement is); the distributor must know before it hands it out.
 func (c Case) ListReplaced(current ListVersion) (Warning, bool) {
 	st, ok := c.Step("11")
-	if c.Sector != SectorVO || !ok || st.State != StepDone || st.DoneAt == nil || current.Kind != ListComplete || !current.UploadedAt.After(*st.DoneAt) {
+	if c.Sector != SectorVO || !ok || st.State != StepDone || st.DoneAt == nil || current.Kind != ListComplete {
 		return Warning{}, false
 	}
+	// Uploaded after step 11, or (uploaded while step 11 was being
+	// completed, on another machine's clock) not of the rows it recorded.
 	recorded := "?"
-	if n, ok := st.Data["row_count"].(float64); ok {
+	n, counted := st.Data["row_count"].(float64)
+	if counted {
 		recorded = fmt.Sprint(n)
+	}
+	if !current.UploadedAt.After(*st.DoneAt) && (!counted || int(n) == current.RowCount) {
+		return Warning{}, false
 	}
 	return Warning{Code: WarnListReplaced,
 		Message: fmt.Sprintf("The school replaced the was-wordt list after step 11, which recorded %s rows: the list now is version %d, with %d rows. At step 14 the LiKas get version %d.",

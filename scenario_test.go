@@ -267,15 +267,16 @@ func TestCurrentWarnings(t *testing.T) {
 	if len(c.Warnings) != 1 {
 		t.Errorf("the header's warnings changed: %v", c.Warnings)
 	}
-	// During the school year the switch date is the deadline: a switch
-	// on it is the plan, a migration after it late.
+	// During the school year the switch date is the deadline: the switch
+	// on it is the plan, the migration on it late (the identities must be
+	// converted before the new IdP goes live).
 	mid := c
-	mid.MidYear, mid.Deadline, mid.Warnings = true, time.Date(2027, 8, 2, 0, 0, 0, 0, time.UTC), nil
-	if ws := mid.CurrentWarnings(); len(ws) != 0 {
+	mid.MidYear, mid.Deadline, mid.Warnings = true, time.Date(2027, 8, 1, 0, 0, 0, 0, time.UTC), nil
+	if ws := mid.CurrentWarnings(); len(ws) != 1 || !strings.HasPrefix(ws[0].Message, `Step 10 set "Date of the move" to 2027-08-01, on or after the case's deadline (2027-08-01)`) {
 		t.Errorf("on the switch date during the school year: %v", ws)
 	}
 	mid.Deadline = time.Date(2027, 7, 31, 0, 0, 0, 0, time.UTC)
-	if ws := mid.CurrentWarnings(); len(ws) != 2 || !strings.Contains(ws[1].Message, "to 2027-08-01, after the case's deadline (2027-07-31)") {
+	if ws := mid.CurrentWarnings(); len(ws) != 2 || !strings.Contains(ws[0].Message, "to 2027-08-01, after the case's deadline (2027-07-31)") {
 		t.Errorf("after the switch date during the school year: %v", ws)
 	}
 }
@@ -290,9 +291,14 @@ func TestListReplaced(t *testing.T) {
 		t.Errorf("replaced after step 11: %v %v", w, ok)
 	}
 	before := later
-	before.UploadedAt = at
+	before.UploadedAt, before.RowCount = at, 120
 	if _, ok := c.ListReplaced(before); ok {
 		t.Error("the version step 11 recorded is a replacement")
+	}
+	// Stored while step 11 was being completed: its rows tell.
+	before.RowCount = 118
+	if _, ok := c.ListReplaced(before); !ok {
+		t.Error("a version of other rows than step 11 recorded, stored before its completion, is no replacement")
 	}
 	mbo := c
 	mbo.Sector = SectorMBO

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -324,15 +325,16 @@ func (a *Activities) noticeContext(ctx context.Context, c cmr.Case, n cmr.Notice
 	if nc.Organisation, err = name(n.OrganisationID); err != nil {
 		return nc, err
 	}
-	var titles []string
+	var titles, titlesEN []string
 	for _, key := range strings.Split(n.Step, ", ") {
 		for _, s := range c.Steps {
 			if s.Key == key {
 				titles = append(titles, s.Title)
+				titlesEN = append(titlesEN, cmp.Or(s.TitleEN, s.Title))
 			}
 		}
 	}
-	nc.StepTitle = strings.Join(titles, "; ")
+	nc.StepTitle, nc.StepTitleEN = strings.Join(titles, "; "), strings.Join(titlesEN, "; ")
 	for _, t := range c.Tickets {
 		if t.ID != n.TicketID {
 			continue

@@ -635,6 +635,10 @@ func TestOpenCaseRefusals(t *testing.T) {
 			}
 		}
 	}
+	// The scenario check does the same.
+	if r := en.want(en.do("dist", "POST", "/api/v1/scenarios/check", `{"sector":"VO","from":{"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"switch_on":"15-07-2027"}`), 400, "check"); r.Body["field"] != "from.quadrant" || !strings.Contains(r.Raw, "; switch_on: ") {
+		t.Errorf("a scenario check with two fields at fault: %s", r.Raw)
+	}
 	r := en.do("dist", "POST", "/api/v1/cases", `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":3,"idp":"SOM"},"likas":["lika-a"],"switch_on":"2027-07-15"}`)
 	if reasons, _ := r.Body["details"].(map[string]any)["reasons"].([]any); len(reasons) == 0 {
 		t.Errorf("unsupported scenario without reasons: %s", r.Raw)

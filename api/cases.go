@@ -165,7 +165,12 @@ func (s *Server) listCases(c echo.Context) error {
 
 // getCase handles GET /api/v1/cases/:id.
 func (s *Server) getCase(c echo.Context) error {
-	return s.caseAnswer(c, http.StatusOK, checkedCase(c))
+	cs := checkedCase(c)
+	extra, err := s.listWarnings(c, cs)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.caseJSON(ownTickets(c, cs), extra...))
 }
 
 func (s *Server) respondCase(c echo.Context, status int, id string) error {
@@ -174,24 +179,29 @@ func (s *Server) respondCase(c echo.Context, status int, id string) error {
 		// Every caller has had its action accepted by the case workflow.
 		return cmr.Recorded(id, err)
 	}
-	return s.caseAnswer(c, status, cs)
-}
-
-// caseAnswer answers with the case as its caller may see it: its
-// warnings, for the school and the distributor, include a list replaced
-// after step 11 (cmr.Case.ListReplaced).
-func (s *Server) caseAnswer(c echo.Context, status int, cs cmr.Case) error {
-	var extra []cmr.Warning
-	if me := actor(c); s.Lists != nil && (me.Role == cmr.RoleSchool || me.Role == cmr.RoleDistributor) && cs.Sector == cmr.SectorVO && stepDone(cs, "11") {
-		lv, found, err := s.current(c.Request().Context(), viewer(c), cs.ID, "", cmr.ListComplete)
-		if err != nil {
-			return err
-		}
-		if w, ok := cs.ListReplaced(lv); found && ok {
-			extra = append(extra, w)
-		}
+	extra, err := s.listWarnings(c, cs)
+	if err != nil {
+		return cmr.Recorded(id, err)
 	}
 	return c.JSON(status, s.caseJSON(ownTickets(c, cs), extra...))
+}
+
+// listWarnings are the warnings of a case that come from its lists: for
+// the school and the distributor, a VO list replaced after step 11
+// (cmr.Case.ListReplaced).
+func (s *Server) listWarnings(c echo.Context, cs cmr.Case) ([]cmr.Warning, error) {
+	me := actor(c)
+	if s.Lists == nil || me.Role != cmr.RoleSchool && me.Role != cmr.RoleDistributor || cs.Sector != cmr.SectorVO || !stepDone(cs, "11") {
+		return nil, nil
+	}
+	lv, found, err := s.current(c.Request().Context(), viewer(c), cs.ID, "", cmr.ListComplete)
+	if err != nil {
+		return nil, err
+	}
+	if w, ok := cs.ListReplaced(lv); found && ok {
+		return []cmr.Warning{w}, nil
+	}
+	return nil, nil
 }
 
 // ownTickets leaves a LiKa only its own ticket: the others are other

@@ -113,12 +113,9 @@ func (s *Server) checkScenario(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	sc, err := parseScenario(req.Sector, req.From, req.To)
-	if err != nil {
-		return err
-	}
-	t, err := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
-	if err != nil {
+	sc, errScenario := parseScenario(req.Sector, req.From, req.To)
+	t, errTiming := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
+	if err := cmr.Together(errScenario, errTiming); err != nil {
 		return err
 	}
 	res, err := cmr.CheckScenario(sc, t)

@@ -20,17 +20,17 @@ func CheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor, data map[string]any) erro
 		return cmr.Errorf(cmr.KindConflict, "case %s is %s: nothing can change any more", cs.ID, cs.Status).
 			NL("zaak %s is %s: er kan niets meer veranderen", cs.ID, cs.Status.Dutch())
 	case st.Kind == cmr.StepAuto || st.Kind == cmr.StepTickets:
-		return cmr.Errorf(cmr.KindConflict, "step %s is done by the procedure itself, not by hand: %s", st.Key, st.TitleEN).
-			NL("stap %s gebeurt automatisch, niet met de hand: %s", st.Key, st.Title)
+		return cmr.Errorf(cmr.KindConflict, "%s is done by the procedure itself, not by hand: %s", st.Ref("en"), st.TitleEN).
+			NL("%s gebeurt automatisch, niet met de hand: %s", st.Ref("nl"), st.Title)
 	case st.Owner != me.Role:
-		return cmr.Errorf(cmr.KindForbidden, "step %s belongs to the %s role; you act in the %s role", st.Key, st.Owner.English(), me.Role.English()).
-			NL("stap %s is aan de %s; u bent aangemeld als %s", st.Key, st.Owner.Dutch(), me.Role.Dutch())
+		return cmr.Errorf(cmr.KindForbidden, "%s belongs to the %s role; you act in the %s role", st.Ref("en"), st.Owner.English(), me.Role.English()).
+			NL("%s is aan de %s; u bent aangemeld als %s", st.Ref("nl"), st.Owner.Dutch(), me.Role.Dutch())
 	case st.State == cmr.StepDone:
-		return cmr.Errorf(cmr.KindConflict, "step %s is already done", st.Key).NL("stap %s is al gedaan", st.Key)
+		return cmr.Errorf(cmr.KindConflict, "%s is already done", st.Ref("en")).NL("%s is al gedaan", st.Ref("nl"))
 	case st.State == cmr.StepPending:
 		en, nl := waitingFor(cs, st)
-		return cmr.Errorf(cmr.KindConflict, "step %s cannot be done yet: it waits for %s", st.Key, en).
-			NL("stap %s kan nog niet worden afgerond: hij wacht op %s", st.Key, nl)
+		return cmr.Errorf(cmr.KindConflict, "%s cannot be done yet: it waits for %s", st.Ref("en"), en).
+			NL("%s kan nog niet worden afgerond: hij wacht op %s", st.Ref("nl"), nl)
 	}
 	if kh, ok := data["keep_history"].(bool); ok && st.Key == "plan.history" && kh != cs.Options.KeepHistory {
 		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory).
@@ -62,8 +62,13 @@ func waitingFor(cs cmr.Case, st cmr.Step) (en, nl string) {
 	if len(out) == 0 {
 		return "the steps before it", "de stappen ervoor"
 	}
-	keys := strings.Join(out, ", ")
-	return "step(s) " + keys, "stap(pen) " + keys
+	var ens, nls []string
+	for _, key := range out {
+		w, _ := cs.Step(key)
+		w.Key = key
+		ens, nls = append(ens, w.Ref("en")), append(nls, w.Ref("nl"))
+	}
+	return strings.Join(ens, ", "), strings.Join(nls, ", ")
 }
 
 // CheckResolve refuses, from the ticket as read, a close or waive the

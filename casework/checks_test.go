@@ -61,7 +61,7 @@ func TestCompleteStepRefusesBeforeStoring(t *testing.T) {
 		{"against the case's keep_history", checksCase(), 1, dist, map[string]any{"keep_history": false}, cmr.KindConflict, "Leerhistorie bewaren: ja"},
 		{"another role's step", checksCase(), 1, school, map[string]any{"keep_history": true}, cmr.KindForbidden, "aan de distributeur"},
 		{"a step done", checksCase(), 0, dist, nil, cmr.KindConflict, "al gedaan"},
-		{"a step waiting", checksCase(), 2, dist, nil, cmr.KindConflict, "wacht op stap(pen) plan.history"},
+		{"a step waiting", checksCase(), 2, dist, nil, cmr.KindConflict, "wacht op stap plan.history"},
 		{"a step of the procedure itself", checksCase(), 3, dist, nil, cmr.KindConflict, "automatisch"},
 		{"a closed case", closed, 1, dist, map[string]any{"keep_history": true}, cmr.KindConflict, "geannuleerd"},
 	} {

@@ -102,7 +102,8 @@ func FindSchool(ctx context.Context, dir Directory, key string) (cmr.Organisatio
 // CheckTiming fills in what a new case assumes when it is not given: the
 // request is made today, and an MBO list opens on 1 August. The scenario
 // check a distributor sees before opening uses the same assumptions as the
-// opening itself.
+// opening itself. today is the civil date in the calendar's zone
+// (cmr.CalendarConfig.Today), as step dates are checked against.
 func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, error) {
 	today = today.In(time.UTC)
 	if t.RequestedOn.IsZero() {
@@ -143,7 +144,7 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 	if req.Timing.SwitchOn.IsZero() {
 		return "", cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: de geplande overstapdatum")
 	}
-	timing, err := CheckTiming(req.Timing, sc.Sector, set.Today)
+	timing, err := CheckTiming(req.Timing, sc.Sector, set.Calendar.Today(set.Today))
 	if err != nil {
 		return "", err
 	}

@@ -307,7 +307,7 @@ func (s *Server) check(c echo.Context, form url.Values, school *cmr.Organisation
 	if err == nil {
 		if err = req.Scenario.Validate(); err == nil {
 			var t cmr.Timing
-			if t, err = casework.CheckTiming(req.Timing, school.Sector, s.Now()); err == nil {
+			if t, err = casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now())); err == nil {
 				v.Result, err = cmr.CheckScenario(req.Scenario, t)
 			}
 		}

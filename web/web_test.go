@@ -386,7 +386,7 @@ func TestRefusedBeforeAnythingIsStored(t *testing.T) {
 	dist := s.signIn("dist")
 	token := csrfField.FindStringSubmatch(s.do("GET", "/cases/01AB-20270715", nil, dist).body)[1]
 	if p := s.do("POST", "/cases/01AB-20270715/steps/plan.history", url.Values{"_csrf": {token}, "keep_history": {"false"}}, dist); p.status != http.StatusConflict ||
-		!strings.Contains(p.body, "wacht op stap(pen) plan.freeze") {
+		!strings.Contains(p.body, "hij wacht op stap &#34;Distributeur stelt vast wanneer de oude omgeving bevroren wordt&#34;") {
 		t.Errorf("a step waiting: %d %s", p.status, refusalText(p.body))
 	}
 	lika := s.signIn("lika1")
