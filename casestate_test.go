@@ -244,7 +244,7 @@ func TestValidateData(t *testing.T) {
 		want string // "" when accepted
 	}{
 		{s12, map[string]any{"done_on": "2026-11-24"}, ""},
-		{s12, map[string]any{"done_on": "2026-11-25"}, "done_on: lies after today (2026-11-24): give the day it was done"},
+		{s12, map[string]any{"done_on": "2026-11-25"}, "done_on: lies after today (2026-11-24): give the day it happened"},
 		{s12, map[string]any{"done_on": "2021-11-23"}, "done_on: lies more than 5 years from today (2026-11-24): check the year"},
 		{s3, map[string]any{"switch_at": "2027-07-20T09:00:00+02:00"}, ""},
 		{s3, map[string]any{"switch_at": "2072-07-20T09:00:00+02:00"}, "switch_at: lies more than 5 years from today"},
@@ -259,7 +259,7 @@ func TestValidateData(t *testing.T) {
 			t.Errorf("step %s %v: %v, want %q", tc.step.Key, tc.data, err, tc.want)
 		}
 	}
-	if _, err := s12.ValidateData(map[string]any{"done_on": "2026-11-25"}, today); err == nil || err.(*Error).Text("nl") != "Uitgevoerd op: ligt na vandaag (24-11-2026): vul de dag in waarop het gedaan is" {
+	if _, err := s12.ValidateData(map[string]any{"done_on": "2026-11-25"}, today); err == nil || err.(*Error).Text("nl") != "Uitgevoerd op: ligt na vandaag (24-11-2026): vul de dag in waarop het gebeurde" {
 		t.Errorf("in Dutch: %v", err)
 	}
 	// MBO step 6: the identity changes, or only the realm; nothing else.

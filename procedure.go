@@ -520,8 +520,8 @@ func checkDate(f Field, v any, today time.Time) phrase {
 	en, nl := today.Format(DateLayout), today.Format("2-1-2006")
 	switch {
 	case f.DoneDay() && d.After(today):
-		return phrase{"lies after today (" + en + "): give the day it was done",
-			"ligt na vandaag (" + nl + "): vul de dag in waarop het gedaan is"}
+		return phrase{"lies after today (" + en + "): give the day it happened",
+			"ligt na vandaag (" + nl + "): vul de dag in waarop het gebeurde"}
 	case d.Before(today.AddDate(-MaxYearsAway, 0, 0)) || d.After(today.AddDate(MaxYearsAway, 0, 0)):
 		return phrase{fmt.Sprintf("lies more than %d years from today (%s): check the year", MaxYearsAway, en),
 			fmt.Sprintf("ligt meer dan %d jaar van vandaag (%s): controleer het jaartal", MaxYearsAway, nl)}

@@ -527,9 +527,13 @@ func (c Case) ListReplaced(current ListVersion) (Warning, bool) {
 	if !current.UploadedAt.After(*st.DoneAt) && (!counted || int(n) == current.RowCount) {
 		return Warning{}, false
 	}
+	get, krijgen := "get", "krijgen"
+	if st, ok := c.Step("14"); ok && st.State == StepDone {
+		get, krijgen = "got", "kregen"
+	}
 	return Warning{Code: WarnListReplaced,
-		Message: fmt.Sprintf("The school replaced the was-wordt list after step 11, which recorded %s rows: the list now is version %d, with %d rows. At step 14 the LiKas get version %d.",
-			recorded, current.Version, current.RowCount, current.Version),
-		NL: fmt.Sprintf("De school heeft de was-wordt-lijst vervangen na stap 11, waarin %s regels zijn vastgelegd: de lijst is nu versie %d, met %d regels. Bij stap 14 krijgen de LiKa's versie %d.",
-			recorded, current.Version, current.RowCount, current.Version)}, true
+		Message: fmt.Sprintf("The school replaced the was-wordt list after step 11, which recorded %s rows: the list now is version %d, with %d rows. At step 14 the LiKas %s version %d.",
+			recorded, current.Version, current.RowCount, get, current.Version),
+		NL: fmt.Sprintf("De school heeft de was-wordt-lijst vervangen na stap 11, waarin %s regels zijn vastgelegd: de lijst is nu versie %d, met %d regels. Bij stap 14 %s de LiKa's versie %d.",
+			recorded, current.Version, current.RowCount, krijgen, current.Version)}, true
 }

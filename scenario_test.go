@@ -287,8 +287,13 @@ func TestListReplaced(t *testing.T) {
 	at := time.Date(2027, 6, 1, 12, 0, 0, 0, time.UTC)
 	c := Case{CaseHeader: CaseHeader{Sector: SectorVO}, Steps: []Step{{StepDef: StepDef{Key: "11"}, State: StepDone, DoneAt: &at, Data: map[string]any{"row_count": 120.0}}}}
 	later := ListVersion{Kind: ListComplete, Version: 2, RowCount: 118, UploadedAt: at.Add(time.Second)}
-	if w, ok := c.ListReplaced(later); !ok || w.Code != WarnListReplaced || !strings.Contains(w.Message, "recorded 120 rows: the list now is version 2, with 118 rows") {
+	if w, ok := c.ListReplaced(later); !ok || w.Code != WarnListReplaced || !strings.Contains(w.Message, "recorded 120 rows: the list now is version 2, with 118 rows. At step 14 the LiKas get version 2.") {
 		t.Errorf("replaced after step 11: %v %v", w, ok)
+	}
+	handedOut := c
+	handedOut.Steps = append(slices.Clip(c.Steps), Step{StepDef: StepDef{Key: "14"}, State: StepDone})
+	if w, _ := handedOut.ListReplaced(later); !strings.Contains(w.NL, "Bij stap 14 kregen de LiKa's versie 2.") {
+		t.Errorf("after step 14: %q", w.NL)
 	}
 	before := later
 	before.UploadedAt, before.RowCount = at, 120

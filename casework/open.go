@@ -109,6 +109,21 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 	if t.RequestedOn.IsZero() {
 		t.RequestedOn = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	}
+	// A year mistyped (2062 for 2026) would open a case under a business
+	// key no one looks for: no date more than cmr.MaxYearsAway years away.
+	var far []error
+	for _, d := range []struct {
+		field string
+		on    time.Time
+	}{{"requested_on", t.RequestedOn}, {"switch_on", t.SwitchOn}, {"list_opens_on", t.ListOpensOn}} {
+		if !d.on.IsZero() && (d.on.Before(today.AddDate(-cmr.MaxYearsAway, 0, 0)) || d.on.After(today.AddDate(cmr.MaxYearsAway, 0, 0))) {
+			far = append(far, cmr.FieldErrorf(d.field, "%s lies more than %d years from today: check the year", d.on.Format(cmr.DateLayout), cmr.MaxYearsAway).
+				NL("%s ligt meer dan %d jaar van vandaag: controleer het jaartal", d.on.Format("02-01-2006"), cmr.MaxYearsAway))
+		}
+	}
+	if err := cmr.Together(far...); err != nil {
+		return t, err
+	}
 	if !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
 		return t, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout)).
 			NL("%s ligt vóór de aanvraagdatum %s", t.SwitchOn.Format("02-01-2006"), t.RequestedOn.Format("02-01-2006"))

@@ -204,3 +204,19 @@ func TestOnlyCase(t *testing.T) {
 		t.Errorf("after the school's cases closed: %q %v", id, err)
 	}
 }
+
+// TestCheckTimingRefusesAYearMistyped: a date more than five years from
+// today is a typing error in the year; each one is named.
+func TestCheckTimingRefusesAYearMistyped(t *testing.T) {
+	today := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	if _, err := casework.CheckTiming(cmr.Timing{RequestedOn: day(2021, 11, 24), SwitchOn: day(2031, 11, 24)}, cmr.SectorVO, today); err != nil {
+		t.Errorf("five years either way: %v", err)
+	}
+	_, err := casework.CheckTiming(cmr.Timing{RequestedOn: day(2021, 11, 23), SwitchOn: day(2062, 7, 15)}, cmr.SectorVO, today)
+	var e *cmr.Error
+	if !errors.As(err, &e) || e.Field != "requested_on" || !strings.Contains(err.Error(), "switch_on: 2062-07-15 lies more than 5 years from today: check the year") ||
+		!strings.Contains(e.Text("nl"), "15-07-2062 ligt meer dan 5 jaar van vandaag") {
+		t.Errorf("a year mistyped: %v", err)
+	}
+}

@@ -287,6 +287,8 @@ type ticketPage struct {
 	Case     cmr.Case
 	Lists    []cmr.ListVersion
 	CanClose bool
+	// LiKa is the ticket's LiKa by name.
+	LiKa string
 	// Problem is a refusal of the close form; Note and Rows refill it.
 	Problem, Note, Rows string
 }
@@ -316,6 +318,11 @@ func (s *Server) showTicket(c echo.Context, ss *session, t cmr.Ticket, status in
 	}
 	p := ticketPage{page: s.base(c, ss, s.tr(c, "Ticket")+" "+t.ID), Ticket: item, Case: cs, Problem: problem, Note: note, Rows: rows,
 		CanClose: s.Engine != nil && cs.Status == cmr.CaseOpen && t.State == cmr.TicketOpen && ss.User.Role == cmr.RolePublisher && t.LiKaID == ss.User.OrganisationID}
+	names, err := s.Store.OrganisationsByID(ctx, []string{t.LiKaID})
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
+	p.LiKa = orgNames(names).Name(t.LiKaID)
 	if s.Lists != nil {
 		if p.Lists, err = s.Lists.CaseLists(ctx, actorOf(ss), cs.ID); err != nil && cmr.KindOf(err) != cmr.KindForbidden {
 			return s.fail(c, ss, err)

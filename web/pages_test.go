@@ -893,6 +893,9 @@ func TestTicketPage(t *testing.T) {
 	if !strings.Contains(p.body, "Waarom te laat?") || !strings.Contains(p.body, `href="/cases/`+caseVO+`/lists/L1?type=csv"`) {
 		t.Error("the overdue ticket does not say why, or lacks its list")
 	}
+	if !strings.Contains(p.body, "<dt>LiKa</dt><dd>LiKa Een</dd>") {
+		t.Error("the ticket page does not name its LiKa")
+	}
 	other := s.signIn("lika2")
 	if p := s.do("GET", path, nil, other); p.status != 404 || strings.Contains(p.body, ticketOverdue) {
 		t.Errorf("another LiKa's ticket: %d", p.status)

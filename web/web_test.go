@@ -556,6 +556,9 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 	school := s.signIn("school")
 	p := s.do("GET", "/cases/01AB-20270715", nil, school)
 	today := s.now.UTC().Format(cmr.DateLayout) // the case's calendar has no zone: UTC
+	if en := s.do("GET", "/cases/01AB-20270715", nil, school, english); !strings.Contains(en.body, `<button type="submit">Complete step 12</button>`) {
+		t.Error("the English button of step 12 does not read as an action")
+	}
 	if !strings.Contains(p.body, `name="done_on" value="" max="`+today+`">`) {
 		t.Errorf("step 12's day done has no max:\n%s", p.body)
 	}
