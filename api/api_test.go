@@ -616,6 +616,8 @@ func TestOpenCaseRefusals(t *testing.T) {
 	}{
 		"school and dates": {`{"school":"99ZZ","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a"],"requested_on":"1-3-2027","list_opens_on":"x"}`,
 			[]any{"school", "switch_on", "requested_on", "list_opens_on"}},
+		"school and sides": {`{"school":"99ZZ","likas":["lika-a"],"switch_on":"2027-07-15"}`,
+			[]any{"school", "from", "to"}},
 		"both sides and the date": {`{"school":"01AB","sector":"VO","from":{"idp":"Magister"},"likas":["lika-a"],"switch_on":"15-07-2027"}`,
 			[]any{"from.quadrant", "to", "switch_on"}},
 	} {

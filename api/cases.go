@@ -77,6 +77,16 @@ func (s *Server) openCase(c echo.Context) error {
 	var sc cmr.Scenario
 	if errSchool == nil {
 		sc, errScenario = parseScenario(req.Sector, req.From, req.To)
+	} else {
+		// Without the school's sector the sides cannot be read, but a
+		// side left out is wrong in any sector.
+		var missing [2]error
+		for i, e := range []*endpointJSON{req.From, req.To} {
+			if e == nil {
+				_, missing[i] = e.domain("", [2]string{"from", "to"}[i])
+			}
+		}
+		errScenario = cmr.Together(missing[:]...)
 	}
 	if req.SwitchOn == "" {
 		errSwitch = cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: vul de geplande overstapdatum in")
