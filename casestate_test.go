@@ -244,15 +244,15 @@ func TestValidateData(t *testing.T) {
 		want string // "" when accepted
 	}{
 		{s12, map[string]any{"done_on": "2026-11-24"}, ""},
-		{s12, map[string]any{"done_on": "2026-11-25"}, "done_on: lies after today (2026-11-24): give the day it happened"},
-		{s12, map[string]any{"done_on": "2021-11-23"}, "done_on: lies more than 5 years from today (2026-11-24): check the year"},
+		{s12, map[string]any{"done_on": "2026-11-25"}, "done_on (Done on): lies after today (2026-11-24): give the day it happened"},
+		{s12, map[string]any{"done_on": "2021-11-23"}, "done_on (Done on): lies more than 5 years from today (2026-11-24): check the year"},
 		{s3, map[string]any{"switch_at": "2027-07-20T09:00:00+02:00"}, ""},
-		{s3, map[string]any{"switch_at": "2072-07-20T09:00:00+02:00"}, "switch_at: lies more than 5 years from today"},
+		{s3, map[string]any{"switch_at": "2072-07-20T09:00:00+02:00"}, "switch_at (Agreed moment of the switch): lies more than 5 years from today"},
 		{s10, map[string]any{"migration_on": "2031-11-24"}, ""},
-		{s10, map[string]any{"migration_on": "2031-11-25"}, "migration_on: lies more than 5 years"},
-		{contract, map[string]any{"signed_on": "2027-01-01"}, "signed_on: lies after today"},
+		{s10, map[string]any{"migration_on": "2031-11-25"}, "migration_on (Date of the move): lies more than 5 years"},
+		{contract, map[string]any{"signed_on": "2027-01-01"}, "signed_on (Signed on): lies after today"},
 		// A plan stored before Past knows the days done by their names.
-		{StepDef{Key: "12", Records: []Field{{Name: "done_on", Type: FieldDate, Label: "Uitgevoerd op"}}}, map[string]any{"done_on": "2026-12-01"}, "done_on: lies after today"},
+		{StepDef{Key: "12", Records: []Field{{Name: "done_on", Type: FieldDate, Label: "Uitgevoerd op"}}}, map[string]any{"done_on": "2026-12-01"}, "done_on (Done on): lies after today"},
 	} {
 		_, err := tc.step.ValidateData(tc.data, today)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {

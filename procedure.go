@@ -481,7 +481,9 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 			bad = checkDate(f, norm, today)
 		}
 		if bad.en != "" {
-			problems = append(problems, f.Name+": "+bad.en)
+			// The field as the API names it, and as the English pages
+			// label it (the Dutch names it by its label only).
+			problems = append(problems, fmt.Sprintf("%s (%s): %s", f.Name, f.English(), bad.en))
 			problemsNL = append(problemsNL, f.Label+": "+bad.nl)
 			continue
 		}
