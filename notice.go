@@ -152,18 +152,27 @@ func merged(in []Notice) []Notice {
 // were announced then.
 func openedBy(s Step, e Event) bool {
 	if e.Type == EventTestFailed {
-		reopened, _ := e.Details["reopened"].([]any)
-		for _, r := range reopened {
-			if r == s.Key {
-				return true
-			}
-		}
-		if keys, ok := e.Details["reopened"].([]string); ok {
-			return slices.Contains(keys, s.Key)
-		}
-		return false
+		return slices.Contains(e.Reopened(), s.Key)
 	}
 	return slices.Contains(s.WaitsFor, e.Step)
+}
+
+// Reopened is the steps a failed final test sent back (the event's
+// details, as the workflow wrote them or as read back from JSON).
+func (e Event) Reopened() []string {
+	switch keys := e.Details["reopened"].(type) {
+	case []string:
+		return keys
+	case []any:
+		out := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if s, ok := k.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // Step is the case's step key, if the case has it.

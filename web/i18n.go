@@ -132,6 +132,7 @@ var englishTexts = map[string]string{
 	"Zaak":                        "Case",
 	"Stap":                        "Step",
 	"Stap afronden":               "Complete the step",
+	"opnieuw te doen":             "to be done again",
 	"Stap %s afronden":            "Complete step %s",
 	"De lijst is aan de LiKa's gegeven (stap 14) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.": "The list was handed to the LiKas (step 14) and can no longer be replaced; ask the distributor how to correct a mistake.",
 	"Stap 11 is afgerond met een lijst van": "Step 11 was completed with a list of",

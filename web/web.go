@@ -806,6 +806,17 @@ func (p casePage) StepOf(key string) cmr.Step {
 	return st
 }
 
+// Reopened is the steps a failed final test e sent back, for the trail.
+func (p casePage) Reopened(e cmr.Event) []cmr.Step {
+	var out []cmr.Step
+	for _, key := range e.Reopened() {
+		st, _ := p.Case.Step(key)
+		st.Key = key
+		out = append(out, st)
+	}
+	return out
+}
+
 // TicketLiKa names the LiKa of one of the tickets shown, "" for another.
 func (p casePage) TicketLiKa(ticketID string) string {
 	for _, t := range p.Tickets {

@@ -278,8 +278,9 @@ try {
       await dist.locator(`#f-${side}-kind`).selectOption(e.kind);
     }
   }
-  // A date in the past is refused at once, in Dutch, by the live check.
-  await dist.locator('#f-switch').fill('2020-01-15');
+  // A date in the past is refused at once, in Dutch, by the live check
+  // (a month ago: a date years away is refused as a year mistyped).
+  await dist.locator('#f-switch').fill(new Date(Date.now() - 30 * 86400e3).toISOString().slice(0, 10));
   await dist.locator('#f-switch').dispatchEvent('change');
   await dist.getByText(/ligt vóór de aanvraagdatum/).first().waitFor({ timeout: 10000 })
     .catch(async () => fail(`a switch date in the past: no Dutch refusal in the live check (${await refusal(dist)})`));
