@@ -148,8 +148,10 @@ type wizard struct {
 	School           *cmr.Organisation
 	Form             url.Values
 	Check            checkView
-	// Problem is a refusal of the whole form; Field names its input.
+	// Problem is a refusal of the whole form; Field names its input, and
+	// Also the others at fault when several are.
 	Problem, Field string
+	Also           []string
 	// Others are the school's open cases, when the refusal asks whether
 	// another is meant.
 	Others []string
@@ -167,7 +169,12 @@ func (w wizard) Value(name string) string { return w.Form.Get(name) }
 
 // Invalid reports whether the refusal is about the input named field.
 func (w wizard) Invalid(field string) bool {
-	return w.Field == field || strings.HasPrefix(w.Field, field+"[")
+	for _, f := range append([]string{w.Field}, w.Also...) {
+		if f == field || strings.HasPrefix(f, field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Has reports whether a checkbox or multi-select holds value.
@@ -262,6 +269,8 @@ func (s *Server) request(form url.Values, school cmr.Organisation) (casework.Ope
 	req := casework.OpenRequest{School: school.ID, LiKas: form["likas"], IdempotencyKey: form.Get("opening_key"),
 		Options: cmr.CaseOptions{Calamity: form.Get("calamity") == "true", KeepHistory: form.Get("keep_history") == "true"}}
 	sc := cmr.Scenario{Sector: school.Sector}
+	// Every field at fault is named at once (cmr.Together).
+	var problems []error
 	for _, side := range []struct {
 		name string
 		e    *cmr.Endpoint
@@ -273,11 +282,13 @@ func (s *Server) request(form url.Values, school cmr.Organisation) (casework.Ope
 		}
 		q := form.Get(side.name + "_quadrant")
 		if q == "" {
-			return req, cmr.FieldErrorf(side.name+".quadrant", "is required for VO: 1, 2, 3 or 4").NL("is verplicht voor VO: 1, 2, 3 of 4")
+			problems = append(problems, cmr.FieldErrorf(side.name+".quadrant", "is required for VO: 1, 2, 3 or 4").NL("is verplicht voor VO: 1, 2, 3 of 4"))
+			continue
 		}
 		n, err := strconv.Atoi(q)
 		if err != nil {
-			return req, cmr.FieldErrorf(side.name+".quadrant", "must be 1, 2, 3 or 4").NL("moet 1, 2, 3 of 4 zijn")
+			problems = append(problems, cmr.FieldErrorf(side.name+".quadrant", "must be 1, 2, 3 or 4").NL("moet 1, 2, 3 of 4 zijn"))
+			continue
 		}
 		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
 	}
@@ -288,13 +299,11 @@ func (s *Server) request(form url.Values, school cmr.Organisation) (casework.Ope
 	}{{"requested_on", &req.Timing.RequestedOn}, {"switch_on", &req.Timing.SwitchOn}, {"list_opens_on", &req.Timing.ListOpensOn}} {
 		if v := strings.TrimSpace(form.Get(d.name)); v != "" {
 			t, err := cmr.ParseDate(d.name, v)
-			if err != nil {
-				return req, err
-			}
+			problems = append(problems, err)
 			*d.t = t
 		}
 	}
-	return req, nil
+	return req, cmr.Together(problems...)
 }
 
 // check runs the scenario check on what the form holds so far.
@@ -382,6 +391,10 @@ func (s *Server) openCase(c echo.Context) error {
 		w.Problem = s.refusal(c, err)
 		if e, ok := err.(*cmr.Error); ok {
 			w.Field = e.Field
+			problems, _ := e.Details["problems"].([]map[string]string)
+			for _, p := range problems {
+				w.Also = append(w.Also, p["field"])
+			}
 			if e.Field == casework.AnotherCaseField {
 				w.Others, _ = e.Details["cases"].([]string)
 			}

@@ -433,12 +433,28 @@ func (s *Server) refusal(c echo.Context, err error) string {
 	if !errors.As(err, &e) {
 		return err.Error()
 	}
-	field := e.Field
+	lang := language(c)
+	if problems, ok := e.Details["problems"].([]map[string]string); ok {
+		// Several fields at fault (cmr.Together): each by its label.
+		parts := make([]string, len(problems))
+		for i, p := range problems {
+			msg := p["error"]
+			if lang == "nl" && p["error_nl"] != "" {
+				msg = p["error_nl"]
+			}
+			parts[i] = labelled(p["field"], msg, lang)
+		}
+		return strings.Join(parts, "; ")
+	}
+	return labelled(e.Field, e.Text(lang), lang)
+}
+
+// labelled is msg about field, named by its label in lang where it has
+// one.
+func labelled(field, msg, lang string) string {
 	if i := strings.IndexByte(field, '['); i > 0 {
 		field = field[:i]
 	}
-	lang := language(c)
-	msg := e.Text(lang)
 	if label, ok := fieldLabels[field]; ok {
 		if lang == "en" {
 			label = englishLabels[field]

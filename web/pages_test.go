@@ -497,6 +497,22 @@ func TestOpenCase(t *testing.T) {
 		t.Error("the form is not refilled, or a valid field is marked invalid")
 	}
 
+	// Fields at fault together are named together, each marked.
+	several := voForm("school2", token)
+	several.Del("from_quadrant")
+	several.Set("to_quadrant", "x")
+	several.Set("requested_on", "1-3-2027")
+	p = s.do("POST", "/cases", several, dist)
+	if p.status != http.StatusBadRequest || len(s.opener.inputs) != 0 ||
+		!strings.Contains(p.body, "Van: kwadrant: is verplicht voor VO: 1, 2, 3 of 4; Naar: kwadrant: moet 1, 2, 3 of 4 zijn; Aanvraag gedaan op: moet een datum") {
+		t.Errorf("several fields at fault: %d\n%s", p.status, refusalText(p.body))
+	}
+	for _, id := range []string{"f-from-quadrant", "f-to-quadrant", "f-requested"} {
+		if !regexp.MustCompile(`id="` + id + `"[^>]*aria-invalid="true"`).MatchString(p.body) {
+			t.Errorf("%s is not marked invalid", id)
+		}
+	}
+
 	form := voForm("school2", token)
 	form["likas"] = []string{"lika1", "lika2"}
 	form.Set("keep_history", "true")
