@@ -468,7 +468,7 @@ func (en *env) driveUntil(id, school string, until func(response) bool) response
 
 func TestVOCaseThroughTheAPI(t *testing.T) {
 	each(t, func(t *testing.T, en *env) {
-		open := `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-15","requested_on":"2027-03-01"}`
+		open := `{"school":"01AB","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","lika-b"],"switch_on":"2027-07-15","requested_on":"2026-11-02"}`
 		en.want(en.do("school-vo", "POST", "/api/v1/cases", open), 403, "school opens a case")
 		r := en.want(en.do("dist", "POST", "/api/v1/cases", open), 201, "open case")
 		id := r.Body["id"].(string)

@@ -379,7 +379,14 @@ func seedCase(store *gormdb.Store, rc readCase, now time.Time) error {
 		sc.From, sc.To = cmr.Endpoint{ECK: true, Kind: cmr.KindELO}, cmr.Endpoint{ECK: true, Kind: cmr.KindNonPortal}
 	}
 	switchOn := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rc.i%900)
-	timing, err := casework.CheckTiming(cmr.Timing{RequestedOn: switchOn.AddDate(0, -3, 0), SwitchOn: switchOn}, sc.Sector, now)
+	// Asked three months ahead, or today for a switch further off (a
+	// request cannot lie after today).
+	today := cmr.DefaultCalendarConfig().Today(now)
+	requested := switchOn.AddDate(0, -3, 0)
+	if requested.After(today) {
+		requested = today
+	}
+	timing, err := casework.CheckTiming(cmr.Timing{RequestedOn: requested, SwitchOn: switchOn}, sc.Sector, today)
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,11 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 	if err := cmr.Together(far...); err != nil {
 		return t, err
 	}
+	// The request is a day that has been: the school asked.
+	if t.RequestedOn.After(today) {
+		return t, cmr.FieldErrorf("requested_on", "%s lies after today (%s): give the day the school asked", t.RequestedOn.Format(cmr.DateLayout), today.Format(cmr.DateLayout)).
+			NL("%s ligt na vandaag (%s): vul de dag in waarop de school het vroeg", t.RequestedOn.Format("02-01-2006"), today.Format("02-01-2006"))
+	}
 	if !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
 		return t, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout)).
 			NL("%s ligt vóór de aanvraagdatum %s", t.SwitchOn.Format("02-01-2006"), t.RequestedOn.Format("02-01-2006"))

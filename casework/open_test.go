@@ -213,6 +213,10 @@ func TestCheckTimingRefusesAYearMistyped(t *testing.T) {
 	if _, err := casework.CheckTiming(cmr.Timing{RequestedOn: day(2021, 11, 24), SwitchOn: day(2031, 11, 24)}, cmr.SectorVO, today); err != nil {
 		t.Errorf("five years either way: %v", err)
 	}
+	if _, err := casework.CheckTiming(cmr.Timing{RequestedOn: day(2026, 11, 25), SwitchOn: day(2027, 7, 15)}, cmr.SectorVO, today); err == nil ||
+		!strings.Contains(err.Error(), "requested_on: 2026-11-25 lies after today (2026-11-24): give the day the school asked") {
+		t.Errorf("a request after today: %v", err)
+	}
 	_, err := casework.CheckTiming(cmr.Timing{RequestedOn: day(2021, 11, 23), SwitchOn: day(2062, 7, 15)}, cmr.SectorVO, today)
 	var e *cmr.Error
 	if !errors.As(err, &e) || e.Field != "requested_on" || !strings.Contains(err.Error(), "switch_on: 2062-07-15 lies more than 5 years from today: check the year") ||

@@ -389,7 +389,7 @@ func TestWizardSteps(t *testing.T) {
 
 	vo := s.do("GET", "/cases/new?school=school", nil, dist)
 	for _, want := range []string{`name="from_quadrant"`, `name="to_quadrant"`, `name="from_idp"`, `name="to_idp"`, `<input type="hidden" name="school" value="school">`,
-		`Het Lyceum (01AB, VO)`, `value="lika1"`, `value="lika2"`, `<option value="Magister">`, `name="requested_on" value="2027-06-10"`,
+		`Het Lyceum (01AB, VO)`, `value="lika1"`, `value="lika2"`, `<option value="Magister">`, `name="requested_on" value="2027-06-10" max="2027-06-10"`,
 		// Keeping the learning history (and so the list) is the default.
 		`name="keep_history" value="true" checked`} {
 		if !strings.Contains(vo.body, want) {
