@@ -152,8 +152,6 @@ type wizard struct {
 	// Also the others at fault when several are.
 	Problem, Field string
 	Also           []string
-	// Today (YYYY-MM-DD) is the latest request date the form takes.
-	Today string
 	// Others are the school's open cases, when the refusal asks whether
 	// another is meant.
 	Others []string
@@ -190,7 +188,10 @@ func (s *Server) newCase(c echo.Context) error {
 	ss := current(c)
 	form := c.QueryParams()
 	if !form.Has("requested_on") {
-		form.Set("requested_on", s.Now().In(s.loc).Format(cmr.DateLayout))
+		// Today as the opening checks it (a request date after it is
+		// refused by the live check, in words: no max, which would stop
+		// htmx sending the check without a word).
+		form.Set("requested_on", s.Calendar.Today(s.Now()).Format(cmr.DateLayout))
 	}
 	if !form.Has("school") {
 		form.Set("keep_history", "true")
@@ -235,7 +236,7 @@ const schoolResults = 20
 
 func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, error) {
 	ctx := c.Request().Context()
-	w := wizard{page: s.base(c, ss, s.tr(c, "Nieuwe zaak")), Form: form, IdPs: cmr.KnownVOIdPs(), Today: s.Calendar.Today(s.Now()).Format(cmr.DateLayout),
+	w := wizard{page: s.base(c, ss, s.tr(c, "Nieuwe zaak")), Form: form, IdPs: cmr.KnownVOIdPs(),
 		Quadrants: map[string]string{"1": "1: ELF met portaal", "2": "2: ELF distributeursportaal", "3": "3: ILF met portaal", "4": "4: ILF activeringscodes"},
 		Kinds:     map[string]string{string(cmr.KindELO): "ELO/portaal met eigen IdP", string(cmr.KindDistributorPortal): "Portaal van de distributeur", string(cmr.KindNonPortal): "Geen portaal (ADFS, Azure AD)"}}
 	// The form carries a key of its own, so a form sent twice (a double

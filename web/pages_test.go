@@ -389,7 +389,7 @@ func TestWizardSteps(t *testing.T) {
 
 	vo := s.do("GET", "/cases/new?school=school", nil, dist)
 	for _, want := range []string{`name="from_quadrant"`, `name="to_quadrant"`, `name="from_idp"`, `name="to_idp"`, `<input type="hidden" name="school" value="school">`,
-		`Het Lyceum (01AB, VO)`, `value="lika1"`, `value="lika2"`, `<option value="Magister">`, `name="requested_on" value="2027-06-10" max="2027-06-10"`,
+		`Het Lyceum (01AB, VO)`, `value="lika1"`, `value="lika2"`, `<option value="Magister">`, `name="requested_on" value="2027-06-10"`,
 		// Keeping the learning history (and so the list) is the default.
 		`name="keep_history" value="true" checked`} {
 		if !strings.Contains(vo.body, want) {
@@ -441,6 +441,14 @@ func TestScenarioCheck(t *testing.T) {
 	if p.status != 200 || strings.Contains(p.body, "<html") || !strings.Contains(p.body, "Kon niet controleren") ||
 		!strings.Contains(p.body, "Van: IdP: onbekende IdP") || strings.Contains(p.body, `id="outcome"`) {
 		t.Errorf("unknown IdP: %d\n%s", p.status, p.body)
+	}
+
+	// A request date after today is refused by the live check, in words
+	// (the field has no max, which would stop htmx sending the check).
+	later := voForm("school", token)
+	later.Set("requested_on", "2027-06-11") // the site's today is 10 June 2027
+	if p := s.send(postForm("/cases/new/check", later, htmx), dist); !strings.Contains(p.body, "Aanvraag gedaan op: 11-06-2027 ligt na vandaag (10-06-2027): vul de dag in waarop de school het vroeg") {
+		t.Errorf("a request after today: %s", p.body)
 	}
 
 	unsupported := voForm("school", token)
