@@ -175,6 +175,12 @@ func (e Event) Reopened() []string {
 	return nil
 }
 
+// StepDone reports whether the case's step key is done.
+func (c Case) StepDone(key string) bool {
+	st, ok := c.Step(key)
+	return ok && st.State == StepDone
+}
+
 // Step is the case's step key, if the case has it.
 func (c Case) Step(key string) (Step, bool) {
 	for _, s := range c.Steps {

@@ -59,6 +59,12 @@ func (f Field) DoneDay() bool {
 // otherwise stand in the case's history.
 const MaxYearsAway = 5
 
+// TooFarAway reports whether date d lies more than MaxYearsAway years
+// from today.
+func TooFarAway(d, today time.Time) bool {
+	return d.Before(today.AddDate(-MaxYearsAway, 0, 0)) || d.After(today.AddDate(MaxYearsAway, 0, 0))
+}
+
 // optionTitles name a field's options as people read them, in Dutch and
 // in English; the API takes and gives the values themselves.
 var optionTitles = map[string][2]string{
@@ -524,7 +530,7 @@ func checkDate(f Field, v any, today time.Time) phrase {
 	case f.DoneDay() && d.After(today):
 		return phrase{"lies after today (" + en + "): give the day it happened",
 			"ligt na vandaag (" + nl + "): vul de dag in waarop het gebeurde"}
-	case d.Before(today.AddDate(-MaxYearsAway, 0, 0)) || d.After(today.AddDate(MaxYearsAway, 0, 0)):
+	case TooFarAway(d, today):
 		return phrase{fmt.Sprintf("lies more than %d years from today (%s): check the year", MaxYearsAway, en),
 			fmt.Sprintf("ligt meer dan %d jaar van vandaag (%s): controleer het jaartal", MaxYearsAway, nl)}
 	}

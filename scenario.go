@@ -506,6 +506,13 @@ func (c Case) CurrentWarnings() []Warning {
 	return ws
 }
 
+// TellsOfReplacedList reports whether the case warns role of a VO list
+// replaced after step 11 (ListReplaced): the school and the distributor,
+// once step 11 is done; a LiKa and Kennisnet see no list before step 14.
+func (c Case) TellsOfReplacedList(role Role) bool {
+	return (role == RoleSchool || role == RoleDistributor) && c.Sector == SectorVO && c.StepDone("11")
+}
+
 // ListReplaced warns when the school replaced its complete list (VO)
 // after step 11 recorded it: step 11's row count is of an earlier
 // version, and at step 14 the distributor hands the LiKas the current
@@ -528,7 +535,7 @@ func (c Case) ListReplaced(current ListVersion) (Warning, bool) {
 		return Warning{}, false
 	}
 	get, krijgen := "get", "krijgen"
-	if st, ok := c.Step("14"); ok && st.State == StepDone {
+	if c.StepDone("14") {
 		get, krijgen = "got", "kregen"
 	}
 	return Warning{Code: WarnListReplaced,

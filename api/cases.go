@@ -201,7 +201,7 @@ func (s *Server) respondCase(c echo.Context, status int, id string) error {
 // (cmr.Case.ListReplaced).
 func (s *Server) listWarnings(c echo.Context, cs cmr.Case) ([]cmr.Warning, error) {
 	me := actor(c)
-	if s.Lists == nil || me.Role != cmr.RoleSchool && me.Role != cmr.RoleDistributor || cs.Sector != cmr.SectorVO || !stepDone(cs, "11") {
+	if s.Lists == nil || !cs.TellsOfReplacedList(me.Role) {
 		return nil, nil
 	}
 	lv, found, err := s.current(c.Request().Context(), viewer(c), cs.ID, "", cmr.ListComplete)

@@ -481,7 +481,7 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 	}
 	// Step 8a forwarded the parts to the school, which completes what it
 	// got: a part changed after that would leave its list short.
-	if stepDone(cs, "8a") {
+	if cs.StepDone("8a") {
 		return fail(cmr.Errorf(cmr.KindConflict, "the publishers' parts were forwarded to the school (step 8a); your part can no longer change: ask the distributor").
 			NL("de delen van de uitgevers zijn doorgestuurd naar de school (stap 8a); uw deel kan niet meer veranderen: neem contact op met de distributeur"))
 	}
@@ -893,16 +893,6 @@ func (s *Server) StepPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		return casework.Checked{}, nil
 	}
 	return s.listPrecheck(ctx, v, cs, step, data)
-}
-
-// stepDone says whether the case's step key is done.
-func stepDone(cs cmr.Case, key string) bool {
-	for _, st := range cs.Steps {
-		if st.Key == key {
-			return st.State == cmr.StepDone
-		}
-	}
-	return false
 }
 
 // listPrecheck refuses a list step whose list is not there yet (VO 11;

@@ -116,7 +116,7 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 		field string
 		on    time.Time
 	}{{"requested_on", t.RequestedOn}, {"switch_on", t.SwitchOn}, {"list_opens_on", t.ListOpensOn}} {
-		if !d.on.IsZero() && (d.on.Before(today.AddDate(-cmr.MaxYearsAway, 0, 0)) || d.on.After(today.AddDate(cmr.MaxYearsAway, 0, 0))) {
+		if !d.on.IsZero() && cmr.TooFarAway(d.on, today) {
 			far = append(far, cmr.FieldErrorf(d.field, "%s lies more than %d years from today: check the year", d.on.Format(cmr.DateLayout), cmr.MaxYearsAway).
 				NL("%s ligt meer dan %d jaar van vandaag: controleer het jaartal", d.on.Format("02-01-2006"), cmr.MaxYearsAway))
 		}

@@ -125,7 +125,7 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 					p.Recorded = fmt.Sprint(n)
 				}
 			}
-			if st, ok := cs.Step("14"); ok && st.State == cmr.StepDone { // step 14 made the tickets
+			if cs.StepDone("14") { // step 14 made the tickets
 				p.HandedOut, p.Upload, p.Recorded = true, "", ""
 			}
 		}

@@ -901,10 +901,7 @@ func (s *Server) showCaseReport(c echo.Context, ss *session, cs cmr.Case, status
 // (cmr.Case.ListReplaced), as the API gives them.
 func (s *Server) caseWarnings(ctx context.Context, ss *session, cs cmr.Case) ([]cmr.Warning, error) {
 	ws := cs.CurrentWarnings()
-	if r := ss.User.Role; s.Lists == nil || r != cmr.RoleSchool && r != cmr.RoleDistributor || cs.Sector != cmr.SectorVO {
-		return ws, nil
-	}
-	if st, ok := cs.Step("11"); !ok || st.State != cmr.StepDone {
+	if s.Lists == nil || !cs.TellsOfReplacedList(ss.User.Role) {
 		return ws, nil
 	}
 	vs, err := s.Lists.CaseLists(ctx, actorOf(ss), cs.ID)
