@@ -262,6 +262,18 @@ func TestValidateData(t *testing.T) {
 	if _, err := s12.ValidateData(map[string]any{"done_on": "2026-11-25"}, today); err == nil || err.(*Error).Text("nl") != "Uitgevoerd op: ligt na vandaag (24-11-2026): vul de dag in waarop het gebeurde" {
 		t.Errorf("in Dutch: %v", err)
 	}
+	// The English pages name the fields by their labels, as the Dutch do;
+	// the API names them by the names it takes, with the label beside it.
+	_, err = s12.ValidateData(map[string]any{"done_on": "2026-11-25"}, today)
+	if err == nil || err.(*Error).Text("en") != "Done on: lies after today (2026-11-24): give the day it happened" ||
+		err.(*Error).Message != "done_on (Done on): lies after today (2026-11-24): give the day it happened" {
+		t.Errorf("in English, for the pages and the API: %q, %v", err.(*Error).Text("en"), err)
+	}
+	_, err = contract.ValidateData(map[string]any{}, today)
+	if err == nil || strings.Contains(err.(*Error).Text("en"), "signed_on") || !strings.Contains(err.(*Error).Text("en"), "Signed on: is required") ||
+		!strings.Contains(err.(*Error).Message, "signed_on: is required") {
+		t.Errorf("a missing field, in English: %q, %v", err.(*Error).Text("en"), err)
+	}
 	// MBO step 6: the identity changes, or only the realm; nothing else.
 	mbo := Procedure(PlanInput{Sector: SectorMBO, WasWordt: WasWordtSuppliersAndSchool})
 	mbo6, _ := FindStep(mbo, "6")

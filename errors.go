@@ -32,6 +32,10 @@ type Error struct {
 	Field     string // the input field at fault, if any
 	Message   string
 	MessageNL string
+	// MessageEN is the English for the pages where it differs from
+	// Message: the API names an input by its name in the API (done_on),
+	// a page by the label it shows (Done on). Empty: Message.
+	MessageEN string
 	// Details are extra facts for the caller, e.g. the reasons a scenario
 	// is not supported. Never personal data.
 	Details map[string]any
@@ -51,11 +55,21 @@ func (e *Error) NL(format string, args ...any) *Error {
 	return e
 }
 
-// Text is the message in lang ("nl" or "en"), without the field; English
-// when no Dutch was given.
+// EN sets the pages' English (MessageEN) and returns e, for a message
+// whose API English names an input as the API takes it.
+func (e *Error) EN(format string, args ...any) *Error {
+	e.MessageEN = fmt.Sprintf(format, args...)
+	return e
+}
+
+// Text is the message for the pages in lang ("nl" or "en"), without the
+// field; English when no Dutch was given.
 func (e *Error) Text(lang string) string {
 	if lang == "nl" && e.MessageNL != "" {
 		return e.MessageNL
+	}
+	if lang == "en" && e.MessageEN != "" {
+		return e.MessageEN
 	}
 	return e.Message
 }

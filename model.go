@@ -1,6 +1,11 @@
 package cmr
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+)
 
 // CaseHeader is what is decided when a case is opened. It holds no
 // personal data, so it may travel in workflow payloads.
@@ -78,6 +83,16 @@ type Ticket struct {
 	Version        int
 }
 
+// TicketsInOpeningOrder returns the tickets in the order the case made
+// them (T1, T2, …, T10), whatever order they were read in.
+func TicketsInOpeningOrder(ts []Ticket) []Ticket {
+	out := slices.Clone(ts)
+	slices.SortStableFunc(out, func(a, b Ticket) int {
+		return cmp.Or(cmp.Compare(len(a.ID), len(b.ID)), strings.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
 // UnprocessedRow is a list row a LiKa could not process, with its reason.
 type UnprocessedRow struct {
 	Row    int    `json:"row"` // as in the file the LiKa downloaded
@@ -146,6 +161,12 @@ func (e Event) VisibleTo(me Actor, ownTickets map[string]bool) bool {
 		// The school's uploads of the case's list: its drafts before the
 		// list handed out are none of a LiKa's business, and what it got
 		// is in its own ticket's events.
+		return false
+	}
+	if e.Type == EventListDownloaded && (e.Actor == nil || e.Actor.OrganisationID != me.OrganisationID) {
+		// Another party's downloads of the case's lists: in MBO the
+		// merged list of every publisher's part, whose rows would tell
+		// the others' share.
 		return false
 	}
 	return e.Actor == nil || e.Actor.Role != RolePublisher || e.Actor.OrganisationID == me.OrganisationID

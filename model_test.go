@@ -30,6 +30,9 @@ func TestEventVisibleTo(t *testing.T) {
 		{"a LiKa does not see the school's uploads of the list", cmr.Event{Type: cmr.EventListUploaded, Actor: &school}, alfa, false},
 		{"a LiKa sees its own part uploaded", cmr.Event{Type: cmr.EventListUploaded, TicketID: "T-alfa", Actor: &alfa}, alfa, true},
 		{"the distributor sees the school's uploads", cmr.Event{Type: cmr.EventListUploaded, Actor: &school}, dist, true},
+		{"a LiKa does not see the school's downloads of the merged list", cmr.Event{Type: cmr.EventListDownloaded, Actor: &school}, alfa, false},
+		{"a LiKa sees its own download from before downloads had a ticket", cmr.Event{Type: cmr.EventListDownloaded, Actor: &alfa}, alfa, true},
+		{"the distributor sees the school's downloads", cmr.Event{Type: cmr.EventListDownloaded, Actor: &school}, dist, true},
 	} {
 		if got := tc.e.VisibleTo(tc.me, own); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)

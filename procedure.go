@@ -442,10 +442,11 @@ func StepKeys(plan []StepDef, kinds ...StepKind) []string {
 // from today). today is the civil date in the case's calendar zone
 // (CalendarConfig.Today). It returns the data normalised (dates as
 // YYYY-MM-DD, times in UTC RFC 3339) or one error naming every problem,
-// in English and in Dutch (the Dutch names a field by its label).
+// in English and in Dutch; the Dutch, and the English for the pages
+// (Error.MessageEN), name a field by its label.
 func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]any, error) {
 	out := map[string]any{}
-	var problems, problemsNL []string
+	var problems, problemsEN, problemsNL []string
 	known := map[string]Field{}
 	for _, f := range s.Records {
 		known[f.Name] = f
@@ -465,6 +466,7 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 		}
 		problems = append(problems, fmt.Sprintf("%s: step %s does not record this field; it records %s", k, s.Key, strings.Join(names, ", ")))
 		problemsNL = append(problemsNL, fmt.Sprintf("%s: stap %s kent dit veld niet; de velden van deze stap zijn %s", k, s.Key, strings.Join(labels, ", ")))
+		problemsEN = append(problemsEN, problems[len(problems)-1])
 	}
 	for _, f := range s.Records {
 		v, present := data[f.Name]
@@ -478,6 +480,7 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 					t = phrase{"one of " + strings.Join(f.Options, ", "), "kies: " + optionList(f.Options)}
 				}
 				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.English(), t.en))
+				problemsEN = append(problemsEN, fmt.Sprintf("%s: is required (%s)", f.English(), t.en))
 				problemsNL = append(problemsNL, fmt.Sprintf("%s: is verplicht (%s)", f.Label, t.nl))
 			}
 			continue
@@ -490,13 +493,15 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 			// The field as the API names it, and as the English pages
 			// label it (the Dutch names it by its label only).
 			problems = append(problems, fmt.Sprintf("%s (%s): %s", f.Name, f.English(), bad.en))
+			problemsEN = append(problemsEN, f.English()+": "+bad.en)
 			problemsNL = append(problemsNL, f.Label+": "+bad.nl)
 			continue
 		}
 		out[f.Name] = norm
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Kind: KindInvalid, Field: "data", Message: strings.Join(problems, "; "), MessageNL: strings.Join(problemsNL, "; ")}
+		return nil, &Error{Kind: KindInvalid, Field: "data", Message: strings.Join(problems, "; "), MessageNL: strings.Join(problemsNL, "; "),
+			MessageEN: strings.Join(problemsEN, "; ")}
 	}
 	return out, nil
 }

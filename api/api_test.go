@@ -620,6 +620,8 @@ func TestOpenCaseRefusals(t *testing.T) {
 			[]any{"school", "from", "to"}},
 		"both sides and the date": {`{"school":"01AB","sector":"VO","from":{"idp":"Magister"},"likas":["lika-a"],"switch_on":"15-07-2027"}`,
 			[]any{"from.quadrant", "to", "switch_on"}},
+		"school, a request after today and a LiKa": {`{"school":"99ZZ","from":{"quadrant":1,"idp":"Magister"},"to":{"quadrant":1,"idp":"SOM"},"likas":["lika-a","dist"],"requested_on":"2099-01-01","switch_on":"2027-07-15"}`,
+			[]any{"school", "requested_on", "likas[1]"}},
 	} {
 		r := en.want(en.doHeader("dist", "POST", "/api/v1/cases", tc.body, http.Header{"Accept-Language": {"nl"}}), 400, name)
 		var fields []any

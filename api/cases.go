@@ -65,9 +65,9 @@ func (s *Server) openCase(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	// The school, the scenario and the dates are checked apart, and every
-	// one at fault refused at once (cmr.Together); what depends on them
-	// all (is the switch supported, in time) is checked after.
+	// The school, the scenario, the dates and the LiKas are checked apart,
+	// and every one at fault refused at once (cmr.Together); what depends
+	// on them all (is the switch supported, in time) is checked after.
 	var errSchool, errScenario, errSwitch error
 	if req.Sector == "" {
 		var school cmr.Organisation
@@ -92,7 +92,11 @@ func (s *Server) openCase(c echo.Context) error {
 		errSwitch = cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: vul de geplande overstapdatum in")
 	}
 	timing, errTiming := parseTiming(req.RequestedOn, req.SwitchOn, req.ListOpensOn)
-	if err := cmr.Together(errSchool, errScenario, errSwitch, errTiming); err != nil {
+	if errTiming == nil { // the opening's rules for the dates (a request not after today)
+		_, errTiming = casework.CheckTiming(timing, cmr.Sector(req.Sector), s.Calendar.Today(s.Now()))
+	}
+	_, errLiKas := casework.CheckLiKas(ctx, s.Store, req.LiKas)
+	if err := cmr.Together(errSchool, errScenario, errSwitch, errTiming, errLiKas); err != nil {
 		return err
 	}
 	id, err := casework.OpenCase(ctx, s.Store, s.Engine, me,

@@ -570,6 +570,17 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 			// list" by being waived or cancelled never got the list),
 			// and only the version it got.
 			if lv, ok := got[own.ID]; ok && lv.ID == v.ID {
+				// Its rows are those of the file it gets: its own,
+				// not the count of every publisher's.
+				_, returned, err := s.loadList(ctx, asViewer(me), caseID, v.ID)
+				if err != nil {
+					return nil, nil, err
+				}
+				mine, err := s.ownRows(ctx, asViewer(me), caseID, own, returned)
+				if err != nil {
+					return nil, nil, err
+				}
+				v.RowCount = len(mine.Rows)
 				out = append(out, v)
 			}
 		}
@@ -683,14 +694,16 @@ func (s *Server) ownRows(ctx context.Context, v gormdb.Viewer, caseID string, t 
 }
 
 // merged returns the current parts of all publishers as one list with the
-// school's columns empty, in ticket order; its row numbers are the ones
-// coverage problems refer to.
+// school's columns empty, in the order the case's tickets were made; its
+// row numbers are the ones coverage problems and the rows page refer to,
+// so they must not move when a return starts a ticket's clock (the case
+// lists its tickets by due moment).
 func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (waswordt.List, []string, error) {
 	f := waswordt.ForCase(cs.Scenario)
 	out := waswordt.List{Format: f.ID, Part: waswordt.Complete}
 	emitted := map[string]int{}
 	var missing []string
-	for _, t := range cs.Tickets {
+	for _, t := range cmr.TicketsInOpeningOrder(cs.Tickets) {
 		if t.State == cmr.TicketWaived || t.State == cmr.TicketCancelled {
 			// The distributor let this publisher go: the case needs
 			// neither its part nor the school's completion of it.

@@ -285,10 +285,18 @@ func TestPublisherGetsItsOwnRows(t *testing.T) {
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", completed), 201, "the school's list")
 	en.want(en.do("school-mbo", "POST", "/api/v1/cases/"+id+"/steps/8b", `{}`), 200, "8b")
 	en.want(en.do("dist", "POST", "/api/v1/tickets/"+t2+"/return", `{}`), 200, "return to B")
+	// B's clock started first, yet the school's rows keep their numbers:
+	// A's part first, as the tickets were made.
+	if w := en.want(en.do("school-mbo", "GET", "/api/v1/cases/"+id+"/lists/rows", nil), 200, "rows after B's return"); strings.Index(w.Raw, "Studenta0") > strings.Index(w.Raw, "Studentb0") {
+		t.Errorf("the merged rows moved when B's clock started: %s", w.Raw)
+	}
 	var returned string
 	for _, x := range en.want(en.do("lika-b", "GET", "/api/v1/cases/"+id+"/lists", nil), 200, "B's versions").Body["lists"].([]any) {
 		if v := x.(map[string]any); v["kind"] == "returned" {
 			returned = v["id"].(string)
+			if v["rows"] != 2.0 {
+				t.Errorf("B is told the returned list has %v rows, not the 2 of its own file", v["rows"])
+			}
 		}
 	}
 	req := httptest.NewRequest("GET", "/api/v1/cases/"+id+"/lists/"+returned, nil)

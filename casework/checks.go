@@ -34,7 +34,8 @@ func CheckStep(cs cmr.Case, st cmr.Step, me cmr.Actor, data map[string]any) erro
 	}
 	if kh, ok := data["keep_history"].(bool); ok && st.Key == "plan.history" && kh != cs.Options.KeepHistory {
 		return cmr.Errorf(cmr.KindConflict, "the case was opened with keep_history=%v, and its procedure follows that choice; to change it, cancel this case and open a new one", cs.Options.KeepHistory).
-			NL("de zaak is geopend met \"Leerhistorie bewaren: %s\" en de procedure volgt die keuze; wilt u dit wijzigen, annuleer dan deze zaak en open een nieuwe", yesNoNL(cs.Options.KeepHistory))
+			NL("de zaak is geopend met \"Leerhistorie bewaren: %s\" en de procedure volgt die keuze; wilt u dit wijzigen, annuleer dan deze zaak en open een nieuwe", yesNoNL(cs.Options.KeepHistory)).
+			EN("the case was opened with \"Keep learning history: %s\", and its procedure follows that choice; to change it, cancel this case and open a new one", yesNo(cs.Options.KeepHistory))
 	}
 	return nil
 }
@@ -89,6 +90,13 @@ func CheckResolve(t cmr.Ticket, to cmr.TicketState, me cmr.Actor) error {
 			NL("ticket %s kan nog niet worden afgemeld: de aangevulde was-wordt-lijst is nog niet aan de LiKa teruggegeven (stap 8c)", t.ID)
 	}
 	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func yesNoNL(b bool) string {

@@ -74,6 +74,9 @@ func TestCompleteStepRefusesBeforeStoring(t *testing.T) {
 		if len(subs.stored) != 0 || len(eng.sent) != 0 {
 			t.Errorf("%s: %d submissions stored, %d updates sent", tc.name, len(subs.stored), len(eng.sent))
 		}
+		if tc.name == "against the case's keep_history" && (!strings.Contains(e.Message, "keep_history=true") || !strings.Contains(e.Text("en"), `"Keep learning history: yes"`)) {
+			t.Errorf("%s: the API's English %q, the pages' %q", tc.name, e.Message, e.Text("en"))
+		}
 	}
 	subs, eng := &submissions{}, &engine{}
 	cs := checksCase()

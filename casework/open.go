@@ -158,14 +158,17 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 		return "", cmr.FieldErrorf("sector", "%s is a %s school, not %s", school.Name, school.Sector, sc.Sector).
 			NL("%s is een %s-school, geen %s-school", school.Name, school.Sector, sc.Sector)
 	}
-	if err := sc.Validate(); err != nil { // also normalises IdP names and kinds
-		return "", err
-	}
+	// The scenario, the dates and the LiKas are checked apart, and every
+	// one at fault refused at once (cmr.Together); whether the switch is
+	// supported, which needs the first two, after.
+	errScenario := sc.Validate() // also normalises IdP names and kinds
+	var errSwitch error
 	if req.Timing.SwitchOn.IsZero() {
-		return "", cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: de geplande overstapdatum")
+		errSwitch = cmr.FieldErrorf("switch_on", "is required: the planned switch date as YYYY-MM-DD").NL("is verplicht: de geplande overstapdatum")
 	}
-	timing, err := CheckTiming(req.Timing, sc.Sector, set.Calendar.Today(set.Today))
-	if err != nil {
+	timing, errTiming := CheckTiming(req.Timing, sc.Sector, set.Calendar.Today(set.Today))
+	likas, errLiKas := CheckLiKas(ctx, dir, req.LiKas)
+	if err := cmr.Together(errScenario, errSwitch, errTiming, errLiKas); err != nil {
 		return "", err
 	}
 	check, err := cmr.CheckScenario(sc, timing)
@@ -177,10 +180,6 @@ func OpenCase(ctx context.Context, dir Directory, eng Opener, me cmr.Actor, req 
 			Message:   fmt.Sprintf("this switch cannot be handled as a case (%s): %s", check.Outcome, strings.Join(check.Reasons, " ")),
 			MessageNL: "deze overstap kan niet als zaak worden behandeld: " + strings.Join(check.ReasonsNL, " "),
 			Details:   map[string]any{"outcome": check.Outcome, "reasons": check.Reasons}}
-	}
-	likas, err := checkLiKas(ctx, dir, req.LiKas)
-	if err != nil {
-		return "", err
 	}
 	kn, err := dir.Organisations(ctx, cmr.RoleKennisnet)
 	if err != nil {
@@ -304,7 +303,9 @@ func resumeOpening(ctx context.Context, dir Directory, eng Opener, o cmr.Opening
 	return prev.CaseID, true, nil
 }
 
-func checkLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
+// CheckLiKas checks the LiKas an opening names: at least one, each a
+// publisher in the directory, none twice.
+func CheckLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (a publisher's organisation ID, as the directory lists them)").
 			NL("kies ten minste één LiKa")

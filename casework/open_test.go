@@ -224,3 +224,32 @@ func TestCheckTimingRefusesAYearMistyped(t *testing.T) {
 		t.Errorf("a year mistyped: %v", err)
 	}
 }
+
+// TestOpenCaseNamesEveryProblem: the scenario, the dates and the LiKas are
+// checked apart, and every one at fault is named in one refusal, not one
+// per attempt; nothing is reserved or started.
+func TestOpenCaseNamesEveryProblem(t *testing.T) {
+	dir := &directory{}
+	eng := &opener{}
+	me := cmr.Actor{UserID: "u", OrganisationID: "dist", Role: cmr.RoleDistributor}
+	set := casework.Settings{Calendar: cmr.DefaultCalendarConfig(), SLADays: 3, Today: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	req := casework.OpenRequest{School: "01AB", LiKas: []string{"lika", "nobody"},
+		Scenario: cmr.Scenario{Sector: cmr.SectorVO, From: cmr.Endpoint{Quadrant: 7, IdP: "Magister"}, To: cmr.Endpoint{Quadrant: 1, IdP: "SOM"}},
+		Timing:   cmr.Timing{RequestedOn: time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)}}
+	_, err := casework.OpenCase(context.Background(), dir, eng, me, req, set)
+	var e *cmr.Error
+	if !errors.As(err, &e) || e.Kind != cmr.KindInvalid {
+		t.Fatalf("refused as invalid input: %v", err)
+	}
+	problems, _ := e.Details["problems"].([]map[string]string)
+	var fields []string
+	for _, p := range problems {
+		fields = append(fields, p["field"])
+	}
+	if want := []string{"from.quadrant", "switch_on", "requested_on", "likas[1]"}; !slices.Equal(fields, want) {
+		t.Errorf("fields named: %q, want %q (%v)", fields, want, err)
+	}
+	if len(dir.openings) != 0 || len(eng.calls) != 0 {
+		t.Errorf("a refused opening reserved %v, started %v", dir.openings, eng.calls)
+	}
+}

@@ -267,8 +267,11 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 	return w, nil
 }
 
-// request turns the wizard's form into an opening request.
-func (s *Server) request(form url.Values, school cmr.Organisation) (casework.OpenRequest, error) {
+// request turns the wizard's form into an opening request, checked as far
+// as the form goes: the sides, the dates (the opening's rules too), and
+// for an opening (not the live check while the form is being filled in)
+// that a switch date is given. The LiKas are checked by the opening.
+func (s *Server) request(form url.Values, school cmr.Organisation, opening bool) (casework.OpenRequest, error) {
 	req := casework.OpenRequest{School: school.ID, LiKas: form["likas"], IdempotencyKey: form.Get("opening_key"),
 		Options: cmr.CaseOptions{Calamity: form.Get("calamity") == "true", KeepHistory: form.Get("keep_history") == "true"}}
 	sc := cmr.Scenario{Sector: school.Sector}
@@ -295,7 +298,11 @@ func (s *Server) request(form url.Values, school cmr.Organisation) (casework.Ope
 		}
 		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
 	}
+	if len(problems) == 0 {
+		problems = append(problems, sc.Validate())
+	}
 	req.Scenario = sc
+	datesRead := true
 	for _, d := range []struct {
 		name string
 		t    *time.Time
@@ -303,8 +310,17 @@ func (s *Server) request(form url.Values, school cmr.Organisation) (casework.Ope
 		if v := strings.TrimSpace(form.Get(d.name)); v != "" {
 			t, err := cmr.ParseDate(d.name, v)
 			problems = append(problems, err)
+			datesRead = datesRead && err == nil
 			*d.t = t
 		}
+	}
+	if opening && req.Timing.SwitchOn.IsZero() && strings.TrimSpace(form.Get("switch_on")) == "" {
+		problems = append(problems, cmr.FieldErrorf("switch_on", "is required: the planned switch date").NL("is verplicht: de geplande overstapdatum"))
+	}
+	if datesRead { // a date not read would be checked as not given
+		var err error
+		req.Timing, err = casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now()))
+		problems = append(problems, err)
 	}
 	return req, cmr.Together(problems...)
 }
@@ -315,14 +331,9 @@ func (s *Server) check(c echo.Context, form url.Values, school *cmr.Organisation
 		return checkView{}
 	}
 	v := checkView{Sector: school.Sector}
-	req, err := s.request(form, *school)
+	req, err := s.request(form, *school, false)
 	if err == nil {
-		if err = req.Scenario.Validate(); err == nil {
-			var t cmr.Timing
-			if t, err = casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now())); err == nil {
-				v.Result, err = cmr.CheckScenario(req.Scenario, t)
-			}
-		}
+		v.Result, err = cmr.CheckScenario(req.Scenario, req.Timing)
 	}
 	if err != nil {
 		v.Problem = s.refusal(c, err)
@@ -371,7 +382,7 @@ func (s *Server) openCase(c echo.Context) error {
 		return s.render(c, http.StatusBadRequest, "new", w)
 	}
 	me := actorOf(ss)
-	req, err := s.request(form, *w.School)
+	req, err := s.request(form, *w.School, true)
 	var id string
 	if err == nil {
 		// A form sent again after Back, or a colleague's case not yet

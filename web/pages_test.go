@@ -521,6 +521,23 @@ func TestOpenCase(t *testing.T) {
 		}
 	}
 
+	// The opening's own rules join them: a switch date left out, a
+	// request date after today.
+	rules := voForm("school2", token)
+	rules.Set("to_quadrant", "x")
+	rules.Del("switch_on")
+	rules.Set("requested_on", "2027-06-11")
+	p = s.do("POST", "/cases", rules, dist)
+	if p.status != http.StatusBadRequest || len(s.opener.inputs) != 0 ||
+		!strings.Contains(p.body, "Naar: kwadrant: moet 1, 2, 3 of 4 zijn; Geplande overstapdatum: is verplicht: de geplande overstapdatum; Aanvraag gedaan op: 11-06-2027 ligt na vandaag") {
+		t.Errorf("the opening's rules, together: %d\n%s", p.status, refusalText(p.body))
+	}
+	for _, id := range []string{"f-to-quadrant", "f-switch", "f-requested"} {
+		if !regexp.MustCompile(`id="` + id + `"[^>]*aria-invalid="true"`).MatchString(p.body) {
+			t.Errorf("%s is not marked invalid", id)
+		}
+	}
+
 	form := voForm("school2", token)
 	form["likas"] = []string{"lika1", "lika2"}
 	form.Set("keep_history", "true")

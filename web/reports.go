@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html/template"
@@ -444,6 +445,22 @@ func (s *Server) casesCSV(c echo.Context, p reportsPage, cases []cmr.Case, schoo
 	return s.sendCSV(c, name, header, rows)
 }
 
+// csvStep names an event's step for people, as the trail on the case page
+// does: its number (11, 8a), or for a step without one its title.
+func csvStep(cs cmr.Case, key, lang string) string {
+	if key == "" {
+		return ""
+	}
+	if n := cmr.StepNumber(key); n != "" {
+		return n
+	}
+	st, _ := cs.Step(key)
+	if lang == "en" && st.TitleEN != "" {
+		return st.TitleEN
+	}
+	return cmp.Or(st.Title, key)
+}
+
 func reportDate(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -459,7 +476,9 @@ var eventDetails = []string{"outcome", "list_id", "kind", "version", "rows", "ty
 
 // eventsCSV handles GET /cases/:id/events.csv: the case's audit trail for
 // a party to it, with the same check and the same events as the case
-// page; 404 for anyone else. IDs, types, moments and who acted; no notes.
+// page; 404 for anyone else. What happened in words and at which step
+// (for people opening it in a spreadsheet), when, who acted, and the codes
+// and IDs behind them (for systems matching it); no notes.
 func (s *Server) eventsCSV(c echo.Context) error {
 	ctx := c.Request().Context()
 	ss := current(c)
@@ -477,17 +496,24 @@ func (s *Server) eventsCSV(c echo.Context) error {
 			own[t.ID] = true
 		}
 	}
+	// The parties by name, as on the case page; their IDs in a column of
+	// their own, for whoever matches the trail against another system.
+	names, err := s.Store.OrganisationsByID(ctx, cs.Parties.IDs())
+	if err != nil {
+		return s.fail(c, ss, err)
+	}
 	lang := language(c)
 	header := []string{nlen(c, "Tijdstip", "Time"), nlen(c, "Gebeurtenis", "Event"), nlen(c, "Stap", "Step"), "Ticket",
-		nlen(c, "Organisatie", "Organisation"), nlen(c, "Rol", "Role"), nlen(c, "Gebruiker", "User"), nlen(c, "Inzending", "Submission"), "Details"}
+		nlen(c, "Organisatie", "Organisation"), nlen(c, "Rol", "Role"), nlen(c, "Gebruiker", "User"), nlen(c, "Inzending", "Submission"), "Details",
+		nlen(c, "Code gebeurtenis", "Event code"), nlen(c, "Code stap", "Step code"), nlen(c, "Organisatie-ID", "Organisation ID")}
 	var rows [][]string
 	for _, e := range events {
 		if !e.VisibleTo(actorOf(ss), own) {
 			continue // another LiKa's ticket or doing, as on the case page
 		}
-		org, role, user := "", nlenLang(lang, "systeem", "system"), ""
+		org, orgID, role, user := "", "", nlenLang(lang, "systeem", "system"), ""
 		if e.Actor != nil {
-			org, role, user = e.Actor.OrganisationID, roleName(lang, e.Actor.Role), e.Actor.UserID
+			org, orgID, role, user = orgNames(names).Name(e.Actor.OrganisationID), e.Actor.OrganisationID, roleName(lang, e.Actor.Role), e.Actor.UserID
 		}
 		var details []string
 		for _, k := range eventDetails {
@@ -502,7 +528,8 @@ func (s *Server) eventsCSV(c echo.Context) error {
 				details = append(details, k+"="+strings.Join(keys, "+"))
 			}
 		}
-		rows = append(rows, []string{e.At.In(s.loc).Format(time.RFC3339), e.Type, e.Step, e.TicketID, org, role, user, e.SubmissionID, strings.Join(details, ", ")})
+		rows = append(rows, []string{e.At.In(s.loc).Format(time.RFC3339), cmr.EventTitle(e.Type, lang), csvStep(cs, e.Step, lang), e.TicketID, org, role, user, e.SubmissionID,
+			strings.Join(details, ", "), e.Type, e.Step, orgID})
 	}
 	return s.sendCSV(c, nlen(c, "logboek-", "audit-trail-")+cs.ID, header, rows)
 }

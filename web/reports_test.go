@@ -369,31 +369,32 @@ func TestEventsCSV(t *testing.T) {
 	types := func(recs [][]string) []string {
 		var out []string
 		for _, r := range recs[1:] {
-			out = append(out, r[1]+" "+r[3])
+			out = append(out, r[9]+" "+r[3])
 		}
 		return out
 	}
 	dist := rpCSV(t, s.do("GET", path, nil, s.signIn("dist")), file)
-	if got := strings.Join(dist[0], "|"); got != "Tijdstip|Gebeurtenis|Stap|Ticket|Organisatie|Rol|Gebruiker|Inzending|Details" {
+	if got := strings.Join(dist[0], "|"); got != "Tijdstip|Gebeurtenis|Stap|Ticket|Organisatie|Rol|Gebruiker|Inzending|Details|Code gebeurtenis|Code stap|Organisatie-ID" {
 		t.Errorf("header: %s", got)
 	}
 	if got := types(dist); len(got) != 6 || got[0] != "case.opened " || got[3] != "ticket.closed "+rpCase1+"-T2" || got[4] != "ticket.closed "+rpCase1+"-T1" || got[5] != "ticket.sla_warning "+rpCase1+"-T3" {
 		t.Errorf("dist's trail: %q", got)
 	}
-	step := rpRow(dist, 1, "step.completed")
-	if step == nil || step[2] != "'"+rpEvil || step[0] != "2027-05-21T09:00:00+02:00" || step[4] != "dist" || step[5] != "distributeur" || step[6] != s.users["dist"].ID || step[7] != "sub_step" {
+	step := rpRow(dist, 9, "step.completed")
+	if step == nil || step[1] != "Stap afgerond" || step[2] != "'"+rpEvil || step[10] != "'"+rpEvil || step[0] != "2027-05-21T09:00:00+02:00" ||
+		step[4] != "Distri" || step[11] != "dist" || step[5] != "distributeur" || step[6] != s.users["dist"].ID || step[7] != "sub_step" {
 		t.Errorf("step event: %q (the step must come out neutralised)", step)
 	}
-	if dl := rpRow(dist, 1, "list.downloaded"); dl == nil || dl[8] != "list_id=list_9, kind=complete, version=2" {
+	if dl := rpRow(dist, 9, "list.downloaded"); dl == nil || dl[8] != "list_id=list_9, kind=complete, version=2" {
 		t.Errorf("download event: %q", dl)
 	}
 	if closed := rpRow(dist, 3, rpCase1+"-T1"); closed == nil || closed[8] != "late=true" {
 		t.Errorf("a late close: %q", closed)
 	}
-	if failed := rpRow(rpCSV(t, s.do("GET", "/cases/"+rpCase3+"/events.csv", nil, s.signIn("dist")), "logboek-"+rpCase3+".csv"), 1, "test.failed"); failed == nil || failed[8] != "reopened=12+13" {
+	if failed := rpRow(rpCSV(t, s.do("GET", "/cases/"+rpCase3+"/events.csv", nil, s.signIn("dist")), "logboek-"+rpCase3+".csv"), 9, "test.failed"); failed == nil || failed[8] != "reopened=12+13" || failed[2] != "17" || failed[1] != "Eindtest mislukt" {
 		t.Errorf("a failed test: %q", failed)
 	}
-	if warn := rpRow(dist, 1, "ticket.sla_warning"); warn == nil || warn[4] != "" || warn[5] != "systeem" {
+	if warn := rpRow(dist, 9, "ticket.sla_warning"); warn == nil || warn[1] != "Nog één werkdag (SLA)" || warn[4] != "" || warn[11] != "" || warn[5] != "systeem" {
 		t.Errorf("a timer's event: %q", warn)
 	}
 	if strings.Contains(strings.Join(slices.Concat(dist...), " "), "Jan de Vries") {
@@ -409,12 +410,12 @@ func TestEventsCSV(t *testing.T) {
 				seen = append(seen, strings.TrimPrefix(r[3], rpCase1+"-"))
 			}
 		}
-		if !slices.Equal(seen, tickets) || rpRow(recs, 1, "case.opened") == nil {
+		if !slices.Equal(seen, tickets) || rpRow(recs, 9, "case.opened") == nil {
 			t.Errorf("%s sees the events of tickets %v, want %v", org, seen, tickets)
 		}
 	}
 	en := rpCSV(t, s.do("GET", path, nil, s.signIn("lika1"), english), "audit-trail-"+rpCase1+".csv")
-	if en[0][0] != "Time" || rpRow(en, 1, "ticket.closed")[5] != "publisher/LiKa" {
+	if en[0][0] != "Time" || rpRow(en, 9, "ticket.closed")[5] != "publisher/LiKa" || rpRow(en, 9, "ticket.closed")[1] != "Ticket closed" {
 		t.Errorf("English: %q", en)
 	}
 

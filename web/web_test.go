@@ -572,6 +572,12 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 		!strings.Contains(r.body, "Uitgevoerd op: ligt na vandaag") || len(s.engine.calls) != calls {
 		t.Errorf("done after today (%s, today %s): %d %s", late, today, r.status, refusalText(r.body))
 	}
+	// In English the page names the field by its label too, not by the
+	// API's name for it.
+	if r := s.do("POST", "/cases/01AB-20270715/steps/12", url.Values{"_csrf": {token}, "done_on": {late}}, school, english); r.status != http.StatusBadRequest ||
+		!strings.Contains(r.body, "Done on: lies after today") || strings.Contains(r.body, "done_on (") {
+		t.Errorf("done after today, in English: %d %s", r.status, refusalText(r.body))
+	}
 
 	// A list the school replaced after step 11 is named to the school and
 	// the distributor, not to a LiKa.

@@ -192,7 +192,7 @@ func translate(op string, err error) error {
 			refused := &cmr.Error{Kind: kind, Message: app.Message(), MessageNL: app.Message()}
 			var d RefusalDetail
 			if app.HasDetails() && app.Details(&d) == nil && d.Message != "" {
-				refused.Field, refused.Message, refused.MessageNL = d.Field, d.Message, d.MessageNL
+				refused.Field, refused.Message, refused.MessageNL, refused.MessageEN = d.Field, d.Message, d.MessageNL, d.MessageEN
 			}
 			return refused
 		}

@@ -139,7 +139,7 @@ func refusal(err error) error {
 	var detail RefusalDetail
 	var e *cmr.Error
 	if errors.As(err, &e) {
-		detail = RefusalDetail{Field: e.Field, Message: e.Message, MessageNL: e.MessageNL}
+		detail = RefusalDetail{Field: e.Field, Message: e.Message, MessageNL: e.MessageNL, MessageEN: e.MessageEN}
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), string(kind), nil, detail)
 }
@@ -151,6 +151,7 @@ type RefusalDetail struct {
 	Field     string `json:"field,omitempty"`
 	Message   string `json:"message,omitempty"`
 	MessageNL string `json:"message_nl,omitempty"`
+	MessageEN string `json:"message_en,omitempty"` // the pages' English, where it differs
 }
 
 func activityOptions(ctx workflow.Context) workflow.Context {
