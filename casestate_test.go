@@ -277,8 +277,9 @@ func TestValidateData(t *testing.T) {
 	// MBO step 6: the identity changes, or only the realm; nothing else.
 	mbo := Procedure(PlanInput{Sector: SectorMBO, WasWordt: WasWordtSuppliersAndSchool})
 	mbo6, _ := FindStep(mbo, "6")
-	if _, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}, today); err == nil || !strings.Contains(err.Error(), "identity, realm_only") {
-		t.Errorf("an identity change not of the options: %v", err)
+	if _, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": "foo"}, today); err == nil || !strings.Contains(err.Error(), "identity, realm_only") ||
+		strings.Contains(err.(*Error).Text("en"), "realm_only") || !strings.Contains(err.(*Error).Text("en"), `"only the realm"`) {
+		t.Errorf("an identity change not of the options (the pages name them by their titles): %v / %s", err, err.(*Error).Text("en"))
 	}
 	if got, err := mbo6.ValidateData(map[string]any{"licences": "alle", "identity_change": " Realm_Only "}, today); err != nil || got["identity_change"] != "realm_only" {
 		t.Errorf("an option: %v %v", got, err)

@@ -101,14 +101,7 @@ func Together(errs ...error) error {
 		if !errors.As(err, &e) || e.Kind != KindInvalid {
 			return err
 		}
-		if joined, ok := e.Details["problems"].([]map[string]string); ok {
-			// Joined before: its problems one by one.
-			for _, p := range joined {
-				invalid = append(invalid, &Error{Kind: KindInvalid, Field: p["field"], Message: p["error"], MessageNL: p["error_nl"]})
-			}
-			continue
-		}
-		invalid = append(invalid, e)
+		invalid = append(invalid, Problems(e)...) // one joined before: its problems one by one
 	}
 	switch len(invalid) {
 	case 0:
@@ -128,6 +121,25 @@ func Together(errs ...error) error {
 	}
 	joined.Details = map[string]any{"problems": problems}
 	return joined
+}
+
+// Problems returns the refusals err holds one by one: the problems of a
+// joined refusal (Together) each as its own *Error, any other *Error as
+// it is; nil for nil or an error the domain did not classify.
+func Problems(err error) []*Error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	joined, ok := e.Details["problems"].([]map[string]string)
+	if !ok {
+		return []*Error{e}
+	}
+	out := make([]*Error, len(joined))
+	for i, p := range joined {
+		out[i] = &Error{Kind: e.Kind, Field: p["field"], Message: p["error"], MessageNL: p["error_nl"]}
+	}
+	return out
 }
 
 // KindOf returns the kind of err, or "" for errors the domain did not

@@ -175,6 +175,22 @@ func (e Event) Reopened() []string {
 	return nil
 }
 
+// ReturnedToAll reports whether an MBO case's completed list went back to
+// every publisher on it (each ticket's return, or its waiver, took it out
+// of "awaiting list"): a new version of the school's list would reach
+// none of them, so it is no longer taken.
+func (c Case) ReturnedToAll() bool {
+	if c.Sector != SectorMBO || len(c.Tickets) == 0 {
+		return false
+	}
+	for _, t := range c.Tickets {
+		if t.State == TicketAwaitingList {
+			return false
+		}
+	}
+	return true
+}
+
 // StepDone reports whether the case's step key is done.
 func (c Case) StepDone(key string) bool {
 	st, ok := c.Step(key)

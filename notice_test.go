@@ -84,6 +84,18 @@ func TestMBOClockStartTellsTheLiKa(t *testing.T) {
 	if len(got) != 1 || got[0].Kind != NoticeStepWaiting || got[0].OrganisationID != "lika-a" {
 		t.Fatalf("got %+v", got)
 	}
+	// The ticket's creation asks an MBO LiKa for its part of the list
+	// first: no step of the procedure does.
+	for lang, want := range map[string]string{"en": "First upload your part of the list", "nl": "Upload eerst uw deel van de lijst"} {
+		nc := NoticeContext{Case: c, Notice: Notice{Kind: NoticeTicketCreated, TicketID: "T1"}, LiKaName: "Uitgeverij Alfa"}
+		if m := Compose(lang, nc); !strings.Contains(m.Text, want) {
+			t.Errorf("%s: an MBO ticket's creation does not ask for the part: %s", lang, m.Text)
+		}
+		nc.Case.Sector = SectorVO
+		if m := Compose(lang, nc); strings.Contains(m.Text, want) {
+			t.Errorf("%s: a VO ticket's creation asks for a part: %s", lang, m.Text)
+		}
+	}
 }
 
 func TestSendAt(t *testing.T) {

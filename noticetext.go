@@ -58,6 +58,11 @@ func Compose(lang string, nc NoticeContext) Message {
 				todo += " once the list reaches you; the 3-working-day clock starts then"
 			}
 			todo += "."
+			if nc.Case.Sector == SectorMBO && nc.Due == "" {
+				// MBO: the LiKa supplies the "was" part first; no step
+				// of the procedure asks it to.
+				todo = "First upload your part of the list (the students' old identities) on the case's lists page: the distributor forwards it to the school. " + todo
+			}
 		case NoticeSLAWarning:
 			subject = fmt.Sprintf("Case %s: one working day left on your ticket", id)
 			what = fmt.Sprintf("The ticket of %s in case %s (%s) is due %s.", nc.LiKaName, id, nc.SchoolName, nc.Due)
@@ -100,6 +105,9 @@ func Compose(lang string, nc NoticeContext) Message {
 			todo += " zodra de lijst u bereikt; de termijn van 3 werkdagen loopt vanaf dan"
 		}
 		todo += "."
+		if nc.Case.Sector == SectorMBO && nc.Due == "" {
+			todo = "Upload eerst uw deel van de lijst (de oude identiteiten van de studenten) op de lijstenpagina van de zaak: de distributeur zet het door naar de school. " + todo
+		}
 	case NoticeSLAWarning:
 		subject = fmt.Sprintf("Zaak %s: nog één werkdag voor uw ticket", id)
 		what = fmt.Sprintf("Het ticket van %s in zaak %s (%s) moet af zijn op %s.", nc.LiKaName, id, nc.SchoolName, nc.Due)

@@ -480,7 +480,7 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 					t = phrase{"one of " + strings.Join(f.Options, ", "), "kies: " + optionList(f.Options)}
 				}
 				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.English(), t.en))
-				problemsEN = append(problemsEN, fmt.Sprintf("%s: is required (%s)", f.English(), t.en))
+				problemsEN = append(problemsEN, fmt.Sprintf("%s: is required (%s)", f.English(), optionsTitled(f, t.en)))
 				problemsNL = append(problemsNL, fmt.Sprintf("%s: is verplicht (%s)", f.Label, t.nl))
 			}
 			continue
@@ -493,7 +493,7 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 			// The field as the API names it, and as the English pages
 			// label it (the Dutch names it by its label only).
 			problems = append(problems, fmt.Sprintf("%s (%s): %s", f.Name, f.English(), bad.en))
-			problemsEN = append(problemsEN, f.English()+": "+bad.en)
+			problemsEN = append(problemsEN, f.English()+": "+optionsTitled(f, bad.en))
 			problemsNL = append(problemsNL, f.Label+": "+bad.nl)
 			continue
 		}
@@ -504,6 +504,20 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 			MessageEN: strings.Join(problemsEN, "; ")}
 	}
 	return out, nil
+}
+
+// optionsTitled is an English message about f for the pages: the values
+// of its options, as the API takes them, replaced by the titles the
+// page's choice shows.
+func optionsTitled(f Field, msg string) string {
+	if len(f.Options) == 0 {
+		return msg
+	}
+	titles := make([]string, len(f.Options))
+	for i, o := range f.Options {
+		titles[i] = fmt.Sprintf("%q", OptionTitle(o, "en"))
+	}
+	return strings.Replace(msg, strings.Join(f.Options, ", "), strings.Join(titles, ", "), 1)
 }
 
 // optionList names options for a Dutch message: their titles, with the

@@ -135,37 +135,39 @@ func (t Timing) validate(sector Sector) error {
 // announced (004, "IdP wijziging tijdens het schooljaar").
 const MinNoticeMidYear = 8 * 7 * 24 * time.Hour
 
-// Validate checks the scenario's shape, naming the field at fault.
+// Validate checks the scenario's shape, naming the field at fault: on
+// both sides at once (Together).
 func (s *Scenario) Validate() error {
+	var sides [2]error
 	switch s.Sector {
 	case SectorVO:
-		for _, side := range []struct {
+		for i, side := range []struct {
 			name string
 			e    *Endpoint
 		}{{"from", &s.From}, {"to", &s.To}} {
-			if err := side.e.normaliseVO(side.name); err != nil {
-				return err
-			}
+			sides[i] = side.e.normaliseVO(side.name)
 		}
 	case SectorMBO:
-		for _, side := range []struct {
+		for i, side := range []struct {
 			name string
 			e    Endpoint
 		}{{"from", s.From}, {"to", s.To}} {
 			switch side.e.Kind {
 			case KindELO, KindDistributorPortal, KindNonPortal:
 			case "":
-				return FieldErrorf(side.name+".kind", "is required: one of elo, distributor_portal, non_portal").
-					NL("is verplicht: kies ELO/portaal met eigen IdP, portaal van de distributeur of geen portaal (ADFS, Azure AD)")
+				sides[i] = FieldErrorf(side.name+".kind", "is required: one of elo, distributor_portal, non_portal").
+					NL("is verplicht: kies ELO/portaal met eigen IdP, portaal van de distributeur of geen portaal (ADFS, Azure AD)").
+					EN("is required: choose ELO/portal with its own IdP, the distributor's portal, or no portal (ADFS, Azure AD)")
 			default:
-				return FieldErrorf(side.name+".kind", "must be one of elo, distributor_portal, non_portal, got %q", side.e.Kind).
-					NL("kies ELO/portaal met eigen IdP, portaal van de distributeur of geen portaal (ADFS, Azure AD), niet %q", side.e.Kind)
+				sides[i] = FieldErrorf(side.name+".kind", "must be one of elo, distributor_portal, non_portal, got %q", side.e.Kind).
+					NL("kies ELO/portaal met eigen IdP, portaal van de distributeur of geen portaal (ADFS, Azure AD), niet %q", side.e.Kind).
+					EN("choose ELO/portal with its own IdP, the distributor's portal, or no portal (ADFS, Azure AD), not %q", side.e.Kind)
 			}
 		}
 	default:
 		return FieldErrorf("sector", "must be \"VO\" or \"MBO\", got %q", s.Sector).NL("moet VO of MBO zijn, niet %q", s.Sector)
 	}
-	return nil
+	return Together(sides[:]...)
 }
 
 // normaliseVO checks quadrant and IdP, fills the IdP's canonical name and

@@ -316,3 +316,28 @@ func TestListReplaced(t *testing.T) {
 		t.Error("a list before step 11 is a replacement")
 	}
 }
+
+// TestValidateNamesBothSides: a mistake on each side is named at once.
+func TestValidateNamesBothSides(t *testing.T) {
+	for _, tc := range []struct {
+		sc   Scenario
+		want []string
+	}{
+		{Scenario{Sector: SectorVO, From: Endpoint{Quadrant: 7, IdP: "Magister"}, To: Endpoint{Quadrant: 1}}, []string{"from.quadrant", "to.idp"}},
+		{Scenario{Sector: SectorMBO, From: Endpoint{Kind: "x"}}, []string{"from.kind", "to.kind"}},
+	} {
+		err := tc.sc.Validate()
+		e, ok := err.(*Error)
+		if !ok {
+			t.Fatalf("%+v: %v", tc.sc, err)
+		}
+		problems, _ := e.Details["problems"].([]map[string]string)
+		var got []string
+		for _, p := range problems {
+			got = append(got, p["field"])
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%+v: fields %q, want %q (%v)", tc.sc, got, tc.want, err)
+		}
+	}
+}

@@ -413,6 +413,10 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 	kind := cmr.ListComplete
 	if mbo {
 		kind = cmr.ListReturned
+		if cs.ReturnedToAll() {
+			return fail(refuse(p, cmr.Errorf(cmr.KindConflict, "the completed list was already returned to every publisher and can no longer be replaced; ask the distributor how to correct it").
+				NL("de aangevulde lijst is al aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt")))
+		}
 		if err := s.checkCoverage(ctx, asViewer(me), cs, l); err != nil {
 			return fail(refuse(p, err))
 		}

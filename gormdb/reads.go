@@ -390,6 +390,9 @@ func (s *Store) WaitingSteps(ctx context.Context, v Viewer, limit int) ([]Waitin
 type TicketFilter struct {
 	Overdue bool
 	State   string
+	// PartDue: tickets waiting for their LiKa's part of the list (MBO),
+	// none uploaded yet.
+	PartDue bool
 	CaseID  string
 	ID      string // one ticket
 	Now     time.Time
@@ -484,6 +487,9 @@ func (s *Store) ticketQuery(ctx context.Context, v Viewer, f TicketFilter) *gorm
 	}
 	if f.State != "" {
 		q = q.Where("tickets.state = ?", f.State)
+	}
+	if f.PartDue {
+		q = q.Where("tickets.state = ? AND NOT EXISTS (SELECT 1 FROM lists WHERE lists.ticket_id = tickets.id AND lists.kind = ?)", cmr.TicketAwaitingList, cmr.ListSupplier)
 	}
 	if f.CaseID != "" {
 		q = q.Where("tickets.case_id = ?", f.CaseID)

@@ -1,6 +1,7 @@
 package gormdb_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -648,6 +649,36 @@ func TestDeliveryKeepsItsStep(t *testing.T) {
 		got, err := s.Delivery(ctx, "school", d.ID)
 		if err != nil || got.Step != "plan.freeze" {
 			t.Errorf("delivery read back: %+v %v", got, err)
+		}
+	})
+}
+
+// TestTicketsWaitingForTheirPart: PartDue finds a LiKa's tickets that
+// wait for its part of an MBO list, until it uploads one.
+func TestTicketsWaitingForTheirPart(t *testing.T) {
+	gormdbtest.Each(t, func(t *testing.T, s *gormdb.Store) {
+		ctx := context.Background()
+		_, st := savedCase(t, s)
+		now := time.Now().UTC()
+		waiting := cmr.Ticket{ID: st.CaseID + "-T1", CaseID: st.CaseID, LiKaID: "lika1", State: cmr.TicketAwaitingList, Version: 1}
+		if err := s.SaveTicket(ctx, waiting, []cmr.Event{{Key: waiting.ID + "#1", CaseID: st.CaseID, TicketID: waiting.ID, Type: cmr.EventTicketCreated, At: now}}); err != nil {
+			t.Fatal(err)
+		}
+		lika1 := gormdb.Viewer{OrganisationID: "lika1", Role: cmr.RolePublisher}
+		lika2 := gormdb.Viewer{OrganisationID: "lika2", Role: cmr.RolePublisher}
+		if ts, err := s.Tickets(ctx, lika1, gormdb.TicketFilter{PartDue: true}); err != nil || len(ts) != 1 || ts[0].ID != waiting.ID {
+			t.Fatalf("before its part: %+v %v", ts, err)
+		}
+		if ts, _ := s.Tickets(ctx, lika2, gormdb.TicketFilter{PartDue: true}); len(ts) != 0 {
+			t.Errorf("another LiKa's ticket: %+v", ts)
+		}
+		v := cmr.ListVersion{ID: gormdb.NewListID(), CaseID: st.CaseID, TicketID: waiting.ID, Kind: cmr.ListSupplier, Format: "mbo-eck", Version: 1, RowCount: 1,
+			UploadedBy: cmr.Actor{UserID: "u", OrganisationID: "lika1", Role: cmr.RolePublisher}}
+		if _, err := s.SaveList(ctx, v, bytes.NewReader([]byte("sealed")), nil); err != nil {
+			t.Fatal(err)
+		}
+		if ts, err := s.Tickets(ctx, lika1, gormdb.TicketFilter{PartDue: true}); err != nil || len(ts) != 0 {
+			t.Errorf("after its part: %+v %v", ts, err)
 		}
 	})
 }

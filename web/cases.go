@@ -282,7 +282,14 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 		e    *cmr.Endpoint
 	}{{"from", &sc.From}, {"to", &sc.To}} {
 		if sc.Sector == cmr.SectorMBO {
-			side.e.ECK = form.Get(side.name+"_eck") == "true"
+			// Asked, not assumed: ECK iD or not decides the list's format.
+			switch form.Get(side.name + "_eck") {
+			case "true", "false":
+				side.e.ECK = form.Get(side.name+"_eck") == "true"
+			default:
+				problems = append(problems, cmr.FieldErrorf(side.name+".eck", "is required: yes (ECK iD) or no (activation codes)").
+					NL("is verplicht: ja (ECK iD) of nee (activeringscodes)"))
+			}
 			side.e.Kind = cmr.IdPKind(form.Get(side.name + "_kind"))
 			continue
 		}
@@ -298,8 +305,11 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 		}
 		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
 	}
-	if len(problems) == 0 {
-		problems = append(problems, sc.Validate())
+	// The scenario's own rules, for each side the form could be read for.
+	for _, e := range cmr.Problems(sc.Validate()) {
+		if !slices.ContainsFunc(problems, func(p error) bool { var pe *cmr.Error; return errors.As(p, &pe) && sameSide(pe.Field, e.Field) }) {
+			problems = append(problems, e)
+		}
 	}
 	req.Scenario = sc
 	datesRead := true
@@ -323,6 +333,14 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 		problems = append(problems, err)
 	}
 	return req, cmr.Together(problems...)
+}
+
+// sameSide reports whether two fields are of the same side of a scenario
+// (from.quadrant, from.idp).
+func sameSide(a, b string) bool {
+	sa, _, _ := strings.Cut(a, ".")
+	sb, _, _ := strings.Cut(b, ".")
+	return sa == sb
 }
 
 // check runs the scenario check on what the form holds so far.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,6 +73,9 @@ type listsPage struct {
 	// it is done and a new version would replace that one.
 	HandedOut bool
 	Recorded  string
+	// ReturnedToAll: the school's MBO list went back to every publisher
+	// and can no longer be replaced.
+	ReturnedToAll bool
 }
 
 func (s *Server) fileKindOf(c echo.Context) waswordt.FileKind {
@@ -128,6 +132,9 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 			if cs.StepDone("14") { // step 14 made the tickets
 				p.HandedOut, p.Upload, p.Recorded = true, "", ""
 			}
+		}
+		if cs.ReturnedToAll() { // api.UploadCaseList's rule for MBO
+			p.ReturnedToAll, p.Upload, p.Builder, p.Rows = true, "", false, false
 		}
 		p.Merged = cs.Sector == cmr.SectorMBO
 	case cmr.RoleDistributor:
@@ -291,6 +298,9 @@ type ticketPage struct {
 	LiKa string
 	// Problem is a refusal of the close form; Note and Rows refill it.
 	Problem, Note, Rows string
+	// PartDue: the ticket waits for its LiKa's part of an MBO list, none
+	// uploaded yet; Upload: the reader is that LiKa.
+	PartDue, Upload bool
 }
 
 // ticketPage handles GET /tickets/:id: a LiKa's ticket with the list to
@@ -327,6 +337,13 @@ func (s *Server) showTicket(c echo.Context, ss *session, t cmr.Ticket, status in
 		if p.Lists, err = s.Lists.CaseLists(ctx, actorOf(ss), cs.ID); err != nil && cmr.KindOf(err) != cmr.KindForbidden {
 			return s.fail(c, ss, err)
 		}
+		// This ticket's lists: the case's, and its own LiKa's part, not
+		// the other publishers' (which the distributor may see).
+		p.Lists = slices.DeleteFunc(p.Lists, func(v cmr.ListVersion) bool { return v.TicketID != "" && v.TicketID != t.ID })
+	}
+	if cs.Sector == cmr.SectorMBO && cs.Status == cmr.CaseOpen && t.State == cmr.TicketAwaitingList {
+		p.PartDue = !slices.ContainsFunc(p.Lists, func(v cmr.ListVersion) bool { return v.Kind == cmr.ListSupplier })
+		p.Upload = ss.User.Role == cmr.RolePublisher && t.LiKaID == ss.User.OrganisationID
 	}
 	return s.render(c, status, "ticket", p)
 }

@@ -409,6 +409,17 @@ func TestWizardSteps(t *testing.T) {
 	if mbo.status != 200 || strings.Contains(mbo.body, `name="from_quadrant"`) {
 		t.Errorf("MBO step 2 shows VO fields: %d", mbo.status)
 	}
+	// Whether a side has ECK iD is asked, not assumed.
+	if !strings.Contains(mbo.body, `<select id="f-from-eck" name="from_eck">
+      <option value="">kies</option>`) {
+		t.Errorf("MBO step 2 assumes ECK iD:\n%s", mbo.body)
+	}
+	token := s.token(dist)
+	noECK := url.Values{"_csrf": {token}, "school": {"mbo"}, "from_kind": {"elo"}, "to_eck": {"true"}, "to_kind": {"elo"}, "switch_on": {"2027-07-15"}}
+	if p := s.do("POST", "/cases", noECK, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Van: ECK iD: is verplicht: ja (ECK iD) of nee (activeringscodes)") ||
+		!regexp.MustCompile(`id="f-from-eck"[^>]*aria-invalid="true"`).MatchString(p.body) || len(s.opener.inputs) != 0 {
+		t.Errorf("an MBO side without its ECK iD: %d %s", p.status, refusalText(p.body))
+	}
 
 	unknown := s.do("GET", "/cases/new?school=nope", nil, dist)
 	if !strings.Contains(unknown.body, "Deze school is niet gevonden; zoek de school opnieuw.") || strings.Contains(unknown.body, `name="from_quadrant"`) {
@@ -525,14 +536,15 @@ func TestOpenCase(t *testing.T) {
 	// request date after today.
 	rules := voForm("school2", token)
 	rules.Set("to_quadrant", "x")
+	rules.Set("from_idp", "")
 	rules.Del("switch_on")
 	rules.Set("requested_on", "2027-06-11")
 	p = s.do("POST", "/cases", rules, dist)
 	if p.status != http.StatusBadRequest || len(s.opener.inputs) != 0 ||
-		!strings.Contains(p.body, "Naar: kwadrant: moet 1, 2, 3 of 4 zijn; Geplande overstapdatum: is verplicht: de geplande overstapdatum; Aanvraag gedaan op: 11-06-2027 ligt na vandaag") {
+		!strings.Contains(p.body, "Naar: kwadrant: moet 1, 2, 3 of 4 zijn; Van: IdP: is verplicht bij kwadrant 1: kies uit ") || !strings.Contains(p.body, "Geplande overstapdatum: is verplicht: de geplande overstapdatum; Aanvraag gedaan op: 11-06-2027 ligt na vandaag") {
 		t.Errorf("the opening's rules, together: %d\n%s", p.status, refusalText(p.body))
 	}
-	for _, id := range []string{"f-to-quadrant", "f-switch", "f-requested"} {
+	for _, id := range []string{"f-to-quadrant", "f-from-idp", "f-switch", "f-requested"} {
 		if !regexp.MustCompile(`id="` + id + `"[^>]*aria-invalid="true"`).MatchString(p.body) {
 			t.Errorf("%s is not marked invalid", id)
 		}

@@ -518,7 +518,12 @@ func (s *Server) eventsCSV(c echo.Context) error {
 		var details []string
 		for _, k := range eventDetails {
 			switch v := e.Details[k].(type) {
-			case string, bool, float64, int:
+			case string:
+				if t, err := time.Parse(time.RFC3339, v); err == nil {
+					v = t.In(s.loc).Format(time.RFC3339) // as the time column: local
+				}
+				details = append(details, k+"="+v)
+			case bool, float64, int:
 				details = append(details, fmt.Sprintf("%s=%v", k, v))
 			case []any: // step keys (reopened)
 				var keys []string

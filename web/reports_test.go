@@ -69,7 +69,7 @@ func newReportSite(t *testing.T) *site {
 			{Key: "r1-open", Type: cmr.EventCaseOpened, Actor: &dist, At: at("2027-05-20 09:00")},
 			{Key: "r1-step", Type: cmr.EventStepCompleted, Step: rpEvil, Actor: &dist, At: at("2027-05-21 09:00"), SubmissionID: "sub_step"},
 			{Key: "r1-dl", Type: cmr.EventListDownloaded, Actor: &dist, At: at("2027-05-22 09:00"),
-				Details: map[string]any{"list_id": "list_9", "kind": "complete", "version": 2, "reason": "Jan de Vries wilde het"}},
+				Details: map[string]any{"list_id": "list_9", "kind": "complete", "version": 2, "reason": "Jan de Vries wilde het", "due_at": "2027-05-25T15:00:00Z"}},
 		}},
 		{rpCase2, "school2", "dist2", cmr.CaseOpen, "2027-06-20", []string{"lika1", "lika2"}, nil},
 		{rpCase3, "school", "dist", cmr.CaseOpen, "2027-08-01", []string{"lika1"}, []cmr.Event{
@@ -385,7 +385,7 @@ func TestEventsCSV(t *testing.T) {
 		step[4] != "Distri" || step[11] != "dist" || step[5] != "distributeur" || step[6] != s.users["dist"].ID || step[7] != "sub_step" {
 		t.Errorf("step event: %q (the step must come out neutralised)", step)
 	}
-	if dl := rpRow(dist, 9, "list.downloaded"); dl == nil || dl[8] != "list_id=list_9, kind=complete, version=2" {
+	if dl := rpRow(dist, 9, "list.downloaded"); dl == nil || dl[8] != "list_id=list_9, kind=complete, version=2, due_at=2027-05-25T17:00:00+02:00" {
 		t.Errorf("download event: %q", dl)
 	}
 	if closed := rpRow(dist, 3, rpCase1+"-T1"); closed == nil || closed[8] != "late=true" {

@@ -210,3 +210,49 @@ func TestUploadsStayOffDisk(t *testing.T) {
 		check()
 	})
 }
+
+// TestMBOListLockedOnceReturnedToAll: once every publisher got the
+// completed list back, the school's lists page offers no new version and
+// says why (the API refuses one: api.UploadCaseList).
+func TestMBOListLockedOnceReturnedToAll(t *testing.T) {
+	s := newPagesSite(t)
+	ticket := seedMBOTicket(t, s)
+	school := s.signIn("mbo")
+	path := "/cases/" + caseMBO + "/lists"
+	const locked = "De aangevulde lijst is aan elke uitgever teruggegeven"
+	if p := s.do("GET", path, nil, school); p.status != http.StatusOK || !strings.Contains(p.body, `name="file"`) || strings.Contains(p.body, locked) {
+		t.Fatalf("while a part waits for its return: %d\n%s", p.status, p.body)
+	}
+	returned := cmr.Ticket{ID: ticket, CaseID: caseMBO, LiKaID: "lika1", State: cmr.TicketOpen, Version: 2}
+	if err := s.store.SaveTicket(context.Background(), returned, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.do("GET", path, nil, school); p.status != http.StatusOK || strings.Contains(p.body, `name="file"`) || !strings.Contains(p.body, locked) {
+		t.Errorf("once returned to every publisher: %d\n%s", p.status, p.body)
+	}
+}
+
+// TestLiKaIsAskedForItsPart: no step asks an MBO LiKa for its part of the
+// list, so its home and its ticket do; the distributor's ticket page says
+// whose part it waits for.
+func TestLiKaIsAskedForItsPart(t *testing.T) {
+	s := newPagesSite(t)
+	ticket := seedMBOTicket(t, s)
+	lika := s.signIn("lika1")
+	upload := `href="/cases/` + caseMBO + `/lists#upload"`
+	if p := s.do("GET", "/", nil, lika); !strings.Contains(p.body, "Uw deel van de lijst uploaden") || !strings.Contains(p.body, upload) {
+		t.Errorf("the LiKa's home does not ask for its part:\n%s", p.body)
+	}
+	if p := s.do("GET", "/", nil, lika, english); !strings.Contains(p.body, "Upload your part of the list") {
+		t.Errorf("in English:\n%s", p.body)
+	}
+	if p := s.do("GET", "/tickets/"+ticket, nil, lika); !strings.Contains(p.body, "Wacht op uw deel van de lijst (was):") || !strings.Contains(p.body, upload) {
+		t.Errorf("the LiKa's ticket page does not ask for its part:\n%s", p.body)
+	}
+	if p := s.do("GET", "/tickets/"+ticket, nil, s.signIn("dist")); !strings.Contains(p.body, "Wacht op het deel van de lijst (was) van de LiKa.") || strings.Contains(p.body, upload) {
+		t.Errorf("the distributor's ticket page:\n%s", p.body)
+	}
+	if p := s.do("GET", "/", nil, s.signIn("lika2")); strings.Contains(p.body, "Uw deel van de lijst uploaden") {
+		t.Errorf("another LiKa is asked for lika1's part:\n%s", p.body)
+	}
+}

@@ -688,6 +688,8 @@ type homePage struct {
 	MoreWork, MoreTickets, MoreCases bool
 	// LiKa: the tickets are a LiKa's own (no LiKa column).
 	LiKa bool
+	// PartsDue: a LiKa's tickets that wait for its part of an MBO list.
+	PartsDue []cmr.Ticket
 	orgNames
 }
 
@@ -752,6 +754,13 @@ func (s *Server) home(c echo.Context) error {
 			item.DaysLeft = s.cal.WorkingDaysLeft(now, *t.DueAt)
 		}
 		p.Tickets = append(p.Tickets, item)
+	}
+	// A LiKa's parts of MBO lists still to upload: no step of the
+	// procedure says so (the distributor's 8a waits for them).
+	if ss.User.Role == cmr.RolePublisher {
+		if p.PartsDue, _, err = s.Store.TicketPage(ctx, v, gormdb.TicketFilter{PartDue: true, Limit: homeTickets}); err != nil {
+			return s.fail(c, ss, err)
+		}
 	}
 	// The schools and LiKas by name, in one read.
 	p.LiKa = ss.User.Role == cmr.RolePublisher
