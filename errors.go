@@ -39,6 +39,9 @@ type Error struct {
 	// Details are extra facts for the caller, e.g. the reasons a scenario
 	// is not supported. Never personal data.
 	Details map[string]any
+	// Parts are the refusals Together joined, each whole (with its
+	// MessageEN, which Details["problems"] does not carry to the API).
+	Parts []*Error
 }
 
 func (e *Error) Error() string {
@@ -120,6 +123,7 @@ func Together(errs ...error) error {
 		}
 	}
 	joined.Details = map[string]any{"problems": problems}
+	joined.Parts = invalid
 	return joined
 }
 
@@ -131,6 +135,11 @@ func Problems(err error) []*Error {
 	if !errors.As(err, &e) {
 		return nil
 	}
+	if len(e.Parts) > 0 {
+		return e.Parts
+	}
+	// Joined elsewhere (a refusal rebuilt from the workflow engine's
+	// answer): from its details.
 	joined, ok := e.Details["problems"].([]map[string]string)
 	if !ok {
 		return []*Error{e}

@@ -1,7 +1,6 @@
 package cmr
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -83,13 +82,12 @@ type Ticket struct {
 	Version        int
 }
 
-// TicketsInOpeningOrder returns the tickets in the order the case made
-// them (T1, T2, …, T10), whatever order they were read in.
-func TicketsInOpeningOrder(ts []Ticket) []Ticket {
+// TicketsByID returns the tickets in the order of their IDs (as text:
+// T1, T10, T2, the order a case lists them in before any clock runs),
+// whatever order they were read in.
+func TicketsByID(ts []Ticket) []Ticket {
 	out := slices.Clone(ts)
-	slices.SortStableFunc(out, func(a, b Ticket) int {
-		return cmp.Or(cmp.Compare(len(a.ID), len(b.ID)), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, func(a, b Ticket) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

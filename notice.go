@@ -176,19 +176,19 @@ func (e Event) Reopened() []string {
 }
 
 // ReturnedToAll reports whether an MBO case's completed list went back to
-// every publisher on it (each ticket's return, or its waiver, took it out
-// of "awaiting list"): a new version of the school's list would reach
-// none of them, so it is no longer taken.
+// every publisher on it: at least one return (its clock started), and no
+// ticket still awaiting one (the rest returned too, or let go). A new
+// version of the school's list would reach none of them, so it is no
+// longer taken.
 func (c Case) ReturnedToAll() bool {
-	if c.Sector != SectorMBO || len(c.Tickets) == 0 {
-		return false
-	}
+	returned := false
 	for _, t := range c.Tickets {
 		if t.State == TicketAwaitingList {
 			return false
 		}
+		returned = returned || t.ClockStartedAt != nil
 	}
-	return true
+	return c.Sector == SectorMBO && returned
 }
 
 // StepDone reports whether the case's step key is done.

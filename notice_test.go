@@ -225,3 +225,26 @@ func TestStepRef(t *testing.T) {
 		}
 	}
 }
+
+// TestReturnedToAll: the school's MBO list is locked once every publisher
+// has it back, not when none ever got it.
+func TestReturnedToAll(t *testing.T) {
+	started := time.Date(2027, 6, 1, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		sector  Sector
+		tickets []Ticket
+		want    bool
+	}{
+		{"no tickets yet", SectorMBO, nil, false},
+		{"one waits", SectorMBO, []Ticket{{State: TicketOpen, ClockStartedAt: &started}, {State: TicketAwaitingList}}, false},
+		{"every one returned", SectorMBO, []Ticket{{State: TicketOpen, ClockStartedAt: &started}, {State: TicketClosed, ClockStartedAt: &started}}, true},
+		{"returned to one, the other let go", SectorMBO, []Ticket{{State: TicketClosed, ClockStartedAt: &started}, {State: TicketWaived}}, true},
+		{"every one let go, none returned", SectorMBO, []Ticket{{State: TicketWaived}, {State: TicketWaived}}, false},
+		{"VO", SectorVO, []Ticket{{State: TicketOpen, ClockStartedAt: &started}}, false},
+	} {
+		if got := (Case{CaseHeader: CaseHeader{Sector: tc.sector}, Tickets: tc.tickets}).ReturnedToAll(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

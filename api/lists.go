@@ -405,6 +405,14 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 	}
 	f := waswordt.ForCase(cs.Scenario)
 	mbo := cs.Sector == cmr.SectorMBO
+	if mbo && cs.ReturnedToAll() {
+		// Said before the file's rows: whatever they hold, no version
+		// after this reaches a publisher. (A version checked while the
+		// last return went through may still be stored; the publishers
+		// have the version their returns were checked against.)
+		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to every publisher and can no longer be replaced; ask the distributor how to correct it").
+			NL("de aangevulde lijst is al aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt"))
+	}
 	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms, OpenRows: mbo})
 	if err != nil {
 		return fail(err)
@@ -413,10 +421,6 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 	kind := cmr.ListComplete
 	if mbo {
 		kind = cmr.ListReturned
-		if cs.ReturnedToAll() {
-			return fail(refuse(p, cmr.Errorf(cmr.KindConflict, "the completed list was already returned to every publisher and can no longer be replaced; ask the distributor how to correct it").
-				NL("de aangevulde lijst is al aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt")))
-		}
 		if err := s.checkCoverage(ctx, asViewer(me), cs, l); err != nil {
 			return fail(refuse(p, err))
 		}
@@ -515,7 +519,7 @@ func (s *Server) CaseLists(ctx context.Context, me cmr.Actor, caseID string) ([]
 	if s.Lists == nil {
 		return nil, nil
 	}
-	vs, _, err := s.visibleLists(ctx, me, caseID)
+	vs, _, err := s.visibleLists(ctx, me, caseID, true)
 	return vs, err
 }
 
@@ -524,7 +528,11 @@ func (s *Server) CaseLists(ctx context.Context, me cmr.Actor, caseID string) ([]
 // lists); a LiKa, once its ticket exists, the VO list, its own MBO part,
 // and the school's completed MBO list only after it was returned to it
 // (and then only its own rows, see ListFile).
-func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) ([]cmr.ListVersion, *cmr.Ticket, error) {
+//
+// With counted, a LiKa's returned list says the rows of its own file
+// (which takes decrypting the list and its part); a download, which
+// reduces the list itself, does without.
+func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string, counted bool) ([]cmr.ListVersion, *cmr.Ticket, error) {
 	vs, err := s.Lists.Lists(ctx, asViewer(me), caseID)
 	if err != nil {
 		return nil, nil, err
@@ -574,6 +582,10 @@ func (s *Server) visibleLists(ctx context.Context, me cmr.Actor, caseID string) 
 			// list" by being waived or cancelled never got the list),
 			// and only the version it got.
 			if lv, ok := got[own.ID]; ok && lv.ID == v.ID {
+				if !counted {
+					out = append(out, v)
+					continue
+				}
 				// Its rows are those of the file it gets: its own,
 				// not the count of every publisher's.
 				_, returned, err := s.loadList(ctx, asViewer(me), caseID, v.ID)
@@ -621,7 +633,7 @@ func (s *Server) ListFile(ctx context.Context, me cmr.Actor, caseID, listID stri
 	if s.Lists == nil {
 		return "", nil, cmr.ErrNotFound
 	}
-	vs, own, err := s.visibleLists(ctx, me, caseID)
+	vs, own, err := s.visibleLists(ctx, me, caseID, false)
 	if err != nil {
 		return "", nil, err
 	}
@@ -698,16 +710,16 @@ func (s *Server) ownRows(ctx context.Context, v gormdb.Viewer, caseID string, t 
 }
 
 // merged returns the current parts of all publishers as one list with the
-// school's columns empty, in the order the case's tickets were made; its
-// row numbers are the ones coverage problems and the rows page refer to,
-// so they must not move when a return starts a ticket's clock (the case
-// lists its tickets by due moment).
+// school's columns empty, in the order of the tickets' IDs; its row
+// numbers are the ones coverage problems and the rows page refer to, so
+// they must not move when a return starts a ticket's clock (the case
+// lists its tickets by due moment, and by ID before any clock runs).
 func (s *Server) merged(ctx context.Context, v gormdb.Viewer, cs cmr.Case) (waswordt.List, []string, error) {
 	f := waswordt.ForCase(cs.Scenario)
 	out := waswordt.List{Format: f.ID, Part: waswordt.Complete}
 	emitted := map[string]int{}
 	var missing []string
-	for _, t := range cmr.TicketsInOpeningOrder(cs.Tickets) {
+	for _, t := range cmr.TicketsByID(cs.Tickets) {
 		if t.State == cmr.TicketWaived || t.State == cmr.TicketCancelled {
 			// The distributor let this publisher go: the case needs
 			// neither its part nor the school's completion of it.

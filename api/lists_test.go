@@ -479,6 +479,7 @@ func TestMBOListFlow(t *testing.T) {
 		t.Errorf("the school's list after every return: %s", r.Raw)
 	}
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(4, keys[4], `{"real_new":"b1@roc.real.nieuw"}`)), 409, "a row after every return")
+	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", "Voorletters;Voornaam\nS.;x\n"), 409, "a bad file after every return: the lock first")
 }
 
 func TestTemplatesAndWordtBuilder(t *testing.T) {

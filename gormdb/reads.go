@@ -489,7 +489,7 @@ func (s *Store) ticketQuery(ctx context.Context, v Viewer, f TicketFilter) *gorm
 		q = q.Where("tickets.state = ?", f.State)
 	}
 	if f.PartDue {
-		q = q.Where("tickets.state = ? AND NOT EXISTS (SELECT 1 FROM lists WHERE lists.ticket_id = tickets.id AND lists.kind = ?)", cmr.TicketAwaitingList, cmr.ListSupplier)
+		q = q.Where("tickets.state = ? AND NOT EXISTS (SELECT 1 FROM lists WHERE lists.case_id = tickets.case_id AND lists.kind = ? AND lists.ticket_id = tickets.id)", cmr.TicketAwaitingList, cmr.ListSupplier)
 	}
 	if f.CaseID != "" {
 		q = q.Where("tickets.case_id = ?", f.CaseID)

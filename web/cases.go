@@ -277,6 +277,7 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 	sc := cmr.Scenario{Sector: school.Sector}
 	// Every field at fault is named at once (cmr.Together).
 	var problems []error
+	unread := map[string]bool{} // VO sides whose quadrant could not be read
 	for _, side := range []struct {
 		name string
 		e    *cmr.Endpoint
@@ -296,18 +297,23 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 		q := form.Get(side.name + "_quadrant")
 		if q == "" {
 			problems = append(problems, cmr.FieldErrorf(side.name+".quadrant", "is required for VO: 1, 2, 3 or 4").NL("is verplicht voor VO: 1, 2, 3 of 4"))
+			unread[side.name] = true
 			continue
 		}
 		n, err := strconv.Atoi(q)
 		if err != nil {
 			problems = append(problems, cmr.FieldErrorf(side.name+".quadrant", "must be 1, 2, 3 or 4").NL("moet 1, 2, 3 of 4 zijn"))
+			unread[side.name] = true
 			continue
 		}
 		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
 	}
-	// The scenario's own rules, for each side the form could be read for.
-	for _, e := range cmr.Problems(sc.Validate()) {
-		if !slices.ContainsFunc(problems, func(p error) bool { var pe *cmr.Error; return errors.As(p, &pe) && sameSide(pe.Field, e.Field) }) {
+	// The scenario's own rules, for each side the form could be read for
+	// (on a copy: the opening normalises the scenario itself, and hashes
+	// the request as the form gave it, for a form sent again).
+	checked := sc
+	for _, e := range cmr.Problems(checked.Validate()) {
+		if side, _, _ := strings.Cut(e.Field, "."); !unread[side] {
 			problems = append(problems, e)
 		}
 	}
@@ -328,19 +334,10 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 		problems = append(problems, cmr.FieldErrorf("switch_on", "is required: the planned switch date").NL("is verplicht: de geplande overstapdatum"))
 	}
 	if datesRead { // a date not read would be checked as not given
-		var err error
-		req.Timing, err = casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now()))
+		_, err := casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now()))
 		problems = append(problems, err)
 	}
 	return req, cmr.Together(problems...)
-}
-
-// sameSide reports whether two fields are of the same side of a scenario
-// (from.quadrant, from.idp).
-func sameSide(a, b string) bool {
-	sa, _, _ := strings.Cut(a, ".")
-	sb, _, _ := strings.Cut(b, ".")
-	return sa == sb
 }
 
 // check runs the scenario check on what the form holds so far.
@@ -351,7 +348,13 @@ func (s *Server) check(c echo.Context, form url.Values, school *cmr.Organisation
 	v := checkView{Sector: school.Sector}
 	req, err := s.request(form, *school, false)
 	if err == nil {
-		v.Result, err = cmr.CheckScenario(req.Scenario, req.Timing)
+		sc, t := req.Scenario, req.Timing
+		if err = sc.Validate(); err == nil {
+			t, err = casework.CheckTiming(t, school.Sector, s.Calendar.Today(s.Now()))
+		}
+		if err == nil {
+			v.Result, err = cmr.CheckScenario(sc, t)
+		}
 	}
 	if err != nil {
 		v.Problem = s.refusal(c, err)

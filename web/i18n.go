@@ -442,19 +442,13 @@ func (s *Server) refusal(c echo.Context, err error) string {
 		return err.Error()
 	}
 	lang := language(c)
-	if problems, ok := e.Details["problems"].([]map[string]string); ok {
-		// Several fields at fault (cmr.Together): each by its label.
-		parts := make([]string, len(problems))
-		for i, p := range problems {
-			msg := p["error"]
-			if lang == "nl" && p["error_nl"] != "" {
-				msg = p["error_nl"]
-			}
-			parts[i] = labelled(p["field"], msg, lang)
-		}
-		return strings.Join(parts, "; ")
+	// Several fields at fault (cmr.Together): each by its label.
+	problems := cmr.Problems(e)
+	parts := make([]string, len(problems))
+	for i, p := range problems {
+		parts[i] = labelled(p.Field, p.Text(lang), lang)
 	}
-	return labelled(e.Field, e.Text(lang), lang)
+	return strings.Join(parts, "; ")
 }
 
 // labelled is msg about field, named by its label in lang where it has

@@ -133,7 +133,7 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 				p.HandedOut, p.Upload, p.Recorded = true, "", ""
 			}
 		}
-		if cs.ReturnedToAll() { // api.UploadCaseList's rule for MBO
+		if open && cs.ReturnedToAll() { // api.UploadCaseList's rule for MBO
 			p.ReturnedToAll, p.Upload, p.Builder, p.Rows = true, "", false, false
 		}
 		p.Merged = cs.Sector == cmr.SectorMBO
@@ -333,15 +333,17 @@ func (s *Server) showTicket(c echo.Context, ss *session, t cmr.Ticket, status in
 		return s.fail(c, ss, err)
 	}
 	p.LiKa = orgNames(names).Name(t.LiKaID)
+	listsRead := false
 	if s.Lists != nil {
 		if p.Lists, err = s.Lists.CaseLists(ctx, actorOf(ss), cs.ID); err != nil && cmr.KindOf(err) != cmr.KindForbidden {
 			return s.fail(c, ss, err)
 		}
+		listsRead = err == nil // Kennisnet sees no lists
 		// This ticket's lists: the case's, and its own LiKa's part, not
 		// the other publishers' (which the distributor may see).
 		p.Lists = slices.DeleteFunc(p.Lists, func(v cmr.ListVersion) bool { return v.TicketID != "" && v.TicketID != t.ID })
 	}
-	if cs.Sector == cmr.SectorMBO && cs.Status == cmr.CaseOpen && t.State == cmr.TicketAwaitingList {
+	if listsRead && cs.Sector == cmr.SectorMBO && cs.Status == cmr.CaseOpen && t.State == cmr.TicketAwaitingList {
 		p.PartDue = !slices.ContainsFunc(p.Lists, func(v cmr.ListVersion) bool { return v.Kind == cmr.ListSupplier })
 		p.Upload = ss.User.Role == cmr.RolePublisher && t.LiKaID == ss.User.OrganisationID
 	}

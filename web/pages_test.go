@@ -92,7 +92,10 @@ type fakeLists struct {
 	saves       [][]waswordt.RowEdit
 }
 
-func (f *fakeLists) CaseLists(_ context.Context, _ cmr.Actor, caseID string) ([]cmr.ListVersion, error) {
+func (f *fakeLists) CaseLists(_ context.Context, me cmr.Actor, caseID string) ([]cmr.ListVersion, error) {
+	if me.Role == cmr.RoleKennisnet { // as api.Server.CaseLists: no part in the lists
+		return nil, cmr.Errorf(cmr.KindForbidden, "no lists for Kennisnet").NL("geen lijsten voor Kennisnet")
+	}
 	var out []cmr.ListVersion
 	for _, v := range f.versions {
 		if v.CaseID == caseID {
@@ -419,6 +422,18 @@ func TestWizardSteps(t *testing.T) {
 	if p := s.do("POST", "/cases", noECK, dist); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Van: ECK iD: is verplicht: ja (ECK iD) of nee (activeringscodes)") ||
 		!regexp.MustCompile(`id="f-from-eck"[^>]*aria-invalid="true"`).MatchString(p.body) || len(s.opener.inputs) != 0 {
 		t.Errorf("an MBO side without its ECK iD: %d %s", p.status, refusalText(p.body))
+	}
+	// Every field of both sides at once, and in English as the page
+	// words them (not the API's values).
+	nothing := url.Values{"_csrf": {token}, "school": {"mbo"}, "switch_on": {"2027-07-15"}}
+	if p := s.do("POST", "/cases", nothing, dist); p.status != http.StatusBadRequest ||
+		!strings.Contains(p.body, "Van: ECK iD: is verplicht") || !strings.Contains(p.body, "Naar: ECK iD: is verplicht") ||
+		!strings.Contains(p.body, "Van: soort IdP: is verplicht") || !strings.Contains(p.body, "Naar: soort IdP: is verplicht") {
+		t.Errorf("an MBO form with nothing chosen: %d %s", p.status, refusalText(p.body))
+	}
+	if p := s.do("POST", "/cases", nothing, dist, english); !strings.Contains(p.body, "From: kind of IdP: is required: choose ELO/portal with its own IdP") ||
+		!strings.Contains(p.body, "To: kind of IdP: is required: choose ELO/portal") || strings.Contains(refusalText(p.body), "distributor_portal") {
+		t.Errorf("in English: %s", refusalText(p.body))
 	}
 
 	unknown := s.do("GET", "/cases/new?school=nope", nil, dist)
@@ -791,8 +806,8 @@ func TestListsPage(t *testing.T) {
 		t.Error("the versions are not listed, or the page says a list was stored")
 	}
 	kn := s.do("GET", lists, nil, s.signIn("kn"))
-	if kn.status != 200 || strings.Contains(kn.body, "multipart/form-data") || strings.Contains(kn.body, `name="file"`) {
-		t.Errorf("Kennisnet gets an upload form: %d", kn.status)
+	if kn.status != http.StatusForbidden || strings.Contains(kn.body, "multipart/form-data") || strings.Contains(kn.body, `name="file"`) {
+		t.Errorf("Kennisnet gets an upload form, or is not told it sees no lists: %d", kn.status)
 	}
 	if p := s.do("GET", "/cases/"+caseDone+"/lists", nil, school); p.status != 200 || strings.Contains(p.body, "multipart/form-data") {
 		t.Errorf("an upload form on a completed case: %d", p.status)

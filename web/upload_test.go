@@ -223,7 +223,8 @@ func TestMBOListLockedOnceReturnedToAll(t *testing.T) {
 	if p := s.do("GET", path, nil, school); p.status != http.StatusOK || !strings.Contains(p.body, `name="file"`) || strings.Contains(p.body, locked) {
 		t.Fatalf("while a part waits for its return: %d\n%s", p.status, p.body)
 	}
-	returned := cmr.Ticket{ID: ticket, CaseID: caseMBO, LiKaID: "lika1", State: cmr.TicketOpen, Version: 2}
+	started := s.now
+	returned := cmr.Ticket{ID: ticket, CaseID: caseMBO, LiKaID: "lika1", State: cmr.TicketOpen, ClockStartedAt: &started, Version: 2}
 	if err := s.store.SaveTicket(context.Background(), returned, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -254,5 +255,9 @@ func TestLiKaIsAskedForItsPart(t *testing.T) {
 	}
 	if p := s.do("GET", "/", nil, s.signIn("lika2")); strings.Contains(p.body, "Uw deel van de lijst uploaden") {
 		t.Errorf("another LiKa is asked for lika1's part:\n%s", p.body)
+	}
+	// Kennisnet sees no lists, so it is told nothing of the part.
+	if p := s.do("GET", "/tickets/"+ticket, nil, s.signIn("kn")); p.status != http.StatusOK || strings.Contains(p.body, "Wacht op het deel van de lijst") {
+		t.Errorf("Kennisnet's ticket page: %d\n%s", p.status, p.body)
 	}
 }
