@@ -390,12 +390,21 @@ func StepNumber(key string) string {
 	return key
 }
 
+// TitleIn is the step's title in lang ("en", otherwise Dutch); the Dutch
+// where it has no English one.
+func (d StepDef) TitleIn(lang string) string {
+	if lang == "en" {
+		return cmp.Or(d.TitleEN, d.Title)
+	}
+	return d.Title
+}
+
 // Ref names the step in a message to people, in lang ("nl" or "en"):
 // "stap 11", or for a step without a number its title, quoted.
 func (d StepDef) Ref(lang string) string {
-	word, title := "stap", d.Title
+	word, title := "stap", d.TitleIn(lang)
 	if lang == "en" {
-		word, title = "step", cmp.Or(d.TitleEN, d.Title)
+		word = "step"
 	}
 	if n := StepNumber(d.Key); n != "" || title == "" {
 		return word + " " + cmp.Or(n, d.Key)

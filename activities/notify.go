@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -330,7 +329,7 @@ func (a *Activities) noticeContext(ctx context.Context, c cmr.Case, n cmr.Notice
 		for _, s := range c.Steps {
 			if s.Key == key {
 				titles = append(titles, s.Title)
-				titlesEN = append(titlesEN, cmp.Or(s.TitleEN, s.Title))
+				titlesEN = append(titlesEN, s.TitleIn("en"))
 			}
 		}
 	}

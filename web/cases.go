@@ -271,8 +271,11 @@ func (s *Server) wizard(c echo.Context, ss *session, form url.Values) (wizard, e
 // as the form goes: the sides, the dates (the opening's rules too), and
 // for an opening (not the live check while the form is being filled in)
 // that a switch date is given. The LiKas are checked by the opening.
-func (s *Server) request(form url.Values, school cmr.Organisation, opening bool) (casework.OpenRequest, error) {
-	req := casework.OpenRequest{School: school.ID, LiKas: form["likas"], IdempotencyKey: form.Get("opening_key"),
+// The request is as the form gave it (the opening hashes it, for a form
+// sent again); checked is it as checked: the scenario normalised, the
+// dates with what the opening assumes.
+func (s *Server) request(form url.Values, school cmr.Organisation, opening bool) (req casework.OpenRequest, checked casework.OpenRequest, err error) {
+	req = casework.OpenRequest{School: school.ID, LiKas: form["likas"], IdempotencyKey: form.Get("opening_key"),
 		Options: cmr.CaseOptions{Calamity: form.Get("calamity") == "true", KeepHistory: form.Get("keep_history") == "true"}}
 	sc := cmr.Scenario{Sector: school.Sector}
 	// Every field at fault is named at once (cmr.Together).
@@ -309,10 +312,9 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 		side.e.Quadrant, side.e.IdP = n, strings.TrimSpace(form.Get(side.name+"_idp"))
 	}
 	// The scenario's own rules, for each side the form could be read for
-	// (on a copy: the opening normalises the scenario itself, and hashes
-	// the request as the form gave it, for a form sent again).
-	checked := sc
-	for _, e := range cmr.Problems(checked.Validate()) {
+	// (on a copy: req stays as the form gave it).
+	normal := sc
+	for _, e := range cmr.Problems(normal.Validate()) {
 		if side, _, _ := strings.Cut(e.Field, "."); !unread[side] {
 			problems = append(problems, e)
 		}
@@ -330,14 +332,17 @@ func (s *Server) request(form url.Values, school cmr.Organisation, opening bool)
 			*d.t = t
 		}
 	}
-	if opening && req.Timing.SwitchOn.IsZero() && strings.TrimSpace(form.Get("switch_on")) == "" {
+	if opening && strings.TrimSpace(form.Get("switch_on")) == "" {
 		problems = append(problems, cmr.FieldErrorf("switch_on", "is required: the planned switch date").NL("is verplicht: de geplande overstapdatum"))
 	}
+	checked = req
+	checked.Scenario = normal
 	if datesRead { // a date not read would be checked as not given
-		_, err := casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now()))
+		var err error
+		checked.Timing, err = casework.CheckTiming(req.Timing, school.Sector, s.Calendar.Today(s.Now()))
 		problems = append(problems, err)
 	}
-	return req, cmr.Together(problems...)
+	return req, checked, cmr.Together(problems...)
 }
 
 // check runs the scenario check on what the form holds so far.
@@ -346,15 +351,9 @@ func (s *Server) check(c echo.Context, form url.Values, school *cmr.Organisation
 		return checkView{}
 	}
 	v := checkView{Sector: school.Sector}
-	req, err := s.request(form, *school, false)
+	_, checked, err := s.request(form, *school, false)
 	if err == nil {
-		sc, t := req.Scenario, req.Timing
-		if err = sc.Validate(); err == nil {
-			t, err = casework.CheckTiming(t, school.Sector, s.Calendar.Today(s.Now()))
-		}
-		if err == nil {
-			v.Result, err = cmr.CheckScenario(sc, t)
-		}
+		v.Result, err = cmr.CheckScenario(checked.Scenario, checked.Timing)
 	}
 	if err != nil {
 		v.Problem = s.refusal(c, err)
@@ -403,7 +402,7 @@ func (s *Server) openCase(c echo.Context) error {
 		return s.render(c, http.StatusBadRequest, "new", w)
 	}
 	me := actorOf(ss)
-	req, err := s.request(form, *w.School, true)
+	req, _, err := s.request(form, *w.School, true)
 	var id string
 	if err == nil {
 		// A form sent again after Back, or a colleague's case not yet

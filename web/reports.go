@@ -455,10 +455,7 @@ func csvStep(cs cmr.Case, key, lang string) string {
 		return n
 	}
 	st, _ := cs.Step(key)
-	if lang == "en" && st.TitleEN != "" {
-		return st.TitleEN
-	}
-	return cmp.Or(st.Title, key)
+	return cmp.Or(st.TitleIn(lang), key)
 }
 
 func reportDate(t time.Time) string {

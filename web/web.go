@@ -293,12 +293,7 @@ func (s *Server) parse() error {
 				return translate(lang, map[cmr.StepState]string{cmr.StepDone: "gedaan", cmr.StepOpen: "open", cmr.StepPending: "wacht"}[st])
 			},
 			"stepNo": cmr.StepNumber,
-			"title": func(st cmr.Step) string {
-				if lang == "en" && st.TitleEN != "" {
-					return st.TitleEN
-				}
-				return st.Title
-			},
+			"title":  func(st cmr.Step) string { return st.TitleIn(lang) },
 			"label": func(f cmr.Field) string {
 				if lang == "en" {
 					return f.English()
