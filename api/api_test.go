@@ -552,6 +552,20 @@ func TestVOCaseThroughTheAPI(t *testing.T) {
 			t.Errorf("overdue tickets: %s", o.Raw)
 		}
 
+		// A failed final test: why it failed is in the trail, for
+		// whoever redoes the step.
+		en.driveUntil(id, "school-vo", func(r response) bool { return stepState(r, "17") == "open" })
+		en.want(en.do("school-vo", "POST", "/api/v1/cases/"+id+"/steps/17", `{"passed":false,"redo_step":"12","note":"De licentiepagina geeft een fout"}`), 200, "final test failed")
+		failed := false
+		for _, e := range en.want(en.do("dist", "GET", "/api/v1/cases/"+id+"/events", nil), 200, "events").Body["events"].([]any) {
+			if e := e.(map[string]any); e["type"] == cmr.EventTestFailed {
+				d, _ := e["details"].(map[string]any)
+				failed = d["note"] == "De licentiepagina geeft een fout" && fmt.Sprint(d["reopened"]) == "[12]"
+			}
+		}
+		if !failed {
+			t.Error("the failed test's reason is not in the trail")
+		}
 		r = en.drive(id, "school-vo")
 		if r.Body["status"] != "completed" {
 			t.Fatalf("case not completed: %s", r.Raw)

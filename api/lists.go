@@ -99,13 +99,52 @@ func readUpload(c echo.Context) (string, error) {
 // may still run when it returns: storeList has them finish before it
 // commits, and refusals for other reasons wait for them (refuse), so that
 // a list's own problems always come first and all at once.
-func (s *Server) parseList(f waswordt.Format, part waswordt.Part, read func() (waswordt.Table, error), opt waswordt.Options) (*waswordt.Pending, error) {
+//
+// With against, the rows are also checked against what the case already
+// holds (an MBO school's list against the rows the publishers supplied),
+// whether or not they have problems of their own: its problems (nil for
+// none) follow the file's in the same refusal.
+func (s *Server) parseList(f waswordt.Format, part waswordt.Part, read func() (waswordt.Table, error), opt waswordt.Options, against func(waswordt.List) (*waswordt.Report, error)) (*waswordt.Pending, error) {
 	t, err := read()
 	if err != nil {
 		return nil, asListReport(err)
 	}
 	p, err := s.checker.Start(f, part, t, opt)
-	return p, asListReport(err)
+	if against == nil {
+		return p, asListReport(err)
+	}
+	var rows waswordt.List
+	own, _ := err.(*waswordt.Report)
+	switch {
+	case err == nil:
+		rows = p.List
+	case own != nil:
+		var ok bool
+		if rows, ok = own.Rows(); !ok {
+			return nil, listReport(own) // not read as rows: nothing to hold against the case
+		}
+	default:
+		return nil, err
+	}
+	more, err := against(rows)
+	switch {
+	case err != nil && p != nil:
+		return nil, refuse(p, err)
+	case err != nil:
+		return nil, err
+	case more == nil && own == nil:
+		return p, nil
+	case more == nil:
+		return nil, listReport(own)
+	}
+	if own == nil {
+		own, _ = p.Wait().(*waswordt.Report)
+	}
+	if own == nil {
+		return nil, listReport(more)
+	}
+	own.Append(more)
+	return nil, listReport(own)
 }
 
 // readLater starts reading an upload on a goroutine of its own, so that
@@ -413,7 +452,15 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to every publisher and can no longer be replaced; ask the distributor how to correct it").
 			NL("de aangevulde lijst is al aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt"))
 	}
-	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms, OpenRows: mbo})
+	// An MBO school's list keeps every row a publisher supplied: the rows
+	// it leaves out or changes are named with the file's own problems.
+	var supplied func(waswordt.List) (*waswordt.Report, error)
+	if mbo {
+		supplied = func(l waswordt.List) (*waswordt.Report, error) {
+			return s.coverage(ctx, asViewer(me), cs, l, "", false)
+		}
+	}
+	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms, OpenRows: mbo}, supplied)
 	if err != nil {
 		return fail(err)
 	}
@@ -421,9 +468,6 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 	kind := cmr.ListComplete
 	if mbo {
 		kind = cmr.ListReturned
-		if err := s.checkCoverage(ctx, asViewer(me), cs, l); err != nil {
-			return fail(refuse(p, err))
-		}
 		// The rows a publisher already got back are what it works from.
 		if err := s.keepReturned(ctx, asViewer(me), cs, l); err != nil {
 			return fail(refuse(p, err))
@@ -493,7 +537,7 @@ func (s *Server) UploadTicketList(ctx context.Context, me cmr.Actor, ticketID, f
 		return fail(cmr.Errorf(cmr.KindConflict, "the publishers' parts were forwarded to the school (step 8a); your part can no longer change: ask the distributor").
 			NL("de delen van de uitgevers zijn doorgestuurd naar de school (stap 8a); uw deel kan niet meer veranderen: neem contact op met de distributeur"))
 	}
-	p, err := s.parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, read, waswordt.Options{})
+	p, err := s.parseList(waswordt.ForCase(cs.Scenario), waswordt.SupplierPart, read, waswordt.Options{}, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -818,17 +862,6 @@ func supplierKey(f waswordt.Format, cells []string) string {
 	return strings.Join(parts, "\x00")
 }
 
-// checkCoverage refuses a returned MBO list, as it is uploaded, that
-// leaves out rows a publisher supplied, naming those rows (of the merged
-// list); nothing of it is stored.
-func (s *Server) checkCoverage(ctx context.Context, v gormdb.Viewer, cs cmr.Case, returned waswordt.List) error {
-	rep, err := s.coverage(ctx, v, cs, returned, "", false)
-	if err != nil || rep == nil {
-		return err
-	}
-	return listReport(rep)
-}
-
 // checkReturn refuses returning the stored completed list (MBO 8c) while
 // it leaves out rows a publisher supplied, or leaves them open: to one
 // ticket's publisher
@@ -1035,26 +1068,38 @@ func (s *Server) checkUnprocessed(ctx context.Context, v gormdb.Viewer, t cmr.Ti
 	if !ok {
 		return fail(cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen"))
 	}
+	// Every row at fault is named at once: a LiKa reporting twenty rows
+	// fixes its typing in one go. Each problem names the row as given, so
+	// that the ticket page (one "row: reason" line each) can say which.
+	var problems []error
 	seen := map[int]bool{}
 	for i, r := range rows {
 		field := "unprocessed[" + strconv.Itoa(i) + "]"
 		switch {
 		case r.Row < 2 || r.Row > rowCount+1:
-			return fail(cmr.FieldErrorf(field+".row", "must be a row of your list: 2 to %d (row 1 is the heading)", rowCount+1).
-				NL("moet een regel van uw lijst zijn: 2 tot en met %d (regel 1 is de kopregel)", rowCount+1))
-		case strings.TrimSpace(r.Reason) == "":
-			return fail(cmr.FieldErrorf(field+".reason", "is required: why the row could not be processed").
-				NL("is verplicht: geef aan waarom de regel niet verwerkt kon worden"))
-		case len(r.Reason) > 500:
-			return fail(cmr.FieldErrorf(field+".reason", "is longer than 500 characters").NL("is langer dan 500 tekens"))
+			problems = append(problems, cmr.FieldErrorf(field+".row", "row %d is not a row of your list: use 2 to %d (row 1 is the heading)", r.Row, rowCount+1).
+				NL("regel %d is geen regel van uw lijst: gebruik 2 tot en met %d (regel 1 is de kopregel)", r.Row, rowCount+1))
+			continue
 		case seen[r.Row]:
-			return fail(cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row).NL("regel %d is twee keer opgegeven", r.Row))
+			problems = append(problems, cmr.FieldErrorf(field+".row", "row %d is reported twice", r.Row).NL("regel %d is twee keer opgegeven", r.Row))
+			continue
 		}
 		seen[r.Row] = true
+		switch {
+		case strings.TrimSpace(r.Reason) == "":
+			problems = append(problems, cmr.FieldErrorf(field+".reason", "row %d: the reason is required: say why the row could not be processed", r.Row).
+				NL("regel %d: de reden is verplicht: geef aan waarom de regel niet verwerkt kon worden", r.Row))
+		case len(r.Reason) > 500:
+			problems = append(problems, cmr.FieldErrorf(field+".reason", "row %d: the reason is longer than 500 characters", r.Row).
+				NL("regel %d: de reden is langer dan 500 tekens", r.Row))
+		}
 		rows[i].ListRow = 0 // ours to set, not the caller's
 		if lines != nil {
 			rows[i].ListRow = lines[r.Row-2]
 		}
+	}
+	if err := cmr.Together(problems...); err != nil {
+		return fail(err)
 	}
 	return lv, nil
 }

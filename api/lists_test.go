@@ -226,6 +226,13 @@ func TestVOListFlow(t *testing.T) {
 	}
 	en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":99,"reason":"onbekend"}]}`), 400, "row outside the list")
 	en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":3}]}`), 400, "no reason")
+	// Every row at fault at once, each by the row as given.
+	all := en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"unprocessed":[{"row":99,"reason":"x"},{"row":3},{"row":2,"reason":"x"},{"row":2,"reason":"y"}]}`), 400, "three rows at fault")
+	if probs, _ := all.Body["details"].(map[string]any)["problems"].([]any); len(probs) != 3 ||
+		!strings.Contains(all.Raw, "row 99 is not a row of your list") || !strings.Contains(all.Raw, "row 3: the reason is required") ||
+		!strings.Contains(all.Raw, "row 2 is reported twice") || !strings.Contains(all.Raw, "regel 3: de reden is verplicht") {
+		t.Errorf("every row at fault, each named: %s", all.Raw)
+	}
 	closed := en.want(en.do("lika-a", "POST", "/api/v1/tickets/"+tk+"/close", `{"note":"verwerkt","unprocessed":[{"row":3,"reason":"geen profiel gevonden"}]}`), 200, "close with unprocessed rows")
 	if u := closed.Body["unprocessed"].([]any); len(u) != 1 || u[0].(map[string]any)["row"].(float64) != 3 {
 		t.Errorf("unprocessed: %s", closed.Raw)
@@ -364,6 +371,14 @@ func TestMBOListFlow(t *testing.T) {
 	if strings.Count(rep.Raw, "supplied_row_missing") != 4 {
 		t.Errorf("missing rows: %s", rep.Raw)
 	}
+	// A file with problems of its own names the rows it leaves out too,
+	// in the same answer: the file's first.
+	badCell := strings.Replace(partial, "sa0@roc.nieuw.nl", "sa0-zonder-realm", 1)
+	both := en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", badCell), 400, "a bad cell and B's rows left out")
+	if probs, _ := both.Body["details"].(map[string]any)["problems"].([]any); len(probs) != 5 || strings.Count(both.Raw, "supplied_row_missing") != 4 ||
+		probs[0].(map[string]any)["row"] != 2.0 || probs[0].(map[string]any)["code"] == "supplied_row_missing" || !strings.Contains(both.Raw, "5 problem(s)") {
+		t.Errorf("a bad cell and the rows left out, in one answer: %s", both.Raw)
+	}
 	full := strings.TrimSpace(mboPart("a", 2, true)) + "\n" + strings.SplitN(mboPart("b", 4, true), "\n", 2)[1]
 	half := strings.Replace(full, "sa0@roc.nieuw.nl;", ";sa0@roc.nieuw.nl", 1)
 	if rep := en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists", half), 400, "RealId without ProfileId"); !strings.Contains(rep.Raw, `"row":2`) || !strings.Contains(rep.Raw, "nlEduPersonProfileId nieuw") {
@@ -390,6 +405,11 @@ func TestMBOListFlow(t *testing.T) {
 	en.want(en.do("school-mbo", "POST", rowsURL, edit(3, row2["key"], `{"profile_new":"x@roc.nieuw.nl"}`)), 409, "another row's key")
 	if r := en.want(en.do("school-mbo", "POST", rowsURL, `{"rows":[{"row":2,"cells":{"profile_new":"x@roc.nieuw.nl"}}]}`), 400, "no key"); r.Body["field"] != "rows[0].key" {
 		t.Errorf("a row without its key: %s", r.Raw)
+	}
+	// Every edit at fault at once.
+	if r := en.want(en.do("school-mbo", "POST", rowsURL, fmt.Sprintf(`{"rows":[{"row":99,"key":"k","cells":{}},{"row":2,"key":%q,"cells":{"kleur":"x","profile_new":"x@roc.nieuw.nl"}},{"row":3,"cells":{}}]}`, row2["key"])), 400, "three edits at fault"); r.Body["field"] != "rows[0].row" ||
+		!strings.Contains(r.Raw, "row 99 is not in the list") || !strings.Contains(r.Raw, `\"kleur\" is not a column`) || !strings.Contains(r.Raw, "rows[2].key") {
+		t.Errorf("three edits at fault: %s", r.Raw)
 	}
 	en.want(en.upload("school-mbo", "/api/v1/cases/"+id+"/lists?several_realms=ja", full), 400, "several_realms not a boolean")
 	if dup := en.want(en.do("school-mbo", "POST", rowsURL, edit(2, row2["key"], `{"profile_new":"sb0@roc.nieuw.nl"}`)), 400, "a new identity used twice"); !strings.Contains(dup.Raw, "duplicate_new") || !strings.Contains(dup.Raw, `"row":`) ||

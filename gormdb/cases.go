@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"time"
 
@@ -138,7 +139,8 @@ func (s *Store) CreateSubmission(ctx context.Context, sub cmr.Submission) (strin
 	return sub.ID, nil
 }
 
-func (s *Store) submissionData(tx *gorm.DB, id string) (map[string]any, error) {
+// submissionData is what submission id recorded (nil for no id).
+func submissionData(tx *gorm.DB, id string) (map[string]any, error) {
 	if id == "" {
 		return nil, nil
 	}
@@ -161,6 +163,22 @@ func insertEvents(tx *gorm.DB, events []cmr.Event) error {
 	}
 	rows := make([]eventRow, len(events))
 	for i, e := range events {
+		if e.Type == cmr.EventTestFailed && e.SubmissionID != "" {
+			// Why the test failed is what whoever redoes a step needs
+			// to know; the workflow carries IDs only, so it is read from
+			// the school's submission here.
+			data, err := submissionData(tx, e.SubmissionID)
+			if err != nil {
+				return err
+			}
+			if note, _ := data["note"].(string); note != "" {
+				e.Details = maps.Clone(e.Details)
+				if e.Details == nil {
+					e.Details = map[string]any{}
+				}
+				e.Details["note"] = note
+			}
+		}
 		rows[i] = eventRow{Key: e.Key, CaseID: e.CaseID, TicketID: e.TicketID, Type: e.Type, Step: e.Step, Actor: jsonPtr(e.Actor),
 			At: e.At.UTC().Truncate(time.Microsecond), SubmissionID: e.SubmissionID, Details: jsonPtr(e.Details), RecordedAt: now()}
 		if len(e.Details) == 0 {
@@ -208,7 +226,7 @@ func (s *Store) SaveCase(ctx context.Context, header cmr.CaseHeader, st cmr.Case
 			updates["closed_at"] = gorm.Expr("COALESCE(closed_at, ?)", t)
 		}
 		if cancelReasonSubmission != "" {
-			data, err := s.submissionData(tx, cancelReasonSubmission)
+			data, err := submissionData(tx, cancelReasonSubmission)
 			if err != nil {
 				return err
 			}
@@ -294,7 +312,7 @@ func (s *Store) saveSteps(tx *gorm.DB, st cmr.CaseState) error {
 		if old, ok := prev[p.Key]; ok && old.SubmissionID == p.SubmissionID {
 			row.Data = old.Data
 		} else if p.SubmissionID != "" {
-			data, err := s.submissionData(tx, p.SubmissionID)
+			data, err := submissionData(tx, p.SubmissionID)
 			if err != nil {
 				return err
 			}
@@ -363,7 +381,7 @@ func (s *Store) SaveTicket(ctx context.Context, t cmr.Ticket, events []cmr.Event
 			row.ResolvedBy = nil
 		}
 		if t.SubmissionID != "" {
-			data, err := s.submissionData(tx, t.SubmissionID)
+			data, err := submissionData(tx, t.SubmissionID)
 			if err != nil {
 				return err
 			}

@@ -63,7 +63,7 @@ func SetListPartSizeForTest(s *Store, size int) { s.listPart = size }
 
 // SubmissionDataForTest is the data of a stored submission.
 func SubmissionDataForTest(s *Store, id string) (map[string]any, error) {
-	return s.submissionData(s.db, id)
+	return submissionData(s.db, id)
 }
 
 // CountStepWritesForTest counts, from now on, the statements that write

@@ -29,6 +29,20 @@ type Report struct {
 	Problems []Problem `json:"problems"`
 	// More counts problems beyond the ones listed.
 	More int `json:"more,omitempty"`
+	// rows: what the upload's rows were read as, where the problems are
+	// in its rows (see Rows).
+	rows *List
+}
+
+// Rows returns the rows of an upload whose problems are in its rows,
+// as read: a check of the rows against something beyond the file (the
+// rows the publishers supplied) can then report beside the file's own
+// problems. It has none for a file that could not be read as a list.
+func (r *Report) Rows() (List, bool) {
+	if r.rows == nil {
+		return List{}, false
+	}
+	return *r.rows, true
 }
 
 func (r *Report) Error() string {
@@ -39,9 +53,9 @@ func (r *Report) Error() string {
 // give 100,000 identical problems.
 const maxListed = 1000
 
-// addAll adds the problems of o after those of r, as if they had been
-// added to r.
-func (r *Report) addAll(o *Report) {
+// Append adds the problems of o after those of r, as if they had been
+// added to r (as many as a report lists).
+func (r *Report) Append(o *Report) {
 	for _, p := range o.Problems {
 		r.add(p)
 	}
@@ -92,7 +106,7 @@ func (l List) Cell(r Row, key string) string {
 }
 
 // validIdentity reports whether v is userid@realm: exactly one @, text on
-// both sides, no white space. (A loop: this runs twice per row.)
+// both sides, no white space or invisible formatting characters. (A loop: this runs twice per row.)
 func validIdentity(v string) bool {
 	at := -1
 	for i := 0; i < len(v); i++ {
@@ -111,7 +125,9 @@ func validIdentity(v string) bool {
 						return false
 					}
 					at = i + j
-				case unicode.IsSpace(r):
+				case unicode.IsSpace(r), unicode.Is(unicode.Cf, r):
+					// A zero-width space or a byte order mark pasted
+					// with the identity matches no account.
 					return false
 				}
 			}
@@ -303,17 +319,26 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 	cols := f.ColumnsOf(part)
 	rep := &Report{}
 	index := mapHeader(f, part, t.Header, rep)
-	if len(rep.Problems) > 0 {
-		if t.Sheets > 1 {
-			rep.add(Problem{Row: 1, Code: "first_sheet",
-				NL: fmt.Sprintf("Alleen het eerste werkblad is gelezen; deze werkmap heeft er %d. Staat de lijst op een ander werkblad, zet hem dan op het eerste, of sla dat werkblad op als CSV.", t.Sheets),
-				EN: fmt.Sprintf("Only the first worksheet is read; this workbook has %d. If the list is on another one, move it to the first, or save that worksheet as CSV.", t.Sheets)})
-		}
+	heading := len(rep.Problems) > 0
+	if heading && t.Sheets > 1 {
+		rep.add(Problem{Row: 1, Code: "first_sheet",
+			NL: fmt.Sprintf("Alleen het eerste werkblad is gelezen; deze werkmap heeft er %d. Staat de lijst op een ander werkblad, zet hem dan op het eerste, of sla dat werkblad op als CSV.", t.Sheets),
+			EN: fmt.Sprintf("Only the first worksheet is read; this workbook has %d. If the list is on another one, move it to the first, or save that worksheet as CSV.", t.Sheets)})
+	}
+	// A heading at fault does not hide the rows' problems: the cells of
+	// the columns it names are checked too, so that one upload tells all.
+	// Not where it names none of the list's columns (no heading row, or
+	// another list): its rows would be read as the wrong cells.
+	if heading && (len(t.Rows) == 0 || !slices.ContainsFunc(index, func(j int) bool { return j >= 0 })) {
 		return nil, rep
 	}
 	if len(t.Rows) == 0 {
 		return nil, fileProblem("no_rows", "De lijst heeft een kopregel maar geen leerlingen.", "The list has a heading but no pupils.")
 	}
+	// Rows short of a column are not held against each other (two pupils
+	// with one name look alike without their address), nor against the
+	// case (see Report.Rows): that waits for the column.
+	missing := slices.ContainsFunc(rep.Problems, func(p Problem) bool { return p.Code == "missing_column" })
 	checkIgnored(f, part, t, rep)
 	list := List{Format: f.ID, Part: part, Rows: make([]Row, len(t.Rows))}
 	// The rows are checked in two halves at once, each with its own
@@ -326,10 +351,12 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 	both(func() { checkRows(cols, index, t, list.Rows, 0, mid, opt.OpenRows, &halves[0]) },
 		func() { checkRows(cols, index, t, list.Rows, mid, len(t.Rows), opt.OpenRows, &halves[1]) })
 	for _, h := range halves {
-		rep.addAll(&h)
+		rep.Append(&h)
 	}
 	acrossRows := func() error {
-		c.checkList(f, cols, list, opt, rep)
+		if !missing {
+			c.checkList(f, cols, list, opt, rep)
+		}
 		if len(rep.Problems) > 0 {
 			sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
 			return rep
@@ -337,6 +364,9 @@ func (c *Checker) Start(f Format, part Part, t Table, opt Options) (*Pending, er
 		return nil
 	}
 	if len(rep.Problems) > 0 {
+		if !missing {
+			rep.rows = &list
+		}
 		return nil, acrossRows()
 	}
 	p := &Pending{List: list, done: make(chan struct{})}
@@ -395,8 +425,12 @@ func checkRows(cols []Column, index []int, t Table, out []Row, from, to int, ope
 		open := openRows && schoolCellsEmpty(cols, index, rec)
 		for ci := range cols {
 			c := &cols[ci] // not a copy of the column for every cell
+			j := index[ci]
+			if j < 0 {
+				continue // not in the file: said of the heading where it has to be
+			}
 			v := ""
-			if j := index[ci]; j >= 0 && j < len(rec) {
+			if j < len(rec) {
 				v = unneutralise(trimSpace(rec[j]))
 			}
 			if open && c.Party == BySchool {

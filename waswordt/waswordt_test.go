@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -115,6 +116,41 @@ func problems(t *testing.T, err error) []Problem {
 	return rep.Problems
 }
 
+// TestHeadingDoesNotHideRows: a heading at fault is reported with the
+// problems of the rows' cells, not instead of them; rows short of a
+// column are not compared with each other; a file whose heading names
+// none of the list's columns is not read as rows.
+func TestHeadingDoesNotHideRows(t *testing.T) {
+	vo, _ := Lookup(FormatVO)
+	codes := func(data string) []string {
+		t.Helper()
+		_, err := Validate(vo, Complete, mustRead(t, []byte(data)), Options{})
+		var out []string
+		for _, p := range problems(t, err) {
+			out = append(out, fmt.Sprintf("%d %s %s", p.Row, p.Column, p.Code))
+		}
+		return out
+	}
+	extra := voHeader + ";Klas\nJan;;Berg;12345;x;jberg;jan@itslearning;3B\n"
+	if got, want := codes(extra), []string{"1 H extra_column", "2 Postcode postcode", "2 Huisnummer house_number", "2 Oude identiteit (was) identity"}; !slices.Equal(got, want) {
+		t.Errorf("extra column: %q, want %q", got, want)
+	}
+	// Without "Postcode" two pupils of one name are not taken for one.
+	short := "Voornaam;Tussenvoegsel;Achternaam;Huisnummer;Oude identiteit (was);Nieuwe identiteit (wordt)\n" +
+		"Jan;;Berg;12;jberg@magis;jberg@lyceum.nl\nJan;;Berg;12;jberg2@magis;jberg2\n"
+	if got, want := codes(short), []string{"1 Postcode missing_column", "3 Nieuwe identiteit (wordt) identity"}; !slices.Equal(got, want) {
+		t.Errorf("missing column: %q, want %q", got, want)
+	}
+	if _, err := Validate(vo, Complete, mustRead(t, []byte(short)), Options{}); err != nil {
+		if _, ok := err.(*Report).Rows(); ok {
+			t.Error("rows short of a column offered for checks against the case")
+		}
+	}
+	if got := codes("Naam;Klas\nJan;3B\n"); slices.ContainsFunc(got, func(c string) bool { return !strings.HasPrefix(c, "1 ") }) {
+		t.Errorf("another list's rows were checked: %q", got)
+	}
+}
+
 func TestValidateChecks(t *testing.T) {
 	vo, _ := Lookup(FormatVO)
 	tests := []struct {
@@ -130,6 +166,8 @@ func TestValidateChecks(t *testing.T) {
 		{"duplicate column", []byte(voHeader + ";Voornaam\n" + goodRows[0] + ";Jan\n"), Options{}, "duplicate_column", 1, "H"},
 		{"empty required", voCSV(";;Berg;1234 AB;12;jberg@magis.apel16IH;j.berg@lyceum.nl"), Options{}, "required", 2, "Voornaam"},
 		{"bad identity", voCSV("Jan;;Berg;1234 AB;12;jberg magis;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
+		{"zero-width space", voCSV("Jan;;Berg;1234 AB;12;jberg\u200b@magis;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
+		{"byte order mark", voCSV("Jan;;Berg;1234 AB;12;jberg@magis;j.berg\ufeff@lyceum.nl"), Options{}, "identity", 2, "Nieuwe identiteit (wordt)"},
 		{"two @", voCSV("Jan;;Berg;1234 AB;12;jberg@magis@x;j.berg@lyceum.nl"), Options{}, "identity", 2, "Oude identiteit (was)"},
 		{"bad postcode", voCSV("Jan;;Berg;123 AB;12;jberg@magis;j.berg@lyceum.nl"), Options{}, "postcode", 2, "Postcode"},
 		{"bad house number", voCSV("Jan;;Berg;1234 AB;twaalf;jberg@magis;j.berg@lyceum.nl"), Options{}, "house_number", 2, "Huisnummer"},

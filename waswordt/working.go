@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/cmr-idp/cmr"
@@ -79,30 +81,34 @@ func (w Working) Apply(edits []RowEdit) error {
 			keys = append(keys, c.Key)
 		}
 	}
+	// Every edit at fault is named at once; a row that changed under the
+	// school is said alone: the page has to be loaded again anyway.
+	var problems []error
 	for n, e := range edits {
 		i := e.Row - 2
 		if i < 0 || i >= len(w.List.Rows) {
-			return cmr.FieldErrorf(fmt.Sprintf("rows[%d].row", n), "row %d is not in the list (rows 2 to %d)", e.Row, len(w.List.Rows)+1).
-				NL("regel %d staat niet in de lijst (regels 2 tot en met %d)", e.Row, len(w.List.Rows)+1)
+			problems = append(problems, cmr.FieldErrorf(fmt.Sprintf("rows[%d].row", n), "row %d is not in the list (rows 2 to %d)", e.Row, len(w.List.Rows)+1).
+				NL("regel %d staat niet in de lijst (regels 2 tot en met %d)", e.Row, len(w.List.Rows)+1))
+			continue
 		}
 		if e.Key == "" {
-			return cmr.FieldErrorf(fmt.Sprintf("rows[%d].key", n), "is required: the row's key as GET .../lists/rows gave it, so that a row that changed meanwhile is not overwritten").
-				NL("is verplicht: de sleutel van de regel zoals GET .../lists/rows die gaf, zodat een regel die intussen veranderde niet wordt overschreven")
-		}
-		if e.Key != w.Keys[i] {
+			problems = append(problems, cmr.FieldErrorf(fmt.Sprintf("rows[%d].key", n), "is required: the row's key as GET .../lists/rows gave it, so that a row that changed meanwhile is not overwritten").
+				NL("is verplicht: de sleutel van de regel zoals GET .../lists/rows die gaf, zodat een regel die intussen veranderde niet wordt overschreven"))
+		} else if e.Key != w.Keys[i] {
 			return cmr.Errorf(cmr.KindConflict, "row %d is no longer the row you filled in: the publishers' rows changed meanwhile (a part replaced, or a publisher let go); reload the list and fill it in again", e.Row).
 				NL("regel %d is niet meer de regel die u invulde: de regels van de uitgevers zijn intussen veranderd (een deel vervangen, of een uitgever vervallen); laad de lijst opnieuw en vul hem opnieuw in", e.Row)
 		}
-		for k, v := range e.Cells {
+		for _, k := range slices.Sorted(maps.Keys(e.Cells)) { // the same answer every time
 			ci, ok := col[k]
 			if !ok {
-				return cmr.FieldErrorf(fmt.Sprintf("rows[%d].cells", n), "%q is not a column the school fills in; use %s", k, strings.Join(keys, " or ")).
-					NL("%q is geen kolom die de school invult; gebruik %s", k, strings.Join(keys, " of "))
+				problems = append(problems, cmr.FieldErrorf(fmt.Sprintf("rows[%d].cells", n), "%q is not a column the school fills in; use %s", k, strings.Join(keys, " or ")).
+					NL("%q is geen kolom die de school invult; gebruik %s", k, strings.Join(keys, " of ")))
+				continue
 			}
-			w.List.Rows[i].Cells[ci] = strings.TrimSpace(v)
+			w.List.Rows[i].Cells[ci] = strings.TrimSpace(e.Cells[k])
 		}
 	}
-	return nil
+	return cmr.Together(problems...)
 }
 
 // Table is the list as an upload of it would read: the headings and the

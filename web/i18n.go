@@ -133,6 +133,7 @@ var englishTexts = map[string]string{
 	"Stap":                        "Step",
 	"Stap afronden":               "Complete the step",
 	"opnieuw te doen":             "to be done again",
+	"reden":                       "reason",
 	"Stap %s afronden":            "Complete step %s",
 	"De lijst is aan de LiKa's gegeven (stap 14) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.":           "The list was handed to the LiKas (step 14) and can no longer be replaced; ask the distributor how to correct a mistake.",
 	"De aangevulde lijst is aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.": "The completed list was returned to every publisher and can no longer be replaced; ask the distributor how to correct a mistake.",

@@ -350,9 +350,11 @@ func (s *Server) showTicket(c echo.Context, ss *session, t cmr.Ticket, status in
 	return s.render(c, status, "ticket", p)
 }
 
-// parseRows reads "row: reason" lines into unprocessed rows.
+// parseRows reads "row: reason" lines into unprocessed rows; the rows it
+// could read come back with the error naming every line it could not.
 func parseRows(text string) ([]cmr.UnprocessedRow, error) {
 	var rows []cmr.UnprocessedRow
+	var bad []string
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -361,14 +363,23 @@ func parseRows(text string) ([]cmr.UnprocessedRow, error) {
 		num, reason, ok := strings.Cut(line, ":")
 		n, err := strconv.Atoi(strings.TrimSpace(num))
 		if !ok || err != nil {
-			// The line is not quoted: a reason may name a pupil, and the
-			// form shows the text again anyway.
-			return nil, cmr.FieldErrorf("unprocessed", "line %d of the box is not \"row number in the list: reason\"", i+1).
-				NL("tekstregel %d in het vak heeft niet de vorm \"regelnummer in de lijst: reden\"", i+1)
+			bad = append(bad, strconv.Itoa(i+1))
+			continue
 		}
 		rows = append(rows, cmr.UnprocessedRow{Row: n, Reason: strings.TrimSpace(reason)})
 	}
-	return rows, nil
+	// The lines are not quoted: a reason may name a pupil, and the form
+	// shows the text again anyway.
+	switch len(bad) {
+	case 0:
+		return rows, nil
+	case 1:
+		return rows, cmr.FieldErrorf("unprocessed", "line %s of the box is not \"row number in the list: reason\"", bad[0]).
+			NL("tekstregel %s in het vak heeft niet de vorm \"regelnummer in de lijst: reden\"", bad[0])
+	}
+	last := len(bad) - 1
+	return rows, cmr.FieldErrorf("unprocessed", "lines %s and %s of the box are not \"row number in the list: reason\"", strings.Join(bad[:last], ", "), bad[last]).
+		NL("tekstregels %s en %s in het vak hebben niet de vorm \"regelnummer in de lijst: reden\"", strings.Join(bad[:last], ", "), bad[last])
 }
 
 // truncate shortens s to at most n characters (not bytes).
@@ -410,21 +421,23 @@ func (s *Server) closeTicket(c echo.Context) error {
 		return refuse(cmr.FieldErrorf("note", "is longer than 2000 characters").NL("is langer dan 2000 tekens"))
 	}
 	data := map[string]any{"note": note}
-	rows, err := parseRows(rowsText)
-	if err != nil {
-		return refuse(err)
+	// The lines that are not "row: reason" and the rows at fault in the
+	// list, in one refusal.
+	rows, badLines := parseRows(rowsText)
+	var badRows error
+	switch {
+	case len(rows) > 0 && s.Lists == nil:
+		badRows = cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen")
+	case len(rows) > 0:
+		var extra map[string]any
+		if extra, badRows = s.Lists.UnprocessedData(ctx, actorOf(ss), t, rows); badRows == nil {
+			for k, v := range extra {
+				data[k] = v
+			}
+		}
 	}
-	if len(rows) > 0 {
-		if s.Lists == nil {
-			return refuse(cmr.FieldErrorf("unprocessed", "this case has no list to refer to").NL("deze zaak heeft geen lijst om naar te verwijzen"))
-		}
-		extra, err := s.Lists.UnprocessedData(ctx, actorOf(ss), t, rows)
-		if err != nil {
-			return refuse(err)
-		}
-		for k, v := range extra {
-			data[k] = v
-		}
+	if err := cmr.Together(badLines, badRows); err != nil {
+		return refuse(err)
 	}
 	if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, actorOf(ss), t, cmr.TicketClosed, data); err != nil {
 		return refuse(err)

@@ -138,6 +138,11 @@ func (f *fakeLists) ReturnList(_ context.Context, _ cmr.Actor, ticketID string) 
 
 func (f *fakeLists) UnprocessedData(_ context.Context, me cmr.Actor, t cmr.Ticket, rows []cmr.UnprocessedRow) (map[string]any, error) {
 	f.unprocessed = append(f.unprocessed, unprocessedCall{me: me, ticket: t, rows: rows})
+	for i, r := range rows {
+		if r.Row == 999 { // beyond every test list
+			return nil, cmr.FieldErrorf(fmt.Sprintf("unprocessed[%d].row", i), "row 999 is not a row of your list").NL("regel 999 is geen regel van uw lijst")
+		}
+	}
 	return map[string]any{"unprocessed": rows}, nil
 }
 
@@ -983,9 +988,19 @@ func TestTicketPage(t *testing.T) {
 	if !strings.Contains(bad.body, ">bijna klaar</textarea>") || !strings.Contains(bad.body, ">14: leerling onbekend\nabc</textarea>") {
 		t.Errorf("the close form is not refilled:\n%s", bad.body)
 	}
-	if len(s.lists.unprocessed) != 0 || len(s.names.names) != 0 || len(s.subs.subs) != 0 {
-		t.Error("a refused close reached the lists or the engine")
+	if len(s.names.names) != 0 || len(s.subs.subs) != 0 {
+		t.Error("a refused close reached the engine")
 	}
+	// Every line at fault at once, and the rows the list refuses beside
+	// them.
+	all := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc\n999: onbekend\n14: x\nxyz"}}, lika)
+	if all.status != http.StatusBadRequest || !strings.Contains(all.body, "tekstregels 1 en 4 in het vak hebben niet de vorm") || !strings.Contains(all.body, "regel 999 is geen regel van uw lijst") {
+		t.Errorf("every line at fault: %d\n%s", all.status, all.body)
+	}
+	if len(s.names.names) != 0 || len(s.subs.subs) != 0 {
+		t.Error("a refused close reached the engine")
+	}
+	s.lists.unprocessed = nil
 
 	ok := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "text": {"klaar"}, "unprocessed": {"\n14: leerling onbekend\n"}}, lika)
 	if ok.status != http.StatusSeeOther || ok.header.Get("Location") != path {

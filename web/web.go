@@ -821,6 +821,16 @@ func (p casePage) Reopened(e cmr.Event) []cmr.Step {
 	return out
 }
 
+// FailNote is why a failed final test failed, as the school wrote it; ""
+// for any other event.
+func (p casePage) FailNote(e cmr.Event) string {
+	if e.Type != cmr.EventTestFailed {
+		return ""
+	}
+	note, _ := e.Details["note"].(string)
+	return note
+}
+
 // TicketLiKa names the LiKa of one of the tickets shown, "" for another.
 func (p casePage) TicketLiKa(ticketID string) string {
 	for _, t := range p.Tickets {

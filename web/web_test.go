@@ -609,14 +609,19 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 			t.Fatalf("step %s: %v", key, err)
 		}
 	}
-	// (A failed final test in the trail names the steps it sent back.)
-	failed := cmr.Event{Key: "test-failed", CaseID: cs.ID, Type: cmr.EventTestFailed, Step: "17", At: s.now,
+	// (A failed final test in the trail names the steps it sent back, and
+	// why it failed, as the school's submission said.)
+	sub, err := s.store.CreateSubmission(ctx, cmr.Submission{CaseID: cs.ID, Kind: "step:17", Data: map[string]any{"passed": false, "note": "De <licentiepagina> faalt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := cmr.Event{Key: "test-failed", CaseID: cs.ID, Type: cmr.EventTestFailed, Step: "17", At: s.now, SubmissionID: sub,
 		Details: map[string]any{"reopened": []string{"16", "elf.rollback"}}}
 	if err := s.store.SaveCase(ctx, cs.CaseHeader, *st, 3, "", []cmr.Event{failed}); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.do("GET", "/cases/01AB-20270715", nil, school); !strings.Contains(p.body, ", stap 17 (opnieuw te doen: stap 16, Oude portaal draait de pre-match waardes tijdig terug)") {
-		t.Errorf("the trail does not name the steps a failed test sent back:\n%s", p.body)
+	if p := s.do("GET", "/cases/01AB-20270715", nil, school); !strings.Contains(p.body, ", stap 17 (opnieuw te doen: stap 16, Oude portaal draait de pre-match waardes tijdig terug) — reden: De &lt;licentiepagina&gt; faalt ·") {
+		t.Errorf("the trail does not name the steps a failed test sent back, nor why:\n%s", p.body)
 	}
 	if p := s.do("GET", "/cases/01AB-20270715/lists", nil, school); !strings.Contains(p.body, "De lijst is aan de LiKa&#39;s gegeven (stap 14) en kan niet meer worden vervangen") || strings.Contains(p.body, `name="file"`) {
 		t.Errorf("the school's lists page after step 14:\n%s", p.body)
