@@ -274,6 +274,14 @@ func TestValidateData(t *testing.T) {
 		!strings.Contains(err.(*Error).Message, "signed_on: is required") {
 		t.Errorf("a missing field, in English: %q, %v", err.(*Error).Text("en"), err)
 	}
+	// The pages say a type as their inputs take it, the API as JSON.
+	confirm := StepDef{Key: "8a", Records: []Field{{Name: "done", Type: FieldConfirm, Required: true, Label: "Gedaan"}, {Name: "ok", Type: FieldBool, Label: "Goed"},
+		{Name: "services", Type: FieldList, Label: "Diensten"}}}
+	_, err = confirm.ValidateData(map[string]any{"ok": "misschien", "services": 3.0}, today)
+	if en := err.(*Error).Text("en"); en != "Gedaan: is required (tick the box to confirm); Goed: must be yes or no; Services: must be one or more values, one per line" ||
+		!strings.Contains(err.(*Error).Message, "is required (Gedaan, true to confirm)") || !strings.Contains(err.(*Error).Message, "must be true or false") {
+		t.Errorf("types said for the pages and the API: %q, %v", en, err)
+	}
 	// MBO step 6: the identity changes, or only the realm; nothing else.
 	mbo := Procedure(PlanInput{Sector: SectorMBO, WasWordt: WasWordtSuppliersAndSchool})
 	mbo6, _ := FindStep(mbo, "6")

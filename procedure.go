@@ -489,7 +489,7 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 					t = phrase{"one of " + strings.Join(f.Options, ", "), "kies: " + optionList(f.Options)}
 				}
 				problems = append(problems, fmt.Sprintf("%s: is required (%s, %s)", f.Name, f.English(), t.en))
-				problemsEN = append(problemsEN, fmt.Sprintf("%s: is required (%s)", f.English(), optionsTitled(f, t.en)))
+				problemsEN = append(problemsEN, fmt.Sprintf("%s: is required (%s)", f.English(), onPage(f, t.en)))
 				problemsNL = append(problemsNL, fmt.Sprintf("%s: is verplicht (%s)", f.Label, t.nl))
 			}
 			continue
@@ -502,7 +502,7 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 			// The field as the API names it, and as the English pages
 			// label it (the Dutch names it by its label only).
 			problems = append(problems, fmt.Sprintf("%s (%s): %s", f.Name, f.English(), bad.en))
-			problemsEN = append(problemsEN, f.English()+": "+optionsTitled(f, bad.en))
+			problemsEN = append(problemsEN, f.English()+": "+onPage(f, bad.en))
 			problemsNL = append(problemsNL, f.Label+": "+bad.nl)
 			continue
 		}
@@ -515,9 +515,37 @@ func (s StepDef) ValidateData(data map[string]any, today time.Time) (map[string]
 	return out, nil
 }
 
-// optionsTitled is an English message about f for the pages: the values
-// of its options, as the API takes them, replaced by the titles the
-// page's choice shows.
+// onPage is an English message about f for the pages: its type said as
+// the page's input takes it (tick, choose, one per line) instead of as
+// JSON, and the values of its options, as the API takes them, replaced by
+// the titles the page's choice shows.
+func onPage(f Field, msg string) string {
+	if page := pageType(f.Type); page != "" {
+		msg = strings.Replace(msg, describeType(f.Type).en, page, 1)
+	}
+	return optionsTitled(f, msg)
+}
+
+// pageType is describeType's English for the pages' inputs, where it
+// differs from the API's.
+func pageType(t FieldType) string {
+	switch t {
+	case FieldDate:
+		return "a date"
+	case FieldDateTime:
+		return "a date and time"
+	case FieldConfirm:
+		return "tick the box to confirm"
+	case FieldBool:
+		return "yes or no"
+	case FieldList:
+		return "one or more values, one per line"
+	}
+	return ""
+}
+
+// optionsTitled replaces, in an English message about f, the values of
+// its options by the titles the page's choice shows.
 func optionsTitled(f Field, msg string) string {
 	if len(f.Options) == 0 {
 		return msg

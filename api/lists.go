@@ -980,7 +980,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		}
 		if len(missing) > 0 {
 			return none, cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", ")).
-				NL("stap 8a heeft het was-deel van elke uitgever nodig; nog niet ontvangen van: %s (een LiKa uploadt zijn deel op zijn ticketpagina)", strings.Join(missing, ", "))
+				NL("stap 8a heeft het was-deel van elke uitgever nodig; nog niet ontvangen van: %s (een LiKa uploadt zijn deel op zijn ticketpagina)", strings.Join(missing, ", ")).
+				EN("step 8a needs the \"was\" part of every publisher; still missing: %s (a LiKa uploads its part on its ticket page)", strings.Join(missing, ", "))
 		}
 		return none, nil
 	}
@@ -994,7 +995,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	}
 	if !found {
 		return none, cmr.Errorf(cmr.KindConflict, "step %s needs the was-wordt list: upload it first (POST /cases/%s/lists)", step, cs.ID).
-			NL("stap %s heeft de was-wordt-lijst nodig: upload die eerst op de lijstenpagina van zaak %s", step, cs.ID)
+			NL("stap %s heeft de was-wordt-lijst nodig: upload die eerst op de lijstenpagina van zaak %s", step, cs.ID).
+			EN("step %s needs the was-wordt list: upload it first on the lists page of case %s", step, cs.ID)
 	}
 	// The school's list must keep every supplied row when it is handed
 	// in (8b), and still when it is returned (8c): its upload may have

@@ -308,7 +308,7 @@ func resumeOpening(ctx context.Context, dir Directory, eng Opener, o cmr.Opening
 func CheckLiKas(ctx context.Context, dir Directory, ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, cmr.FieldErrorf("likas", "name at least one LiKa (a publisher's organisation ID, as the directory lists them)").
-			NL("kies ten minste één LiKa")
+			NL("kies ten minste één LiKa").EN("tick at least one LiKa")
 	}
 	pubs, err := dir.Organisations(ctx, cmr.RolePublisher)
 	if err != nil {

@@ -98,7 +98,7 @@ func Build(req BuildRequest) (BuildResult, error) {
 		return BuildResult{}, cmr.Errorf(cmr.KindInvalid, "choose one method: a key to join on, or a naming pattern").
 			NL("kies één methode: koppelen op een sleutel, of een naamgevingspatroon")
 	case req.OldKey != "":
-		ok, err := column(req.Old.Table, req.OldKey, "old_key", "old export key", "sleutel in de oude export")
+		ok, err := column(req.Old.Table, req.OldKey, "old_key", "key column in the old export", "sleutelkolom in de oude export")
 		if err != nil {
 			return BuildResult{}, err
 		}
@@ -106,7 +106,7 @@ func Build(req BuildRequest) (BuildResult, error) {
 		if nk == "" {
 			nk = req.OldKey
 		}
-		nki, err := column(req.New.Table, nk, "new_key", "new export key", "sleutel in de nieuwe export")
+		nki, err := column(req.New.Table, nk, "new_key", "key column in the new export", "sleutelkolom in de nieuwe export")
 		if err != nil {
 			return BuildResult{}, err
 		}

@@ -716,8 +716,8 @@ func (c *Checker) checkList(f Format, cols []Column, list List, opt Options, rep
 			}
 		}
 		rep.add(Problem{Row: 0, Column: cols[newI].Heading, Code: "several_realms",
-			NL: fmt.Sprintf("De nieuwe identiteiten gebruiken %d verschillende realms; de meeste eindigen op @%s. Klopt dat, bevestig dan 'meerdere realms'; anders corrigeer de regels hieronder.", len(realms.counts), major.name),
-			EN: fmt.Sprintf("The new identities use %d different realms; most end in @%s. If that is right, confirm 'several realms'; otherwise correct the rows below.", len(realms.counts), major.name)})
+			NL: fmt.Sprintf("De nieuwe identiteiten gebruiken %d verschillende realms; de meeste eindigen op @%s. Klopt dat, vink dan bij het uploaden 'Nieuwe identiteiten in meer dan één realm (bewust)' aan (in de API: several_realms=true); anders corrigeer de regels hieronder.", len(realms.counts), major.name),
+			EN: fmt.Sprintf("The new identities use %d different realms; most end in @%s. If that is right, tick 'New identities in more than one realm (on purpose)' when you upload (in the API: several_realms=true); otherwise correct the rows below.", len(realms.counts), major.name)})
 		for _, r := range list.Rows {
 			if rl := realm(r.Cells[newI]); rl != "" && rl != major.name && validIdentity(r.Cells[newI]) {
 				rep.add(Problem{Row: r.Line, Column: cols[newI].Heading, Code: "other_realm",

@@ -144,6 +144,7 @@ func (s *Server) waiveTicket(c echo.Context) error {
 		return s.fail(c, ss, err)
 	}
 	reason := strings.TrimSpace(c.FormValue("text"))
+	c.Set(typedKey, map[string]string{"ticket-" + t.ID + "/text": c.FormValue("text")}) // a refusal keeps it
 	if err := casework.CheckResolve(t, cmr.TicketWaived, actorOf(ss)); err != nil {
 		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 	}

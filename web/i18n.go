@@ -91,17 +91,18 @@ var englishTexts = map[string]string{
 	"Inloggen via de identity provider van uw organisatie is nog niet ingericht. Systemen gebruiken de API met een token.": "Sign-in through your organisation's identity provider is not set up yet. Systems use the API with a token.",
 	"Naar mijn werk": "To my work",
 	"Naar de zaak":   "To the case",
-	"(naam, deel van de naam of BRIN-nummer)":                                   "(name, part of the name or BRIN number)",
-	"Gevonden scholen":                                                          "Schools found",
-	"Er zijn meer scholen gevonden dan hier staan: zoek nauwkeuriger.":          "More schools match than are shown here: search more precisely.",
-	"Geen school gevonden. Zoek op een deel van de naam of op het BRIN-nummer.": "No school found. Search for part of the name or the BRIN number.",
-	"Alle lijsten van deze zaak":                                                "All lists of this case",
-	"Lijst teruggeven":                                                          "Return the list",
-	"Versies":                                                                   "Versions",
-	"afgemeld":                                                                  "closed",
-	"vervallen":                                                                 "waived",
-	"wacht op lijst":                                                            "waiting for the list",
-	"Wordt-kolom maken":                                                         "Build the wordt column",
+	"(naam, deel van de naam of BRIN-nummer)":                                              "(name, part of the name or BRIN number)",
+	"Gevonden scholen":                                                                     "Schools found",
+	"Er zijn meer scholen gevonden dan hier staan: zoek nauwkeuriger.":                     "More schools match than are shown here: search more precisely.",
+	"Geen school gevonden. Zoek op een deel van de naam of op het BRIN-nummer.":            "No school found. Search for part of the name or the BRIN number.",
+	"Alle lijsten van deze zaak":                                                           "All lists of this case",
+	"Het ticket is vervallen: de lijsten van deze zaak zijn niet meer voor u beschikbaar.": "The ticket was waived: the lists of this case are no longer available to you.",
+	"Lijst teruggeven":  "Return the list",
+	"Versies":           "Versions",
+	"afgemeld":          "closed",
+	"vervallen":         "waived",
+	"wacht op lijst":    "waiting for the list",
+	"Wordt-kolom maken": "Build the wordt column",
 	"Koppel de identiteiten uit de export van de oude IdP aan die van de nieuwe, op een gedeelde sleutel (leerlingnummer, e-mail) of een naampatroon. Er wordt niets opgeslagen.": "Pair the identities of the old IdP's export with those of the new one, by a shared key (student number, e-mail) or a naming pattern. Nothing is stored.",
 	"Export van de oude IdP":                                  "The old IdP's export",
 	"Export van de nieuwe IdP":                                "The new IdP's export",
@@ -135,8 +136,9 @@ var englishTexts = map[string]string{
 	"opnieuw te doen":             "to be done again",
 	"reden":                       "reason",
 	"Stap %s afronden":            "Complete step %s",
-	"De lijst is aan de LiKa's gegeven (stap 14) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.":           "The list was handed to the LiKas (step 14) and can no longer be replaced; ask the distributor how to correct a mistake.",
-	"De aangevulde lijst is aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.": "The completed list was returned to every publisher and can no longer be replaced; ask the distributor how to correct a mistake.",
+	"De lijst is aan de LiKa's gegeven (stap 14) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.":                                        "The list was handed to the LiKas (step 14) and can no longer be replaced; ask the distributor how to correct a mistake.",
+	"De aangevulde lijst is aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt.":                              "The completed list was returned to every publisher and can no longer be replaced; ask the distributor how to correct a mistake.",
+	"De delen van de uitgevers zijn doorgestuurd naar de school (stap 8a); uw deel kan niet meer veranderen. Is er iets mis mee, neem dan contact op met de distributeur.": "The publishers' parts were forwarded to the school (step 8a); your part can no longer change. If something is wrong with it, contact the distributor.",
 	"Stap 11 is afgerond met een lijst van": "Step 11 was completed with a list of",
 	"regels. Een nieuwe versie vervangt die: de distributeur ziet dat op de zaak, en de LiKa's krijgen bij stap 14 de nieuwste versie.": "rows. A new version replaces it: the distributor sees so on the case, and the LiKas get the newest version at step 14.",
 	"Deadline":            "Deadline",
@@ -251,9 +253,10 @@ var englishTexts = map[string]string{
 	"Zaak annuleren":                "Cancel the case",
 	"Reden (de partijen zien deze)": "Reason (the parties see it)",
 	"Open tickets worden geannuleerd; de lijsten worden na de bewaartermijn verwijderd. Dit kan niet ongedaan worden gemaakt.": "Open tickets are cancelled; the lists are deleted after the retention period. This cannot be undone.",
-	"deadline nabij":     "deadline near",
-	"Alle zaken":         "All cases",
-	"Alle lopende zaken": "All open cases",
+	"deadline nabij":            "deadline near",
+	"uiterste datum verstreken": "deadline passed",
+	"Alle zaken":                "All cases",
+	"Alle lopende zaken":        "All open cases",
 	"Er wachten meer stappen op u dan hier staan; dit zijn de dringendste.": "More steps wait for you than are shown here; these are the most urgent.",
 	"Er zijn meer open tickets dan hier staan; dit zijn de dringendste.":    "There are more open tickets than are shown here; these are the most urgent.",
 	"Distributeur": "Distributor",
@@ -433,6 +436,7 @@ var fieldLabels = map[string]string{
 	"likas": "LiKa's", "file": "Bestand", "old_file": "Oude export", "new_file": "Nieuwe export",
 	"old_identity": "Oude export: kolom met de identiteit", "new_identity": "Nieuwe export: kolom met de identiteit", "unprocessed": "Regels die niet verwerkt konden worden", "note": "Toelichting",
 	"language": "Taal van berichten", "email": "E-mail", "kind": "Meldingen", "webhook_url": "Webhook-adres",
+	"redo_step": "Stap die opnieuw moet", "reason": "Reden", "data.row_count": "Aantal regels in de lijst",
 }
 
 // refusal is a refused action as the page shows it: the domain's
@@ -443,28 +447,31 @@ func (s *Server) refusal(c echo.Context, err error) string {
 		return err.Error()
 	}
 	lang := language(c)
-	// Several fields at fault (cmr.Together): each by its label.
-	problems := cmr.Problems(e)
-	parts := make([]string, len(problems))
-	for i, p := range problems {
-		parts[i] = labelled(p.Field, p.Text(lang), lang)
+	// Several fields at fault (cmr.Together): each by its label, said
+	// once for problems of one field in a row (rows of one box).
+	var parts []string
+	prev := ""
+	for _, p := range cmr.Problems(e) {
+		label := labelOf(p.Field, lang)
+		if label == "" || label == prev {
+			parts = append(parts, p.Text(lang))
+		} else {
+			parts = append(parts, label+": "+p.Text(lang))
+		}
+		prev = label
 	}
 	return strings.Join(parts, "; ")
 }
 
-// labelled is msg about field, named by its label in lang where it has
-// one.
-func labelled(field, msg, lang string) string {
+// labelOf is the label in lang of the input field names ("" for none).
+func labelOf(field, lang string) string {
 	if i := strings.IndexByte(field, '['); i > 0 {
 		field = field[:i]
 	}
-	if label, ok := fieldLabels[field]; ok {
-		if lang == "en" {
-			label = englishLabels[field]
-		}
-		return label + ": " + msg
+	if lang == "en" {
+		return englishLabels[field]
 	}
-	return msg
+	return fieldLabels[field]
 }
 
 var englishLabels = map[string]string{
@@ -475,4 +482,5 @@ var englishLabels = map[string]string{
 	"likas": "LiKas", "file": "File", "old_file": "Old export", "new_file": "New export",
 	"old_identity": "Old export: identity column", "new_identity": "New export: identity column", "unprocessed": "Rows that could not be processed", "note": "Note",
 	"language": "Language of messages", "email": "E-mail", "kind": "Notifications", "webhook_url": "Webhook address",
+	"redo_step": "Step to redo", "reason": "Reason", "data.row_count": "Number of rows in the list",
 }

@@ -76,6 +76,12 @@ type listsPage struct {
 	// ReturnedToAll: the school's MBO list went back to every publisher
 	// and can no longer be replaced.
 	ReturnedToAll bool
+	// SeveralRealms: the refused upload was sent with "several realms"
+	// ticked; the form keeps it.
+	SeveralRealms bool
+	// Forwarded: step 8a sent the publishers' parts to the school; the
+	// LiKa's part no longer changes.
+	Forwarded bool
 }
 
 func (s *Server) fileKindOf(c echo.Context) waswordt.FileKind {
@@ -111,7 +117,7 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 	}
 	f := waswordt.ForCase(cs.Scenario)
 	p := listsPage{page: s.base(c, ss, s.tr(c, "Lijsten")+" "+cs.ID), Case: cs, Versions: vs, Format: string(f.ID), Part: "complete",
-		Stored: stored, Refused: refused}
+		Stored: stored, Refused: refused, SeveralRealms: refused != nil && c.FormValue("several_realms") == "true"}
 	open := cs.Status == cmr.CaseOpen && cs.WasWordt != cmr.WasWordtNone
 	switch ss.User.Role {
 	case cmr.RoleSchool:
@@ -144,8 +150,13 @@ func (s *Server) showLists(c echo.Context, ss *session, cs cmr.Case, status int,
 		for _, t := range cs.Tickets {
 			if t.LiKaID == ss.User.OrganisationID {
 				p.TicketID = t.ID
+				// api.UploadTicketList's rules: step 8a forwarded the
+				// parts to the school, after which they stay as they are.
 				if open && cs.Sector == cmr.SectorMBO && t.State == cmr.TicketAwaitingList {
-					p.Upload = "/tickets/" + t.ID + "/list"
+					p.Forwarded = cs.StepDone("8a")
+					if !p.Forwarded {
+						p.Upload = "/tickets/" + t.ID + "/list"
+					}
 				}
 			}
 		}
@@ -301,6 +312,10 @@ type ticketPage struct {
 	// PartDue: the ticket waits for its LiKa's part of an MBO list, none
 	// uploaded yet; Upload: the reader is that LiKa.
 	PartDue, Upload bool
+	// ListsRead: the reader may see the case's lists (Kennisnet does
+	// not); ListsGone: the reader is the LiKa of this waived ticket, which
+	// no longer may.
+	ListsRead, ListsGone bool
 }
 
 // ticketPage handles GET /tickets/:id: a LiKa's ticket with the list to
@@ -343,6 +358,8 @@ func (s *Server) showTicket(c echo.Context, ss *session, t cmr.Ticket, status in
 		// the other publishers' (which the distributor may see).
 		p.Lists = slices.DeleteFunc(p.Lists, func(v cmr.ListVersion) bool { return v.TicketID != "" && v.TicketID != t.ID })
 	}
+	p.ListsRead = listsRead
+	p.ListsGone = listsRead && t.State == cmr.TicketWaived && ss.User.Role == cmr.RolePublisher && t.LiKaID == ss.User.OrganisationID
 	if listsRead && cs.Sector == cmr.SectorMBO && cs.Status == cmr.CaseOpen && t.State == cmr.TicketAwaitingList {
 		p.PartDue = !slices.ContainsFunc(p.Lists, func(v cmr.ListVersion) bool { return v.Kind == cmr.ListSupplier })
 		p.Upload = ss.User.Role == cmr.RolePublisher && t.LiKaID == ss.User.OrganisationID
@@ -410,6 +427,7 @@ func (s *Server) closeTicket(c echo.Context) error {
 			if cerr != nil {
 				return s.fail(c, ss, cerr)
 			}
+			c.Set(typedKey, map[string]string{"ticket-" + t.ID + "/text": c.FormValue("text")})
 			return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 		}
 		return s.showTicket(c, ss, t, statusOf(err), s.refusal(c, err), note, rowsText)

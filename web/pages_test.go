@@ -846,6 +846,9 @@ func TestListsPage(t *testing.T) {
 	if len(s.lists.uploads) != 2 || !s.lists.uploads[1].several {
 		t.Error("several_realms is not passed on")
 	}
+	if !strings.Contains(en.body, `name="several_realms" value="true" checked>`) || strings.Contains(refused.body, `value="true" checked>`) {
+		t.Error("the refused upload's form does not keep \"several realms\" as it was sent")
+	}
 
 	// The store returns a list refused across its rows (its checks ran
 	// while it was written) wrapped with what it was doing: the same table.
@@ -994,7 +997,7 @@ func TestTicketPage(t *testing.T) {
 	// Every line at fault at once, and the rows the list refuses beside
 	// them.
 	all := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc\n999: onbekend\n14: x\nxyz"}}, lika)
-	if all.status != http.StatusBadRequest || !strings.Contains(all.body, "tekstregels 1 en 4 in het vak hebben niet de vorm") || !strings.Contains(all.body, "regel 999 is geen regel van uw lijst") {
+	if all.status != http.StatusBadRequest || !strings.Contains(all.body, "Regels die niet verwerkt konden worden: tekstregels 1 en 4 in het vak hebben niet de vorm &#34;regelnummer in de lijst: reden&#34;; regel 999 is geen regel van uw lijst") {
 		t.Errorf("every line at fault: %d\n%s", all.status, all.body)
 	}
 	if len(s.names.names) != 0 || len(s.subs.subs) != 0 {
@@ -1024,8 +1027,9 @@ func TestTicketPage(t *testing.T) {
 	}
 
 	// From the case page (no from=ticket) a refusal shows on the case.
-	if p := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "unprocessed": {"abc"}}, lika); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Logboek") || !strings.Contains(p.body, "regel 1") {
-		t.Errorf("bad line from the case page: %d", p.status)
+	if p := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "unprocessed": {"abc"}, "text": {"bijna <klaar>"}}, lika); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Logboek") || !strings.Contains(p.body, "regel 1") ||
+		!strings.Contains(p.body, `name="text" maxlength="2000" value="bijna &lt;klaar&gt;"`) {
+		t.Errorf("bad line from the case page (the note kept): %d\n%s", p.status, p.body)
 	}
 	// The refusal speaks the page's language: English after the switch.
 	if p := s.send(postForm(path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc"}}, nil), lika, english); !strings.Contains(p.body, "Rows that could not be processed: line 1 of the box") || strings.Contains(p.body, "heeft niet de vorm") {
@@ -1524,4 +1528,29 @@ func TestOptionsInWords(t *testing.T) {
 	if en := s.send(httptest.NewRequest("GET", "/cases/"+caseMBO, nil), dist, english); !strings.Contains(en.body, `<option value="realm_only">only the realm</option>`) {
 		t.Error("the choices in English")
 	}
+}
+
+// TestHomeSaysADeadlinePassed: Mijn werk tags a step of a case whose
+// deadline passed as such, as the reports do, not as "near".
+func TestHomeSaysADeadlinePassed(t *testing.T) {
+	s := newPagesSite(t)
+	s.now = time.Date(2027, 8, 5, 12, 0, 0, 0, time.UTC) // caseVO's deadline was 1 August; caseMBO's is 1 October
+	p := s.do("GET", "/", nil, s.signIn("dist"))
+	vo, mbo := workRow(p.body, caseVO), workRow(p.body, caseMBO)
+	if !strings.Contains(vo, "uiterste datum verstreken") || strings.Contains(vo, "deadline nabij") || strings.Contains(mbo, "verstreken") {
+		t.Errorf("a passed deadline on Mijn werk:\n%s\n%s", vo, mbo)
+	}
+	s.now = time.Date(2027, 9, 25, 12, 0, 0, 0, time.UTC)
+	if mbo := workRow(s.do("GET", "/", nil, s.signIn("dist")).body, caseMBO); !strings.Contains(mbo, "deadline nabij") {
+		t.Errorf("a near deadline on Mijn werk:\n%s", mbo)
+	}
+}
+
+// workRow is the first row of Mijn werk's steps that links case id.
+func workRow(body, id string) string {
+	i := strings.Index(body, `<a href="/cases/`+id+`#stap-`)
+	if i < 0 {
+		return ""
+	}
+	return body[i:min(len(body), i+200)]
 }

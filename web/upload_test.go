@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/cmr-idp/cmr"
+	"github.com/cmr-idp/cmr/gormdb"
 )
 
 // formPart is one part of a multipart form, in the order it is sent: a
@@ -257,7 +258,52 @@ func TestLiKaIsAskedForItsPart(t *testing.T) {
 		t.Errorf("another LiKa is asked for lika1's part:\n%s", p.body)
 	}
 	// Kennisnet sees no lists, so it is told nothing of the part.
-	if p := s.do("GET", "/tickets/"+ticket, nil, s.signIn("kn")); p.status != http.StatusOK || strings.Contains(p.body, "Wacht op het deel van de lijst") {
+	if p := s.do("GET", "/tickets/"+ticket, nil, s.signIn("kn")); p.status != http.StatusOK || strings.Contains(p.body, "Wacht op het deel van de lijst") ||
+		strings.Contains(p.body, "Alle lijsten van deze zaak") || strings.Contains(p.body, "Nog geen lijst") {
 		t.Errorf("Kennisnet's ticket page: %d\n%s", p.status, p.body)
+	}
+	if p := s.do("GET", "/cases/"+caseMBO+"/lists", nil, lika); !strings.Contains(p.body, `action="/tickets/`+ticket+`/list"`) {
+		t.Errorf("no upload form for the LiKa's part:\n%s", p.body)
+	}
+
+	// Once step 8a forwarded the parts, the LiKa's lists page says so
+	// instead of offering an upload that is refused (as the API refuses
+	// it); a refusal from a page loaded before still shows.
+	parties := cmr.Parties{SchoolID: "mbo", DistributorID: "dist", LiKaIDs: []string{"lika1"}, KennisnetIDs: []string{"kn"}}
+	orgOf := map[cmr.Role]string{cmr.RoleSchool: "mbo", cmr.RoleDistributor: "dist", cmr.RoleKennisnet: "kn", cmr.RolePublisher: "lika1"}
+	plan := cmr.Procedure(cmr.PlanInput{Sector: cmr.SectorMBO, Funding: cmr.FundingELF, Options: cmr.CaseOptions{KeepHistory: true}, WasWordt: cmr.WasWordtSuppliers})
+	st := cmr.NewCaseState(caseMBO, cmr.SectorMBO, parties, plan, cmr.Actor{UserID: "x", OrganisationID: "dist", Role: cmr.RoleDistributor}, s.now)
+	for done := false; !done; {
+		key := st.OpenSteps()[0]
+		d, _ := cmr.FindStep(st.Plan, key)
+		if _, err := st.Complete(cmr.Actor{UserID: "x", OrganisationID: orgOf[d.Owner], Role: d.Owner}, key, "", s.now); err != nil {
+			t.Fatalf("step %s: %v", key, err)
+		}
+		done = key == "8a"
+	}
+	cs, err := s.store.Case(context.Background(), gormdb.Viewer{OrganisationID: "dist", Role: cmr.RoleDistributor}, caseMBO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.SaveCase(context.Background(), cs.CaseHeader, *st, 2, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	const forwarded = "De delen van de uitgevers zijn doorgestuurd naar de school (stap 8a); uw deel kan niet meer veranderen."
+	if p := s.do("GET", "/cases/"+caseMBO+"/lists", nil, lika); strings.Contains(p.body, `name="file"`) || !strings.Contains(p.body, forwarded) {
+		t.Errorf("the LiKa's lists page after 8a:\n%s", p.body)
+	}
+	s.lists.uploadErr = cmr.Errorf(cmr.KindConflict, "forwarded").NL("al doorgestuurd")
+	p := s.send(multipartForm(t, "/tickets/"+ticket+"/list", fieldPart("_csrf", s.token(lika)), filePart("file", []byte("a;b\n"))), lika)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `<p class="error">al doorgestuurd</p>`) {
+		t.Errorf("a refused upload after 8a: %d\n%s", p.status, p.body)
+	}
+
+	// Waived, the LiKa is told why it no longer sees the lists.
+	waived := cmr.Ticket{ID: ticket, CaseID: caseMBO, LiKaID: "lika1", State: cmr.TicketWaived, Version: 2}
+	if err := s.store.SaveTicket(context.Background(), waived, nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.do("GET", "/tickets/"+ticket, nil, lika); !strings.Contains(p.body, "Het ticket is vervallen: de lijsten van deze zaak zijn niet meer voor u beschikbaar.") || strings.Contains(p.body, "Alle lijsten van deze zaak") {
+		t.Errorf("the waived LiKa's ticket page:\n%s", p.body)
 	}
 }

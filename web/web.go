@@ -660,9 +660,11 @@ func (s *Server) logout(c echo.Context) error {
 
 // workItem is an open step that waits for the signed-in party.
 type workItem struct {
-	Case   cmr.Case
-	Step   cmr.Step
-	Urgent bool
+	Case cmr.Case
+	Step cmr.Step
+	// Urgent: the case's deadline is near (within the at-risk window) or
+	// Passed.
+	Urgent, Passed bool
 }
 
 type ticketItem struct {
@@ -727,7 +729,9 @@ func (s *Server) home(c echo.Context) error {
 	for _, w := range waiting {
 		var cs cmr.Case
 		cs.ID, cs.Deadline = w.CaseID, w.Deadline
-		p.Work = append(p.Work, workItem{Case: cs, Step: w.Step, Urgent: !cs.Deadline.IsZero() && cs.Deadline.Sub(s.Now()) < gormdb.AtRiskWindow})
+		cs.Status = cmr.CaseOpen                                 // waiting steps are of open cases
+		risk := cmr.AssessCase(cs, s.Now(), gormdb.AtRiskWindow) // the reports' rule
+		p.Work = append(p.Work, workItem{Case: cs, Step: w.Step, Urgent: risk.DeadlineNear, Passed: risk.DeadlinePassed})
 	}
 	// Most urgent first: the distributor's at-risk and overdue tickets are
 	// the first of them.

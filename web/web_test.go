@@ -626,4 +626,29 @@ func TestStepDatesOnTheCasePage(t *testing.T) {
 	if p := s.do("GET", "/cases/01AB-20270715/lists", nil, school); !strings.Contains(p.body, "De lijst is aan de LiKa&#39;s gegeven (stap 14) en kan niet meer worden vervangen") || strings.Contains(p.body, `name="file"`) {
 		t.Errorf("the school's lists page after step 14:\n%s", p.body)
 	}
+
+	// The final test's form: no answer chosen for the school, and after a
+	// refusal the answers it gave, not the first option.
+	for _, tp := range st.UnresolvedTickets() {
+		st.TicketResolved(tp.ID, cmr.TicketClosed, s.now)
+	}
+	for !slices.Contains(st.OpenSteps(), "17") {
+		key := st.OpenSteps()[0]
+		d, _ := cmr.FindStep(st.Plan, key)
+		if _, err := st.Complete(cmr.Actor{UserID: "x", OrganisationID: orgOf[d.Owner], Role: d.Owner}, key, "", s.now); err != nil {
+			t.Fatalf("step %s: %v", key, err)
+		}
+	}
+	if err := s.store.SaveCase(ctx, cs.CaseHeader, *st, 4, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.do("GET", "/cases/01AB-20270715", nil, school); !strings.Contains(p.body, `name="passed"><option value="">kies</option><option value="true">Ja</option>`) {
+		t.Errorf("the final test's form chooses an answer:\n%s", p.body)
+	}
+	calls = len(s.engine.calls)
+	r := s.do("POST", "/cases/01AB-20270715/steps/17", url.Values{"_csrf": {token}, "passed": {"false"}, "redo_step": {"12"}, "note": {strings.Repeat("x", 2001)}}, school)
+	if r.status != http.StatusBadRequest || len(s.engine.calls) != calls || !strings.Contains(r.body, `<option value="false" selected>Nee</option>`) ||
+		!strings.Contains(r.body, `<option value="12" selected>`) || !strings.Contains(r.body, "Toelichting: is langer dan 2000 tekens") {
+		t.Errorf("a refused final test forgets its answers: %d %s\n%s", r.status, refusalText(r.body), r.body)
+	}
 }
