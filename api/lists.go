@@ -452,35 +452,42 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 		return fail(cmr.Errorf(cmr.KindConflict, "the completed list was already returned to every publisher and can no longer be replaced; ask the distributor how to correct it").
 			NL("de aangevulde lijst is al aan elke uitgever teruggegeven en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt"))
 	}
-	// An MBO school's list keeps every row a publisher supplied: the rows
-	// it leaves out or changes are named with the file's own problems.
+	// An MBO school's list keeps every row a publisher supplied, and the
+	// rows a publisher already got back as they were: the rows it leaves
+	// out or changes are named with the file's own problems.
 	var supplied func(waswordt.List) (*waswordt.Report, error)
 	if mbo {
 		supplied = func(l waswordt.List) (*waswordt.Report, error) {
-			return s.coverage(ctx, asViewer(me), cs, l, "", false)
+			rep, err := s.coverage(ctx, asViewer(me), cs, l, "", false)
+			if err != nil {
+				return nil, err
+			}
+			kept, err := s.keepReturned(ctx, asViewer(me), cs, l)
+			switch {
+			case err != nil:
+				return nil, err
+			case rep == nil:
+				return kept, nil
+			case kept != nil:
+				rep.Append(kept)
+			}
+			return rep, nil
 		}
 	}
 	p, err := s.parseList(f, waswordt.Complete, read, waswordt.Options{SeveralRealms: severalRealms, OpenRows: mbo}, supplied)
 	if err != nil {
 		return fail(err)
 	}
-	l := p.List
-	kind := cmr.ListComplete
 	if mbo {
-		kind = cmr.ListReturned
-		// The rows a publisher already got back are what it works from.
-		if err := s.keepReturned(ctx, asViewer(me), cs, l); err != nil {
-			return fail(refuse(p, err))
-		}
-	} else {
-		// Once handed out, the list stays what the LiKas work from.
-		if len(cs.Tickets) > 0 {
-			t := cs.Tickets[0]
-			return fail(refuse(p, cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID).
-				NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID)))
-		}
+		return s.storeList(ctx, cs, "", cmr.ListReturned, p, me, version)
 	}
-	return s.storeList(ctx, cs, "", kind, p, me, version)
+	// Once handed out, the list stays what the LiKas work from.
+	if len(cs.Tickets) > 0 {
+		t := cs.Tickets[0]
+		return fail(refuse(p, cmr.Errorf(cmr.KindConflict, "the list was already handed to the LiKas (ticket %s) and can no longer be replaced; ask the distributor how to correct it", t.ID).
+			NL("de lijst is al aan de LiKa's gegeven (ticket %s) en kan niet meer worden vervangen; vraag de distributeur hoe u een fout herstelt", t.ID)))
+	}
+	return s.storeList(ctx, cs, "", cmr.ListComplete, p, me, version)
 }
 
 // uploadTicketList handles POST /api/v1/tickets/:id/list (see UploadTicketList).

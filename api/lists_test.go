@@ -728,8 +728,18 @@ func TestReturnedRowsStay(t *testing.T) {
 	}
 	// Left out: named by its row in the version before.
 	rep = en.want(en.upload("school-mbo", lists, strings.Replace(list, filled(row("b"), "b0@roc.nieuw.nl"), "", 1)), 400, "B's row left out")
-	if !strings.Contains(rep.Raw, "returned_row_missing") && !strings.Contains(rep.Raw, "supplied_row_missing") {
-		t.Errorf("a returned row left out: %s", rep.Raw)
+	if !strings.Contains(rep.Raw, "returned_row_missing") || !strings.Contains(rep.Raw, "supplied_row_missing") {
+		t.Errorf("a returned row left out, named as both in one answer: %s", rep.Raw)
+	}
+	// A returned row changed and a cell at fault: one answer, the file's
+	// own problem first.
+	both := strings.Replace(changed, "c0@roc.nieuw.nl", "c0 zonder realm", 1)
+	if both == changed {
+		t.Fatal("the test's list has no c0@roc.nieuw.nl to spoil")
+	}
+	rep = en.want(en.upload("school-mbo", lists, both), 400, "a returned row changed and a bad cell")
+	if probs, _ := rep.Body["details"].(map[string]any)["problems"].([]any); len(probs) < 2 || probs[0].(map[string]any)["code"] != "identity" || !strings.Contains(rep.Raw, "returned_row_changed") {
+		t.Errorf("a returned row changed and a bad cell, in one answer: %s", rep.Raw)
 	}
 }
 

@@ -187,11 +187,11 @@ func (s *Server) saveWordtRows(c echo.Context) error {
 	return c.JSON(http.StatusCreated, listJSON(v))
 }
 
-// keepReturned refuses a new version of the school's MBO list that
-// changes or leaves out a row already returned to a publisher: the
-// publisher works from it and its clock runs. Open rows and the rows of
-// publishers still waiting may change.
-func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case, l waswordt.List) error {
+// keepReturned reports every row of a new version of the school's MBO
+// list that changes or leaves out a row already returned to a publisher
+// (nil for none): the publisher works from it and its clock runs. Open
+// rows and the rows of publishers still waiting may change.
+func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case, l waswordt.List) (*waswordt.Report, error) {
 	var returned []cmr.Ticket
 	for _, t := range cs.Tickets {
 		if t.ClockStartedAt != nil {
@@ -199,15 +199,15 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		}
 	}
 	if len(returned) == 0 {
-		return nil
+		return nil, nil
 	}
 	vs, err := s.Lists.Lists(ctx, v, cs.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	got, err := s.returnedVersions(ctx, v, cs.ID, vs, returned)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	type version struct {
 		meta cmr.ListVersion
@@ -239,7 +239,7 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	for _, t := range returned {
 		before, ok, err := gotOf(t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
 			continue
@@ -247,11 +247,11 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		prev := before.meta
 		was, err := s.ownRows(ctx, v, cs.ID, t, before.list)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now, err := s.ownRows(ctx, v, cs.ID, t, l)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		byKey := map[string][]waswordt.Row{}
 		for _, r := range now.Rows {
@@ -282,9 +282,9 @@ func (s *Server) keepReturned(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Row < rep.Problems[j].Row })
 	if len(rep.Problems) == 0 {
-		return nil
+		return nil, nil
 	}
-	return listReport(rep)
+	return rep, nil
 }
 
 // returnedVersions names, for each of tickets whose publisher got the

@@ -111,27 +111,31 @@ func CheckTiming(t cmr.Timing, sector cmr.Sector, today time.Time) (cmr.Timing, 
 	}
 	// A year mistyped (2062 for 2026) would open a case under a business
 	// key no one looks for: no date more than cmr.MaxYearsAway years away.
-	var far []error
+	// Every date at fault is named at once; a date too far away is not
+	// compared with the others (its year is the mistake).
+	var problems []error
+	far := map[string]bool{}
 	for _, d := range []struct {
 		field string
 		on    time.Time
 	}{{"requested_on", t.RequestedOn}, {"switch_on", t.SwitchOn}, {"list_opens_on", t.ListOpensOn}} {
 		if !d.on.IsZero() && cmr.TooFarAway(d.on, today) {
-			far = append(far, cmr.FieldErrorf(d.field, "%s lies more than %d years from today: check the year", d.on.Format(cmr.DateLayout), cmr.MaxYearsAway).
+			far[d.field] = true
+			problems = append(problems, cmr.FieldErrorf(d.field, "%s lies more than %d years from today: check the year", d.on.Format(cmr.DateLayout), cmr.MaxYearsAway).
 				NL("%s ligt meer dan %d jaar van vandaag: controleer het jaartal", d.on.Format("02-01-2006"), cmr.MaxYearsAway))
 		}
 	}
-	if err := cmr.Together(far...); err != nil {
-		return t, err
-	}
 	// The request is a day that has been: the school asked.
-	if t.RequestedOn.After(today) {
-		return t, cmr.FieldErrorf("requested_on", "%s lies after today (%s): give the day the school asked", t.RequestedOn.Format(cmr.DateLayout), today.Format(cmr.DateLayout)).
-			NL("%s ligt na vandaag (%s): vul de dag in waarop de school het vroeg", t.RequestedOn.Format("02-01-2006"), today.Format("02-01-2006"))
+	if !far["requested_on"] && t.RequestedOn.After(today) {
+		problems = append(problems, cmr.FieldErrorf("requested_on", "%s lies after today (%s): give the day the school asked", t.RequestedOn.Format(cmr.DateLayout), today.Format(cmr.DateLayout)).
+			NL("%s ligt na vandaag (%s): vul de dag in waarop de school het vroeg", t.RequestedOn.Format("02-01-2006"), today.Format("02-01-2006")))
 	}
-	if !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
-		return t, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout)).
-			NL("%s ligt vóór de aanvraagdatum %s", t.SwitchOn.Format("02-01-2006"), t.RequestedOn.Format("02-01-2006"))
+	if !far["requested_on"] && !far["switch_on"] && !t.SwitchOn.IsZero() && t.SwitchOn.Before(t.RequestedOn) {
+		problems = append(problems, cmr.FieldErrorf("switch_on", "%s lies before the request date %s", t.SwitchOn.Format(cmr.DateLayout), t.RequestedOn.Format(cmr.DateLayout)).
+			NL("%s ligt vóór de aanvraagdatum %s", t.SwitchOn.Format("02-01-2006"), t.RequestedOn.Format("02-01-2006")))
+	}
+	if err := cmr.Together(problems...); err != nil {
+		return t, err
 	}
 	if sector == cmr.SectorMBO && t.ListOpensOn.IsZero() && !t.SwitchOn.IsZero() {
 		t.ListOpensOn = time.Date(t.SwitchOn.Year(), time.August, 1, 0, 0, 0, 0, time.UTC)

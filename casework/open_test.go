@@ -223,6 +223,17 @@ func TestCheckTimingRefusesAYearMistyped(t *testing.T) {
 		!strings.Contains(e.Text("nl"), "15-07-2062 ligt meer dan 5 jaar van vandaag") {
 		t.Errorf("a year mistyped: %v", err)
 	}
+	// A request after today and a switch before it: both at once; a year
+	// mistyped is not compared with the other dates.
+	_, err = casework.CheckTiming(cmr.Timing{RequestedOn: day(2026, 12, 1), SwitchOn: day(2026, 11, 30), ListOpensOn: day(2062, 8, 1)}, cmr.SectorMBO, today)
+	if !errors.As(err, &e) || len(cmr.Problems(err)) != 3 || !strings.Contains(err.Error(), "switch_on: 2026-11-30 lies before the request date 2026-12-01") ||
+		!strings.Contains(err.Error(), "requested_on: 2026-12-01 lies after today") || !strings.Contains(err.Error(), "list_opens_on: 2062-08-01 lies more than 5 years") {
+		t.Errorf("three dates at fault: %v", err)
+	}
+	_, err = casework.CheckTiming(cmr.Timing{RequestedOn: day(2062, 11, 1), SwitchOn: day(2027, 7, 15)}, cmr.SectorVO, today)
+	if len(cmr.Problems(err)) != 1 {
+		t.Errorf("a request in 2062 compared with the switch: %v", err)
+	}
 }
 
 // TestOpenCaseNamesEveryProblem: the scenario, the dates and the LiKas are

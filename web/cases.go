@@ -403,6 +403,13 @@ func (s *Server) openCase(c echo.Context) error {
 	}
 	me := actorOf(ss)
 	req, _, err := s.request(form, *w.School, true)
+	if cmr.KindOf(err) == cmr.KindInvalid {
+		// The LiKas are the opening's to check (OpenCase): named here
+		// too, with the form's other faults, so that one answer has all.
+		if _, lerr := casework.CheckLiKas(ctx, s.Store, req.LiKas); lerr != nil {
+			err = cmr.Together(err, lerr)
+		}
+	}
 	var id string
 	if err == nil {
 		// A form sent again after Back, or a colleague's case not yet

@@ -543,7 +543,8 @@ func TestOpenCase(t *testing.T) {
 	several.Set("requested_on", "1-3-2027")
 	p = s.do("POST", "/cases", several, dist)
 	if p.status != http.StatusBadRequest || len(s.opener.inputs) != 0 ||
-		!strings.Contains(p.body, "Van: kwadrant: is verplicht voor VO: 1, 2, 3 of 4; Naar: kwadrant: moet 1, 2, 3 of 4 zijn; Aanvraag gedaan op: moet een datum") {
+		!strings.Contains(p.body, "Van: kwadrant: is verplicht voor VO: 1, 2, 3 of 4; Naar: kwadrant: moet 1, 2, 3 of 4 zijn; Aanvraag gedaan op: moet een datum") ||
+		!strings.Contains(p.body, "LiKa&#39;s: kies ten minste één LiKa") { // the opening's check, with the form's
 		t.Errorf("several fields at fault: %d\n%s", p.status, refusalText(p.body))
 	}
 	for _, id := range []string{"f-from-quadrant", "f-to-quadrant", "f-requested"} {
