@@ -530,8 +530,6 @@ func onPage(f Field, msg string) string {
 // differs from the API's.
 func pageType(t FieldType) string {
 	switch t {
-	case FieldDate:
-		return "a date"
 	case FieldDateTime:
 		return "a date and time"
 	case FieldConfirm:

@@ -131,7 +131,7 @@ func (s *Server) parseList(f waswordt.Format, part waswordt.Part, read func() (w
 	case err != nil && p != nil:
 		return nil, refuse(p, err)
 	case err != nil:
-		return nil, err
+		return nil, listReport(own) // the file's own problems stand
 	case more == nil && own == nil:
 		return p, nil
 	case more == nil:
@@ -437,7 +437,7 @@ func (s *Server) storeCaseList(ctx context.Context, me cmr.Actor, caseID string,
 	}
 	if me.Role != cmr.RoleSchool {
 		return fail(cmr.Errorf(cmr.KindForbidden, "the school uploads the case's list; a LiKa uploads its part on its ticket").
-			NL("de school uploadt de lijst van de zaak; een LiKa uploadt zijn deel op zijn ticketpagina"))
+			NL("de school uploadt de lijst van de zaak; een LiKa uploadt zijn deel op de lijstenpagina van de zaak"))
 	}
 	if err := s.needsList(cs); err != nil {
 		return fail(err)
@@ -987,8 +987,8 @@ func (s *Server) listPrecheck(ctx context.Context, v gormdb.Viewer, cs cmr.Case,
 		}
 		if len(missing) > 0 {
 			return none, cmr.Errorf(cmr.KindConflict, "step 8a needs the \"was\" part of every publisher; still missing: %s (POST /tickets/{id}/list)", strings.Join(missing, ", ")).
-				NL("stap 8a heeft het was-deel van elke uitgever nodig; nog niet ontvangen van: %s (een LiKa uploadt zijn deel op zijn ticketpagina)", strings.Join(missing, ", ")).
-				EN("step 8a needs the \"was\" part of every publisher; still missing: %s (a LiKa uploads its part on its ticket page)", strings.Join(missing, ", "))
+				NL("stap 8a heeft het was-deel van elke uitgever nodig; nog niet ontvangen van: %s (een LiKa uploadt zijn deel op de lijstenpagina van de zaak)", strings.Join(missing, ", ")).
+				EN("step 8a needs the \"was\" part of every publisher; still missing: %s (a LiKa uploads its part on the case's lists page)", strings.Join(missing, ", "))
 		}
 		return none, nil
 	}

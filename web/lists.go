@@ -454,8 +454,13 @@ func (s *Server) closeTicket(c echo.Context) error {
 			}
 		}
 	}
-	if err := cmr.Together(badLines, badRows); err != nil {
-		return refuse(err)
+	switch {
+	case badLines != nil && cmr.KindOf(badRows) == cmr.KindInvalid:
+		return refuse(cmr.Together(badLines, badRows))
+	case badLines != nil:
+		return refuse(badLines) // not hidden by a list that could not be read
+	case badRows != nil:
+		return refuse(badRows)
 	}
 	if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, actorOf(ss), t, cmr.TicketClosed, data); err != nil {
 		return refuse(err)

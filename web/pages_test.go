@@ -142,6 +142,9 @@ func (f *fakeLists) UnprocessedData(_ context.Context, me cmr.Actor, t cmr.Ticke
 		if r.Row == 999 { // beyond every test list
 			return nil, cmr.FieldErrorf(fmt.Sprintf("unprocessed[%d].row", i), "row 999 is not a row of your list").NL("regel 999 is geen regel van uw lijst")
 		}
+		if r.Row == 998 { // the list could not be read
+			return nil, cmr.Errorf(cmr.KindUnavailable, "the database is not answering")
+		}
 	}
 	return map[string]any{"unprocessed": rows}, nil
 }
@@ -1000,6 +1003,10 @@ func TestTicketPage(t *testing.T) {
 	all := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc\n999: onbekend\n14: x\nxyz"}}, lika)
 	if all.status != http.StatusBadRequest || !strings.Contains(all.body, "Regels die niet verwerkt konden worden: tekstregels 1 en 4 in het vak hebben niet de vorm &#34;regelnummer in de lijst: reden&#34;; regel 999 is geen regel van uw lijst") {
 		t.Errorf("every line at fault: %d\n%s", all.status, all.body)
+	}
+	// A list that could not be read does not hide the lines at fault.
+	if p := s.do("POST", path+"/close", url.Values{"_csrf": {token}, "from": {"ticket"}, "unprocessed": {"abc\n998: onbekend"}}, lika); p.status != http.StatusBadRequest || !strings.Contains(p.body, "tekstregel 1 in het vak") {
+		t.Errorf("a bad line beside a list not read: %d %s", p.status, refusalText(p.body))
 	}
 	if len(s.names.names) != 0 || len(s.subs.subs) != 0 {
 		t.Error("a refused close reached the engine")
