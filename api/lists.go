@@ -127,23 +127,23 @@ func (s *Server) parseList(f waswordt.Format, part waswordt.Part, read func() (w
 		return nil, err
 	}
 	more, err := against(rows)
-	switch {
-	case err != nil && p != nil:
-		return nil, refuse(p, err)
-	case err != nil:
+	if err != nil {
+		if p != nil {
+			return nil, refuse(p, err)
+		}
 		return nil, listReport(own) // the file's own problems stand
-	case more == nil && own == nil:
+	}
+	if own == nil && more != nil {
+		own, _ = p.Wait().(*waswordt.Report) // the checks across rows, to come first
+	}
+	switch {
+	case own == nil && more == nil:
 		return p, nil
-	case more == nil:
-		return nil, listReport(own)
-	}
-	if own == nil {
-		own, _ = p.Wait().(*waswordt.Report)
-	}
-	if own == nil {
+	case own == nil:
 		return nil, listReport(more)
+	case more != nil:
+		own.Append(more)
 	}
-	own.Append(more)
 	return nil, listReport(own)
 }
 
