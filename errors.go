@@ -127,6 +127,21 @@ func Together(errs ...error) error {
 	return joined
 }
 
+// Beside is err, a refusal of input, with the problems of more when more
+// refuses input too (Together); when more is an error of another kind (a
+// store that could not be read for the check), err alone: the input's
+// faults stand, and the check can run once they are mended. With err nil,
+// more.
+func Beside(err, more error) error {
+	switch {
+	case err == nil:
+		return more
+	case KindOf(more) == KindInvalid:
+		return Together(err, more)
+	}
+	return err
+}
+
 // Problems returns the refusals err holds one by one: the problems of a
 // joined refusal (Together) each as its own *Error, any other *Error as
 // it is; nil for nil or an error the domain did not classify.

@@ -179,3 +179,23 @@ func TestTogether(t *testing.T) {
 		t.Errorf("with the store down: %v", got)
 	}
 }
+
+// TestBeside: a form's faults are joined with a check's refusal of input,
+// and stand alone beside a check that could not run.
+func TestBeside(t *testing.T) {
+	form := cmr.FieldErrorf("switch_on", "must be a date").NL("moet een datum zijn")
+	likas := cmr.FieldErrorf("likas", "name at least one LiKa").NL("kies ten minste één LiKa")
+	down := cmr.Errorf(cmr.KindUnavailable, "the directory is not answering")
+	if got := cmr.Problems(cmr.Beside(form, likas)); len(got) != 2 || got[1].Field != "likas" {
+		t.Errorf("two refusals of input: %v", got)
+	}
+	if got := cmr.Beside(form, down); got != error(form) {
+		t.Errorf("beside a check that could not run: %v", got)
+	}
+	if got := cmr.Beside(nil, down); got != error(down) {
+		t.Errorf("no faults of the form: %v", got)
+	}
+	if cmr.Beside(nil, nil) != nil {
+		t.Error("nothing at fault")
+	}
+}

@@ -78,6 +78,12 @@ func (s *Server) formData(c echo.Context, def cmr.StepDef) map[string]any {
 // for the page that shows its refusal (casePage.Typed).
 const typedKey = "web-step-typed"
 
+// keepTicketText leaves what was typed in ticket t's close or waive form
+// on the case page for the page that shows its refusal.
+func keepTicketText(c echo.Context, t cmr.Ticket) {
+	c.Set(typedKey, map[string]string{"ticket-" + t.ID + "/text": c.FormValue("text")})
+}
+
 // completeStep handles POST /cases/:id/steps/:step from the case page.
 // Refusals are shown on the page, above the form.
 func (s *Server) completeStep(c echo.Context) error {
@@ -144,7 +150,7 @@ func (s *Server) waiveTicket(c echo.Context) error {
 		return s.fail(c, ss, err)
 	}
 	reason := strings.TrimSpace(c.FormValue("text"))
-	c.Set(typedKey, map[string]string{"ticket-" + t.ID + "/text": c.FormValue("text")}) // a refusal keeps it
+	keepTicketText(c, t)
 	if err := casework.CheckResolve(t, cmr.TicketWaived, actorOf(ss)); err != nil {
 		return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 	}

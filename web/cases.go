@@ -406,9 +406,8 @@ func (s *Server) openCase(c echo.Context) error {
 	if cmr.KindOf(err) == cmr.KindInvalid {
 		// The LiKas are the opening's to check (OpenCase): named here
 		// too, with the form's other faults, so that one answer has all.
-		if _, lerr := casework.CheckLiKas(ctx, s.Store, req.LiKas); cmr.KindOf(lerr) == cmr.KindInvalid {
-			err = cmr.Together(err, lerr) // a directory not answering does not hide the form's faults
-		}
+		_, lerr := casework.CheckLiKas(ctx, s.Store, req.LiKas)
+		err = cmr.Beside(err, lerr)
 	}
 	var id string
 	if err == nil {

@@ -427,7 +427,7 @@ func (s *Server) closeTicket(c echo.Context) error {
 			if cerr != nil {
 				return s.fail(c, ss, cerr)
 			}
-			c.Set(typedKey, map[string]string{"ticket-" + t.ID + "/text": c.FormValue("text")})
+			keepTicketText(c, t)
 			return s.showCase(c, ss, cs, statusOf(err), "ticket-"+t.ID, s.refusal(c, err))
 		}
 		return s.showTicket(c, ss, t, statusOf(err), s.refusal(c, err), note, rowsText)
@@ -454,13 +454,8 @@ func (s *Server) closeTicket(c echo.Context) error {
 			}
 		}
 	}
-	switch {
-	case badLines != nil && cmr.KindOf(badRows) == cmr.KindInvalid:
-		return refuse(cmr.Together(badLines, badRows))
-	case badLines != nil:
-		return refuse(badLines) // not hidden by a list that could not be read
-	case badRows != nil:
-		return refuse(badRows)
+	if err := cmr.Beside(badLines, badRows); err != nil {
+		return refuse(err)
 	}
 	if _, err := casework.ResolveTicket(ctx, s.Submissions, s.Engine, actorOf(ss), t, cmr.TicketClosed, data); err != nil {
 		return refuse(err)
